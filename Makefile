@@ -1,0 +1,91 @@
+# peerpres build. `make` builds ./peerpres; `make check` runs every test,
+# also under AddressSanitizer and UndefinedBehaviorSanitizer; `make demo`
+# runs the whole grid on the reference agents. V=1 shows full commands.
+
+CC      ?= cc
+PKGS    := jansson sqlite3 yaml-0.1 libcurl
+VERSION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+
+WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+           -Wshadow -Wvla -Wwrite-strings -Wformat=2
+BASE    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Isrc \
+           -DPP_VERSION='"$(VERSION)"' $(WARN) -MMD -MP
+OPT     := -O2 -g
+SAN     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+           -fno-sanitize-recover=undefined
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC  := $(sort $(wildcard src/core/*.c src/world/*.c src/scenario/*.c \
+             src/agent/*.c src/provider/*.c src/store/*.c src/stats/*.c \
+             src/report/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TEST_SRC := $(sort $(wildcard tests/harness/*.c tests/unit/*.c))
+
+# Two flavours of every object: build/rel (optimised) and build/san
+# (sanitizers); the dependency files keep headers tracked in both.
+rel_obj = $(patsubst %.c,build/rel/%.o,$(1))
+san_obj = $(patsubst %.c,build/san/%.o,$(1))
+
+.PHONY: all deps check demo bench clean unit-test cli-test
+all: deps peerpres
+
+deps:
+	$(Q)scripts/deps.sh
+
+# pkg-config runs after deps.sh has installed the packages it asks about.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+
+build/rel/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(BASE) $(OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/san/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-SAN  $<")
+	$(Q)$(CC) $(BASE) $(SAN) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
+build/rel/libpeerpres.a: $(call rel_obj,$(LIB_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/san/libpeerpres.a: $(call san_obj,$(LIB_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+peerpres: $(call rel_obj,$(CLI_SRC)) build/rel/libpeerpres.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(OPT) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+build/san/peerpres: $(call san_obj,$(CLI_SRC)) build/san/libpeerpres.a
+	@$(if $(Q),echo "  LD-SAN  $@")
+	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
+build/rel/test-unit: $(call rel_obj,$(TEST_SRC)) build/rel/libpeerpres.a
+	$(Q)$(CC) $(OPT) -o $@ $^ $(PKG_LIBS)
+
+build/san/test-unit: $(call san_obj,$(TEST_SRC)) build/san/libpeerpres.a
+	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+# The whole suite: unit tests in both flavours, then the CLI scripts
+# against the sanitizer build of the program. tests/run.sh prints the
+# final "N passed, N failed" line.
+check: deps peerpres build/rel/test-unit build/san/test-unit build/san/peerpres
+	$(Q)tests/run.sh
+
+demo: deps peerpres
+	@rm -f demo.db demo.db-wal demo.db-shm
+	./peerpres run --db demo.db -n 3
+	./peerpres report --db demo.db --format md
+
+bench: deps peerpres
+	$(Q)bench/run.sh
+
+clean:
+	rm -rf build peerpres
+
+-include $(shell find build -name '*.d' 2>/dev/null)

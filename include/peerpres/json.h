@@ -1,0 +1,95 @@
+/*
+ * json.h - the JSON tree used everywhere in peerpres.
+ *
+ * A thin wrapper so that only src/core/json.c knows which JSON library is
+ * underneath. Values are reference counted. "Borrowed" results stay valid
+ * as long as their container holds them; "new" results must be released
+ * with pp_json_decref(). Setters "steal" the value passed in: the caller
+ * gives up its reference, even on failure. Objects keep insertion order.
+ * Not thread-safe for a shared value; separate values may be used from
+ * separate threads.
+ */
+#ifndef PEERPRES_JSON_H
+#define PEERPRES_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <peerpres/buf.h>
+
+struct pp_json;
+
+enum pp_json_type {
+	PP_JSON_OBJECT, PP_JSON_ARRAY, PP_JSON_STRING, PP_JSON_INTEGER,
+	PP_JSON_REAL, PP_JSON_TRUE, PP_JSON_FALSE, PP_JSON_NULL
+};
+
+/* Parsing. On failure returns PP_EPARSE and writes "line L, column C: why"
+ * into err (if errlen > 0). *out is a new value on success. */
+int pp_json_parse(const char *text, size_t len, struct pp_json **out,
+		  char *err, size_t errlen);
+int pp_json_load_file(const char *path, struct pp_json **out, char *err,
+		      size_t errlen);
+
+/* Dumping. Appends to b. */
+#define PP_JSON_COMPACT   0x1
+#define PP_JSON_SORT_KEYS 0x2
+#define PP_JSON_PRETTY    0x4
+int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b);
+/* Returns a new compact, key-sorted string (canonical form for hashing),
+ * or NULL on allocation failure. Caller frees. */
+char *pp_json_canonical(const struct pp_json *v);
+
+/* Types. A NULL value has type PP_JSON_NULL for these queries. */
+enum pp_json_type pp_json_type(const struct pp_json *v);
+bool pp_json_is_object(const struct pp_json *v);
+bool pp_json_is_array(const struct pp_json *v);
+bool pp_json_is_string(const struct pp_json *v);
+bool pp_json_is_number(const struct pp_json *v);
+bool pp_json_is_bool(const struct pp_json *v);
+bool pp_json_is_null(const struct pp_json *v);   /* also true for NULL */
+bool pp_json_is_true(const struct pp_json *v);
+
+/* Access (all borrowed; NULL when absent or of another type). */
+struct pp_json *pp_json_get(const struct pp_json *obj, const char *key);
+struct pp_json *pp_json_at(const struct pp_json *arr, size_t i);
+size_t pp_json_len(const struct pp_json *v);     /* array, object, string */
+const char *pp_json_str(const struct pp_json *v);
+/* String member of obj, or def when absent or not a string. */
+const char *pp_json_get_str(const struct pp_json *obj, const char *key,
+			    const char *def);
+/* Numbers: integer or real. Returns false when v is not a number. */
+bool pp_json_num(const struct pp_json *v, double *out);
+bool pp_json_int(const struct pp_json *v, long long *out);
+
+/* Object iteration in insertion order:
+ *   for (it = pp_json_iter(o); it; it = pp_json_iter_next(o, it))
+ *       key = pp_json_iter_key(it), val = pp_json_iter_value(it);  */
+void *pp_json_iter(const struct pp_json *obj);
+void *pp_json_iter_next(const struct pp_json *obj, void *it);
+const char *pp_json_iter_key(void *it);
+struct pp_json *pp_json_iter_value(void *it);
+
+/* Construction (new values; NULL on allocation failure). */
+struct pp_json *pp_json_object(void);
+struct pp_json *pp_json_array(void);
+struct pp_json *pp_json_string(const char *s);
+struct pp_json *pp_json_stringn(const char *s, size_t len);
+struct pp_json *pp_json_integer(long long v);
+struct pp_json *pp_json_real(double v);
+struct pp_json *pp_json_bool(bool v);
+struct pp_json *pp_json_null(void);
+
+/* Mutation: steal val. Return PP_OK or PP_ENOMEM / PP_EINVAL. */
+int pp_json_set(struct pp_json *obj, const char *key, struct pp_json *val);
+int pp_json_append(struct pp_json *arr, struct pp_json *val);
+int pp_json_insert(struct pp_json *arr, size_t i, struct pp_json *val);
+int pp_json_remove(struct pp_json *arr_or_obj, size_t i_or_0, const char *key);
+int pp_json_set_str(struct pp_json *obj, const char *key, const char *s);
+
+struct pp_json *pp_json_incref(struct pp_json *v);
+void pp_json_decref(struct pp_json *v);          /* NULL-safe */
+struct pp_json *pp_json_deep_copy(const struct pp_json *v);
+bool pp_json_equal(const struct pp_json *a, const struct pp_json *b);
+
+#endif

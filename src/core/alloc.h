@@ -1,0 +1,25 @@
+/*
+ * alloc.h - the library's allocator, with fault injection for tests.
+ *
+ * All library allocations go through these, so a test can make the Nth
+ * allocation fail (pp_alloc_fail_after) and check that every path returns
+ * PP_ENOMEM cleanly without leaking (as SQLite's and curl's torture tests).
+ */
+#ifndef PP_CORE_ALLOC_H
+#define PP_CORE_ALLOC_H
+
+#include <stddef.h>
+
+void *pp_malloc(size_t n);
+void *pp_calloc(size_t n, size_t size);
+void *pp_realloc(void *p, size_t n);
+/* Returns a new copy of s (NULL stays NULL only if s is NULL). */
+char *pp_strdup(const char *s);
+char *pp_strndup(const char *s, size_t n);
+
+/* Make allocation number n (counting from 1 after this call) and every one
+ * after it fail; n = 0 turns fault injection off. Returns how many
+ * allocations were made since the previous call. */
+unsigned long pp_alloc_fail_after(unsigned long n);
+
+#endif

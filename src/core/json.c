@@ -1,0 +1,274 @@
+/*
+ * json.c - the JSON wrapper over jansson (see peerpres/json.h).
+ *
+ * struct pp_json is jansson's json_t under another name; this is the only
+ * file that includes jansson.h, so the library can be swapped here alone.
+ * jansson is told to use our allocator so fault injection reaches it.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+
+#include <jansson.h>
+
+#include <peerpres/json.h>
+#include <peerpres/status.h>
+#include "core/alloc.h"
+
+#define J(v) ((json_t *)(v))
+#define P(v) ((struct pp_json *)(v))
+
+static void *json_alloc(size_t n) { return pp_malloc(n); }
+
+static void use_our_allocator(void)
+{
+	static int done;
+
+	if (!done) {
+		json_set_alloc_funcs(json_alloc, free);
+		done = 1;
+	}
+}
+
+int pp_json_parse(const char *text, size_t len, struct pp_json **out,
+		  char *err, size_t errlen)
+{
+	json_error_t e;
+	json_t *v;
+
+	use_our_allocator();
+	v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+	if (!v) {
+		if (errlen)
+			snprintf(err, errlen, "line %d, column %d: %s",
+				 e.line, e.column, e.text);
+		*out = NULL;
+		return PP_EPARSE;
+	}
+	*out = P(v);
+	return PP_OK;
+}
+
+int pp_json_load_file(const char *path, struct pp_json **out, char *err,
+		      size_t errlen)
+{
+	struct pp_buf b = PP_BUF_INIT;
+	int rc = pp_buf_read_file(&b, path);
+
+	if (rc) {
+		if (errlen)
+			snprintf(err, errlen, "%s", pp_strerror(rc));
+		*out = NULL;
+		return rc;
+	}
+	rc = pp_json_parse(b.buf, b.len, out, err, errlen);
+	pp_buf_release(&b);
+	return rc;
+}
+
+static int dump_cb(const char *s, size_t n, void *data)
+{
+	return pp_buf_add(data, s, n) ? -1 : 0;
+}
+
+int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b)
+{
+	size_t f = JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
+
+	use_our_allocator();
+	if (flags & PP_JSON_COMPACT)
+		f |= JSON_COMPACT;
+	if (flags & PP_JSON_SORT_KEYS)
+		f |= JSON_SORT_KEYS;
+	if (flags & PP_JSON_PRETTY)
+		f |= JSON_INDENT(2);
+	if (!v)
+		return pp_buf_adds(b, "null");
+	return json_dump_callback(J(v), dump_cb, b, f) ? PP_ENOMEM : PP_OK;
+}
+
+char *pp_json_canonical(const struct pp_json *v)
+{
+	struct pp_buf b = PP_BUF_INIT;
+
+	if (pp_json_dump(v, PP_JSON_COMPACT | PP_JSON_SORT_KEYS, &b)) {
+		pp_buf_release(&b);
+		return NULL;
+	}
+	return pp_buf_detach(&b, NULL);
+}
+
+enum pp_json_type pp_json_type(const struct pp_json *v)
+{
+	if (!v)
+		return PP_JSON_NULL;
+	switch (json_typeof(J(v))) {
+	case JSON_OBJECT: return PP_JSON_OBJECT;
+	case JSON_ARRAY: return PP_JSON_ARRAY;
+	case JSON_STRING: return PP_JSON_STRING;
+	case JSON_INTEGER: return PP_JSON_INTEGER;
+	case JSON_REAL: return PP_JSON_REAL;
+	case JSON_TRUE: return PP_JSON_TRUE;
+	case JSON_FALSE: return PP_JSON_FALSE;
+	case JSON_NULL: return PP_JSON_NULL;
+	}
+	return PP_JSON_NULL;
+}
+
+bool pp_json_is_object(const struct pp_json *v) { return v && json_is_object(J(v)); }
+bool pp_json_is_array(const struct pp_json *v) { return v && json_is_array(J(v)); }
+bool pp_json_is_string(const struct pp_json *v) { return v && json_is_string(J(v)); }
+bool pp_json_is_number(const struct pp_json *v) { return v && json_is_number(J(v)); }
+bool pp_json_is_bool(const struct pp_json *v) { return v && json_is_boolean(J(v)); }
+bool pp_json_is_null(const struct pp_json *v) { return !v || json_is_null(J(v)); }
+bool pp_json_is_true(const struct pp_json *v) { return v && json_is_true(J(v)); }
+
+struct pp_json *pp_json_get(const struct pp_json *obj, const char *key)
+{
+	return pp_json_is_object(obj) ? P(json_object_get(J(obj), key)) : NULL;
+}
+
+struct pp_json *pp_json_at(const struct pp_json *arr, size_t i)
+{
+	return pp_json_is_array(arr) ? P(json_array_get(J(arr), i)) : NULL;
+}
+
+size_t pp_json_len(const struct pp_json *v)
+{
+	if (!v)
+		return 0;
+	if (json_is_array(J(v)))
+		return json_array_size(J(v));
+	if (json_is_object(J(v)))
+		return json_object_size(J(v));
+	if (json_is_string(J(v)))
+		return json_string_length(J(v));
+	return 0;
+}
+
+const char *pp_json_str(const struct pp_json *v)
+{
+	return pp_json_is_string(v) ? json_string_value(J(v)) : NULL;
+}
+
+const char *pp_json_get_str(const struct pp_json *obj, const char *key,
+			    const char *def)
+{
+	const char *s = pp_json_str(pp_json_get(obj, key));
+
+	return s ? s : def;
+}
+
+bool pp_json_num(const struct pp_json *v, double *out)
+{
+	if (!pp_json_is_number(v))
+		return false;
+	*out = json_number_value(J(v));
+	return true;
+}
+
+bool pp_json_int(const struct pp_json *v, long long *out)
+{
+	if (!v || !json_is_integer(J(v)))
+		return false;
+	*out = json_integer_value(J(v));
+	return true;
+}
+
+void *pp_json_iter(const struct pp_json *obj)
+{
+	return pp_json_is_object(obj) ? json_object_iter(J(obj)) : NULL;
+}
+
+void *pp_json_iter_next(const struct pp_json *obj, void *it)
+{
+	return json_object_iter_next(J(obj), it);
+}
+
+const char *pp_json_iter_key(void *it) { return json_object_iter_key(it); }
+struct pp_json *pp_json_iter_value(void *it) { return P(json_object_iter_value(it)); }
+
+struct pp_json *pp_json_object(void) { use_our_allocator(); return P(json_object()); }
+struct pp_json *pp_json_array(void) { use_our_allocator(); return P(json_array()); }
+
+struct pp_json *pp_json_string(const char *s)
+{
+	return pp_json_stringn(s, strlen(s));
+}
+
+struct pp_json *pp_json_stringn(const char *s, size_t len)
+{
+	json_t *v;
+
+	use_our_allocator();
+	v = json_stringn_nocheck(s, len);
+	return P(v);
+}
+
+struct pp_json *pp_json_integer(long long v) { use_our_allocator(); return P(json_integer(v)); }
+struct pp_json *pp_json_real(double v) { use_our_allocator(); return P(json_real(v)); }
+struct pp_json *pp_json_bool(bool v) { return P(json_boolean(v)); }
+struct pp_json *pp_json_null(void) { return P(json_null()); }
+
+int pp_json_set(struct pp_json *obj, const char *key, struct pp_json *val)
+{
+	if (!val)
+		return PP_ENOMEM;
+	if (!pp_json_is_object(obj)) {
+		json_decref(J(val));
+		return PP_EINVAL;
+	}
+	return json_object_set_new_nocheck(J(obj), key, J(val)) ? PP_ENOMEM : PP_OK;
+}
+
+int pp_json_set_str(struct pp_json *obj, const char *key, const char *s)
+{
+	return pp_json_set(obj, key, s ? pp_json_string(s) : pp_json_null());
+}
+
+int pp_json_append(struct pp_json *arr, struct pp_json *val)
+{
+	if (!val)
+		return PP_ENOMEM;
+	if (!pp_json_is_array(arr)) {
+		json_decref(J(val));
+		return PP_EINVAL;
+	}
+	return json_array_append_new(J(arr), J(val)) ? PP_ENOMEM : PP_OK;
+}
+
+int pp_json_insert(struct pp_json *arr, size_t i, struct pp_json *val)
+{
+	if (!val)
+		return PP_ENOMEM;
+	if (!pp_json_is_array(arr)) {
+		json_decref(J(val));
+		return PP_EINVAL;
+	}
+	return json_array_insert_new(J(arr), i, J(val)) ? PP_ENOMEM : PP_OK;
+}
+
+int pp_json_remove(struct pp_json *v, size_t i, const char *key)
+{
+	if (pp_json_is_object(v))
+		return json_object_del(J(v), key) ? PP_ENOTFOUND : PP_OK;
+	if (pp_json_is_array(v))
+		return json_array_remove(J(v), i) ? PP_ENOTFOUND : PP_OK;
+	return PP_EINVAL;
+}
+
+struct pp_json *pp_json_incref(struct pp_json *v) { return P(json_incref(J(v))); }
+void pp_json_decref(struct pp_json *v) { if (v) json_decref(J(v)); }
+
+struct pp_json *pp_json_deep_copy(const struct pp_json *v)
+{
+	use_our_allocator();
+	return v ? P(json_deep_copy(J(v))) : NULL;
+}
+
+bool pp_json_equal(const struct pp_json *a, const struct pp_json *b)
+{
+	if (!a || !b)
+		return pp_json_is_null(a) && pp_json_is_null(b);
+	return json_equal(J(a), J(b));
+}

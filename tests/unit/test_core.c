@@ -1,0 +1,164 @@
+/* Unit tests of src/core: buffers, JSON, YAML, hashes, RNG. */
+#include <stdlib.h>
+
+#include <peerpres/buf.h>
+#include <peerpres/hash.h>
+#include <peerpres/json.h>
+#include <peerpres/status.h>
+#include <peerpres/yaml.h>
+#include "core/alloc.h"
+#include "../harness/test.h"
+
+TEST(buf_appends_and_stays_terminated)
+{
+	struct pp_buf b = PP_BUF_INIT;
+
+	CHECK_STR_EQ(b.buf, "");
+	CHECK_INT_EQ(pp_buf_adds(&b, "abc"), PP_OK);
+	CHECK_INT_EQ(pp_buf_addf(&b, "-%d", 42), PP_OK);
+	CHECK_STR_EQ(b.buf, "abc-42");
+	CHECK_INT_EQ(b.len, 6);
+	pp_buf_release(&b);
+	CHECK_STR_EQ(b.buf, "");
+}
+
+TEST(buf_refuses_to_grow_past_its_cap)
+{
+	struct pp_buf b;
+
+	pp_buf_init(&b, 4);
+	CHECK_INT_EQ(pp_buf_adds(&b, "abcd"), PP_OK);
+	CHECK_INT_EQ(pp_buf_adds(&b, "e"), PP_ERANGE);
+	CHECK_STR_EQ(b.buf, "abcd");
+	pp_buf_release(&b);
+}
+
+TEST(buf_reports_allocation_failure)
+{
+	struct pp_buf b = PP_BUF_INIT;
+
+	pp_alloc_fail_after(1);
+	CHECK_INT_EQ(pp_buf_adds(&b, "abc"), PP_ENOMEM);
+	pp_alloc_fail_after(0);
+	CHECK_STR_EQ(b.buf, "");
+	pp_buf_release(&b);
+}
+
+TEST(sha256_matches_known_vectors)
+{
+	char hex[65];
+
+	pp_sha256_hex("abc", 3, hex);
+	CHECK_STR_EQ(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	pp_sha256_hex("", 0, hex);
+	CHECK_STR_EQ(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	pp_sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, hex);
+	CHECK_STR_EQ(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+TEST(rng_is_deterministic_and_uniform)
+{
+	struct pp_rng a, b;
+	double sum = 0;
+	int i;
+
+	pp_rng_seed(&a, 7);
+	pp_rng_seed(&b, 7);
+	for (i = 0; i < 100; i++)
+		CHECK(pp_rng_next(&a) == pp_rng_next(&b));
+	for (i = 0; i < 100000; i++)
+		sum += pp_rng_uniform(&a);
+	CHECK_NEAR(sum / 100000, 0.5, 0.01);
+}
+
+TEST(json_round_trips_with_sorted_keys)
+{
+	struct pp_json *v;
+	char err[128];
+	char *s;
+
+	const char *text = "{\"b\":1,\"a\":[true,null,\"x\"]}";
+
+	CHECK_INT_EQ(pp_json_parse(text, strlen(text), &v, err, sizeof(err)), PP_OK);
+	s = pp_json_canonical(v);
+	CHECK_STR_EQ(s, "{\"a\":[true,null,\"x\"],\"b\":1}");
+	free(s);
+	pp_json_decref(v);
+}
+
+TEST(json_parse_error_names_line_and_column)
+{
+	struct pp_json *v;
+	char err[128];
+
+	CHECK_INT_EQ(pp_json_parse("{\n  \"a\": ,\n}", 12, &v, err, sizeof(err)),
+		     PP_EPARSE);
+	CHECK_CONTAINS(err, "line 2");
+}
+
+TEST(yaml_types_plain_scalars_and_keeps_quoted_strings)
+{
+	const char *y = "a: 1\nb: 2.5\nc: true\nd: '1'\ne: 2024-08-01\nf: ~\n"
+			"g: 10.0.12.45\nh: [x, \"y\"]\n";
+	struct pp_json *v;
+	struct pp_diag d;
+	long long i;
+	double x;
+
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_yaml_load_string(y, strlen(y), "t.yaml", &v, NULL, &d), PP_OK);
+	CHECK(pp_json_int(pp_json_get(v, "a"), &i) && i == 1);
+	CHECK(pp_json_num(pp_json_get(v, "b"), &x) && x == 2.5);
+	CHECK(pp_json_is_true(pp_json_get(v, "c")));
+	CHECK_STR_EQ(pp_json_str(pp_json_get(v, "d")), "1");
+	CHECK_STR_EQ(pp_json_str(pp_json_get(v, "e")), "2024-08-01");
+	CHECK(pp_json_is_null(pp_json_get(v, "f")));
+	CHECK_STR_EQ(pp_json_str(pp_json_get(v, "g")), "10.0.12.45");
+	CHECK_STR_EQ(pp_json_str(pp_json_at(pp_json_get(v, "h"), 1)), "y");
+	pp_json_decref(v);
+}
+
+TEST(yaml_records_positions_and_resolves_aliases)
+{
+	const char *y = "base: &b\n  k: v\nother:\n  - *b\n";
+	struct pp_json *v, *item;
+	struct pp_srcmap *m;
+	struct pp_diag d;
+	int line, col;
+
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_yaml_load_string(y, strlen(y), "t.yaml", &v, &m, &d), PP_OK);
+	item = pp_json_at(pp_json_get(v, "other"), 0);
+	CHECK_STR_EQ(pp_json_get_str(item, "k", NULL), "v");
+	CHECK(pp_srcmap_find(m, pp_json_get(v, "other"), &line, &col));
+	CHECK_INT_EQ(line, 4);
+	pp_srcmap_free(m);
+	pp_json_decref(v);
+}
+
+TEST(yaml_error_has_file_line_and_column)
+{
+	const char *y = "a: 1\nb: [1, 2\nc: 3\n";
+	struct pp_json *v;
+	struct pp_diag d;
+	struct pp_buf b = PP_BUF_INIT;
+
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_yaml_load_string(y, strlen(y), "bad.yaml", &v, NULL, &d), PP_EPARSE);
+	pp_diag_format(&d, &b);
+	CHECK_CONTAINS(b.buf, "bad.yaml:");
+	CHECK(d.line >= 2);
+	pp_buf_release(&b);
+}
+
+TEST(yaml_rejects_duplicate_keys)
+{
+	const char *y = "a: 1\na: 2\n";
+	struct pp_json *v;
+	struct pp_diag d;
+
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_yaml_load_string(y, strlen(y), "dup.yaml", &v, NULL, &d), PP_EPARSE);
+	CHECK_CONTAINS(d.msg, "duplicate key");
+	CHECK_INT_EQ(d.line, 2);
+}
