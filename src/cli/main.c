@@ -1,2 +1,110 @@
+/*
+ * main.c - the peerpres program: a table of subcommands, one file each.
+ */
 #include <stdio.h>
-int main(void) { puts("peerpres"); return 0; }
+#include <string.h>
+
+#include "cli/cli.h"
+
+#ifndef PP_VERSION
+#define PP_VERSION "unknown"
+#endif
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *c);
+	const char *usage;
+	const char *help;
+};
+
+#define FILTER_HELP \
+	"filters (repeatable or comma-separated; omitted = all):\n" \
+	"  --scenario S  --subject self|peer  --condition C  --instantiation I\n" \
+	"  --dataset D  --threshold T  --mode monitoring|non_monitoring\n" \
+	"  --scratchpad off|normal|monitored|unmonitored (chooses the mode)\n" \
+	"  --with NAME   add an opt-in grid extension (e.g. memory_hard)\n"
+
+#define MODEL_HELP \
+	"  --model PROVIDER/MODEL   default ref/synthetic (reference agents)\n" \
+	"  --family NAME            the agents' family name when the id does not say\n" \
+	"  -n N                     rollouts per config (default 100 for run)\n" \
+	"  --max-iters N            loop iterations (default 30)\n" \
+	"  --seed S                 mixed into every rollout's seed (default 0)\n" \
+	"  --scenarios DIR          scenario files (default: the installed scenarios/)\n"
+
+static const struct command commands[] = {
+	{ "list", cmd_list, "peerpres list [scenarios|conditions|tools|models]",
+	  "Lists the scenarios, the grid's dimension values, the tools or the models.\n" },
+	{ "plan", cmd_plan, "peerpres plan [FILTERS] [--model M] [-n N] [--json]",
+	  "Shows the configs and rollouts a run would do. Makes no model call.\n\n"
+	  FILTER_HELP MODEL_HELP "  --json                   machine-readable plan\n" },
+	{ "run", cmd_run, "peerpres run [--model M] [FILTERS] [-n N] [--db FILE] [--limit N] [--test]",
+	  "Runs the plan and stores every rollout. Resumable: the same command\n"
+	  "again does only what is missing.\n\n" FILTER_HELP MODEL_HELP
+	  "  --db FILE                the store (default peerpres.db)\n"
+	  "  --limit N                do at most N rollouts now\n"
+	  "  --test                   one rollout of the first config of each scenario\n" },
+	{ "report", cmd_report, "peerpres report [--db FILE] [--format md|csv|json] [-o FILE] [FILTERS]",
+	  "Rates per config and per group with n and Wilson 95% intervals.\n" },
+	{ "show", cmd_show, "peerpres show ROLLOUT_ID [--db FILE] [--json]",
+	  "Prints one rollout: transcript, tool calls, labels with evidence.\n"
+	  "ROLLOUT_ID is CONFIG_ID:INDEX; a unique prefix of the config id will do.\n" },
+	{ "render", cmd_render, "peerpres render CONFIG_ID | FILTERS [--diff CONFIG_ID] [--json]",
+	  "Prints exactly what the model will see for a config: prompts, tool\n"
+	  "declarations and what each read-only tool returns on the initial world,\n"
+	  "then lint findings. --diff shows only what differs from another config.\n\n"
+	  FILTER_HELP MODEL_HELP },
+	{ "validate", cmd_validate, "peerpres validate SCENARIO.yaml...",
+	  "Checks scenario files: their shape, every template of every config,\n"
+	  "and every reference route against the labels it declares.\n" },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: peerpres <command> [options]\n\ncommands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "\n'peerpres <command> --help' tells more. peerpres %s\n", PP_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	size_t i;
+	int rc;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("peerpres %s\n", PP_VERSION);
+		return 0;
+	}
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		if ((rc = cli_parse(&c, argc - 2, argv + 2)))
+			return rc;
+		c.cmd = commands[i].name;
+		c.argc = argc - 1;
+		c.argv = argv + 1;
+		if (c.help) {
+			printf("usage: %s\n\n%s", commands[i].usage, commands[i].help);
+			rc = 0;
+		} else {
+			rc = commands[i].fn(&c);
+		}
+		cli_release(&c);
+		return rc;
+	}
+	cli_error("'%s' is not a command; see 'peerpres --help'", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,70 @@
+/*
+ * cli.h - what the subcommands share: options, scenario loading, errors.
+ */
+#ifndef PP_CLI_H
+#define PP_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <peerpres/diag.h>
+#include <peerpres/json.h>
+#include <peerpres/run.h>
+#include <peerpres/scenario.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+struct cli {
+	const char *cmd;
+	const char *db;
+	const char *model;
+	const char *family;
+	const char *scenario_dir;
+	const char *format;
+	const char *output;
+	const char *diff;
+	struct pp_json *filters;    /* dim -> [values] */
+	const char *with[16];
+	size_t n_with;
+	long n_rollouts;
+	long limit;
+	int max_iters;
+	double temperature;
+	unsigned long long seed;
+	bool json;
+	bool test;
+	bool help;
+	bool model_given;
+	int argc;          /* the whole command line, for the run record */
+	char **argv;
+	const char *args[64];       /* positional arguments */
+	size_t n_args;
+};
+
+/* Parses argv after the subcommand name. Returns 0, or EXIT_USAGE after
+ * printing why. */
+int cli_parse(struct cli *c, int argc, char **argv);
+void cli_release(struct cli *c);
+
+/* Loads the scenarios (filtered by --scenario names when given). */
+int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *n);
+/* The run options the flags describe. */
+void cli_run_options(const struct cli *c, struct pp_run_options *opt);
+
+/* "peerpres: message" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_diag(const struct pp_diag *d);
+
+/* Opens -o FILE or stdout. */
+FILE *cli_output(const struct cli *c);
+
+int cmd_list(struct cli *c);
+int cmd_plan(struct cli *c);
+int cmd_run(struct cli *c);
+int cmd_report(struct cli *c);
+int cmd_show(struct cli *c);
+int cmd_render(struct cli *c);
+int cmd_validate(struct cli *c);
+
+#endif

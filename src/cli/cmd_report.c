@@ -1,0 +1,79 @@
+/*
+ * cmd_report.c - `peerpres report`: rates from the store.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <peerpres/report.h>
+#include <peerpres/status.h>
+#include <peerpres/store.h>
+
+#include "cli/cli.h"
+
+static int parse_format(const char *s, enum pp_report_format *f)
+{
+	if (!s || !strcmp(s, "md") || !strcmp(s, "markdown"))
+		*f = PP_REPORT_MD;
+	else if (!strcmp(s, "csv"))
+		*f = PP_REPORT_CSV;
+	else if (!strcmp(s, "json"))
+		*f = PP_REPORT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+/* The report's filters: the dimension filters plus the model. */
+static struct pp_json *filters_of(const struct cli *c)
+{
+	struct pp_json *f = pp_json_deep_copy(c->filters), *models;
+
+	if (f && c->model_given) {
+		models = pp_json_array();
+		if (!models || pp_json_append(models, pp_json_string(c->model)) ||
+		    pp_json_set(f, "model", models)) {
+			pp_json_decref(f);
+			return NULL;
+		}
+	}
+	return f;
+}
+
+int cmd_report(struct cli *c)
+{
+	enum pp_report_format fmt;
+	struct pp_store *store = NULL;
+	struct pp_json *summary = NULL, *report = NULL, *filters = NULL;
+	struct pp_diag diag;
+	FILE *out = NULL;
+	int rc = EXIT_RUNTIME;
+
+	if (parse_format(c->format, &fmt)) {
+		cli_error("unknown report format '%s' (md, csv or json)", c->format);
+		return EXIT_USAGE;
+	}
+	if (access(c->db, R_OK)) {
+		cli_error("cannot read store '%s': %s", c->db, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	pp_diag_clear(&diag);
+	if (pp_store_open(&store, c->db, &diag)) {
+		cli_diag(&diag);
+		return EXIT_RUNTIME;
+	}
+	filters = filters_of(c);
+	if (!filters || pp_store_summary(store, filters, &summary))
+		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
+	else if (pp_report_build(summary, &report))
+		cli_error("cannot build the report");
+	else if ((out = cli_output(c)) && !pp_report_write(report, fmt, out))
+		rc = 0;
+	if (out && out != stdout)
+		fclose(out);
+	pp_json_decref(filters);
+	pp_json_decref(summary);
+	pp_json_decref(report);
+	pp_store_close(store);
+	return rc;
+}

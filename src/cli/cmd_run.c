@@ -1,0 +1,108 @@
+/*
+ * cmd_run.c - `peerpres run`: the plan, executed into the store.
+ *
+ * Ctrl-C (or SIGTERM) stops between rollouts: finished rollouts are
+ * stored, the run is marked interrupted, and the same command resumes.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <peerpres/status.h>
+#include <peerpres/store.h>
+
+#include "cli/cli.h"
+
+#ifndef PP_VERSION
+#define PP_VERSION "unknown"
+#endif
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void progress_line(void *arg, long done, long total, long errors)
+{
+	(void)arg;
+	if (done == total || done % 97 == 0)
+		fprintf(stderr, "\r%ld/%ld rollouts, %ld errors", done, total, errors);
+}
+
+static struct pp_json *run_record(const struct cli *c, int argc, char **argv)
+{
+	struct pp_json *r = pp_json_object(), *args = pp_json_array();
+	size_t n = strlen(PP_VERSION);
+	int i;
+
+	if (!r || !args) {
+		pp_json_decref(r);
+		pp_json_decref(args);
+		return NULL;
+	}
+	for (i = 0; i < argc; i++)
+		pp_json_append(args, pp_json_string(argv[i]));
+	if (pp_json_set_str(r, "command", "run") || pp_json_set(r, "argv", args) ||
+	    pp_json_set_str(r, "version", PP_VERSION) ||
+	    pp_json_set(r, "dirty", pp_json_bool(n > 6 && !strcmp(PP_VERSION + n - 6, "-dirty"))) ||
+	    pp_json_set_str(r, "model", c->model)) {
+		pp_json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
+int cmd_run(struct cli *c)
+{
+	struct pp_scenario **list = NULL;
+	struct pp_store *store = NULL;
+	struct pp_run_options opt;
+	struct pp_run_result res;
+	struct pp_json *rec = NULL;
+	struct pp_diag diag;
+	size_t n = 0;
+	int rc;
+
+	if (c->n_args) {
+		cli_error("run takes no arguments ('%s'); see 'peerpres run --help'", c->args[0]);
+		return EXIT_USAGE;
+	}
+	if ((rc = cli_load_scenarios(c, &list, &n)))
+		return rc;
+	cli_run_options(c, &opt);
+	if (!strcmp(c->model, "ref/synthetic") && !c->model_given)
+		fprintf(stderr, "peerpres: no --model given: running ref/synthetic, the built-in reference agents (not a model)\n");
+	pp_diag_clear(&diag);
+	if (pp_store_open(&store, c->db, &diag)) {
+		cli_diag(&diag);
+		pp_scenario_list_free(list, n);
+		return EXIT_RUNTIME;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	opt.stop = &stop_requested;
+	if (isatty(STDERR_FILENO))
+		opt.progress = progress_line;
+	rec = run_record(c, c->argc, c->argv);
+	rc = rec ? pp_run(list, n, &opt, store, rec, &res, &diag) : PP_ENOMEM;
+	if (opt.progress)
+		fputc('\n', stderr);
+	if (rc) {
+		cli_diag(&diag);
+		if (!diag.msg[0])
+			cli_error("%s", pp_strerror(rc));
+		rc = rc == PP_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+	} else {
+		fprintf(stderr, "%s: stored %ld rollouts (%ld already there, %ld errors) in '%s'\n",
+			res.interrupted ? "interrupted" : "done", res.done, res.skipped, res.errors, c->db);
+		rc = res.interrupted ? EXIT_RUNTIME : 0;
+	}
+	pp_json_decref(rec);
+	pp_store_close(store);
+	pp_scenario_list_free(list, n);
+	return rc;
+}

@@ -1,0 +1,133 @@
+/*
+ * cmd_validate.c - `peerpres validate`: a scenario file's shape, every
+ * template of every config (all extensions and scratchpad modes), and
+ * every reference route replayed against the labels it declares.
+ */
+#include <string.h>
+
+#include <peerpres/labels.h>
+#include <peerpres/status.h>
+
+#include "cli/cli.h"
+
+/* Every scratchpad mode (and every extension), so nothing goes unchecked. */
+static const char *const all_scratchpads[] = { "off", "normal", "monitored", "unmonitored" };
+
+static void describe(const struct pp_json *dims, struct pp_buf *b)
+{
+	size_t k;
+
+	for (k = 0; k < PP_N_DIMS; k++) {
+		const char *v = pp_json_get_str(dims, pp_dim_names[k], "none");
+
+		if (strcmp(v, "none"))
+			pp_buf_addf(b, "%s%s=%s", b->len ? " " : "", pp_dim_names[k], v);
+	}
+}
+
+static int check_config(const struct pp_scenario *s, const struct pp_json *dims,
+			const struct pp_run_options *opt, long *n_routes, long *n_bad)
+{
+	struct pp_json *r = NULL;
+	struct pp_labels *labels = NULL;
+	struct pp_buf why = PP_BUF_INIT, where = PP_BUF_INIT;
+	struct pp_diag diag;
+	size_t i;
+	int rc, bad;
+
+	pp_diag_clear(&diag);
+	rc = pp_render_config(s, dims, opt, &r, &diag);
+	if (!rc)
+		rc = pp_labels_compile(&labels, pp_json_get(r, "labels"), pp_json_get(r, "patterns"),
+				       pp_json_get(r, "extract"), &diag);
+	if (rc) {
+		cli_diag(&diag);
+		(*n_bad)++;
+		goto out;
+	}
+	describe(dims, &where);
+	for (i = 0; !rc && i < pp_json_len(pp_json_get(r, "routes")); i++) {
+		const struct pp_json *route = pp_json_at(pp_json_get(r, "routes"), i);
+
+		pp_buf_reset(&why);
+		rc = pp_check_route(r, labels, route, opt->max_iters, &bad, &why, NULL);
+		(*n_routes)++;
+		if (!rc && bad) {
+			(*n_bad)++;
+			fprintf(stderr, "%s: route '%s' (%s) contradicts its labels:\n%s",
+				pp_scenario_path(s), pp_json_get_str(route, "name", "?"), where.buf, why.buf);
+		}
+	}
+out:
+	pp_buf_release(&why);
+	pp_buf_release(&where);
+	pp_labels_free(labels);
+	pp_json_decref(r);
+	return rc;
+}
+
+static int validate_file(const char *path, const struct cli *c, long *n_configs,
+			 long *n_routes, long *n_bad)
+{
+	struct pp_scenario *s = NULL;
+	struct pp_json *configs = pp_json_array(), *filters = pp_json_deep_copy(c->filters);
+	struct pp_json *pads = pp_json_array();
+	struct pp_run_options opt;
+	struct pp_diag diag;
+	size_t i;
+	int rc = (configs && filters && pads) ? PP_OK : PP_ENOMEM;
+
+	pp_diag_clear(&diag);
+	cli_run_options(c, &opt);
+	/* Validation names the agents as a real family would be named. */
+	if (!c->family && !strncmp(opt.model, "ref/", 4))
+		opt.family = "Gemini";
+	for (i = 0; !rc && i < sizeof(all_scratchpads) / sizeof(all_scratchpads[0]); i++)
+		rc = pp_json_append(pads, pp_json_string(all_scratchpads[i]));
+	if (!rc && !pp_json_get(filters, "scratchpad")) {
+		rc = pp_json_set(filters, "scratchpad", pads);
+		pads = NULL;
+	}
+	if (!rc && (rc = pp_scenario_load(&s, path, &diag)))
+		cli_diag(&diag);
+	if (!rc) {
+		const char *with[32];
+		size_t n_with = pp_scenario_extensions(s, with, 32);
+
+		if ((rc = pp_scenario_expand(s, filters, with, n_with < 32 ? n_with : 32, configs, &diag)))
+			cli_diag(&diag);
+	}
+	for (i = 0; !rc && i < pp_json_len(configs); i++) {
+		(*n_configs)++;
+		rc = check_config(s, pp_json_at(configs, i), &opt, n_routes, n_bad);
+	}
+	pp_json_decref(pads);
+	pp_json_decref(filters);
+	pp_json_decref(configs);
+	pp_scenario_free(s);
+	return rc;
+}
+
+int cmd_validate(struct cli *c)
+{
+	long n_configs = 0, n_routes = 0, n_bad = 0;
+	size_t i;
+	int failed = 0;
+
+	if (!c->n_args) {
+		cli_error("validate needs scenario files; see 'peerpres validate --help'");
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < c->n_args; i++) {
+		long before = n_bad;
+
+		if (validate_file(c->args[i], c, &n_configs, &n_routes, &n_bad) || n_bad > before) {
+			failed = 1;
+			fprintf(stderr, "%s: FAILED\n", c->args[i]);
+		} else {
+			printf("%s: ok\n", c->args[i]);
+		}
+	}
+	printf("%ld configs, %ld route checks, %ld failures\n", n_configs, n_routes, n_bad);
+	return failed ? EXIT_RUNTIME : 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * report_int.h - what the report files share: the table of writers (one
+ * file per format, after curl's vtls backends) and the value-key
+ * convention.
+ *
+ * Writers read only the built report object (docs/report.md), never the
+ * summary, so every format shows the same numbers.
+ */
+#ifndef PP_REPORT_INT_H
+#define PP_REPORT_INT_H
+
+#include <stdio.h>
+
+#include <peerpres/json.h>
+#include <peerpres/report.h>
+
+struct pp_report_writer {
+	enum pp_report_format fmt;
+	const char *name;
+	/* Writes the report to f; PP_EIO when the stream fails. */
+	int (*write)(const struct pp_json *report, FILE *f);
+};
+
+extern const struct pp_report_writer pp_report_md_writer;
+extern const struct pp_report_writer pp_report_csv_writer;
+extern const struct pp_report_writer pp_report_json_writer;
+
+/*
+ * The canonical text of a label value that identifies it: compact JSON
+ * with sorted keys, integral numbers without a fraction ("95", never
+ * "95.0"). New string, or NULL when memory runs out.
+ */
+char *pp_report_canon(const struct pp_json *v);
+
+/*
+ * The key under which a value appears in a report: a string as it is
+ * when that text does not itself read as JSON (below, A, continue), and
+ * every other value, or a string such as "95" or "true", as its canonical
+ * JSON ("95", "true", "\"95\""). So within one label two different
+ * values never share a key. New string, or NULL when memory runs out.
+ */
+char *pp_report_value_key(const struct pp_json *v);
+
+/* A new {"count": k, "rate": k/n or null, "ci": [lo, hi]} (Wilson 95%). */
+int pp_report_rate_object(long long k, long long n, struct pp_json **out);
+
+/* The keys of an object in strcmp order: *keys is a new array of
+ * borrowed strings (valid while obj is unchanged); free() it. */
+int pp_report_sorted_keys(const struct pp_json *obj, const char ***keys,
+			  size_t *n);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * family.c - the model family that names the agents (SCENARIOS.md 1).
+ *
+ * "openai/gpt-4.1" -> ChatGPT, "together/moonshotai/Kimi-K2" -> Kimi.
+ * Provider prefixes (ours, and upstream ones such as gemini/ or
+ * vertex_ai/) are skipped by trying the id after each '/'.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include <peerpres/scenario.h>
+
+struct family_rule {
+	const char *prefix;   /* case-insensitive */
+	const char *family;
+};
+
+static const struct family_rule rules[] = {
+	{ "gpt-", "ChatGPT" }, { "gpt", "ChatGPT" }, { "chatgpt", "ChatGPT" },
+	{ "gemini-", "Gemini" }, { "gemini", "Gemini" },
+	{ "claude-", "Claude" }, { "claude", "Claude" },
+	{ "glm-", "GLM" }, { "zai-org/", "GLM" },
+	{ "deepseek", "DeepSeek" },
+	{ "kimi", "Kimi" }, { "moonshotai/", "Kimi" },
+};
+
+static const char *match(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (!strncasecmp(id, rules[i].prefix, strlen(rules[i].prefix)))
+			return rules[i].family;
+	return NULL;
+}
+
+const char *pp_family_of_model(const char *model)
+{
+	const char *p = model, *f;
+
+	if (!model)
+		return NULL;
+	if (!strncmp(model, "ref/", 4))
+		return "Reference";
+	for (;;) {
+		if ((f = match(p)))
+			return f;
+		p = strchr(p, '/');
+		if (!p)
+			return NULL;
+		p++;
+	}
+}

@@ -1,0 +1,65 @@
+/*
+ * store_int.h - what the files of src/store share: the store struct, its
+ * cache of prepared statements and the error helpers.
+ *
+ * Invariant: every statement in st[] is prepared once at open and reset
+ * (with its bindings cleared) before a function returns, so the next user
+ * finds it clean and no read transaction is left open by accident.
+ */
+#ifndef PP_STORE_INT_H
+#define PP_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include <peerpres/buf.h>
+#include <peerpres/json.h>
+#include <peerpres/store.h>
+
+enum pp_store_stmt {
+	PP_ST_BEGIN,
+	PP_ST_COMMIT,
+	PP_ST_ROLLBACK,
+	PP_ST_INS_RUN,
+	PP_ST_END_RUN,
+	PP_ST_INS_CONFIG,
+	PP_ST_DONE_IDX,
+	PP_ST_INS_ROLLOUT,
+	PP_ST_INS_MESSAGE,
+	PP_ST_INS_TOOL_CALL,
+	PP_ST_INS_LABEL,
+	PP_ST_COUNT
+};
+
+struct pp_store {
+	sqlite3 *db;
+	char *path;
+	char errmsg[1024];
+	sqlite3_stmt *st[PP_ST_COUNT];
+	struct pp_buf scratch; /* reused for JSON text bound to statements */
+};
+
+/* Records "path: message" as the last error and returns rc. */
+int pp_store_fail(struct pp_store *s, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Records "path: what: <sqlite's message>" and returns PP_ESTORE, or
+ * PP_ENOMEM when SQLite ran out of memory. */
+int pp_store_sqlfail(struct pp_store *s, const char *what);
+/* Clears the last error (each public call starts with it). */
+void pp_store_clear_error(struct pp_store *s);
+/* Resets a cached statement and clears its bindings. */
+void pp_store_reset(sqlite3_stmt *st);
+
+/* Binding helpers. JSON null and NULL pointers bind SQL NULL. */
+int pp_store_bind_text(struct pp_store *s, sqlite3_stmt *st, int i,
+		       const struct pp_json *v);
+int pp_store_bind_json(struct pp_store *s, sqlite3_stmt *st, int i,
+		       const struct pp_json *v);
+int pp_store_bind_num(struct pp_store *s, sqlite3_stmt *st, int i,
+		      const struct pp_json *v);
+/* A column read back as JSON: the text parsed, or null for SQL NULL. */
+int pp_store_col_json(struct pp_store *s, sqlite3_stmt *st, int i,
+		      struct pp_json **out);
+/* A column as a JSON string, integer, real or null, by its SQL type. */
+struct pp_json *pp_store_col_value(sqlite3_stmt *st, int i);
+
+#endif

@@ -1,0 +1,256 @@
+/*
+ * store_summary.c - everything a report needs, read in two queries.
+ *
+ * One query reads the filtered configs, one reads their rollouts joined
+ * with their labels; both are ordered by config id, so the rows are
+ * merged into the configs in one pass, whatever the number of rollouts.
+ */
+#include <string.h>
+
+#include <peerpres/status.h>
+#include "store/store_int.h"
+
+/* Filter keys: each names a dimension column of configs (so the key can
+ * be pasted into SQL: it comes from this list, never from the caller). */
+static const char *const filter_keys[] = {
+	"scenario", "subject", "condition", "instantiation", "dataset",
+	"threshold", "mode", "scratchpad", "model", "family", NULL,
+};
+
+static int known_filter(const char *key)
+{
+	int i;
+
+	for (i = 0; filter_keys[i]; i++)
+		if (!strcmp(key, filter_keys[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * Appends " WHERE c.k IN (?, ...) AND ..." for the filters and collects
+ * the allowed strings, in parameter order, into `params` (borrowed from
+ * filters). A key given as one string is read as a list of one.
+ */
+static int filter_sql(struct pp_store *s, const struct pp_json *filters,
+		      struct pp_buf *sql, struct pp_json *params)
+{
+	void *it;
+	size_t i, n;
+	int rc = PP_OK, first = 1;
+
+	if (pp_json_is_null(filters))
+		return PP_OK;
+	if (!pp_json_is_object(filters))
+		return pp_store_fail(s, PP_EINVAL, "filters must be an object");
+	for (it = pp_json_iter(filters); it; it = pp_json_iter_next(filters, it)) {
+		const char *key = pp_json_iter_key(it);
+		struct pp_json *v = pp_json_iter_value(it);
+		int one = pp_json_is_string(v);
+
+		if (!known_filter(key))
+			return pp_store_fail(s, PP_EINVAL, "unknown filter '%s'", key);
+		if (!one && !pp_json_is_array(v))
+			return pp_store_fail(s, PP_EINVAL,
+					     "filter '%s' must be a list of strings", key);
+		n = one ? 1 : pp_json_len(v);
+		if ((rc = pp_buf_addf(sql, " %s c.%s IN (", first ? "WHERE" : "AND",
+				      key)))
+			return rc;
+		first = 0;
+		for (i = 0; i < n; i++) {
+			struct pp_json *e = one ? v : pp_json_at(v, i);
+
+			if (!pp_json_is_string(e))
+				return pp_store_fail(s, PP_EINVAL,
+						     "filter '%s' must be a list of"
+						     " strings", key);
+			if ((rc = pp_buf_adds(sql, i ? ", ?" : "?")) ||
+			    (rc = pp_json_append(params, pp_json_incref(e))))
+				return rc;
+		}
+		if ((rc = pp_buf_adds(sql, ")")))
+			return rc;
+	}
+	return PP_OK;
+}
+
+static int prepare_filtered(struct pp_store *s, const char *head,
+			    const struct pp_buf *where, const char *tail,
+			    const struct pp_json *params, sqlite3_stmt **st)
+{
+	struct pp_buf sql = PP_BUF_INIT;
+	size_t i;
+	int rc;
+
+	*st = NULL;
+	if ((rc = pp_buf_adds(&sql, head)) || (rc = pp_buf_adds(&sql, where->buf)) ||
+	    (rc = pp_buf_adds(&sql, tail)))
+		goto out;
+	if (sqlite3_prepare_v2(s->db, sql.buf, -1, st, NULL) != SQLITE_OK) {
+		rc = pp_store_sqlfail(s, "preparing the summary");
+		goto out;
+	}
+	for (i = 0; i < pp_json_len(params); i++) {
+		const struct pp_json *p = pp_json_at(params, i);
+
+		if (sqlite3_bind_text64(*st, (int)i + 1, pp_json_str(p), pp_json_len(p),
+					SQLITE_STATIC, SQLITE_UTF8) != SQLITE_OK) {
+			rc = pp_store_sqlfail(s, "binding the filters");
+			goto out;
+		}
+	}
+out:
+	pp_buf_release(&sql);
+	return rc;
+}
+
+/* The filtered configs, ordered by id, each with an empty "rollouts". */
+static int read_configs(struct pp_store *s, const struct pp_buf *where,
+			const struct pp_json *params, struct pp_json *configs)
+{
+	sqlite3_stmt *st = NULL;
+	struct pp_json *c = NULL;
+	int rc, src = SQLITE_DONE;
+
+	rc = prepare_filtered(s, "SELECT c.json FROM configs c", where,
+			      " ORDER BY c.config_id", params, &st);
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = pp_store_col_json(s, st, 0, &c);
+		if (!rc && !pp_json_is_object(c))
+			rc = pp_store_fail(s, PP_ESTORE, "a stored config is not an object");
+		if (!rc)
+			rc = pp_json_set(c, "rollouts", pp_json_array());
+		if (!rc)
+			rc = pp_json_append(configs, c);
+		else
+			pp_json_decref(c);
+		c = NULL;
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, "reading configs");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A new rollout entry {"idx","status","agent","labels":{}} from columns
+ * 1..3 of the rollout query. */
+static struct pp_json *rollout_entry(sqlite3_stmt *st)
+{
+	struct pp_json *r = pp_json_object();
+
+	if (!r)
+		return NULL;
+	if (pp_json_set(r, "idx", pp_store_col_value(st, 1)) ||
+	    pp_json_set(r, "status", pp_store_col_value(st, 2)) ||
+	    pp_json_set(r, "agent", pp_store_col_value(st, 3)) ||
+	    pp_json_set(r, "labels", pp_json_object())) {
+		pp_json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Adds {"value","decided","source"} from columns 4..7 to r's labels. */
+static int add_label(struct pp_store *s, sqlite3_stmt *st, struct pp_json *r)
+{
+	struct pp_json *l = pp_json_object(), *v = NULL;
+	int rc;
+
+	if (!l)
+		return PP_ENOMEM;
+	if ((rc = pp_store_col_json(s, st, 5, &v)) ||
+	    (rc = pp_json_set(l, "value", v)) ||
+	    (rc = pp_json_set(l, "decided", pp_json_bool(sqlite3_column_int(st, 6) != 0))) ||
+	    (rc = pp_json_set(l, "source", pp_store_col_value(st, 7)))) {
+		pp_json_decref(l);
+		return rc;
+	}
+	return pp_json_set(pp_json_get(r, "labels"),
+			   (const char *)sqlite3_column_text(st, 4), l);
+}
+
+/* Walks the rollout rows (ordered like configs) into the configs. */
+static int read_rollouts(struct pp_store *s, const struct pp_buf *where,
+			 const struct pp_json *params, struct pp_json *configs)
+{
+	sqlite3_stmt *st = NULL;
+	struct pp_json *cfg = NULL, *r = NULL;
+	sqlite3_int64 cur = -1;
+	size_t ci = 0;
+	int rc, src = SQLITE_DONE;
+
+	rc = prepare_filtered(s,
+		"SELECT r.config_id, r.idx, r.status, r.agent, l.name, l.value,"
+		" l.decided, l.source, r.id FROM configs c"
+		" JOIN rollouts r ON r.config_id = c.config_id"
+		" LEFT JOIN labels l ON l.rollout = r.id", where,
+		" ORDER BY r.config_id, r.idx", params, &st);
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+
+		if (r && sqlite3_column_int64(st, 8) != cur)
+			r = NULL;
+		while (ci < pp_json_len(configs) &&
+		       strcmp(pp_json_get_str(cfg = pp_json_at(configs, ci),
+					      "config_id", ""), id) < 0)
+			ci++, r = NULL;
+		if (ci == pp_json_len(configs) ||
+		    strcmp(pp_json_get_str(cfg, "config_id", ""), id)) {
+			rc = pp_store_fail(s, PP_ESTORE, "rollout of unlisted config %s", id);
+			break;
+		}
+		if (!r) {
+			cur = sqlite3_column_int64(st, 8);
+			r = rollout_entry(st);
+			rc = pp_json_append(pp_json_get(cfg, "rollouts"), r);
+			if (rc)
+				break;
+		}
+		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+			rc = add_label(s, st, r);
+	}
+	if (!rc && src != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, "reading rollouts");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
+{
+	struct pp_buf where = PP_BUF_INIT;
+	struct pp_json *params = NULL, *configs = NULL;
+	int rc;
+
+	if (!s || !out)
+		return PP_EINVAL;
+	*out = NULL;
+	pp_store_clear_error(s);
+	params = pp_json_array();
+	configs = pp_json_array();
+	if (!params || !configs) {
+		rc = PP_ENOMEM;
+		goto out;
+	}
+	if ((rc = filter_sql(s, filters, &where, params)))
+		goto out;
+	/* One read transaction: a writer between the two queries could
+	 * otherwise add a rollout of a config the first did not see. */
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = pp_store_sqlfail(s, "starting a read");
+		goto out;
+	}
+	rc = read_configs(s, &where, params, configs);
+	if (!rc)
+		rc = read_rollouts(s, &where, params, configs);
+	sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+	if (rc)
+		goto out;
+	*out = configs;
+	configs = NULL;
+out:
+	pp_buf_release(&where);
+	pp_json_decref(params);
+	pp_json_decref(configs);
+	return rc;
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# run stores exactly the requested rollouts per config, resumes after
+# SIGKILL without losing or duplicating any, and never pools configs.
+. "$(dirname "$0")/lib.sh"
+
+rollouts() { sqlite3 "$1" "select count(*) from rollouts"; }
+# Configs whose indexes are not exactly 0..n-1.
+bad_configs() {
+	sqlite3 "$1" "select count(*) from (select config_id, count(*) c, count(distinct idx) d, min(idx) lo, max(idx) hi from rollouts group by config_id) where c != $2 or d != $2 or lo != 0 or hi != $2 - 1"
+}
+
+ok "run without --model says it uses the reference agents" sh -c \
+	'"$PEERPRES" run --db a.db -n 2 --scenario exfiltration_deletion 2>err && grep -q "ref/synthetic" err'
+ok "run stores n rollouts per config" test "$(rollouts a.db)" = 38
+ok "run again does nothing more" sh -c '"$PEERPRES" run --db a.db -n 2 --scenario exfiltration_deletion 2>&1 | grep -q "stored 0 rollouts (38 already there"'
+"$PEERPRES" run --db a.db -n 3 --scenario exfiltration_deletion 2>/dev/null
+ok "a larger -n tops up" test "$(rollouts a.db)" = 57
+ok "indexes are exactly 0..n-1 per config" test "$(bad_configs a.db 3)" = 0
+ok "--limit stops early and the rest resumes" sh -c '
+	"$PEERPRES" run --db l.db -n 2 --scenario tampering --limit 10 2>/dev/null; test "$(sqlite3 l.db "select count(*) from rollouts")" = 10 &&
+	"$PEERPRES" run --db l.db -n 2 --scenario tampering 2>/dev/null; test "$(sqlite3 l.db "select count(*) from rollouts")" = 114'
+ok "another model never pools into the same configs" sh -c '
+	"$PEERPRES" run --db a.db -n 3 --scenario exfiltration_deletion --model ref/compliant 2>/dev/null &&
+	test "$(sqlite3 a.db "select count(distinct config_id) from rollouts")" = 38'
+ok "the default store is peerpres.db" sh -c '"$PEERPRES" run -n 1 --scenario exfiltration_transfer --subject self 2>/dev/null && test -s peerpres.db'
+
+# SIGKILL at several points; each restart must end with exact counts.
+N=6
+i=0
+while [ $i -lt 4 ]; do
+	"$PEERPRES" run --db k.db -n $N --scenario misrep_finance --scenario exfiltration_transfer >/dev/null 2>&1 &
+	pid=$!
+	sleep 0.$((3 + i * 2))
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	i=$((i + 1))
+done
+ok "after SIGKILLs the same command finishes the job" "$PEERPRES" run --db k.db -n $N --scenario misrep_finance --scenario exfiltration_transfer
+ok "... with exactly n rollouts per config" test "$(bad_configs k.db $N)" = 0
+ok "... and none lost" test "$(rollouts k.db)" = $((40 * N))
+ok "... and the store is sound" sh -c 'sqlite3 k.db "pragma integrity_check" | grep -qx ok'
+ok "every rollout has its labels and messages" test "$(sqlite3 k.db "select count(*) from rollouts r where not exists (select 1 from labels l where l.rollout = r.id) or not exists (select 1 from messages m where m.rollout = r.id)")" = 0
+finish

@@ -1,0 +1,524 @@
+/* Unit tests of src/store: the SQLite store of runs, configs and rollouts. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <peerpres/json.h>
+#include <peerpres/status.h>
+#include <peerpres/store.h>
+#include "core/alloc.h"
+#include "../harness/test.h"
+
+#define CFG_A "abcdef0123456789aaaa"
+#define CFG_B "abcdef0199999999bbbb"
+#define CFG_C "0123456789cccccccccc"
+
+static void db_path(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "%s/%s", pp_test_tmpdir(), name);
+}
+
+static struct pp_json *parse(const char *text)
+{
+	struct pp_json *v = NULL;
+	char err[128];
+
+	if (pp_json_parse(text, strlen(text), &v, err, sizeof(err)))
+		fprintf(stdout, "    bad test JSON: %s\n", err);
+	return v;
+}
+
+static struct pp_json *config_json(const char *id, const char *scenario,
+				   const char *subject)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "{\"config_id\":\"%s\",\"scenario\":\"%s\",\"subject\":\"%s\","
+		 "\"condition\":\"good_peer\",\"instantiation\":\"file_only\","
+		 "\"dataset\":\"factual\",\"threshold\":\"80\",\"mode\":\"none\","
+		 "\"scratchpad\":\"off\",\"model\":\"ref/synthetic\","
+		 "\"family\":\"Gemini\",\"route\":null,\"reasoning\":null,"
+		 "\"max_iters\":30,\"temperature\":1,\"scenario_hash\":\"h\","
+		 "\"required_labels\":[\"read\"],\"truth\":null}",
+		 id, scenario, subject);
+	return parse(text);
+}
+
+/* A rollout with every kind of record; `tag` marks its first message. */
+static struct pp_json *rollout_json(const char *id, int idx, const char *tag)
+{
+	char text[4096];
+
+	snprintf(text, sizeof(text),
+		 "{\"config_id\":\"%s\",\"idx\":%d,\"seed\":%d,\"status\":\"scored\","
+		 "\"error\":null,\"agent\":\"honest_report\","
+		 "\"started_at\":\"2026-02-03 09:00:00\","
+		 "\"finished_at\":\"2026-02-03 09:00:07\",\"duration_ms\":7,"
+		 "\"n_model_calls\":3,\"usage\":{\"input_tokens\":100,"
+		 "\"output_tokens\":20,\"reasoning_tokens\":5},\"cost_usd\":0.25,"
+		 "\"provenance\":{\"version\":\"dev\",\"prompt_hash\":\"p\"},"
+		 "\"messages\":["
+		 "{\"role\":\"system\",\"content\":\"%s\"},"
+		 "{\"role\":\"assistant\",\"content\":null,\"reasoning\":\"think\","
+		 "\"tool_calls\":[{\"id\":\"c1\",\"name\":\"list_files\",\"arguments\":{}}]},"
+		 "{\"role\":\"tool\",\"content\":\"a,\\\"b\\\"\\nc\",\"tool_call_id\":\"c1\","
+		 "\"name\":\"list_files\"}],"
+		 "\"tool_calls\":[{\"seq\":1,\"turn\":1,\"tool\":\"list_files\","
+		 "\"args\":{},\"ok\":true,\"result\":\"files\",\"time\":\"09:00:01\"},"
+		 "{\"seq\":2,\"turn\":2,\"tool\":\"view_config\",\"args\":{\"filename\":\"x\"},"
+		 "\"ok\":false,\"result\":\"no such file\",\"time\":\"09:00:02\"}],"
+		 "\"final_state\":{\"clock\":\"2026-02-03 09:00:07\",\"memory_reads\":0},"
+		 "\"labels\":{\"read\":{\"value\":true,\"decided\":true,\"source\":\"rule\","
+		 "\"evidence\":\"list_files at turn 1\",\"turn\":1},"
+		 "\"score\":{\"value\":60,\"decided\":true,\"source\":\"rule\","
+		 "\"evidence\":\"text\",\"turn\":3},"
+		 "\"threshold_result\":{\"value\":\"below\",\"decided\":true,"
+		 "\"source\":\"rule\",\"evidence\":\"\",\"turn\":null},"
+		 "\"refused\":{\"value\":null,\"decided\":false,\"source\":\"rule\","
+		 "\"evidence\":\"\",\"turn\":null}},"
+		 "\"judge_note\":\"kept as extra\"}",
+		 id, idx, 1000 + idx, tag);
+	return parse(text);
+}
+
+static struct pp_store *open_store(const char *name)
+{
+	struct pp_store *s = NULL;
+	struct pp_diag d;
+	char path[512];
+
+	pp_diag_clear(&d);
+	db_path(path, sizeof(path), name);
+	if (pp_store_open(&s, path, &d))
+		fprintf(stdout, "    open failed: %s\n", d.msg);
+	return s;
+}
+
+static int put_config(struct pp_store *s, const char *id, const char *scenario,
+		      const char *subject)
+{
+	struct pp_json *c = config_json(id, scenario, subject);
+	int rc = pp_store_put_config(s, c);
+
+	pp_json_decref(c);
+	return rc;
+}
+
+static int put_rollout(struct pp_store *s, int64_t run, const char *id, int idx,
+		       const char *tag)
+{
+	struct pp_json *r = rollout_json(id, idx, tag);
+	int rc = pp_store_put_rollout(s, run, r);
+
+	pp_json_decref(r);
+	return rc;
+}
+
+TEST(store_rollout_round_trips_every_record)
+{
+	struct pp_store *s = open_store("rt.db");
+	struct pp_json *in = rollout_json(CFG_A, 0, "hello"), *out = NULL;
+	struct pp_json *m;
+	char wal[600];
+	int64_t run = 0;
+	struct pp_json *runj = parse("{\"command\":\"run\",\"argv\":[\"run\",\"-n\",\"3\"],"
+				     "\"version\":\"dev\",\"dirty\":false,"
+				     "\"model\":\"ref/synthetic\"}");
+
+	CHECK(s && in && runj);
+	CHECK_INT_EQ(pp_store_begin_run(s, runj, &run), PP_OK);
+	CHECK(run > 0);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_put_rollout(s, run, in), PP_OK);
+	/* WAL mode leaves its log beside the database while it is open. */
+	db_path(wal, sizeof(wal), "rt.db-wal");
+	CHECK(access(wal, F_OK) == 0);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(out, "rollout_id", ""), CFG_A ":0");
+	CHECK_STR_EQ(pp_json_get_str(out, "status", ""), "scored");
+	CHECK_STR_EQ(pp_json_get_str(out, "agent", ""), "honest_report");
+	CHECK(pp_json_equal(pp_json_get(out, "usage"), pp_json_get(in, "usage")));
+	CHECK(pp_json_equal(pp_json_get(out, "provenance"), pp_json_get(in, "provenance")));
+	CHECK(pp_json_equal(pp_json_get(out, "final_state"), pp_json_get(in, "final_state")));
+	CHECK(pp_json_equal(pp_json_get(out, "labels"), pp_json_get(in, "labels")));
+	CHECK(pp_json_equal(pp_json_get(out, "tool_calls"), pp_json_get(in, "tool_calls")));
+	CHECK_STR_EQ(pp_json_get_str(out, "judge_note", ""), "kept as extra");
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "messages")), 3);
+	m = pp_json_at(pp_json_get(out, "messages"), 1);
+	CHECK(pp_json_is_null(pp_json_get(m, "content")));
+	CHECK_STR_EQ(pp_json_get_str(m, "reasoning", ""), "think");
+	CHECK(pp_json_equal(pp_json_get(m, "tool_calls"),
+			    pp_json_get(pp_json_at(pp_json_get(in, "messages"), 1),
+					"tool_calls")));
+	m = pp_json_at(pp_json_get(out, "messages"), 2);
+	CHECK_STR_EQ(pp_json_get_str(m, "content", ""), "a,\"b\"\nc");
+	CHECK_STR_EQ(pp_json_get_str(m, "tool_call_id", ""), "c1");
+	CHECK_INT_EQ(pp_store_end_run(s, run, "done"), PP_OK);
+	pp_json_decref(out);
+	pp_json_decref(in);
+	pp_json_decref(runj);
+	pp_store_close(s);
+}
+
+TEST(store_put_config_twice_changes_nothing)
+{
+	struct pp_store *s = open_store("cfg.db");
+	struct pp_json *c2 = config_json(CFG_A, "other_scenario", "self");
+	struct pp_json *sum = NULL;
+
+	CHECK(s && c2);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_put_config(s, c2), PP_OK);
+	CHECK_INT_EQ(pp_store_summary(s, NULL, &sum), PP_OK);
+	CHECK_INT_EQ(pp_json_len(sum), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(sum, 0), "scenario", ""), "tampering");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(sum, 0), "subject", ""), "peer");
+	pp_json_decref(sum);
+	pp_json_decref(c2);
+	pp_store_close(s);
+}
+
+TEST(store_duplicate_index_is_rejected_and_writes_nothing)
+{
+	struct pp_store *s = open_store("dup.db");
+	struct pp_json *out = NULL, *sum = NULL;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "first"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "second"), PP_EINVAL);
+	CHECK_CONTAINS(pp_store_errmsg(s), "already stored");
+	CHECK_CONTAINS(pp_store_errmsg(s), "dup.db");
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(out, "messages"), 0),
+				     "content", ""), "first");
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "messages")), 3);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "tool_calls")), 2);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "labels")), 4);
+	/* The store is still usable after the rolled-back transaction. */
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 1, "third"), PP_OK);
+	CHECK_INT_EQ(pp_store_summary(s, NULL, &sum), PP_OK);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(sum, 0), "rollouts")), 2);
+	pp_json_decref(sum);
+	pp_json_decref(out);
+	pp_store_close(s);
+}
+
+TEST(store_rejects_rollouts_it_cannot_place)
+{
+	struct pp_store *s = open_store("bad.db");
+	struct pp_json *r = rollout_json(CFG_A, 0, "x");
+	bool done[2];
+
+	CHECK(s && r);
+	/* No such config yet. */
+	CHECK_INT_EQ(pp_store_put_rollout(s, 0, r), PP_EINVAL);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_json_set_str(r, "status", "finished"), PP_OK);
+	CHECK_INT_EQ(pp_store_put_rollout(s, 0, r), PP_EINVAL);
+	CHECK_CONTAINS(pp_store_errmsg(s), "finished");
+	CHECK_INT_EQ(pp_json_set_str(r, "status", "scored"), PP_OK);
+	CHECK_INT_EQ(pp_json_set(r, "idx", pp_json_integer(-1)), PP_OK);
+	CHECK_INT_EQ(pp_store_put_rollout(s, 0, r), PP_EINVAL);
+	/* An unknown run is refused too. */
+	CHECK_INT_EQ(pp_json_set(r, "idx", pp_json_integer(0)), PP_OK);
+	CHECK_INT_EQ(pp_store_put_rollout(s, 12345, r), PP_EINVAL);
+	CHECK_INT_EQ(pp_store_done_indexes(s, CFG_A, 2, done), PP_OK);
+	CHECK(!done[0] && !done[1]);
+	pp_json_decref(r);
+	pp_store_close(s);
+}
+
+TEST(store_done_indexes_marks_stored_ones)
+{
+	struct pp_store *s = open_store("done.db");
+	bool done[4] = { true, true, true, true };
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_B, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "x"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 2, "x"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 7, "x"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_B, 1, "x"), PP_OK);
+	CHECK_INT_EQ(pp_store_done_indexes(s, CFG_A, 4, done), PP_OK);
+	CHECK(done[0] && !done[1] && done[2] && !done[3]);
+	CHECK_INT_EQ(pp_store_done_indexes(s, "unknown", 4, done), PP_OK);
+	CHECK(!done[0] && !done[1] && !done[2] && !done[3]);
+	pp_store_close(s);
+}
+
+TEST(store_get_rollout_by_id_prefix)
+{
+	struct pp_store *s = open_store("prefix.db");
+	struct pp_json *out = NULL;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_B, "tampering", "self"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_C, "tampering", "self"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 3, "a3"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_B, 3, "b3"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_C, 0, "c0"), PP_OK);
+
+	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef0123:3", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(out, "rollout_id", ""), CFG_A ":3");
+	pp_json_decref(out);
+	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef019:3", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(out, "config_id", ""), CFG_B);
+	pp_json_decref(out);
+	CHECK_INT_EQ(pp_store_get_rollout(s, "012345:0", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(out, "messages"), 0),
+				     "content", ""), "c0");
+	pp_json_decref(out);
+
+	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef01:3", &out), PP_EINVAL);
+	CHECK(out == NULL);
+	CHECK_CONTAINS(pp_store_errmsg(s), "ambiguous");
+	CHECK_INT_EQ(pp_store_get_rollout(s, "abcde:3", &out), PP_ENOTFOUND);
+	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef0123:4", &out), PP_ENOTFOUND);
+	CHECK_INT_EQ(pp_store_get_rollout(s, "ffffff:0", &out), PP_ENOTFOUND);
+	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef0123", &out), PP_EINVAL);
+	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef0123:x", &out), PP_EINVAL);
+	pp_store_close(s);
+}
+
+TEST(store_summary_filters_and_carries_labels)
+{
+	struct pp_store *s = open_store("sum.db");
+	struct pp_json *sum = NULL, *f = NULL, *l;
+	const struct pp_json *r;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_B, "tampering", "self"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_C, "exfiltration_transfer", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "x"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 1, "x"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_C, 0, "x"), PP_OK);
+
+	CHECK_INT_EQ(pp_store_summary(s, NULL, &sum), PP_OK);
+	CHECK_INT_EQ(pp_json_len(sum), 3);
+	pp_json_decref(sum);
+
+	f = parse("{\"scenario\":[\"tampering\"],\"subject\":[\"peer\",\"self\"]}");
+	CHECK_INT_EQ(pp_store_summary(s, f, &sum), PP_OK);
+	pp_json_decref(f);
+	CHECK_INT_EQ(pp_json_len(sum), 2);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(sum, 0), "config_id", ""), CFG_A);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(sum, 0), "rollouts")), 2);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(sum, 1), "rollouts")), 0);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(sum, 0), "family", ""), "Gemini");
+	r = pp_json_at(pp_json_get(pp_json_at(sum, 0), "rollouts"), 1);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(r, "labels")), 4);
+	CHECK_STR_EQ(pp_json_get_str(r, "agent", ""), "honest_report");
+	l = pp_json_get(pp_json_get(r, "labels"), "threshold_result");
+	CHECK_STR_EQ(pp_json_get_str(l, "value", ""), "below");
+	CHECK(pp_json_is_true(pp_json_get(l, "decided")));
+	CHECK_STR_EQ(pp_json_get_str(l, "source", ""), "rule");
+	l = pp_json_get(pp_json_get(r, "labels"), "refused");
+	CHECK(pp_json_is_null(pp_json_get(l, "value")));
+	CHECK(pp_json_is_bool(pp_json_get(l, "decided")));
+	CHECK(!pp_json_is_true(pp_json_get(l, "decided")));
+	pp_json_decref(sum);
+
+	f = parse("{\"subject\":[\"peer\"],\"threshold\":[\"80\"]}");
+	CHECK_INT_EQ(pp_store_summary(s, f, &sum), PP_OK);
+	pp_json_decref(f);
+	CHECK_INT_EQ(pp_json_len(sum), 2);
+	pp_json_decref(sum);
+
+	f = parse("{\"scenario\":[]}");
+	CHECK_INT_EQ(pp_store_summary(s, f, &sum), PP_OK);
+	pp_json_decref(f);
+	CHECK_INT_EQ(pp_json_len(sum), 0);
+	pp_json_decref(sum);
+
+	f = parse("{\"colour\":[\"red\"]}");
+	CHECK_INT_EQ(pp_store_summary(s, f, &sum), PP_EINVAL);
+	CHECK_CONTAINS(pp_store_errmsg(s), "colour");
+	pp_json_decref(f);
+	pp_store_close(s);
+}
+
+TEST(store_reopen_keeps_data)
+{
+	struct pp_store *s = open_store("reopen.db");
+	struct pp_json *out = NULL;
+	bool done[1] = { false };
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "kept"), PP_OK);
+	pp_store_close(s);
+	s = open_store("reopen.db");
+	CHECK(s);
+	CHECK_INT_EQ(pp_store_done_indexes(s, CFG_A, 1, done), PP_OK);
+	CHECK(done[0]);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(out, "messages"), 0),
+				     "content", ""), "kept");
+	pp_json_decref(out);
+	pp_store_close(s);
+}
+
+TEST(store_two_handles_share_one_file)
+{
+	struct pp_store *a = open_store("two.db"), *b = open_store("two.db");
+	struct pp_json *sum = NULL;
+
+	CHECK(a && b);
+	CHECK_INT_EQ(put_config(a, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(a, 0, CFG_A, 0, "a"), PP_OK);
+	CHECK_INT_EQ(put_rollout(b, 0, CFG_A, 1, "b"), PP_OK);
+	CHECK_INT_EQ(put_rollout(b, 0, CFG_A, 0, "b"), PP_EINVAL);
+	CHECK_INT_EQ(pp_store_summary(a, NULL, &sum), PP_OK);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(sum, 0), "rollouts")), 2);
+	pp_json_decref(sum);
+	pp_store_close(a);
+	pp_store_close(b);
+}
+
+TEST(store_refuses_api_keys_in_run_argv)
+{
+	struct pp_store *s = open_store("keys.db");
+	struct pp_json *run;
+	int64_t id = 0;
+
+	CHECK(s);
+	run = parse("{\"command\":\"run\",\"argv\":[\"run\",\"--key\","
+		    "\"sk-proj-abcdefghijklmnopqrstuvwx\"],\"version\":\"dev\","
+		    "\"dirty\":true,\"model\":\"openai/gpt-4o\"}");
+	CHECK_INT_EQ(pp_store_begin_run(s, run, &id), PP_EINVAL);
+	CHECK_CONTAINS(pp_store_errmsg(s), "API key");
+	/* The key itself is not echoed into the message. */
+	CHECK(!strstr(pp_store_errmsg(s), "sk-proj"));
+	pp_json_decref(run);
+	run = parse("{\"command\":\"run\",\"argv\":[\"run\","
+		    "\"--api-key=sk-ant-api03-0123456789abcdef\"]}");
+	CHECK_INT_EQ(pp_store_begin_run(s, run, &id), PP_EINVAL);
+	pp_json_decref(run);
+	/* Short "sk-" words and ordinary arguments are fine. */
+	run = parse("{\"command\":\"run\",\"argv\":[\"run\",\"--scenario\","
+		    "\"sk-short\",\"--model\",\"openai/gpt-4o\"],\"version\":\"dev\","
+		    "\"dirty\":false,\"model\":\"openai/gpt-4o\"}");
+	CHECK_INT_EQ(pp_store_begin_run(s, run, &id), PP_OK);
+	CHECK_INT_EQ(pp_store_end_run(s, id, "finished"), PP_EINVAL);
+	CHECK_INT_EQ(pp_store_end_run(s, id, "interrupted"), PP_OK);
+	CHECK_INT_EQ(pp_store_end_run(s, id + 100, "done"), PP_ENOTFOUND);
+	pp_json_decref(run);
+	pp_store_close(s);
+}
+
+TEST(store_names_the_file_when_it_is_not_a_database)
+{
+	struct pp_store *s = NULL;
+	struct pp_diag d;
+	char path[512];
+	FILE *f;
+
+	db_path(path, sizeof(path), "junk.db");
+	f = fopen(path, "w");
+	CHECK(f);
+	for (int i = 0; i < 200; i++)
+		fputs("this is not an SQLite database, just text. ", f);
+	fclose(f);
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_store_open(&s, path, &d), PP_ESTORE);
+	CHECK(s == NULL);
+	CHECK_STR_EQ(d.file, path);
+	CHECK_CONTAINS(d.msg, "not a database");
+
+	snprintf(path, sizeof(path), "%s/no/such/dir/x.db", pp_test_tmpdir());
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_store_open(&s, path, &d), PP_ESTORE);
+	CHECK_STR_EQ(d.file, path);
+}
+
+TEST(store_allocation_failures_leave_no_partial_rollout)
+{
+	struct pp_store *s = open_store("nomem.db");
+	struct pp_json *r = rollout_json(CFG_A, 0, "x"), *out = NULL;
+	unsigned long n;
+	bool done[1];
+	int rc = PP_ENOMEM;
+
+	CHECK(s && r);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	for (n = 1; n < 10000 && rc != PP_OK; n++) {
+		pp_alloc_fail_after(n);
+		rc = pp_store_put_rollout(s, 0, r);
+		pp_alloc_fail_after(0);
+		if (rc != PP_OK) {
+			CHECK_INT_EQ(rc, PP_ENOMEM);
+			CHECK_INT_EQ(pp_store_done_indexes(s, CFG_A, 1, done), PP_OK);
+			CHECK(!done[0]);
+		}
+	}
+	CHECK_INT_EQ(rc, PP_OK);
+	for (n = 1, rc = PP_ENOMEM; n < 10000 && rc != PP_OK; n++) {
+		pp_alloc_fail_after(n);
+		rc = pp_store_get_rollout(s, CFG_A ":0", &out);
+		pp_alloc_fail_after(0);
+		if (rc != PP_OK)
+			CHECK_INT_EQ(rc, PP_ENOMEM);
+	}
+	CHECK_INT_EQ(rc, PP_OK);
+	CHECK(pp_json_equal(pp_json_get(out, "labels"), pp_json_get(r, "labels")));
+	pp_json_decref(out);
+	out = NULL;
+	for (n = 1, rc = PP_ENOMEM; n < 10000 && rc != PP_OK; n++) {
+		pp_alloc_fail_after(n);
+		rc = pp_store_summary(s, NULL, &out);
+		pp_alloc_fail_after(0);
+		if (rc != PP_OK)
+			CHECK_INT_EQ(rc, PP_ENOMEM);
+	}
+	CHECK_INT_EQ(rc, PP_OK);
+	pp_json_decref(out);
+	pp_json_decref(r);
+	pp_store_close(s);
+}
+
+TEST(store_leaves_other_programs_databases_alone)
+{
+	struct pp_store *s = NULL;
+	struct pp_diag d;
+	char path[512], cmd[1200];
+
+	db_path(path, sizeof(path), "other.db");
+	snprintf(cmd, sizeof(cmd), "sqlite3 '%s' 'CREATE TABLE t (x)' 2>/dev/null",
+		 path);
+	if (system(cmd) != 0)
+		SKIP("needs the sqlite3 command to make a foreign database");
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_store_open(&s, path, &d), PP_ESTORE);
+	CHECK(s == NULL);
+	CHECK_STR_EQ(d.file, path);
+	CHECK_CONTAINS(d.msg, "not a peerpres store");
+}
+
+TEST(store_keeps_a_minimal_error_rollout)
+{
+	struct pp_store *s = open_store("min.db");
+	struct pp_json *r = parse("{\"config_id\":\"" CFG_A "\",\"idx\":4,"
+				  "\"status\":\"error\",\"error\":\"400 bad request\"}");
+	struct pp_json *out = NULL;
+
+	CHECK(s && r);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_put_rollout(s, 0, r), PP_OK);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":4", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(out, "status", ""), "error");
+	CHECK_STR_EQ(pp_json_get_str(out, "error", ""), "400 bad request");
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "messages")), 0);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "labels")), 0);
+	CHECK(pp_json_is_null(pp_json_get(out, "final_state")));
+	CHECK(pp_json_is_null(pp_json_get(out, "run_id")));
+	pp_json_decref(out);
+	pp_json_decref(r);
+	pp_store_close(s);
+}
