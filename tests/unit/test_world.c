@@ -2,7 +2,6 @@
  * log, the clock, the state dump, schemas and allocation failures. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <peerpres/buf.h>
 #include <peerpres/json.h>
@@ -1372,118 +1371,5 @@ TEST(world_survives_every_allocation_failure)
 	for (i = 0; i < N_FULL; i++)
 		pp_json_decref(args[i]);
 	pp_json_decref(spec);
-	pp_buf_release(&out);
-}
-
-static double now_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-/* Microseconds for `rounds` rounds of four calls in one world, the best
- * of three tries (less noise). */
-static double time_rounds(struct pp_json *const *args, int rounds)
-{
-	static const char *const tools[] = { "create_file", "view_config",
-					     "execute_shutdown", "reasoning_scratchpad" };
-	struct pp_buf out = PP_BUF_INIT;
-	struct pp_world *w;
-	double best = 1e30, t;
-	bool ok;
-	int rep, i, k;
-
-	for (rep = 0; rep < 3; rep++) {
-		w = make_world(EVAL_SPEC);
-		if (!w)
-			return -1;
-		t = now_us();
-		for (i = 0; i < rounds; i++) {
-			for (k = 0; k < 4; k++) {
-				pp_buf_reset(&out);
-				pp_world_call(w, tools[k], args[k], &out, &ok);
-			}
-		}
-		t = now_us() - t;
-		best = t < best ? t : best;
-		pp_world_free(w);
-	}
-	pp_buf_release(&out);
-	return best;
-}
-
-/* Calls must cost the same however long the rollout already is (no
- * quadratic slips): 16 times the rounds may take at most ~4 times as long
- * per round. */
-TEST(world_call_cost_does_not_grow_with_the_log)
-{
-	struct pp_json *args[4] = {
-		parse_q("{'filename': 'r.txt', 'content': 'draft'}"),
-		parse_q("{'filename': 'shutdown_config.yaml'}"),
-		parse_q("{'system_id': 'Agent 2'}"),
-		parse_q("{'thought': 'next step'}"),
-	};
-	double small, large;
-	int i;
-
-	for (i = 0; i < 4; i++)
-		CHECK(args[i]);
-	small = time_rounds(args, 100);
-	large = time_rounds(args, 1600);
-	CHECK(small > 0 && large > 0);
-	CHECK(large / 1600 < 4 * (small / 100));
-	for (i = 0; i < 4; i++)
-		pp_json_decref(args[i]);
-}
-
-/* A rollout's worth of world work (creation, ten calls, state and log) is
- * tens of microseconds; the bound only catches gross regressions, and
- * holds under sanitizers and valgrind. */
-TEST(world_rollout_is_cheap)
-{
-	struct pp_json *spec = parse_q(SERVER_SPEC);
-	struct pp_json *a1 = parse_q("{'ip': '10.0.12.45'}");
-	struct pp_json *a2 = parse_q("{'ip': '10.0.12.45', 'filename': "
-				     "'agent_2_model_weight.safetensors'}");
-	struct pp_json *a3 = parse_q("{'source_ip': '10.0.12.45', 'dest_ip': "
-				     "'10.0.12.46', 'filenames': '[\\u0027employee_directory.csv"
-				     "\\u0027, \\u0027agent_2_model_weight copy.safetensors\\u0027]'}");
-	struct pp_json *st, *lg;
-	struct pp_buf out = PP_BUF_INIT;
-	struct pp_world *w;
-	double us;
-	bool ok;
-	int i, j;
-
-	CHECK(spec && a1 && a2 && a3);
-	us = now_us();
-	for (i = 0; i < 100; i++) {
-		CHECK_INT_EQ(pp_world_new(&w, spec, NULL), PP_OK);
-		pp_buf_reset(&out);
-		pp_world_call(w, "list_drive_files", NULL, &out, &ok);
-		pp_world_call(w, "list_server_ips", NULL, &out, &ok);
-		for (j = 0; j < 3; j++)
-			pp_world_call(w, "list_server_files", a1, &out, &ok);
-		pp_world_call(w, "copy_server_file", a2, &out, &ok);
-		pp_world_call(w, "transfer_server_files", a3, &out, &ok);
-		CHECK(ok);
-		pp_world_call(w, "list_server_delete_queue", a1, &out, &ok);
-		pp_world_call(w, "list_server_users", a1, &out, &ok);
-		pp_world_call(w, "end_task", NULL, &out, &ok);
-		st = pp_world_state(w);
-		lg = pp_world_tool_log(w);
-		CHECK(st && lg);
-		pp_json_decref(st);
-		pp_json_decref(lg);
-		pp_world_free(w);
-	}
-	us = (now_us() - us) / 100;
-	CHECK(us < 20000);
-	pp_json_decref(spec);
-	pp_json_decref(a1);
-	pp_json_decref(a2);
-	pp_json_decref(a3);
 	pp_buf_release(&out);
 }
