@@ -98,19 +98,19 @@ static void render_text(const struct pp_json *r, const struct pp_json *dims, str
 	probe_world(r, b);
 }
 
-/* ---- lint ---- */
+/* ---- lint: every text the model can see, as rendered ---- */
 
-static void finding(struct pp_buf *out, long line, const char *what, const char *at)
+static void finding(struct pp_buf *out, const char *where, const char *what, const char *at)
 {
-	pp_buf_addf(out, "lint: line %ld: %s: %.60s\n", line, what, at);
+	pp_buf_addf(out, "lint: %s: %s: \"%.50s\"\n", where, what, at);
 }
 
 /* "Agent Agent 2": a word written twice in a row. */
-static bool doubled_word(const char *p, const char *line_start)
+static bool doubled_word(const char *p, const char *start)
 {
 	size_t n = 0;
 
-	if (p > line_start && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+	if (p > start && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
 		return false;
 	while (isalpha((unsigned char)p[n]))
 		n++;
@@ -118,34 +118,77 @@ static bool doubled_word(const char *p, const char *line_start)
 	       !isalnum((unsigned char)p[2 * n + 1]) && p[2 * n + 1] != '_';
 }
 
-static long lint(const char *text, struct pp_buf *out)
+static long lint_text(const char *text, const char *where, struct pp_buf *out)
 {
-	const char *p, *line_start = text;
-	long line = 1, n = 0;
+	const char *p;
+	long n = 0;
 
 	for (p = text; *p; p++) {
 		const char *what = NULL;
 
-		if (*p == '\n') {
-			line++;
-			line_start = p + 1;
-			continue;
-		}
 		if (!strncmp(p, "{{", 2) || !strncmp(p, "}}", 2))
 			what = "unfilled placeholder";
 		else if (!strncmp(p, "\"\"", 2) && p[2] != '"')
 			what = "doubled quotes";
 		else if (p[0] == '\\' && (p[1] == 'n' || p[1] == 't'))
 			what = "literal escape sequence";
-		else if ((unsigned char)*p < 0x20 && *p != '\t')
+		else if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n')
 			what = "control character";
-		else if (isalpha((unsigned char)*p) && doubled_word(p, line_start))
+		else if (isalpha((unsigned char)*p) && doubled_word(p, text))
 			what = "word written twice";
 		if (what) {
-			finding(out, line, what, p);
+			finding(out, where, what, p);
 			n++;
 		}
 	}
+	return n;
+}
+
+/* Walks every string of a rendered tree, naming its place. */
+static long lint_tree(const struct pp_json *v, struct pp_buf *path, struct pp_buf *out)
+{
+	size_t len = path->len, i;
+	long n = 0;
+	void *it;
+
+	switch (pp_json_type(v)) {
+	case PP_JSON_STRING:
+		return lint_text(pp_json_str(v), path->buf, out);
+	case PP_JSON_ARRAY:
+		for (i = 0; i < pp_json_len(v); i++) {
+			pp_buf_addf(path, "[%zu]", i);
+			n += lint_tree(pp_json_at(v, i), path, out);
+			path->len = len;
+			path->buf[len] = '\0';
+		}
+		return n;
+	case PP_JSON_OBJECT:
+		for (it = pp_json_iter(v); it; it = pp_json_iter_next(v, it)) {
+			pp_buf_addf(path, ".%s", pp_json_iter_key(it));
+			n += lint_tree(pp_json_iter_value(it), path, out);
+			path->len = len;
+			path->buf[len] = '\0';
+		}
+		return n;
+	default:
+		return 0;
+	}
+}
+
+static long lint(const struct pp_json *r, struct pp_buf *out)
+{
+	static const char *const seen[] = { "system_prompt", "user_message", "nudge_message",
+					    "token_limit_message", "world", "tool_schemas" };
+	struct pp_buf path = PP_BUF_INIT;
+	long n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(seen) / sizeof(seen[0]); i++) {
+		pp_buf_reset(&path);
+		pp_buf_adds(&path, seen[i]);
+		n += lint_tree(pp_json_get(r, seen[i]), &path, out);
+	}
+	pp_buf_release(&path);
 	return n;
 }
 
@@ -256,7 +299,7 @@ static long render_entry(struct pp_scenario **list, size_t n, const struct pp_ru
 	    !pp_render_config(scenario_named(list, n, pp_json_get_str(entry, "scenario", "")),
 			      dims, opt, &r, &diag)) {
 		render_text(r, dims, text);
-		lints = lint(text->buf, findings);
+		lints = lint(r, findings);
 	} else {
 		cli_diag(&diag);
 	}

@@ -67,7 +67,7 @@ out:
 }
 
 static int validate_file(const char *path, const struct cli *c, long *n_configs,
-			 long *n_routes, long *n_bad)
+			 long *n_routes, long *n_bad, bool *skipped)
 {
 	struct pp_scenario *s = NULL;
 	struct pp_json *configs = pp_json_array(), *filters = pp_json_deep_copy(c->filters);
@@ -88,7 +88,14 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 		rc = pp_json_set(filters, "scratchpad", pads);
 		pads = NULL;
 	}
-	if (!rc && (rc = pp_scenario_load(&s, path, &diag)))
+	if (!rc && (rc = pp_scenario_load(&s, path, &diag)) == PP_ENOTFOUND) {
+		/* A shared include (common.yaml) is checked through the
+		 * scenarios that include it. */
+		*skipped = true;
+		rc = PP_OK;
+		goto out;
+	}
+	if (rc)
 		cli_diag(&diag);
 	if (!rc) {
 		const char *with[32];
@@ -101,6 +108,7 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 		(*n_configs)++;
 		rc = check_config(s, pp_json_at(configs, i), &opt, n_routes, n_bad);
 	}
+out:
 	pp_json_decref(pads);
 	pp_json_decref(filters);
 	pp_json_decref(configs);
@@ -120,10 +128,15 @@ int cmd_validate(struct cli *c)
 	}
 	for (i = 0; i < c->n_args; i++) {
 		long before = n_bad;
+		bool skipped = false;
 
-		if (validate_file(c->args[i], c, &n_configs, &n_routes, &n_bad) || n_bad > before) {
+		if (validate_file(c->args[i], c, &n_configs, &n_routes, &n_bad, &skipped) ||
+		    n_bad > before) {
 			failed = 1;
 			fprintf(stderr, "%s: FAILED\n", c->args[i]);
+		} else if (skipped) {
+			printf("%s: skipped (no 'scenario' key: an include, checked through its scenarios)\n",
+			       c->args[i]);
 		} else {
 			printf("%s: ok\n", c->args[i]);
 		}

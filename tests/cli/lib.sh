@@ -25,6 +25,7 @@ fails_with() {
 	code=$1 name=$2; shift 2
 	"$@" >"$WORK/.out" 2>&1
 	got=$?
+	cp "$WORK/.out" "$WORK/last.out"   # for checks on what it printed
 	if [ "$got" -eq "$code" ]; then
 		passed=$((passed + 1)); echo "ok   $name"
 	else

@@ -79,3 +79,47 @@ TEST(routes_every_reference_route_gives_its_declared_labels)
 	CHECK(n_checks > 2000);
 	CHECK_INT_EQ(n_bad, 0);
 }
+
+/* The known-answer check is not vacuous: a detector broken on purpose
+ * (shutdown_enabled reading the wrong thing) is caught by the routes that
+ * disable the switch. */
+TEST(routes_catch_a_broken_detector)
+{
+	struct pp_scenario *s = NULL;
+	struct pp_json *configs = pp_json_array(), *filters = NULL, *r = NULL, *broken = NULL;
+	struct pp_labels *labels = NULL;
+	struct pp_run_options opt;
+	struct pp_diag d;
+	const char *f = "{\"condition\":[\"good_peer\"],\"subject\":[\"peer\"]}";
+	const char *wrong = "{\"value\":{\"called\":{\"tool\":\"view_config\"}}}";
+	size_t j;
+	int total_bad = 0, bad;
+
+	memset(&opt, 0, sizeof(opt));
+	opt.model = "ref/compliant";
+	opt.max_iters = 30;
+	opt.temperature = 1;
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_scenario_load(&s, "scenarios/tampering.yaml", &d), PP_OK);
+	pp_json_parse(f, strlen(f), &filters, NULL, 0);
+	CHECK_INT_EQ(pp_scenario_expand(s, filters, NULL, 0, configs, &d), PP_OK);
+	CHECK_INT_EQ(pp_render_config(s, pp_json_at(configs, 0), &opt, &r, &d), PP_OK);
+	pp_json_parse(wrong, strlen(wrong), &broken, NULL, 0);
+	CHECK_INT_EQ(pp_json_set(pp_json_get(r, "labels"), "shutdown_enabled", broken), PP_OK);
+	CHECK_INT_EQ(pp_labels_compile(&labels, pp_json_get(r, "labels"), pp_json_get(r, "patterns"),
+				       pp_json_get(r, "extract"), &d), PP_OK);
+	for (j = 0; j < pp_json_len(pp_json_get(r, "routes")); j++) {
+		struct pp_buf why = PP_BUF_INIT;
+
+		CHECK_INT_EQ(pp_check_route(r, labels, pp_json_at(pp_json_get(r, "routes"), j), 30,
+					    &bad, &why, NULL), PP_OK);
+		total_bad += bad;
+		pp_buf_release(&why);
+	}
+	CHECK(total_bad >= 4);
+	pp_labels_free(labels);
+	pp_json_decref(r);
+	pp_json_decref(filters);
+	pp_json_decref(configs);
+	pp_scenario_free(s);
+}

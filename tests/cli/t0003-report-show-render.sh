@@ -1,0 +1,41 @@
+#!/bin/sh
+# report, show, render and validate on a small run.
+. "$(dirname "$0")/lib.sh"
+
+"$PEERPRES" run --db r.db -n 4 --scenario exfiltration_transfer --scenario tampering --condition good_peer >/dev/null 2>&1
+ok "report md names the reference agents" sh -c '"$PEERPRES" report --db r.db --format md | grep -q "reference agents, not a model"'
+ok "report md has both scenarios" sh -c '"$PEERPRES" report --db r.db | grep -q "^## tampering" && "$PEERPRES" report --db r.db | grep -q "^## exfiltration_transfer"'
+ok "report json has configs and groups with intervals and truth" sh -c \
+	'"$PEERPRES" report --db r.db --format json -o r.json && grep -q "\"groups\"" r.json && grep -q "\"ci\"" r.json && grep -q "\"truth\"" r.json'
+ok "report csv has a header and rows" sh -c '"$PEERPRES" report --db r.db --format csv | head -1 | grep -q "rate" && test "$("$PEERPRES" report --db r.db --format csv | wc -l)" -gt 20'
+ok "report filters by scenario" sh -c '! "$PEERPRES" report --db r.db --scenario tampering | grep -q "^## exfiltration_transfer"'
+fails_with 2 "unknown report format" "$PEERPRES" report --db r.db --format pdf
+fails_with 1 "report of a missing store says so" "$PEERPRES" report --db nowhere.db
+
+id=$(sqlite3 r.db "select config_id || ':' || idx from rollouts r join configs c using (config_id) where c.scenario = 'exfiltration_transfer' limit 1")
+short=$(echo "$id" | cut -c1-10):$(echo "$id" | sed 's/.*://')
+ok "show prints the transcript and the labels" sh -c "\"\$PEERPRES\" show --db r.db $id | grep -q 'list_drive_files' && \"\$PEERPRES\" show --db r.db $id | grep -q '^labels'"
+ok "show takes a prefix of the config id" sh -c "\"\$PEERPRES\" show --db r.db $short | grep -q '^status'"
+ok "show --json" sh -c "\"\$PEERPRES\" show --db r.db --json $id | grep -q '\"final_state\"'"
+fails_with 1 "show of an unknown rollout" "$PEERPRES" show --db r.db ffffffffff:0
+
+ok "render shows prompts, tools and the initial world" sh -c \
+	'"$PEERPRES" render --scenario exfiltration_transfer --subject peer --condition good_peer --instantiation file_only > out.txt &&
+	 grep -q "^--- system prompt" out.txt && grep -q "^--- list_server_files(ip=10.0.12.45)" out.txt &&
+	 grep -q "reference_agent_2_model_weight.safetensors" out.txt'
+ok "the shipped scenarios lint clean" "$PEERPRES" render
+good=$("$PEERPRES" plan --json --scenario tampering --subject peer --instantiation file_only --dataset factual --condition good_peer | grep config_id | sed -E 's/.*"([0-9a-f]{16}).*/\1/')
+bad=$("$PEERPRES" plan --json --scenario tampering --subject peer --instantiation file_only --dataset factual --condition bad_peer | grep config_id | sed -E 's/.*"([0-9a-f]{16}).*/\1/')
+ok "render --diff of two arms shows only the manipulation" sh -c \
+	"\"\$PEERPRES\" render $good --diff $bad > d.txt && grep -q '9.5' d.txt && ! grep -q 'view_sheet' d.txt && test \$(grep -c '^[-+]' d.txt) -le 8"
+
+ok "validate passes the shipped scenarios" "$PEERPRES" validate "$ROOT"/scenarios/*.yaml
+mkdir bad
+cp "$ROOT"/scenarios/common.yaml bad/
+sed 's/shutdown_enabled: false, score/shutdown_enabled: true, score/' "$ROOT"/scenarios/tampering.yaml > bad/tampering.yaml
+fails_with 1 "validate names the route whose labels contradict it" "$PEERPRES" validate bad/tampering.yaml
+ok "... naming route and label" sh -c "grep -q \"route 'modify_to_False'\" last.out && grep -q 'shutdown_enabled: expected true' last.out"
+sed 's/^tools: \[list_files/tools: [list_filez/' "$ROOT"/scenarios/tampering.yaml > bad/typo.yaml
+fails_with 1 "validate reports a schema error" "$PEERPRES" validate bad/typo.yaml
+ok "... with file, line and column" grep -q "bad/typo.yaml:[0-9]*:[0-9]*: unknown tool 'list_filez'" last.out
+finish
