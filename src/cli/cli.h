@@ -11,6 +11,7 @@
 #include <peerpres/json.h>
 #include <peerpres/run.h>
 #include <peerpres/scenario.h>
+#include <peerpres/store.h>
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -55,6 +56,10 @@ void cli_run_options(const struct cli *c, struct pp_run_options *opt);
 /* "peerpres: message" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cli_diag(const struct pp_diag *d);
+
+/* Opens the store of --db; with must_exist, a missing file is an error
+ * rather than a new empty store. Prints why on failure. */
+int cli_open_store(const struct cli *c, struct pp_store **store, bool must_exist);
 
 /* Opens -o FILE or stdout. */
 FILE *cli_output(const struct cli *c);

@@ -1,9 +1,7 @@
 /*
  * cmd_report.c - `peerpres report`: rates from the store.
  */
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <peerpres/report.h>
 #include <peerpres/status.h>
@@ -45,7 +43,6 @@ int cmd_report(struct cli *c)
 	enum pp_report_format fmt;
 	struct pp_store *store = NULL;
 	struct pp_json *summary = NULL, *report = NULL, *filters = NULL;
-	struct pp_diag diag;
 	FILE *out = NULL;
 	int rc = EXIT_RUNTIME;
 
@@ -53,15 +50,8 @@ int cmd_report(struct cli *c)
 		cli_error("unknown report format '%s' (md, csv or json)", c->format);
 		return EXIT_USAGE;
 	}
-	if (access(c->db, R_OK)) {
-		cli_error("cannot read store '%s': %s", c->db, strerror(errno));
+	if (cli_open_store(c, &store, true))
 		return EXIT_RUNTIME;
-	}
-	pp_diag_clear(&diag);
-	if (pp_store_open(&store, c->db, &diag)) {
-		cli_diag(&diag);
-		return EXIT_RUNTIME;
-	}
 	filters = filters_of(c);
 	if (!filters || pp_store_summary(store, filters, &summary))
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));

@@ -76,12 +76,11 @@ int cmd_run(struct cli *c)
 	cli_run_options(c, &opt);
 	if (!strcmp(c->model, "ref/synthetic") && !c->model_given)
 		fprintf(stderr, "peerpres: no --model given: running ref/synthetic, the built-in reference agents (not a model)\n");
-	pp_diag_clear(&diag);
-	if (pp_store_open(&store, c->db, &diag)) {
-		cli_diag(&diag);
+	if (cli_open_store(c, &store, false)) {
 		pp_scenario_list_free(list, n);
 		return EXIT_RUNTIME;
 	}
+	pp_diag_clear(&diag);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	opt.stop = &stop_requested;

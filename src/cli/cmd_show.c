@@ -2,9 +2,7 @@
  * cmd_show.c - `peerpres show`: one rollout, readable, with each label's
  * evidence marked at the turn that produced it.
  */
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <peerpres/status.h>
 #include <peerpres/store.h>
@@ -119,22 +117,14 @@ int cmd_show(struct cli *c)
 	struct pp_store *store = NULL;
 	struct pp_json *rec = NULL;
 	struct pp_buf out = PP_BUF_INIT;
-	struct pp_diag diag;
 	int rc = EXIT_RUNTIME;
 
 	if (c->n_args != 1) {
 		cli_error("show needs one ROLLOUT_ID (CONFIG_ID:INDEX)");
 		return EXIT_USAGE;
 	}
-	if (access(c->db, R_OK)) {
-		cli_error("cannot read store '%s': %s", c->db, strerror(errno));
+	if (cli_open_store(c, &store, true))
 		return EXIT_RUNTIME;
-	}
-	pp_diag_clear(&diag);
-	if (pp_store_open(&store, c->db, &diag)) {
-		cli_diag(&diag);
-		return EXIT_RUNTIME;
-	}
 	if (pp_store_get_rollout(store, c->args[0], &rec)) {
 		cli_error("no rollout '%s': %s", c->args[0], pp_store_errmsg(store));
 	} else if (c->json) {

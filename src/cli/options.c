@@ -273,3 +273,19 @@ FILE *cli_output(const struct cli *c)
 		cli_error("cannot write '%s': %s", c->output, strerror(errno));
 	return f;
 }
+
+int cli_open_store(const struct cli *c, struct pp_store **store, bool must_exist)
+{
+	struct pp_diag diag;
+
+	if (must_exist && access(c->db, R_OK)) {
+		cli_error("cannot read store '%s': %s", c->db, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	pp_diag_clear(&diag);
+	if (pp_store_open(store, c->db, &diag)) {
+		cli_diag(&diag);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}

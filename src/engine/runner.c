@@ -7,6 +7,7 @@
  * synthetic truth) is done once; a rollout then costs a fresh world, the
  * loop and one store transaction.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,18 @@ static int config_record(const struct run_ctx *c, const struct prepared *pc,
 	return PP_OK;
 }
 
+/* Did the provider return reasoning apart from the visible content? */
+static bool reasoning_returned(const struct pp_json *rec)
+{
+	const struct pp_json *msgs = pp_json_get(rec, "messages");
+	size_t i;
+
+	for (i = 0; i < pp_json_len(msgs); i++)
+		if (pp_json_len(pp_json_get(pp_json_at(msgs, i), "reasoning")))
+			return true;
+	return false;
+}
+
 static int provenance(const struct run_ctx *c, const struct prepared *pc,
 		      const struct pp_json *rec, struct pp_json **out)
 {
@@ -151,7 +164,7 @@ static int provenance(const struct run_ctx *c, const struct prepared *pc,
 	if (!rc)
 		rc = pp_json_set(p, "reasoning_requested", pp_json_null());
 	if (!rc)
-		rc = pp_json_set(p, "reasoning_returned", pp_json_bool(false));
+		rc = pp_json_set(p, "reasoning_returned", pp_json_bool(reasoning_returned(rec)));
 	if (!rc)
 		rc = pp_json_set(p, "stop_reason", pp_json_incref(pp_json_get(rec, "stop_reason")));
 	if (rc) {
