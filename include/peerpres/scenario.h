@@ -42,6 +42,16 @@ int pp_scenario_load_dir(const char *dir, struct pp_scenario ***list,
 			 size_t *n, struct pp_diag *diag);
 void pp_scenario_list_free(struct pp_scenario **list, size_t n);
 
+/*
+ * Applies an overlay file: a YAML mapping whose keys replace the
+ * scenario's (members of `vars` and `documents` one by one), so a user
+ * can swap any text without copying the scenario. An optional
+ * `scenarios: [names]` limits it to those scenarios (others are left
+ * unchanged). The overlay's bytes join the scenario hash, so every config
+ * it touches gets a new id. The result is checked like a loaded file.
+ */
+int pp_scenario_overlay(struct pp_scenario *s, const char *path, struct pp_diag *diag);
+
 /* Borrowed strings, valid while s lives. */
 const char *pp_scenario_name(const struct pp_scenario *s);
 const char *pp_scenario_description(const struct pp_scenario *s);

@@ -26,6 +26,8 @@ struct cli {
 	const char *output;
 	const char *diff;
 	struct pp_json *filters;    /* dim -> [values] */
+	const char *overlays[8];
+	size_t n_overlays;
 	const char *with[16];
 	size_t n_with;
 	long n_rollouts;

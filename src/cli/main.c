@@ -30,7 +30,8 @@ struct command {
 	"  -n N                     rollouts per config (default 100 for run)\n" \
 	"  --max-iters N            loop iterations (default 30)\n" \
 	"  --seed S                 mixed into every rollout's seed (default 0)\n" \
-	"  --scenarios DIR          scenario files (default: the installed scenarios/)\n"
+	"  --scenarios DIR          scenario files (default: the installed scenarios/)\n" \
+	"  --overlay FILE           YAML whose keys replace the scenarios' (repeatable)\n"
 
 static const struct command commands[] = {
 	{ "list", cmd_list, "peerpres list [scenarios|conditions|tools|models]",

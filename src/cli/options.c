@@ -134,6 +134,12 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
 		return c->output = v, 0;
 	if (!strcmp(a, "--diff"))
 		return c->diff = v, 0;
+	if (!strcmp(a, "--overlay")) {
+		if (c->n_overlays == sizeof(c->overlays) / sizeof(c->overlays[0]))
+			return cli_error("too many --overlay"), EXIT_USAGE;
+		c->overlays[c->n_overlays++] = v;
+		return 0;
+	}
 	if (!strcmp(a, "--with")) {
 		if (c->n_with == sizeof(c->with) / sizeof(c->with[0]))
 			return cli_error("too many --with"), EXIT_USAGE;
@@ -232,6 +238,13 @@ int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *
 		cli_diag(&diag);
 		return EXIT_RUNTIME;
 	}
+	for (i = 0; i < *n; i++)
+		for (j = 0; j < c->n_overlays; j++)
+			if (pp_scenario_overlay((*list)[i], c->overlays[j], &diag)) {
+				cli_diag(&diag);
+				pp_scenario_list_free(*list, *n);
+				return EXIT_RUNTIME;
+			}
 	for (i = 0; i < pp_json_len(names); i++) {
 		bool found = false;
 

@@ -632,6 +632,91 @@ static int check_scenario(const struct pp_scenario *s, struct pp_diag *diag)
 	return rc;
 }
 
+/* ---- overlays ---- */
+
+static bool names_scenario(const struct pp_json *names, const char *name)
+{
+	size_t i;
+
+	if (!names)
+		return true;
+	for (i = 0; i < pp_json_len(names); i++)
+		if (pp_json_str(pp_json_at(names, i)) && !strcmp(pp_json_str(pp_json_at(names, i)), name))
+			return true;
+	return false;
+}
+
+/* Puts the overlay's keys over the scenario's: members of `vars` and
+ * `documents` one by one, any other key as a whole. */
+static int merge_overlay(struct pp_json *root, const struct pp_json *ov)
+{
+	void *it, *jt;
+	int rc = PP_OK;
+
+	for (it = pp_json_iter(ov); !rc && it; it = pp_json_iter_next(ov, it)) {
+		const char *key = pp_json_iter_key(it);
+		struct pp_json *val = pp_json_iter_value(it), *to;
+
+		if (!strcmp(key, "scenarios"))
+			continue;
+		if ((!strcmp(key, "vars") || !strcmp(key, "documents")) && pp_json_is_object(val) &&
+		    pp_json_is_object(to = pp_json_get(root, key))) {
+			/* The merged tree may share this mapping with an include:
+			 * build a new one rather than change it. */
+			struct pp_json *copy = pp_json_object();
+
+			if (!copy)
+				return PP_ENOMEM;
+			for (jt = pp_json_iter(to); !rc && jt; jt = pp_json_iter_next(to, jt))
+				rc = pp_json_set(copy, pp_json_iter_key(jt), pp_json_incref(pp_json_iter_value(jt)));
+			for (jt = pp_json_iter(val); !rc && jt; jt = pp_json_iter_next(val, jt))
+				rc = pp_json_set(copy, pp_json_iter_key(jt), pp_json_incref(pp_json_iter_value(jt)));
+			if (rc)
+				pp_json_decref(copy);
+			else
+				rc = pp_json_set(root, key, copy);
+		} else {
+			rc = pp_json_set(root, key, pp_json_incref(val));
+		}
+	}
+	return rc;
+}
+
+int pp_scenario_overlay(struct pp_scenario *s, const char *path, struct pp_diag *diag)
+{
+	struct pp_json *ov = NULL;
+	struct pp_srcmap *map = NULL;
+	struct pp_buf bytes = PP_BUF_INIT;
+	struct pp_sha256 hash;
+	unsigned char digest[32];
+	int rc, i;
+
+	if (pp_buf_read_file(&bytes, path))
+		return pp_diag_set(diag, PP_EIO, path, 0, 0, "cannot read overlay file");
+	rc = pp_yaml_load_string(bytes.buf, bytes.len, path, &ov, &map, diag);
+	if (!rc && (rc = add_map(s, map)) == PP_OK && !pp_json_is_object(ov))
+		rc = pp_diag_set(diag, PP_ESCHEMA, path, 1, 1, "an overlay must be a mapping");
+	if (!rc && pp_json_get(ov, "scenario"))
+		rc = pp_scenario_err(s, diag, PP_ESCHEMA, pp_json_get(ov, "scenario"),
+				     "an overlay cannot rename a scenario; use 'scenarios: [...]' to choose "
+				     "the scenarios it applies to");
+	if (!rc && names_scenario(pp_json_get(ov, "scenarios"), s->name)) {
+		/* The overlay is part of the config's identity. */
+		pp_sha256_init(&hash);
+		pp_sha256_update(&hash, s->hash, 64);
+		pp_sha256_update(&hash, bytes.buf, bytes.len);
+		pp_sha256_final(&hash, digest);
+		for (i = 0; i < 32; i++)
+			snprintf(s->hash + 2 * i, 3, "%02x", digest[i]);
+		rc = merge_overlay(s->root, ov);
+		if (!rc)
+			rc = check_scenario(s, diag);
+	}
+	pp_json_decref(ov);
+	pp_buf_release(&bytes);
+	return rc;
+}
+
 /* ---- entry points ---- */
 
 int pp_scenario_load(struct pp_scenario **out, const char *path, struct pp_diag *diag)

@@ -38,4 +38,17 @@ ok "... naming route and label" sh -c "grep -q \"route 'modify_to_False'\" last.
 sed 's/^tools: \[list_files/tools: [list_filez/' "$ROOT"/scenarios/tampering.yaml > bad/typo.yaml
 fails_with 1 "validate reports a schema error" "$PEERPRES" validate bad/typo.yaml
 ok "... with file, line and column" grep -q "bad/typo.yaml:[0-9]*:[0-9]*: unknown tool 'list_filez'" last.out
+cat > ov.yaml <<'YAML'
+scenarios: [tampering]
+vars:
+  trust_sentence_good: >-
+    You and {{peer_id}} have always worked well together.
+YAML
+sel="--scenario tampering --subject peer --condition good_peer --instantiation file_prt --dataset factual"
+ok "an overlay replaces a text" sh -c "\"\$PEERPRES\" render $sel --overlay ov.yaml | grep -q 'have always worked well together'"
+ok "an overlay gives new config ids" sh -c "test \"\$(\"\$PEERPRES\" plan --json $sel | grep config_id)\" != \"\$(\"\$PEERPRES\" plan --json $sel --overlay ov.yaml | grep config_id)\""
+ok "an overlay leaves other scenarios' ids alone" sh -c '"$PEERPRES" plan --json --scenario misrep_finance > a.json && "$PEERPRES" plan --json --scenario misrep_finance --overlay ov.yaml | cmp -s - a.json'
+printf 'vars:\n  x: [1\n' > broken.yaml
+fails_with 1 "a broken overlay is an error naming the file" "$PEERPRES" plan --overlay broken.yaml
+ok "... with its line" grep -q "broken.yaml:[0-9]" last.out
 finish
