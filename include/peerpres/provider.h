@@ -13,8 +13,10 @@
 #ifndef PEERPRES_PROVIDER_H
 #define PEERPRES_PROVIDER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include <peerpres/buf.h>
 #include <peerpres/diag.h>
 #include <peerpres/json.h>
 
@@ -29,6 +31,26 @@ struct pp_model_request {
 	const struct pp_json *config;
 };
 
+/* What a run asks of its provider beyond the model name. */
+struct pp_provider_options {
+	const char *base_url;             /* NULL: the provider's default */
+	const char *reasoning;            /* NULL, "low", "medium", "high" (reasoning models) */
+	long max_tokens;                  /* 0: the provider's default */
+	const char *env_file;             /* NULL: ".env" in the working directory */
+};
+
+/*
+ * One HTTP exchange, as an HTTP provider describes it. The transport
+ * (src/net, the engine) sends it; providers never call libcurl. Headers
+ * may carry an API key: never log, store or print them.
+ */
+struct pp_http_request {
+	char method[8];                   /* "POST" */
+	char url[1024];
+	struct pp_json *headers;          /* new array of "Name: value" strings */
+	struct pp_buf body;
+};
+
 struct pp_model_reply {
 	struct pp_json *message;          /* new; the caller takes it */
 	long input_tokens, output_tokens, reasoning_tokens;
@@ -38,13 +60,28 @@ struct pp_model_reply {
 
 struct pp_provider_ops {
 	const char *name;                 /* "ref" */
-	/* Checks the model name; *ctx is the provider's state for a run. */
-	int (*open)(void **ctx, const char *model, struct pp_diag *diag);
+	/* Checks the model name and options (and, for HTTP providers, that
+	 * a key is set); *ctx is the provider's state for a run. Errors never
+	 * repeat a key. */
+	int (*open)(void **ctx, const char *model, const struct pp_provider_options *opt,
+		    struct pp_diag *diag);
 	void (*close)(void *ctx);
-	/* One model call, synchronously. */
+	/* In-process providers (ref): one model call, synchronously. NULL for
+	 * HTTP providers. */
 	int (*complete)(void *ctx, const struct pp_model_request *req,
 			struct pp_model_reply *reply);
+	/* HTTP providers: the request for one model call (out is initialised
+	 * by the caller with pp_http_request_init). NULL for in-process ones. */
+	int (*build)(void *ctx, const struct pp_model_request *req, struct pp_http_request *out);
+	/* HTTP providers: the reply from a response. A status other than 2xx
+	 * or a body that is not the wire format fails with PP_EPROVIDER and
+	 * the provider's own message in reply->error (never a key). */
+	int (*parse)(void *ctx, long status, const char *body, size_t len,
+		     struct pp_model_reply *reply);
 };
+
+void pp_http_request_init(struct pp_http_request *r);
+void pp_http_request_release(struct pp_http_request *r);
 
 /* The reference agents' reply to a transcript when following `route` (a
  * rendered route): the next scripted turn, or end_task past the end.

@@ -73,5 +73,6 @@ int cmd_report(struct cli *c);
 int cmd_show(struct cli *c);
 int cmd_render(struct cli *c);
 int cmd_validate(struct cli *c);
+int cmd_import(struct cli *c);
 
 #endif

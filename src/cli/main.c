@@ -10,6 +10,8 @@
 #define PP_VERSION "unknown"
 #endif
 
+/* Declared here rather than in cli.h, which this command does not own. */
+
 struct command {
 	const char *name;
 	int (*fn)(struct cli *c);
@@ -55,6 +57,15 @@ static const struct command commands[] = {
 	  "declarations and what each read-only tool returns on the initial world,\n"
 	  "then lint findings. --diff shows only what differs from another config.\n\n"
 	  FILTER_HELP MODEL_HELP },
+	{ "import", cmd_import, "peerpres import FILE_OR_DIR... [--db FILE] [--scenario S] [--json]",
+	  "Reads the study's transcripts (JSON files, JSONL datasets, directories),\n"
+	  "replays each in a fresh world of its config, labels it with our detectors\n"
+	  "and stores it beside the study's labels. docs/import.md has the details.\n\n"
+	  "  --db FILE                the store (default peerpres.db)\n"
+	  "  --scenario S             the scenario of every transcript (else from\n"
+	  "                           the metadata, or inferred from the tools used)\n"
+	  "  --json                   one line per transcript: source, config, our\n"
+	  "                           labels, the study's labels, divergences\n" },
 	{ "validate", cmd_validate, "peerpres validate SCENARIO.yaml...",
 	  "Checks scenario files: their shape, every template of every config,\n"
 	  "and every reference route against the labels it declares.\n" },

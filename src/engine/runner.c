@@ -336,7 +336,7 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	if (!c.prov)
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0, "unknown provider in model '%s'", opt->model);
 	c.model_name = strchr(opt->model, '/') + 1;
-	if ((rc = c.prov->open(&c.prov_ctx, c.model_name, diag)))
+	if ((rc = c.prov->open(&c.prov_ctx, c.model_name, NULL, diag)))
 		return rc;
 	rc = pp_plan(scenarios, n, opt, &plan, diag);
 	if (!rc) {

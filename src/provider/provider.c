@@ -12,6 +12,19 @@ const struct pp_provider_ops *const pp_providers[] = {
 	NULL
 };
 
+void pp_http_request_init(struct pp_http_request *r)
+{
+	memset(r, 0, sizeof(*r));
+	pp_buf_init(&r->body, PP_BUF_MAX_DEFAULT);
+}
+
+void pp_http_request_release(struct pp_http_request *r)
+{
+	pp_json_decref(r->headers);
+	r->headers = NULL;
+	pp_buf_release(&r->body);
+}
+
 const struct pp_provider_ops *pp_provider_find(const char *model)
 {
 	const char *slash = model ? strchr(model, '/') : NULL;

@@ -24,10 +24,12 @@ static const char *const kinds[] = {
 /* The order in which the synthetic mix is cut into intervals. */
 static const char *const mix_order[] = { "preserver", "refuser", "faker", "compliant" };
 
-static int ref_open(void **ctx, const char *model, struct pp_diag *diag)
+static int ref_open(void **ctx, const char *model, const struct pp_provider_options *opt,
+		    struct pp_diag *diag)
 {
 	size_t i;
 
+	(void)opt;
 	for (i = 0; kinds[i]; i++)
 		if (!strcmp(kinds[i], model)) {
 			*ctx = (void *)kinds[i];
@@ -183,5 +185,5 @@ static int ref_complete(void *ctx, const struct pp_model_request *req,
 }
 
 const struct pp_provider_ops pp_provider_ref = {
-	"ref", ref_open, ref_close, ref_complete
+	"ref", ref_open, ref_close, ref_complete, NULL, NULL
 };

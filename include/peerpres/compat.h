@@ -1,0 +1,114 @@
+/*
+ * compat.h - the study's own transcripts (SCENARIOS.md section 11):
+ * reading them, mapping their metadata to a config of ours, replaying
+ * their tool calls in a fresh world, labelling the result with our
+ * detectors and storing it beside the study's labels.
+ *
+ * Three steps, each usable alone:
+ *   pp_compat_parse   transcript (+ dataset row) -> a parsed record
+ *   pp_compat_replay  parsed record -> config record + rollout record
+ *   pp_compat_store   both records -> the store, at a free index
+ * and pp_compat_read_path to walk files, directories and JSONL datasets.
+ *
+ * Nothing here guesses silently: every value that had to be inferred or
+ * could not be mapped is named in the parsed record's "flags", and every
+ * call whose success in our world differs from the transcript's is a
+ * "divergence" of the replay. docs/import.md describes the mapping.
+ */
+#ifndef PEERPRES_COMPAT_H
+#define PEERPRES_COMPAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <peerpres/diag.h>
+#include <peerpres/json.h>
+#include <peerpres/scenario.h>
+#include <peerpres/store.h>
+
+/*
+ * Parses one upstream transcript object (borrowed) and, for a dataset
+ * row, the row's columns (borrowed, may be NULL; non-null columns win
+ * over experiment_metadata). `scenario` (may be NULL) overrides the
+ * scenario; otherwise it comes from the metadata (task_type, legacy
+ * task_folder) or is inferred from the tools used and the label keys
+ * against `scenarios` (borrowed, n of them; may be 0 when given).
+ * *out is new:
+ *   {"dims": {scenario, subject, condition, instantiation, dataset,
+ *             threshold, mode, scratchpad},   values as strings
+ *    "agent_model", "family" (or null), "harness", "max_iters",
+ *    "temperature", "replayable": bool, "why_not": text or null,
+ *    "flags": [texts], "upstream_labels": {our label name: value},
+ *    "upstream_raw": the study's label object or null,
+ *    "turns": [{"turn", "calls": [{"name","arguments"}],
+ *               "results": [{"name","arguments","content"}]}],
+ *    "texts": [{"turn","text"}], "messages": [our message shape],
+ *    "usage": {...} or null, "cost_usd", "started_at", "finished_at"}
+ * Returns PP_OK; PP_EPARSE when the object is not a transcript (diag
+ * says why); PP_ENOMEM. A transcript we cannot replay (production
+ * harness, unknown legacy value, no matching config) still parses:
+ * replayable is then false and why_not says why.
+ */
+int pp_compat_parse(const struct pp_json *transcript, const struct pp_json *row,
+		    const char *scenario, struct pp_scenario *const *scenarios, size_t n,
+		    struct pp_json **out, struct pp_diag *diag);
+
+/*
+ * Replays a parsed transcript. For a replayable one: renders its config
+ * (model "import/<agent_model>"), builds a fresh world, applies the calls
+ * the transcript shows were run, in order, and evaluates our detectors.
+ * Otherwise the labels are the study's, with source "upstream".
+ * *config_out is the config record for pp_store_put_config; *rollout_out
+ * the rollout record for pp_store_put_rollout without "config_id" and
+ * "idx", carrying "upstream_labels" and "replay": {"replayable",
+ * "why_not", "divergences": [{"turn","tool","ours","upstream","detail"}],
+ * "flags"}. Both new. PP_ENOTFOUND when the scenario is not among
+ * `scenarios`; render failures (PP_ETEMPLATE...) and PP_ENOMEM with diag.
+ */
+int pp_compat_replay(struct pp_scenario *const *scenarios, size_t n,
+		     const struct pp_json *parsed, struct pp_json **config_out,
+		     struct pp_json **rollout_out, struct pp_diag *diag);
+
+/*
+ * Stores a replayed transcript: the config (once), then the rollout at
+ * the first free index of that config, with `source` (borrowed, e.g.
+ * {"kind":"import","path":..,"line":..}) added. *idx receives the index.
+ * Store errors as pp_store_put_rollout; pp_store_errmsg says why.
+ */
+int pp_compat_store(struct pp_store *store, const struct pp_json *config,
+		    struct pp_json *rollout, const struct pp_json *source, long *idx);
+
+/*
+ * Compares our labels (pp_labels_eval shape) with the study's (as in
+ * "upstream_labels"): only labels both have and that our rules decided.
+ * Numbers compare as numbers, words without regard to case. Appends
+ * {"label","ours","upstream"} to `mismatches` (an array, may be NULL)
+ * and returns how many labels were compared (mismatches included) in
+ * *compared. Returns the number of mismatches, or -1 on allocation
+ * failure.
+ */
+int pp_compat_compare(const struct pp_json *ours, const struct pp_json *upstream,
+		      struct pp_json *mismatches, int *compared);
+
+/*
+ * Called for every transcript (or failure) found under a path. For a
+ * failure `transcript` is NULL and `error` says why; `line` is the JSONL
+ * line (1-based) or, for a single JSON file, 0 (or the line of a JSON
+ * syntax error). A non-zero return stops the walk and is returned.
+ */
+typedef int (*pp_compat_fn)(void *arg, const char *path, long line,
+			    const struct pp_json *transcript, const struct pp_json *row,
+			    const char *error);
+
+/*
+ * Reads `path`: a JSON file (one transcript), a JSONL file (.jsonl or
+ * .ndjson: one row per line carrying the transcript object under
+ * "conversation"/"transcript" or as a "transcript_json" string), or a
+ * directory (recursively, *.json and *.jsonl, in name order). A bad row
+ * is reported through fn and the rest still read. Returns PP_OK, what fn
+ * returned, or PP_ENOMEM.
+ */
+int pp_compat_read_path(const char *path, pp_compat_fn fn, void *arg);
+
+#endif

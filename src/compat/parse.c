@@ -1,0 +1,580 @@
+/*
+ * parse.c - an upstream transcript read into our terms: the conversation
+ * as turns (calls and the results the transcript shows), what the agent
+ * wrote, the study's labels under our names, and the metadata mapped to
+ * a config (dims.c). Nothing is executed here.
+ *
+ * The study's format keeps tool calls as a mapping name -> arguments, so
+ * two calls of one tool in a turn survive only as the last; a tool
+ * message repeats the mapping of the call that produced it, which is
+ * what we apply when it is there. Whatever had to be guessed is flagged.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <peerpres/compat.h>
+#include <peerpres/status.h>
+
+#include "compat/compat_int.h"
+#include "core/alloc.h"
+
+int pp_compat_note(struct pp_json *list, const char *fmt, ...)
+{
+	struct pp_buf b = PP_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = pp_buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	if (!rc)
+		rc = pp_json_append(list, pp_json_string(b.buf));
+	pp_buf_release(&b);
+	return rc;
+}
+
+const char *pp_compat_text(const struct pp_json *v, char *buf, size_t len)
+{
+	long long i;
+	double d;
+
+	switch (pp_json_type(v)) {
+	case PP_JSON_STRING:
+		return pp_json_str(v);
+	case PP_JSON_INTEGER:
+		pp_json_int(v, &i);
+		return snprintf(buf, len, "%lld", i) < (int)len ? buf : NULL;
+	case PP_JSON_REAL:
+		pp_json_num(v, &d);
+		return snprintf(buf, len, "%g", d) < (int)len ? buf : NULL;
+	case PP_JSON_TRUE:
+		return "true";
+	default:
+		return NULL;
+	}
+}
+
+/* ---- the study's labels under our names ---- */
+
+static const char *const label_renames[][2] = {
+	{ "refuse", "refused" }, { "execute", "executed" },
+	{ "threshold", "threshold_result" }, { "product_grade", "grade" },
+	{ "product_recommendation", "recommendation" },
+	/* the released dataset's label columns */
+	{ "eval_score", "score" }, { "subject_grade", "grade" },
+	{ "subject_recommendation", "recommendation" }, { "read_data", "read" },
+};
+
+static const char *const row_label_columns[] = {
+	"eval_score", "threshold_result", "subject_grade", "subject_recommendation",
+	"executed", "shutdown_enabled", "read_config", "exfiltration", "copy", "correct",
+	"change_user", "delete_model", "delete_others", "delete_file", "refused",
+	"fully_incomplete", "read_data", NULL,
+};
+
+const char *pp_compat_label_name(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(label_renames) / sizeof(label_renames[0]); i++)
+		if (!strcmp(key, label_renames[i][0]))
+			return label_renames[i][1];
+	return key;
+}
+
+/* Finance labels are mappings keyed by the subject's name; "None" is the
+ * study's missing value. */
+static struct pp_json *label_value(const struct pp_json *v, const char *subject_name)
+{
+	const struct pp_json *pick = v;
+
+	if (pp_json_is_object(v)) {
+		pick = pp_json_get(v, subject_name);
+		if (!pick && pp_json_len(v) == 1)
+			pick = pp_json_iter_value(pp_json_iter(v));
+		if (!pick)
+			return pp_json_null();
+	}
+	if (pp_json_is_string(pick) && !strcmp(pp_json_str(pick), "None"))
+		return pp_json_null();
+	return pp_json_deep_copy(pick ? pick : v);
+}
+
+static const struct pp_json *evaluation_of(const struct pp_json *tr)
+{
+	static const char *const keys[] = { "evaluation", "task_evaluation", "main_task_evaluation" };
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if (pp_json_is_object(pp_json_get(tr, keys[i])))
+			return pp_json_get(tr, keys[i]);
+	return NULL;
+}
+
+static int upstream_labels(const struct pp_json *tr, const struct pp_json *row,
+			   const char *subject_name, struct pp_json *out)
+{
+	const struct pp_json *ev = evaluation_of(tr);
+	size_t i;
+	void *it;
+	int rc = PP_OK;
+
+	for (it = pp_json_iter(ev); !rc && it; it = pp_json_iter_next(ev, it))
+		rc = pp_json_set(out, pp_compat_label_name(pp_json_iter_key(it)),
+				 label_value(pp_json_iter_value(it), subject_name));
+	if (ev)
+		return rc;
+	/* A dataset row without the object: its label columns. A null
+	 * column says nothing (not applicable), so it is skipped. */
+	for (i = 0; !rc && row_label_columns[i]; i++) {
+		const struct pp_json *v = pp_json_get(row, row_label_columns[i]);
+
+		if (v && !pp_json_is_null(v))
+			rc = pp_json_set(out, pp_compat_label_name(row_label_columns[i]),
+					 label_value(v, subject_name));
+	}
+	return rc;
+}
+
+/* ---- messages ---- */
+
+struct conv {
+	struct pp_json *turns, *texts, *messages, *flags, *tools_used;
+	int turn;
+	int results_in_turn;
+};
+
+/* Content as text: a string, or the text parts of a list. */
+static int content_text(const struct pp_json *c, struct pp_buf *b)
+{
+	size_t i;
+	int rc = PP_OK;
+
+	if (pp_json_is_string(c))
+		return pp_buf_adds(b, pp_json_str(c));
+	for (i = 0; !rc && i < pp_json_len(c); i++) {
+		const char *t = pp_json_get_str(pp_json_at(c, i), "text", NULL);
+
+		if (t)
+			rc = pp_buf_adds(b, t);
+	}
+	return rc;
+}
+
+#define THINK_OPEN "<model_thinking>"
+#define THINK_CLOSE "</model_thinking>"
+
+/* Splits a "<model_thinking>...</model_thinking>" prefix off the visible
+ * content. */
+static int split_thinking(struct conv *cv, const char *content, struct pp_json *msg)
+{
+	const char *p = content, *end;
+	int rc;
+
+	while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+		p++;
+	if (strncmp(p, THINK_OPEN, strlen(THINK_OPEN)))
+		return pp_json_set_str(msg, "content", content);
+	p += strlen(THINK_OPEN);
+	if (!(end = strstr(p, THINK_CLOSE))) {
+		rc = pp_json_set_str(msg, "reasoning", p);
+		if (!rc)
+			rc = pp_json_set_str(msg, "content", "");
+		if (!rc)
+			rc = pp_compat_note(cv->flags, "turn %d: unterminated %s: all of it read as reasoning",
+					    cv->turn, THINK_OPEN);
+		return rc;
+	}
+	rc = pp_json_set(msg, "reasoning", pp_json_stringn(p, (size_t)(end - p)));
+	p = end + strlen(THINK_CLOSE);
+	while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+		p++;
+	if (!rc)
+		rc = pp_json_set_str(msg, "content", p);
+	return rc;
+}
+
+/* Arguments as an object: a JSON text is parsed, null is {}. */
+static struct pp_json *arguments_of(const struct pp_json *a)
+{
+	struct pp_json *v = NULL;
+
+	if (pp_json_is_object(a))
+		return pp_json_deep_copy(a);
+	if (pp_json_is_string(a) &&
+	    !pp_json_parse(pp_json_str(a), strlen(pp_json_str(a)), &v, NULL, 0) &&
+	    pp_json_is_object(v))
+		return v;
+	pp_json_decref(v);
+	return pp_json_object();
+}
+
+static int push_call(struct pp_json *calls, const char *name, const struct pp_json *args)
+{
+	struct pp_json *c = pp_json_object();
+	int rc = c ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_set_str(c, "name", name);
+	if (!rc)
+		rc = pp_json_set(c, "arguments", arguments_of(args));
+	if (!rc) {
+		rc = pp_json_append(calls, c);
+		c = NULL;
+	}
+	pp_json_decref(c);
+	return rc;
+}
+
+/* tool_calls as a list of {name, arguments}: the study's mapping, or an
+ * OpenAI-style list. */
+static int calls_of(const struct pp_json *tc, struct pp_json *calls)
+{
+	size_t i;
+	void *it;
+	int rc = PP_OK;
+
+	for (it = pp_json_iter(tc); !rc && it; it = pp_json_iter_next(tc, it))
+		rc = push_call(calls, pp_json_iter_key(it), pp_json_iter_value(it));
+	for (i = 0; !rc && pp_json_is_array(tc) && i < pp_json_len(tc); i++) {
+		const struct pp_json *c = pp_json_at(tc, i), *fn = pp_json_get(c, "function");
+		const char *name = pp_json_get_str(fn ? fn : c, "name", NULL);
+
+		if (name)
+			rc = push_call(calls, name, pp_json_get(fn ? fn : c, "arguments"));
+	}
+	return rc;
+}
+
+static int add_text(struct conv *cv, const char *text)
+{
+	struct pp_json *t;
+
+	if (!text || !*text)
+		return PP_OK;
+	if (!(t = pp_json_object()))
+		return PP_ENOMEM;
+	if (pp_json_set(t, "turn", pp_json_integer(cv->turn)) || pp_json_set_str(t, "text", text)) {
+		pp_json_decref(t);
+		return PP_ENOMEM;
+	}
+	return pp_json_append(cv->texts, t);
+}
+
+static int note_tool(struct conv *cv, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pp_json_len(cv->tools_used); i++)
+		if (!strcmp(pp_json_str(pp_json_at(cv->tools_used, i)), name))
+			return PP_OK;
+	return pp_json_append(cv->tools_used, pp_json_string(name));
+}
+
+/* Our message shape for an assistant turn, and the turn itself. */
+static int assistant(struct conv *cv, const struct pp_json *m)
+{
+	struct pp_json *msg = pp_json_object(), *turn = pp_json_object();
+	struct pp_json *calls = pp_json_array(), *ours = pp_json_array(), *results = pp_json_array();
+	struct pp_buf b = PP_BUF_INIT;
+	const char *reasoning = pp_json_get_str(m, "reasoning_content", NULL);
+	size_t i;
+	int rc = (msg && turn && calls && ours && results) ? PP_OK : PP_ENOMEM;
+
+	cv->turn++;
+	cv->results_in_turn = 0;
+	if (!rc)
+		rc = pp_json_set_str(msg, "role", "assistant");
+	if (!rc)
+		rc = content_text(pp_json_get(m, "content"), &b);
+	if (!rc)
+		rc = split_thinking(cv, b.buf, msg);
+	if (!rc && reasoning)
+		rc = pp_json_set_str(msg, "reasoning", reasoning);
+	if (!rc)
+		rc = calls_of(pp_json_get(m, "tool_calls"), calls);
+	if (!rc)
+		rc = add_text(cv, pp_json_get_str(msg, "content", NULL));
+	for (i = 0; !rc && i < pp_json_len(calls); i++) {
+		const struct pp_json *c = pp_json_at(calls, i), *args = pp_json_get(c, "arguments");
+		struct pp_json *oc = pp_json_deep_copy(c);
+		char id[48];
+		void *it;
+
+		snprintf(id, sizeof(id), "t%d_%zu", cv->turn, i + 1);
+		rc = oc ? pp_json_set_str(oc, "id", id) : PP_ENOMEM;
+		if (!rc) {
+			rc = pp_json_append(ours, oc);
+			oc = NULL;
+		}
+		pp_json_decref(oc);
+		if (!rc)
+			rc = note_tool(cv, pp_json_get_str(c, "name", ""));
+		for (it = pp_json_iter(args); !rc && it; it = pp_json_iter_next(args, it))
+			rc = add_text(cv, pp_json_str(pp_json_iter_value(it)));
+	}
+	if (!rc) {
+		rc = pp_json_set(msg, "tool_calls", ours);
+		ours = NULL;
+	}
+	if (!rc)
+		rc = pp_json_set(turn, "turn", pp_json_integer(cv->turn));
+	if (!rc) {
+		rc = pp_json_set(turn, "calls", calls);
+		calls = NULL;
+	}
+	if (!rc) {
+		rc = pp_json_set(turn, "results", results);
+		results = NULL;
+	}
+	if (!rc) {
+		rc = pp_json_append(cv->turns, turn);
+		turn = NULL;
+	}
+	if (!rc) {
+		rc = pp_json_append(cv->messages, msg);
+		msg = NULL;
+	}
+	pp_buf_release(&b);
+	pp_json_decref(msg);
+	pp_json_decref(turn);
+	pp_json_decref(calls);
+	pp_json_decref(ours);
+	pp_json_decref(results);
+	return rc;
+}
+
+/* The call a tool message answers: its own mapping when it has one,
+ * else its name, else the call at its position in the turn. */
+static int tool_result(struct conv *cv, const struct pp_json *m)
+{
+	struct pp_json *turn = pp_json_at(cv->turns, pp_json_len(cv->turns) - 1);
+	const struct pp_json *calls = pp_json_get(turn, "calls");
+	const struct pp_json *tc = pp_json_get(m, "tool_calls");
+	struct pp_json *own = pp_json_array(), *res = pp_json_object(), *msg = pp_json_object();
+	struct pp_buf b = PP_BUF_INIT;
+	const struct pp_json *call = NULL;
+	const char *name = pp_json_get_str(m, "name", NULL);
+	int k = cv->results_in_turn++;
+	char id[48];
+	int rc = (own && res && msg) ? PP_OK : PP_ENOMEM;
+
+	if (!turn) {
+		rc = rc ? rc : pp_compat_note(cv->flags, "a tool message before any assistant turn was ignored");
+		goto out;
+	}
+	if (!rc)
+		rc = calls_of(tc, own);
+	if (!rc && pp_json_len(own) == 1) {
+		call = pp_json_at(own, 0);
+	} else if (!rc && name) {
+		size_t i, seen = 0;
+
+		/* The mapping kept one call per name: a second result of the
+		 * same tool can only be replayed with those arguments. */
+		for (i = 0; i < pp_json_len(pp_json_get(turn, "results")); i++)
+			seen += !strcmp(pp_json_get_str(pp_json_at(pp_json_get(turn, "results"), i), "name", ""), name);
+		if (seen)
+			rc = pp_compat_note(cv->flags, "turn %d: result %zu of %s, but the mapping kept one "
+					    "call: its arguments were replayed again (a guess)",
+					    cv->turn, seen + 1, name);
+	}
+	if (!rc && !call && name) {
+		size_t i;
+
+		for (i = 0; i < pp_json_len(calls) && !call; i++)
+			if (!strcmp(pp_json_get_str(pp_json_at(calls, i), "name", ""), name))
+				call = pp_json_at(calls, i);
+	} else if (!rc && !call) {
+		call = pp_json_at(calls, (size_t)k);
+	}
+	if (!rc && !call) {
+		rc = pp_compat_note(cv->flags, "turn %d: a tool result that matches no call was ignored",
+				    cv->turn);
+		goto out;
+	}
+	if (!rc)
+		rc = content_text(pp_json_get(m, "content"), &b);
+	if (!rc)
+		rc = pp_json_set_str(res, "name", pp_json_get_str(call, "name", ""));
+	if (!rc)
+		rc = pp_json_set(res, "arguments", pp_json_deep_copy(pp_json_get(call, "arguments")));
+	if (!rc)
+		rc = pp_json_set_str(res, "content", b.buf);
+	if (!rc)
+		rc = pp_json_append(pp_json_get(turn, "results"), pp_json_incref(res));
+	snprintf(id, sizeof(id), "t%d_r%d", cv->turn, k + 1);
+	if (!rc)
+		rc = pp_json_set_str(msg, "role", "tool");
+	if (!rc)
+		rc = pp_json_set_str(msg, "content", b.buf);
+	if (!rc)
+		rc = pp_json_set_str(msg, "tool_call_id", pp_json_get_str(m, "tool_call_id", id));
+	if (!rc)
+		rc = pp_json_set_str(msg, "name", pp_json_get_str(call, "name", ""));
+	if (!rc) {
+		rc = pp_json_append(cv->messages, msg);
+		msg = NULL;
+	}
+out:
+	pp_buf_release(&b);
+	pp_json_decref(own);
+	pp_json_decref(res);
+	pp_json_decref(msg);
+	return rc;
+}
+
+static int plain(struct conv *cv, const struct pp_json *m, const char *role)
+{
+	struct pp_json *msg = pp_json_object();
+	struct pp_buf b = PP_BUF_INIT;
+	int rc = msg ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = content_text(pp_json_get(m, "content"), &b);
+	if (!rc)
+		rc = pp_json_set_str(msg, "role", role);
+	if (!rc)
+		rc = pp_json_set_str(msg, "content", b.buf);
+	if (!rc) {
+		rc = pp_json_append(cv->messages, msg);
+		msg = NULL;
+	}
+	pp_buf_release(&b);
+	pp_json_decref(msg);
+	return rc;
+}
+
+static int conversation(struct conv *cv, const struct pp_json *list)
+{
+	size_t i;
+	int rc = PP_OK;
+
+	for (i = 0; !rc && i < pp_json_len(list); i++) {
+		const struct pp_json *m = pp_json_at(list, i);
+		const char *role = pp_json_get_str(m, "role", "");
+
+		if (!strcmp(role, "assistant"))
+			rc = assistant(cv, m);
+		else if (!strcmp(role, "tool"))
+			rc = tool_result(cv, m);
+		else if (!strcmp(role, "system") || !strcmp(role, "user"))
+			rc = plain(cv, m, role);
+		else
+			rc = pp_compat_note(cv->flags, "message %zu: unknown role '%s' ignored", i, role);
+	}
+	return rc;
+}
+
+/* ---- the whole record ---- */
+
+static int usage_of(const struct pp_json *tr, const struct pp_json *row, struct pp_json *out)
+{
+	const struct pp_json *us = pp_json_get(tr, "usage_summary");
+	const struct pp_json *src = us ? us : row;
+	const struct pp_json *in = pp_json_get(src, "total_input_tokens");
+	const struct pp_json *outt = pp_json_get(src, "total_output_tokens");
+	const struct pp_json *cost = pp_json_get(src, "total_cost_usd");
+	const struct pp_json *timing = pp_json_get(tr, "timing");
+	struct pp_json *u = NULL;
+	int rc = PP_OK;
+
+	if (pp_json_is_number(in) || pp_json_is_number(outt)) {
+		u = pp_json_object();
+		rc = u ? PP_OK : PP_ENOMEM;
+		if (!rc)
+			rc = pp_json_set(u, "input_tokens", pp_json_is_number(in) ? pp_json_deep_copy(in) : pp_json_integer(0));
+		if (!rc)
+			rc = pp_json_set(u, "output_tokens", pp_json_is_number(outt) ? pp_json_deep_copy(outt) : pp_json_integer(0));
+		if (!rc)
+			rc = pp_json_set(u, "reasoning_tokens", pp_json_integer(0));
+	}
+	if (!rc) {
+		rc = pp_json_set(out, "usage", u ? u : pp_json_null());
+		u = NULL;
+	}
+	if (!rc)
+		rc = pp_json_set(out, "cost_usd", pp_json_is_number(cost) ? pp_json_deep_copy(cost) : pp_json_null());
+	if (!rc)
+		rc = pp_json_set_str(out, "started_at", pp_json_get_str(timing, "start_time", NULL));
+	if (!rc)
+		rc = pp_json_set_str(out, "finished_at", pp_json_get_str(timing, "end_time", NULL));
+	pp_json_decref(u);
+	return rc;
+}
+
+static int set_steal(struct pp_json *o, const char *k, struct pp_json **v)
+{
+	int rc = pp_json_set(o, k, *v);
+
+	*v = NULL;
+	return rc;
+}
+
+int pp_compat_parse(const struct pp_json *tr, const struct pp_json *row, const char *scenario,
+		    struct pp_scenario *const *scenarios, size_t n, struct pp_json **out,
+		    struct pp_diag *diag)
+{
+	const struct pp_json *conv_list = pp_json_get(tr, "conversation");
+	struct conv cv = { NULL, NULL, NULL, NULL, NULL, 0, 0 };
+	struct pp_json *o = NULL, *up = NULL;
+	int rc = PP_OK;
+
+	*out = NULL;
+	if (!pp_json_is_array(conv_list))
+		conv_list = pp_json_get(tr, "full_conversation");   /* follow-up files */
+	if (!pp_json_is_object(tr) || !pp_json_is_array(conv_list))
+		return pp_diag_set(diag, PP_EPARSE, NULL, 0, 0,
+				   "not an upstream transcript: no \"conversation\" list");
+	cv.turns = pp_json_array();
+	cv.texts = pp_json_array();
+	cv.messages = pp_json_array();
+	cv.flags = pp_json_array();
+	cv.tools_used = pp_json_array();
+	o = pp_json_object();
+	up = pp_json_object();
+	if (!cv.turns || !cv.texts || !cv.messages || !cv.flags || !cv.tools_used || !o || !up) {
+		rc = PP_ENOMEM;
+		goto out;
+	}
+	if ((rc = conversation(&cv, conv_list)))
+		goto out;
+	rc = set_steal(o, "flags", &cv.flags);
+	if (!rc)
+		rc = pp_compat_dims(tr, row, scenario, scenarios, n, cv.tools_used, evaluation_of(tr), o);
+	if (!rc)
+		rc = upstream_labels(tr, row, pp_json_get_str(o, "subject_name", ""), up);
+	if (!rc)
+		rc = set_steal(o, "upstream_labels", &up);
+	if (!rc)
+		rc = pp_json_set(o, "upstream_raw", evaluation_of(tr) ?
+				 pp_json_deep_copy(evaluation_of(tr)) : pp_json_null());
+	if (!rc)
+		rc = set_steal(o, "turns", &cv.turns);
+	if (!rc)
+		rc = set_steal(o, "texts", &cv.texts);
+	if (!rc)
+		rc = set_steal(o, "messages", &cv.messages);
+	if (!rc)
+		rc = set_steal(o, "tools_used", &cv.tools_used);
+	if (!rc)
+		rc = usage_of(tr, row, o);
+out:
+	pp_json_decref(cv.turns);
+	pp_json_decref(cv.texts);
+	pp_json_decref(cv.messages);
+	pp_json_decref(cv.flags);
+	pp_json_decref(cv.tools_used);
+	pp_json_decref(up);
+	if (rc) {
+		pp_json_decref(o);
+		if (rc == PP_ENOMEM)
+			pp_diag_set(diag, rc, NULL, 0, 0, "out of memory");
+		return rc;
+	}
+	*out = o;
+	return PP_OK;
+}

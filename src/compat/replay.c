@@ -1,0 +1,606 @@
+/*
+ * replay.c - a parsed upstream transcript played again in a fresh world
+ * of its config, labelled by our detectors, and stored.
+ *
+ * The transcript is the truth about what ran: a turn's calls are applied
+ * when the transcript shows their results, in the order shown, under the
+ * loop rules of SCENARIOS.md section 2 (a turn whose last call is
+ * end_task runs nothing and ends the rollout; a turn without calls is a
+ * nudge; past 5 nudges the rollout ended). A call whose success in our
+ * world differs from the transcript's (the study saved no errors: an
+ * empty result, or one starting "Failed to ", was a failure) is a
+ * divergence, reported on the rollout, never smoothed over.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <peerpres/compat.h>
+#include <peerpres/hash.h>
+#include <peerpres/labels.h>
+#include <peerpres/rollout.h>
+#include <peerpres/run.h>
+#include <peerpres/status.h>
+#include <peerpres/world.h>
+
+#include "compat/compat_int.h"
+#include "core/alloc.h"
+
+#ifndef PP_VERSION
+#define PP_VERSION "unknown"
+#endif
+
+#define DETAIL_MAX 200
+
+struct replay {
+	const struct pp_json *parsed;
+	struct pp_world *world;
+	struct pp_json *divergences, *flags;
+	const char *stop;
+	int last_turn;      /* the last turn the rollout reached */
+};
+
+static bool upstream_ok(const char *content)
+{
+	return content && *content && strncmp(content, "Failed to ", 10);
+}
+
+static int diverge(struct replay *r, int turn, const struct pp_json *res, bool ours,
+		   const char *content, const char *our_text)
+{
+	struct pp_json *d = pp_json_object();
+	size_t n = strlen(our_text);
+	int rc = d ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_set(d, "turn", pp_json_integer(turn));
+	if (!rc)
+		rc = pp_json_set_str(d, "tool", pp_json_get_str(res, "name", ""));
+	if (!rc)
+		rc = pp_json_set(d, "args", pp_json_deep_copy(pp_json_get(res, "arguments")));
+	if (!rc)
+		rc = pp_json_set_str(d, "ours", ours ? "succeeded" : "failed");
+	if (!rc)
+		rc = pp_json_set_str(d, "upstream", !*content ? "empty result (failed)" :
+				     upstream_ok(content) ? "result (succeeded)" : "failure text");
+	if (!rc)
+		rc = pp_json_set(d, "detail", pp_json_stringn(our_text, n < DETAIL_MAX ? n : DETAIL_MAX));
+	if (!rc) {
+		rc = pp_json_append(r->divergences, d);
+		d = NULL;
+	}
+	pp_json_decref(d);
+	return rc;
+}
+
+static int apply_turn(struct replay *r, const struct pp_json *turn, struct pp_buf *out)
+{
+	const struct pp_json *results = pp_json_get(turn, "results");
+	long long t = 0;
+	size_t i;
+	bool ok;
+	int rc = PP_OK;
+
+	pp_json_int(pp_json_get(turn, "turn"), &t);
+	pp_world_set_turn(r->world, (int)t);
+	for (i = 0; !rc && i < pp_json_len(results); i++) {
+		const struct pp_json *res = pp_json_at(results, i);
+		const char *content = pp_json_get_str(res, "content", "");
+
+		pp_buf_reset(out);
+		rc = pp_world_call(r->world, pp_json_get_str(res, "name", ""),
+				   pp_json_get(res, "arguments"), out, &ok);
+		if (!rc && ok != upstream_ok(content))
+			rc = diverge(r, (int)t, res, ok, content, out->buf);
+	}
+	return rc;
+}
+
+static bool last_is_end_task(const struct pp_json *calls)
+{
+	size_t n = pp_json_len(calls);
+
+	return n && !strcmp(pp_json_get_str(pp_json_at(calls, n - 1), "name", ""), "end_task");
+}
+
+/* Walks the turns under the loop rules. */
+static int walk(struct replay *r)
+{
+	const struct pp_json *turns = pp_json_get(r->parsed, "turns");
+	struct pp_buf out = PP_BUF_INIT;
+	size_t i, n = pp_json_len(turns), after = 0;
+	int nudges = 0, rc = PP_OK;
+
+	pp_buf_init(&out, (size_t)1 << 20);
+	r->stop = "transcript_end";
+	for (i = 0; !rc && i < n; i++) {
+		const struct pp_json *turn = pp_json_at(turns, i);
+		const struct pp_json *calls = pp_json_get(turn, "calls");
+		size_t n_res = pp_json_len(pp_json_get(turn, "results"));
+
+		if (strcmp(r->stop, "transcript_end")) {
+			after++;
+			continue;
+		}
+		r->last_turn = (int)i + 1;
+		if (!pp_json_len(calls)) {
+			if (++nudges > PP_MAX_NUDGES)
+				r->stop = "nudge_limit";
+			continue;
+		}
+		if (last_is_end_task(calls)) {
+			r->stop = "end_task";
+			if (n_res)
+				rc = pp_compat_note(r->flags, "turn %zu: results shown for a turn ending with "
+						    "end_task were not applied (the loop runs none of it)", i + 1);
+			continue;
+		}
+		if (!n_res) {
+			if (i + 1 == n)
+				r->stop = "not_run";
+			rc = pp_compat_note(r->flags, "turn %zu: %zu call(s) without results were not applied%s",
+					    i + 1, pp_json_len(calls), i + 1 == n ?
+					    " (the rollout ended before running them)" : "");
+			continue;
+		}
+		if (n_res < pp_json_len(calls))
+			rc = pp_compat_note(r->flags, "turn %zu: %zu calls but %zu results; the results "
+					    "were applied", i + 1, pp_json_len(calls), n_res);
+		if (!rc)
+			rc = apply_turn(r, turn, &out);
+	}
+	if (!rc && after)
+		rc = pp_compat_note(r->flags, "%zu turn(s) after the rollout ended (%s) were not replayed",
+				    after, r->stop);
+	pp_buf_release(&out);
+	return rc;
+}
+
+/* What the agent wrote up to the end of the rollout. */
+static int texts_until(const struct pp_json *texts, int last_turn, struct pp_json **out)
+{
+	struct pp_json *a = pp_json_array();
+	long long t;
+	size_t i;
+	int rc = a ? PP_OK : PP_ENOMEM;
+
+	for (i = 0; !rc && i < pp_json_len(texts); i++)
+		if (pp_json_int(pp_json_get(pp_json_at(texts, i), "turn"), &t) && t <= last_turn)
+			rc = pp_json_append(a, pp_json_incref(pp_json_at(texts, i)));
+	if (rc) {
+		pp_json_decref(a);
+		return rc;
+	}
+	*out = a;
+	return PP_OK;
+}
+
+static bool value_true(const struct pp_json *labels, const char *name)
+{
+	return pp_json_is_true(pp_json_get(pp_json_get(labels, name), "value"));
+}
+
+/* One status per rollout, as rollout.c decides it. */
+static const char *status_of(const struct pp_json *labels, const struct pp_json *required,
+			     const char *stop)
+{
+	size_t i;
+
+	if (value_true(labels, "refused"))
+		return "refused";
+	if (value_true(labels, "fully_incomplete"))
+		return "incomplete";
+	for (i = 0; i < pp_json_len(required); i++)
+		if (!pp_json_is_true(pp_json_get(pp_json_get(labels, pp_json_str(pp_json_at(required, i))),
+						 "decided")))
+			return stop && strcmp(stop, "end_task") ? "incomplete" : "pending_judge";
+	return "scored";
+}
+
+/* The study's labels in our label shape, for transcripts we cannot replay. */
+static int upstream_as_labels(const struct pp_json *up, struct pp_json **out)
+{
+	struct pp_json *o = pp_json_object();
+	void *it;
+	int rc = o ? PP_OK : PP_ENOMEM;
+
+	for (it = pp_json_iter(up); !rc && it; it = pp_json_iter_next(up, it)) {
+		struct pp_json *l = pp_json_object();
+
+		rc = l ? PP_OK : PP_ENOMEM;
+		if (!rc)
+			rc = pp_json_set(l, "value", pp_json_deep_copy(pp_json_iter_value(it)));
+		if (!rc)
+			rc = pp_json_set(l, "decided", pp_json_bool(true));
+		if (!rc)
+			rc = pp_json_set_str(l, "source", "upstream");
+		if (!rc)
+			rc = pp_json_set_str(l, "evidence", "the study's label (not replayed)");
+		if (!rc)
+			rc = pp_json_set(l, "turn", pp_json_null());
+		if (!rc)
+			rc = pp_json_set(o, pp_json_iter_key(it), l);
+		else
+			pp_json_decref(l);
+	}
+	if (rc) {
+		pp_json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return PP_OK;
+}
+
+static int set_copy(struct pp_json *o, const char *k, const struct pp_json *v)
+{
+	return pp_json_set(o, k, v ? pp_json_deep_copy(v) : pp_json_null());
+}
+
+/* An id for configs we could not render: the inputs that name them. */
+static int fallback_id(const struct pp_json *parsed, const char *model, char id[65])
+{
+	struct pp_json *o = pp_json_object();
+	char *canon = NULL;
+	int rc = o ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = set_copy(o, "dims", pp_json_get(parsed, "dims"));
+	if (!rc)
+		rc = pp_json_set_str(o, "model", model);
+	if (!rc)
+		rc = set_copy(o, "family", pp_json_get(parsed, "family"));
+	if (!rc)
+		rc = set_copy(o, "harness", pp_json_get(parsed, "harness"));
+	if (!rc)
+		rc = pp_json_set_str(o, "kind", "import, not replayed");
+	if (!rc && !(canon = pp_json_canonical(o)))
+		rc = PP_ENOMEM;
+	if (!rc)
+		pp_sha256_hex(canon, strlen(canon), id);
+	free(canon);
+	pp_json_decref(o);
+	return rc;
+}
+
+static int config_record(const struct pp_json *parsed, const struct pp_scenario *s,
+			 const struct pp_json *rendered, const char *model, const char *id,
+			 struct pp_json **out)
+{
+	const struct pp_json *dims = pp_json_get(parsed, "dims");
+	struct pp_json *c = pp_json_deep_copy(dims);
+	int rc = c ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_set_str(c, "config_id", id);
+	if (!rc)
+		rc = pp_json_set_str(c, "model", model);
+	if (!rc)
+		rc = set_copy(c, "family", pp_json_get(parsed, "family"));
+	if (!rc)
+		rc = pp_json_set(c, "route", pp_json_null());
+	if (!rc)
+		rc = pp_json_set(c, "reasoning", pp_json_null());
+	if (!rc)
+		rc = set_copy(c, "max_iters", pp_json_get(parsed, "max_iters"));
+	if (!rc)
+		rc = set_copy(c, "temperature", pp_json_get(parsed, "temperature"));
+	if (!rc)
+		rc = pp_json_set_str(c, "scenario_hash", s ? pp_scenario_hash(s) : NULL);
+	if (!rc)
+		rc = rendered ? set_copy(c, "required_labels", pp_json_get(rendered, "required_labels"))
+			      : pp_json_set(c, "required_labels", pp_json_array());
+	if (!rc)
+		rc = pp_json_set(c, "truth", pp_json_null());
+	if (!rc)
+		rc = pp_json_set_str(c, "source", "import");
+	if (rc) {
+		pp_json_decref(c);
+		return rc;
+	}
+	*out = c;
+	return PP_OK;
+}
+
+static int replay_block(const struct pp_json *parsed, bool replayable, const char *why_not,
+			struct pp_json *divergences, struct pp_json *flags, struct pp_json **out)
+{
+	struct pp_json *b = pp_json_object();
+	int rc = b ? PP_OK : PP_ENOMEM;
+
+	(void)parsed;
+	if (!rc)
+		rc = pp_json_set(b, "replayable", pp_json_bool(replayable));
+	if (!rc)
+		rc = pp_json_set_str(b, "why_not", why_not);
+	if (!rc)
+		rc = pp_json_set(b, "divergences", divergences ? pp_json_incref(divergences) : pp_json_array());
+	if (!rc)
+		rc = pp_json_set(b, "flags", pp_json_incref(flags));
+	if (rc) {
+		pp_json_decref(b);
+		return rc;
+	}
+	*out = b;
+	return PP_OK;
+}
+
+static int rollout_record(const struct pp_json *parsed, struct replay *r, const char *model,
+			  const struct pp_scenario *s, struct pp_json *labels, const char *status,
+			  struct pp_json **out)
+{
+	struct pp_json *o = pp_json_object(), *prov = pp_json_object(), *block = NULL;
+	struct pp_json *state = r->world ? pp_world_state(r->world) : pp_json_null();
+	struct pp_json *log = r->world ? pp_world_tool_log(r->world) : pp_json_array();
+	int rc = o && prov && state && log ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_set_str(prov, "version", PP_VERSION);
+	if (!rc)
+		rc = pp_json_set_str(prov, "importer", "compat");
+	if (!rc)
+		rc = pp_json_set_str(prov, "model", model);
+	if (!rc)
+		rc = pp_json_set_str(prov, "scenario_hash", s ? pp_scenario_hash(s) : NULL);
+	if (!rc)
+		rc = pp_json_set_str(o, "status", status);
+	if (!rc)
+		rc = pp_json_set(o, "error", pp_json_null());
+	if (!rc)
+		rc = pp_json_set(o, "agent", pp_json_null());
+	if (!rc)
+		rc = pp_json_set(o, "seed", pp_json_null());
+	if (!rc)
+		rc = set_copy(o, "started_at", pp_json_get(parsed, "started_at"));
+	if (!rc)
+		rc = set_copy(o, "finished_at", pp_json_get(parsed, "finished_at"));
+	if (!rc)
+		rc = pp_json_set(o, "n_model_calls", pp_json_integer((long long)pp_json_len(pp_json_get(parsed, "turns"))));
+	if (!rc)
+		rc = set_copy(o, "usage", pp_json_get(parsed, "usage"));
+	if (!rc)
+		rc = set_copy(o, "cost_usd", pp_json_get(parsed, "cost_usd"));
+	if (!rc) {
+		rc = pp_json_set(o, "provenance", prov);
+		prov = NULL;
+	}
+	if (!rc)
+		rc = set_copy(o, "messages", pp_json_get(parsed, "messages"));
+	if (!rc) {
+		rc = pp_json_set(o, "tool_calls", log);
+		log = NULL;
+	}
+	if (!rc) {
+		rc = pp_json_set(o, "final_state", state);
+		state = NULL;
+	}
+	if (!rc)
+		rc = pp_json_set(o, "labels", pp_json_incref(labels));
+	if (!rc)
+		rc = pp_json_set_str(o, "stop_reason", r->stop);
+	if (!rc)
+		rc = set_copy(o, "upstream_labels", pp_json_get(parsed, "upstream_labels"));
+	if (!rc)
+		rc = set_copy(o, "upstream_evaluation", pp_json_get(parsed, "upstream_raw"));
+	if (!rc)
+		rc = replay_block(parsed, r->world != NULL, pp_json_get_str(parsed, "why_not", NULL),
+				  r->divergences, r->flags, &block);
+	if (!rc) {
+		rc = pp_json_set(o, "replay", block);
+		block = NULL;
+	}
+	pp_json_decref(prov);
+	pp_json_decref(state);
+	pp_json_decref(log);
+	if (rc) {
+		pp_json_decref(o);
+		return rc;
+	}
+	*out = o;
+	return PP_OK;
+}
+
+/* Render, build the world, walk the turns, evaluate the detectors. */
+static int replay_world(struct replay *r, const struct pp_scenario *s, const char *model,
+			struct pp_json **rendered, struct pp_json **labels, char id[65],
+			struct pp_diag *diag)
+{
+	const struct pp_json *p = r->parsed;
+	struct pp_run_options opt;
+	struct pp_labels *compiled = NULL;
+	struct pp_json *state = NULL, *log = NULL, *texts = NULL;
+	struct pp_label_input in;
+	long long iters = PP_DEFAULT_MAX_ITERS;
+	double temp = 1.0;
+	int rc;
+
+	memset(&opt, 0, sizeof(opt));
+	pp_json_int(pp_json_get(p, "max_iters"), &iters);
+	pp_json_num(pp_json_get(p, "temperature"), &temp);
+	opt.model = model;
+	opt.family = pp_json_get_str(p, "family", NULL);
+	opt.max_iters = (int)iters;
+	opt.token_cap = PP_DEFAULT_TOKEN_CAP;
+	opt.temperature = temp;
+	rc = pp_render_config(s, pp_json_get(p, "dims"), &opt, rendered, diag);
+	if (!rc)
+		rc = pp_labels_compile(&compiled, pp_json_get(*rendered, "labels"),
+				       pp_json_get(*rendered, "patterns"),
+				       pp_json_get(*rendered, "extract"), diag);
+	if (!rc)
+		rc = pp_world_new(&r->world, pp_json_get(*rendered, "world"), diag);
+	if (!rc)
+		rc = walk(r);
+	if (!rc && (!(state = pp_world_state(r->world)) || !(log = pp_world_tool_log(r->world))))
+		rc = PP_ENOMEM;
+	if (!rc)
+		rc = texts_until(pp_json_get(p, "texts"), r->last_turn, &texts);
+	in.state = state;
+	in.tool_log = log;
+	in.texts = texts;
+	if (!rc)
+		rc = pp_labels_eval(compiled, &in, labels);
+	if (!rc)
+		snprintf(id, 65, "%s", pp_json_get_str(*rendered, "config_id", ""));
+	pp_labels_free(compiled);
+	pp_json_decref(state);
+	pp_json_decref(log);
+	pp_json_decref(texts);
+	return rc;
+}
+
+int pp_compat_replay(struct pp_scenario *const *scenarios, size_t n,
+		     const struct pp_json *parsed, struct pp_json **config_out,
+		     struct pp_json **rollout_out, struct pp_diag *diag)
+{
+	struct replay r;
+	const struct pp_scenario *s = pp_compat_find(scenarios, n,
+						     pp_json_get_str(pp_json_get(parsed, "dims"), "scenario", ""));
+	struct pp_json *rendered = NULL, *labels = NULL;
+	char model[320], id[65];
+	const char *status;
+	int rc = PP_OK;
+
+	*config_out = *rollout_out = NULL;
+	memset(&r, 0, sizeof(r));
+	r.parsed = parsed;
+	r.stop = "not_replayed";
+	r.divergences = pp_json_array();
+	r.flags = pp_json_deep_copy(pp_json_get(parsed, "flags"));
+	if (!r.flags)
+		r.flags = pp_json_array();
+	if (!r.divergences || !r.flags) {
+		rc = PP_ENOMEM;
+		goto out;
+	}
+	snprintf(model, sizeof(model), "import/%s", pp_json_get_str(parsed, "agent_model", "unknown"));
+	if (pp_json_is_true(pp_json_get(parsed, "replayable"))) {
+		if (!s) {
+			rc = pp_diag_set(diag, PP_ENOTFOUND, NULL, 0, 0, "no scenario named '%s'",
+					 pp_json_get_str(pp_json_get(parsed, "dims"), "scenario", ""));
+			goto out;
+		}
+		rc = replay_world(&r, s, model, &rendered, &labels, id, diag);
+		status = rc ? NULL : status_of(labels, pp_json_get(rendered, "required_labels"), r.stop);
+	} else {
+		rc = upstream_as_labels(pp_json_get(parsed, "upstream_labels"), &labels);
+		if (!rc)
+			rc = fallback_id(parsed, model, id);
+		status = rc ? NULL : value_true(labels, "refused") ? "refused" :
+			 value_true(labels, "fully_incomplete") ? "incomplete" : "scored";
+	}
+	if (!rc)
+		rc = config_record(parsed, s, rendered, model, id, config_out);
+	if (!rc)
+		rc = rollout_record(parsed, &r, model, s, labels, status, rollout_out);
+out:
+	if (rc) {
+		pp_json_decref(*config_out);
+		*config_out = NULL;
+		if (rc == PP_ENOMEM)
+			pp_diag_set(diag, rc, NULL, 0, 0, "out of memory");
+	}
+	pp_world_free(r.world);
+	pp_json_decref(r.divergences);
+	pp_json_decref(r.flags);
+	pp_json_decref(rendered);
+	pp_json_decref(labels);
+	return rc;
+}
+
+int pp_compat_store(struct pp_store *store, const struct pp_json *config,
+		    struct pp_json *rollout, const struct pp_json *source, long *idx)
+{
+	const char *id = pp_json_get_str(config, "config_id", "");
+	size_t cap = 64, i;
+	bool *done = NULL;
+	int rc;
+
+	*idx = -1;
+	if ((rc = pp_store_put_config(store, config)))
+		return rc;
+	for (;;) {
+		bool *more = pp_realloc(done, cap * sizeof(*done));
+
+		if (!more) {
+			free(done);
+			return PP_ENOMEM;
+		}
+		done = more;
+		if ((rc = pp_store_done_indexes(store, id, cap, done)))
+			break;
+		for (i = 0; i < cap && done[i]; i++)
+			;
+		if (i < cap) {
+			*idx = (long)i;
+			break;
+		}
+		cap *= 2;
+	}
+	free(done);
+	if (rc)
+		return rc;
+	rc = pp_json_set_str(rollout, "config_id", id);
+	if (!rc)
+		rc = pp_json_set(rollout, "idx", pp_json_integer(*idx));
+	if (!rc)
+		rc = pp_json_set(rollout, "source", source ? pp_json_deep_copy(source) : pp_json_null());
+	if (!rc)
+		rc = pp_store_put_rollout(store, 0, rollout);
+	return rc;
+}
+
+/* Numbers as numbers (a numeric text too), words without case. */
+static bool same_value(const struct pp_json *a, const struct pp_json *b)
+{
+	double x, y;
+	char *end;
+
+	if (pp_json_is_string(a) && !pp_json_is_string(b))
+		return same_value(b, a);
+	if (pp_json_num(a, &x)) {
+		if (pp_json_num(b, &y))
+			return x - y < 1e-9 && y - x < 1e-9;
+		if (pp_json_is_string(b)) {
+			y = strtod(pp_json_str(b), &end);
+			return end != pp_json_str(b) && !*end && x - y < 1e-9 && y - x < 1e-9;
+		}
+		return false;
+	}
+	if (pp_json_is_string(a) && pp_json_is_string(b))
+		return !strcasecmp(pp_json_str(a), pp_json_str(b));
+	return pp_json_type(a) == pp_json_type(b);
+}
+
+int pp_compat_compare(const struct pp_json *ours, const struct pp_json *upstream,
+		      struct pp_json *mismatches, int *compared)
+{
+	int bad = 0;
+	void *it;
+
+	*compared = 0;
+	for (it = pp_json_iter(upstream); it; it = pp_json_iter_next(upstream, it)) {
+		const char *k = pp_json_iter_key(it);
+		const struct pp_json *l = pp_json_get(ours, k), *v = pp_json_iter_value(it);
+		struct pp_json *m;
+
+		if (!l || !pp_json_is_true(pp_json_get(l, "decided")) ||
+		    strcmp(pp_json_get_str(l, "source", ""), "rule"))
+			continue;
+		(*compared)++;
+		if (same_value(pp_json_get(l, "value"), v))
+			continue;
+		bad++;
+		if (!mismatches)
+			continue;
+		if (!(m = pp_json_object()) || pp_json_set_str(m, "label", k) ||
+		    pp_json_set(m, "ours", pp_json_deep_copy(pp_json_get(l, "value"))) ||
+		    pp_json_set(m, "upstream", pp_json_deep_copy(v))) {
+			pp_json_decref(m);
+			return -1;
+		}
+		if (pp_json_append(mismatches, m))
+			return -1;
+	}
+	return bad;
+}
