@@ -212,6 +212,17 @@ static int drive(struct run_ctx *c, const struct prepared *pc, uint64_t seed,
 	return rc;
 }
 
+/* A call's result is also the content of its tool message: keeping it
+ * once saves about a quarter of the store. */
+static void drop_duplicate_results(struct pp_json *rec)
+{
+	const struct pp_json *log = pp_json_get(rec, "tool_calls");
+	size_t i;
+
+	for (i = 0; i < pp_json_len(log); i++)
+		pp_json_remove(pp_json_at(log, i), 0, "result");
+}
+
 static int one_rollout(struct run_ctx *c, const struct prepared *pc, long idx)
 {
 	struct pp_json *rec = NULL, *prov = NULL;
@@ -242,8 +253,10 @@ static int one_rollout(struct run_ctx *c, const struct prepared *pc, long idx)
 		    pp_json_set(rec, "duration_ms", pp_json_real(now_ms() - t0)) ||
 		    pp_json_set(rec, "cost_usd", pp_json_real(0))))
 		rc = PP_ENOMEM;
-	if (!rc)
+	if (!rc) {
+		drop_duplicate_results(rec);
 		rc = pp_store_put_rollout(c->store, c->run_id, rec);
+	}
 	if (!rc && !strcmp(pp_json_get_str(rec, "status", ""), "error"))
 		c->res->errors++;
 	pp_json_decref(prov);
