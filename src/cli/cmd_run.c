@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <peerpres/status.h>
@@ -26,11 +27,35 @@ static void on_signal(int sig)
 	stop_requested = 1;
 }
 
+struct progress {
+	double start_s, last_s;
+	long first_done;          /* rollouts already stored when the run began */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* At most ten updates a second: done/total, rate, errors, ETA. */
 static void progress_line(void *arg, long done, long total, long errors)
 {
-	(void)arg;
-	if (done == total || done % 97 == 0)
-		fprintf(stderr, "\r%ld/%ld rollouts, %ld errors", done, total, errors);
+	struct progress *p = arg;
+	double t = now_s(), rate;
+
+	if (p->start_s == 0) {
+		p->start_s = t;
+		p->first_done = done - 1;
+	}
+	if (done != total && t - p->last_s < 0.1)
+		return;
+	p->last_s = t;
+	rate = t > p->start_s ? (double)(done - p->first_done) / (t - p->start_s) : 0;
+	fprintf(stderr, "\r%ld/%ld rollouts  %.0f/s  %ld errors  ETA %.0f s   ", done, total, rate,
+		errors, rate > 0 ? (double)(total - done) / rate : 0.0);
 }
 
 static struct pp_json *run_record(const struct cli *c, int argc, char **argv)
@@ -63,6 +88,7 @@ int cmd_run(struct cli *c)
 	struct pp_run_options opt;
 	struct pp_run_result res;
 	struct pp_json *rec = NULL;
+	struct progress progress = { 0, 0, 0 };
 	struct pp_diag diag;
 	size_t n = 0;
 	int rc;
@@ -84,8 +110,10 @@ int cmd_run(struct cli *c)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	opt.stop = &stop_requested;
-	if (isatty(STDERR_FILENO))
+	if (isatty(STDERR_FILENO)) {
 		opt.progress = progress_line;
+		opt.progress_arg = &progress;
+	}
 	rec = run_record(c, c->argc, c->argv);
 	rc = rec ? pp_run(list, n, &opt, store, rec, &res, &diag) : PP_ENOMEM;
 	if (opt.progress)
