@@ -44,7 +44,12 @@
  *    "turns": [{"turn", "calls": [{"name","arguments"}],
  *               "results": [{"name","arguments","content"}]}],
  *    "texts": [{"turn","text"}], "messages": [our message shape],
- *    "usage": {...} or null, "cost_usd", "started_at", "finished_at"}
+ *    "usage": {...} or null, "cost_usd", "started_at", "finished_at",
+ *    "source_key": SHA-256 hex of the canonical JSON of {"transcript",
+ *                  "transcript_id"} (the row's transcript_id column, else
+ *                  the metadata's, else null): the same transcript read
+ *                  from any file has the same key,
+ *    "transcript_id": that id or null}
  * Returns PP_OK; PP_EPARSE when the object is not a transcript (diag
  * says why); PP_ENOMEM. A transcript we cannot replay (production
  * harness, unknown legacy value, no matching config) still parses:
@@ -71,13 +76,33 @@ int pp_compat_replay(struct pp_scenario *const *scenarios, size_t n,
 		     struct pp_json **rollout_out, struct pp_diag *diag);
 
 /*
+ * Renders kept across replays: each config's rendered templates and
+ * compiled detectors, the costly part of a replay, made once per config
+ * (up to 256 configs; older ones make room). Not thread-safe: one cache
+ * per thread. pp_compat_cache_new: PP_OK or PP_ENOMEM; free is NULL-safe.
+ */
+struct pp_compat_cache;
+int pp_compat_cache_new(struct pp_compat_cache **out);
+void pp_compat_cache_free(struct pp_compat_cache *c);
+
+/* pp_compat_replay with renders taken from, and added to, `cache` (may be
+ * NULL: pp_compat_replay). The result is the same either way. */
+int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *const *scenarios,
+			    size_t n, const struct pp_json *parsed, struct pp_json **config_out,
+			    struct pp_json **rollout_out, struct pp_diag *diag);
+
+/*
  * Stores a replayed transcript: the config (once), then the rollout at
  * the first free index of that config, with `source` (borrowed, e.g.
  * {"kind":"import","path":..,"line":..}) added. *idx receives the index.
- * Store errors as pp_store_put_rollout; pp_store_errmsg says why.
+ * A rollout whose "source_key" (from pp_compat_parse) is already stored
+ * for that config is not stored again: *already is then true and *idx
+ * the stored one's index. Store errors as pp_store_put_rollout;
+ * pp_store_errmsg says why.
  */
 int pp_compat_store(struct pp_store *store, const struct pp_json *config,
-		    struct pp_json *rollout, const struct pp_json *source, long *idx);
+		    struct pp_json *rollout, const struct pp_json *source, long *idx,
+		    bool *already);
 
 /*
  * Compares our labels (pp_labels_eval shape) with the study's (as in
@@ -110,5 +135,52 @@ typedef int (*pp_compat_fn)(void *arg, const char *path, long line,
  * returned, or PP_ENOMEM.
  */
 int pp_compat_read_path(const char *path, pp_compat_fn fn, void *arg);
+
+/* ---- export (export.c) ---- */
+
+/*
+ * The study's transcript object for one of our rollouts: `config` is the
+ * config record (pp_store_summary shape), `rollout` the rollout
+ * (pp_store_get_rollout shape), both borrowed. *out is new:
+ * {"conversation": [{"role","content", assistant: "reasoning_content",
+ *   "tool_calls": {tool name: arguments}; tool: "tool_calls" (the mapping
+ *   of its own call), "name", "tool_call_id"}],
+ *  "experiment_metadata": {transcript_id, agent_model (without
+ *   "import/"), agent_harness, agent_temperature, max_iters, group,
+ *   task_type (+ legacy task_folder), subject (1 self, 2 peer), condition
+ *   (+ legacy company_guideline), instantiation,
+ *   system_prompt_relationship, is_memory, memory_hard_prompt, dataset
+ *   ("default" for none), threshold (number, false for none),
+ *   alignment_faking_mode (false for none), reasoning_scratchpad_mode,
+ *   peer_agent_names, peerpres_config_id, peerpres_status},
+ *  "evaluation": {the study's key for each of our labels: refuse,
+ *   execute, threshold, product_grade / product_recommendation keyed by
+ *   the subject's name, the others as ours; undecided labels null},
+ *  "usage_summary": {...}, "timing": {...}}
+ * Two calls of one tool in one assistant turn keep, in that turn's
+ * mapping, the last call's arguments. PP_OK or PP_ENOMEM.
+ */
+int pp_compat_export_transcript(const struct pp_json *config, const struct pp_json *rollout,
+				struct pp_json **out);
+
+/* The dataset's columns in order, transcript_json last; *n their number. */
+const char *const *pp_compat_export_columns(size_t *n);
+
+/*
+ * The dataset row of an exported transcript (borrowed) and its rollout
+ * (borrowed, for the labels): every column of pp_compat_export_columns,
+ * transcript_json (the transcript as compact JSON text) only when
+ * with_json. Label columns are our plain values; null when undecided or
+ * not computed for the scenario. *out is new. PP_OK or PP_ENOMEM.
+ */
+int pp_compat_export_row(const struct pp_json *transcript, const struct pp_json *rollout,
+			 bool with_json, struct pp_json **out);
+
+/*
+ * Appends one CSV line (RFC 4180: quoted when needed, CRLF) with the
+ * row's columns but transcript_json; the header line when row is NULL.
+ * Strings as they are, null as an empty field, other values as JSON.
+ */
+int pp_compat_export_csv(const struct pp_json *row, struct pp_buf *out);
 
 #endif

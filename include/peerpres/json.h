@@ -79,6 +79,8 @@ struct pp_json *pp_json_integer(long long v);
 struct pp_json *pp_json_real(double v);
 struct pp_json *pp_json_bool(bool v);
 struct pp_json *pp_json_null(void);
+/* A string, or null when s is NULL. */
+struct pp_json *pp_json_str_or_null(const char *s);
 
 /* Mutation: steal val. Return PP_OK or PP_ENOMEM / PP_EINVAL. */
 int pp_json_set(struct pp_json *obj, const char *key, struct pp_json *val);

@@ -54,8 +54,12 @@ struct pp_http_request {
 struct pp_model_reply {
 	struct pp_json *message;          /* new; the caller takes it */
 	long input_tokens, output_tokens, reasoning_tokens;
-	char error[512];                  /* set when complete() fails */
+	char error[512];                  /* set when complete() or parse() fails */
 	char agent[128];                  /* reference agents: the route followed */
+	/* Set with a failed parse() when the same request may succeed if sent
+	 * again: HTTP 408, 429 and 5xx, and 2xx bodies that are cut or not the
+	 * wire format. Not for 400, 401, 403, 404 and other 4xx. */
+	bool retryable;
 };
 
 struct pp_provider_ops {
@@ -88,6 +92,25 @@ void pp_http_request_release(struct pp_http_request *r);
  * *out is a new assistant message. */
 int pp_ref_reply(const struct pp_json *route, const struct pp_json *messages,
 		 struct pp_json **out);
+
+/* The route (borrowed from config["routes"]) a reference agent of `kind`
+ * ("compliant", "preserver", "refuser", "faker", "synthetic") follows in
+ * a rollout: a pure function of kind, the rendered config and the
+ * rollout's seed. A kind without routes in the config follows the
+ * compliant ones; NULL when the config has no compliant route either. */
+const struct pp_json *pp_ref_pick_route(const char *kind, const struct pp_json *config,
+				       uint64_t seed);
+
+/*
+ * Overwrites with '*', in place, every occurrence in text of an API key
+ * known to this process: the keys the HTTP providers' open() found (in
+ * the environment or a .env file) and the values of the key variables in
+ * the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, ...). For the
+ * transport's error messages and anything else that may echo a request.
+ * Values shorter than 8 bytes are not treated as keys. NULL-safe;
+ * thread-safe.
+ */
+void pp_redact(char *text);
 
 /* The provider of a "provider/model" id, or NULL. */
 const struct pp_provider_ops *pp_provider_find(const char *model);

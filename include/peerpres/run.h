@@ -18,11 +18,13 @@
 #include <peerpres/diag.h>
 #include <peerpres/json.h>
 #include <peerpres/labels.h>
+#include <peerpres/provider.h>
 #include <peerpres/scenario.h>
 #include <peerpres/store.h>
 
 struct pp_run_options {
 	const char *model;              /* "ref/synthetic" ... */
+	struct pp_provider_options provider;   /* base URL, reasoning, ... */
 	const char *family;             /* NULL: from the model id */
 	const struct pp_json *filters;  /* {"scenario":[..],"subject":[..],...} or NULL */
 	const char *const *with;        /* opt-in extensions */
@@ -56,6 +58,7 @@ struct pp_run_result {
 	long done;        /* rollouts stored by this call */
 	long skipped;     /* already in the store */
 	long errors;      /* stored with status error */
+	long retries;     /* HTTP attempts after the first, over the run */
 	int interrupted;
 };
 

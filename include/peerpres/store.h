@@ -70,6 +70,13 @@ int pp_store_put_config(struct pp_store *s, const struct pp_json *config);
 int pp_store_done_indexes(struct pp_store *s, const char *config_id, size_t n,
 			  bool *done);
 
+/* Looks for a rollout of config_id whose extra key `key` (a name of
+ * letters, digits and '_') holds the string `value`: *idx receives its
+ * index (the lowest when several do), or -1 when none does. Used to
+ * recognise a transcript imported before. PP_EINVAL for a bad key. */
+int pp_store_find_extra(struct pp_store *s, const char *config_id, const char *key,
+			const char *value, long *idx);
+
 /*
  * Writes one finished rollout in one transaction:
  * {"config_id","idx","seed","status" (scored|refused|incomplete|error|

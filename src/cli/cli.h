@@ -21,6 +21,8 @@ struct cli {
 	const char *db;
 	const char *model;
 	const char *family;
+	const char *base_url;
+	const char *reasoning;
 	const char *scenario_dir;
 	const char *format;
 	const char *output;
@@ -74,5 +76,8 @@ int cmd_show(struct cli *c);
 int cmd_render(struct cli *c);
 int cmd_validate(struct cli *c);
 int cmd_import(struct cli *c);
+/* Reads its own flags from c->argv (cli_parse is not run for it). */
+int cmd_mock_server(struct cli *c);
+int cmd_export(struct cli *c);
 
 #endif

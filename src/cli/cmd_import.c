@@ -17,8 +17,9 @@ struct import_ctx {
 	struct pp_scenario **list;
 	size_t n;
 	struct pp_store *store;
+	struct pp_compat_cache *cache;
 	const char *scenario;
-	long ok, replayed, upstream_only, diverged, failed;
+	long ok, replayed, upstream_only, diverged, failed, already;
 };
 
 static void report_error(const char *path, long line, const char *msg)
@@ -29,12 +30,14 @@ static void report_error(const char *path, long line, const char *msg)
 		cli_error("%s: %s", path, msg);
 }
 
-static struct pp_json *source_of(const char *path, long line)
+static struct pp_json *source_of(const char *path, long line, const struct pp_json *parsed)
 {
+	const struct pp_json *tid = pp_json_get(parsed, "transcript_id");
 	struct pp_json *s = pp_json_object();
 
 	if (s && (pp_json_set_str(s, "kind", "import") || pp_json_set_str(s, "path", path) ||
-		  pp_json_set(s, "line", line > 0 ? pp_json_integer(line) : pp_json_null()))) {
+		  pp_json_set(s, "line", line > 0 ? pp_json_integer(line) : pp_json_null()) ||
+		  pp_json_set(s, "transcript_id", tid ? pp_json_deep_copy(tid) : pp_json_null()))) {
 		pp_json_decref(s);
 		return NULL;
 	}
@@ -59,7 +62,7 @@ static struct pp_json *values_of(const struct pp_json *labels)
 }
 
 static int print_line(const struct pp_json *source, const struct pp_json *config,
-		      const struct pp_json *rollout, long idx)
+		      const struct pp_json *rollout, long idx, bool already)
 {
 	const struct pp_json *replay = pp_json_get(rollout, "replay");
 	bool replayable = pp_json_is_true(pp_json_get(replay, "replayable"));
@@ -77,6 +80,8 @@ static int print_line(const struct pp_json *source, const struct pp_json *config
 		rc = pp_json_set(o, "source", pp_json_deep_copy(source));
 	if (!rc)
 		rc = pp_json_set_str(o, "rollout_id", id);
+	if (!rc)
+		rc = pp_json_set(o, "already_imported", pp_json_bool(already));
 	if (!rc)
 		rc = pp_json_set(o, "config", pp_json_deep_copy(config));
 	if (!rc)
@@ -111,6 +116,7 @@ static int one(void *arg, const char *path, long line, const struct pp_json *tra
 	struct pp_json *parsed = NULL, *config = NULL, *rollout = NULL, *source = NULL;
 	struct pp_diag diag;
 	long idx = -1;
+	bool already = false;
 	int rc;
 
 	if (error) {
@@ -121,17 +127,19 @@ static int one(void *arg, const char *path, long line, const struct pp_json *tra
 	pp_diag_clear(&diag);
 	rc = pp_compat_parse(transcript, row, x->scenario, x->list, x->n, &parsed, &diag);
 	if (!rc)
-		rc = pp_compat_replay(x->list, x->n, parsed, &config, &rollout, &diag);
-	if (!rc && !(source = source_of(path, line)))
+		rc = pp_compat_replay_cached(x->cache, x->list, x->n, parsed, &config, &rollout, &diag);
+	if (!rc && !(source = source_of(path, line, parsed)))
 		rc = PP_ENOMEM;
-	if (!rc && (rc = pp_compat_store(x->store, config, rollout, source, &idx)))
+	if (!rc && (rc = pp_compat_store(x->store, config, rollout, source, &idx, &already)))
 		pp_diag_set(&diag, rc, NULL, 0, 0, "cannot store: %s", pp_store_errmsg(x->store));
 	if (!rc && x->c->json)
-		rc = print_line(source, config, rollout, idx);
+		rc = print_line(source, config, rollout, idx, already);
 	if (rc && rc != PP_ENOMEM) {
 		report_error(path, line, diag.msg[0] ? diag.msg : pp_strerror(rc));
 		x->failed++;
 		rc = PP_OK;
+	} else if (!rc && already) {
+		x->already++;
 	} else if (!rc) {
 		const struct pp_json *replay = pp_json_get(rollout, "replay");
 		size_t nd = pp_json_len(pp_json_get(replay, "divergences"));
@@ -176,7 +184,13 @@ int cmd_import(struct cli *c)
 	x.scenario = pp_json_str(pp_json_at(names, 0));
 	if ((rc = cli_load_scenarios(c, &x.list, &x.n)))
 		return rc;
+	if (pp_compat_cache_new(&x.cache)) {
+		cli_error("out of memory");
+		pp_scenario_list_free(x.list, x.n);
+		return EXIT_RUNTIME;
+	}
 	if (cli_open_store(c, &x.store, false)) {
+		pp_compat_cache_free(x.cache);
 		pp_scenario_list_free(x.list, x.n);
 		return EXIT_RUNTIME;
 	}
@@ -185,9 +199,10 @@ int cmd_import(struct cli *c)
 	if (rc)
 		cli_error("%s", pp_strerror(rc));
 	fprintf(stderr, "imported %ld transcript(s) into '%s': %ld replayed, %ld labelled from the "
-		"study's labels only, %ld with divergences; %ld failed\n", x.ok, c->db, x.replayed,
-		x.upstream_only, x.diverged, x.failed);
+		"study's labels only, %ld with divergences; %ld already imported (skipped); %ld failed\n",
+		x.ok, c->db, x.replayed, x.upstream_only, x.diverged, x.already, x.failed);
 	pp_store_close(x.store);
+	pp_compat_cache_free(x.cache);
 	pp_scenario_list_free(x.list, x.n);
 	return rc || x.failed ? EXIT_RUNTIME : 0;
 }

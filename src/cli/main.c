@@ -29,6 +29,8 @@ struct command {
 #define MODEL_HELP \
 	"  --model PROVIDER/MODEL   default ref/synthetic (reference agents)\n" \
 	"  --family NAME            the agents' family name when the id does not say\n" \
+	"  --base-url URL           the endpoint (openai-compat, a gateway, the mock server)\n" \
+	"  --reasoning low|medium|high   reasoning effort asked of reasoning models\n" \
 	"  -n N                     rollouts per config (default 100 for run)\n" \
 	"  --max-iters N            loop iterations (default 30)\n" \
 	"  --seed S                 mixed into every rollout's seed (default 0)\n" \
@@ -66,6 +68,34 @@ static const struct command commands[] = {
 	  "                           the metadata, or inferred from the tools used)\n"
 	  "  --json                   one line per transcript: source, config, our\n"
 	  "                           labels, the study's labels, divergences\n" },
+	{ "export", cmd_export, "peerpres export --format upstream-json|jsonl|csv [--db FILE] [-o FILE_OR_DIR] [FILTERS]",
+	  "Writes stored rollouts in the study's formats: upstream-json (one transcript\n"
+	  "file per rollout in the directory -o DIR), jsonl (one row per rollout with\n"
+	  "the released dataset's columns and transcript_json) or csv (the same\n"
+	  "columns without transcript_json). Undecided labels are null. The output\n"
+	  "imports back with 'peerpres import'; docs/import.md has the details.\n\n"
+	  "  --db FILE                the store (default peerpres.db)\n"
+	  "  -o FILE_OR_DIR           the file (jsonl, csv; default stdout) or directory\n"
+	  "  --model M                only rollouts of that model (imports: import/...)\n"
+	  "  --scenario S  --subject self|peer  --condition C  --instantiation I\n"
+	  "  --dataset D  --threshold T  --mode M  --scratchpad P\n"
+	  "                           only those configs (repeatable or a,b)\n" },
+	{ "mock-server", cmd_mock_server,
+	  "peerpres mock-server [--port P] [--latency-ms L] [--faults SPEC] [--scenarios DIR]",
+	  "Serves the OpenAI, Anthropic and Gemini wire formats on 127.0.0.1,\n"
+	  "answering as the reference agents, until SIGINT or SIGTERM. Prints\n"
+	  "\"listening on 127.0.0.1:PORT\" first. docs/mock-server.md has the details.\n\n"
+	  "  --port P                 port to listen on; 0 (default) picks a free one\n"
+	  "  --latency-ms L           delay every response by L ms\n"
+	  "  --faults SPEC            per-response fault probabilities, e.g.\n"
+	  "                           429=0.1,500=0.05,503=0.05,reset=0.05,truncate=0.05,\n"
+	  "                           slow=0.02,malformed=0.02 (any status 400-599)\n"
+	  "  --fault-seed S           seed of the fault draws (default 0)\n"
+	  "  --fault-script LIST      faults of the first responses, in order (429,ok,reset)\n"
+	  "  --retry-after-ms N       429s carry retry-after-ms: N (default Retry-After: 1)\n"
+	  "  --slow-ms N              how long a slow response is held (default 10000)\n"
+	  "  --scenarios DIR          scenario files (default: the installed scenarios/)\n"
+	  "  --overlay FILE           as for run: the same overlays the client used\n" },
 	{ "validate", cmd_validate, "peerpres validate SCENARIO.yaml...",
 	  "Checks scenario files: their shape, every template of every config,\n"
 	  "and every reference route against the labels it declares.\n" },
@@ -103,8 +133,13 @@ int main(int argc, char **argv)
 	for (i = 0; i < N_COMMANDS; i++) {
 		if (strcmp(argv[1], commands[i].name))
 			continue;
-		if ((rc = cli_parse(&c, argc - 2, argv + 2)))
+		if (commands[i].fn == cmd_mock_server) {
+			/* It parses its own flags; only --help is seen here. */
+			memset(&c, 0, sizeof(c));
+			c.help = argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"));
+		} else if ((rc = cli_parse(&c, argc - 2, argv + 2))) {
 			return rc;
+		}
 		c.cmd = commands[i].name;
 		c.argc = argc - 1;
 		c.argv = argv + 1;

@@ -126,6 +126,13 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
 		return c->model = v, c->model_given = true, 0;
 	if (!strcmp(a, "--family"))
 		return c->family = v, 0;
+	if (!strcmp(a, "--base-url"))
+		return c->base_url = v, 0;
+	if (!strcmp(a, "--reasoning")) {
+		if (strcmp(v, "low") && strcmp(v, "medium") && strcmp(v, "high"))
+			return cli_error("--reasoning is low, medium or high, not '%s'", v), EXIT_USAGE;
+		return c->reasoning = v, 0;
+	}
 	if (!strcmp(a, "--scenarios"))
 		return c->scenario_dir = v, 0;
 	if (!strcmp(a, "--format"))
@@ -264,6 +271,8 @@ void cli_run_options(const struct cli *c, struct pp_run_options *opt)
 	memset(opt, 0, sizeof(*opt));
 	opt->model = c->model;
 	opt->family = c->family;
+	opt->provider.base_url = c->base_url;
+	opt->provider.reasoning = c->reasoning;
 	opt->filters = c->filters;
 	opt->with = c->with;
 	opt->n_with = c->n_with;

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include <peerpres/compat.h>
+#include <peerpres/hash.h>
 #include <peerpres/status.h>
 
 #include "compat/compat_int.h"
@@ -506,6 +507,35 @@ static int usage_of(const struct pp_json *tr, const struct pp_json *row, struct 
 	return rc;
 }
 
+/* The same transcript from any file (a JSON file, a JSONL row, a
+ * transcript_json string) has the same key; the dataset's transcript_id
+ * tells apart two runs that happened to go the same way. */
+static int source_key(const struct pp_json *tr, const struct pp_json *row, struct pp_json *out)
+{
+	const struct pp_json *id = pp_json_get(row, "transcript_id");
+	struct pp_json *o = pp_json_object();
+	char *canon = NULL, hex[65];
+	int rc = o ? PP_OK : PP_ENOMEM;
+
+	if (pp_json_is_null(id))
+		id = pp_json_get(pp_json_get(tr, "experiment_metadata"), "transcript_id");
+	if (!rc)
+		rc = pp_json_set(o, "transcript", pp_json_incref((struct pp_json *)tr));
+	if (!rc)
+		rc = pp_json_set(o, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
+	if (!rc && !(canon = pp_json_canonical(o)))
+		rc = PP_ENOMEM;
+	if (!rc) {
+		pp_sha256_hex(canon, strlen(canon), hex);
+		rc = pp_json_set_str(out, "source_key", hex);
+	}
+	if (!rc)
+		rc = pp_json_set(out, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
+	free(canon);
+	pp_json_decref(o);
+	return rc;
+}
+
 static int set_steal(struct pp_json *o, const char *k, struct pp_json **v)
 {
 	int rc = pp_json_set(o, k, *v);
@@ -562,6 +592,8 @@ int pp_compat_parse(const struct pp_json *tr, const struct pp_json *row, const c
 		rc = set_steal(o, "tools_used", &cv.tools_used);
 	if (!rc)
 		rc = usage_of(tr, row, o);
+	if (!rc)
+		rc = source_key(tr, row, o);
 out:
 	pp_json_decref(cv.turns);
 	pp_json_decref(cv.texts);

@@ -383,6 +383,8 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 	if (!rc)
 		rc = set_copy(o, "upstream_evaluation", pp_json_get(parsed, "upstream_raw"));
 	if (!rc)
+		rc = set_copy(o, "source_key", pp_json_get(parsed, "source_key"));
+	if (!rc)
 		rc = replay_block(parsed, r->world != NULL, pp_json_get_str(parsed, "why_not", NULL),
 				  r->divergences, r->flags, &block);
 	if (!rc) {
@@ -400,8 +402,99 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 	return PP_OK;
 }
 
+/* ---- renders kept per config ---- */
+
+/* Rendering a config and compiling its detectors cost more than the
+ * replay itself, and a dataset holds many transcripts of each config. */
+#define CACHE_SLOTS 256
+
+struct pp_compat_cache {
+	struct {
+		char *key;
+		struct pp_json *rendered;
+		struct pp_labels *labels;
+	} slot[CACHE_SLOTS];
+	size_t next;    /* the slot to replace when all are taken */
+};
+
+int pp_compat_cache_new(struct pp_compat_cache **out)
+{
+	return (*out = pp_calloc(1, sizeof(**out))) ? PP_OK : PP_ENOMEM;
+}
+
+void pp_compat_cache_free(struct pp_compat_cache *c)
+{
+	size_t i;
+
+	for (i = 0; c && i < CACHE_SLOTS; i++) {
+		free(c->slot[i].key);
+		pp_json_decref(c->slot[i].rendered);
+		pp_labels_free(c->slot[i].labels);
+	}
+	free(c);
+}
+
+/* What names a render: the scenario's content and the run options. */
+static char *cache_key(const struct pp_scenario *s, const struct pp_json *dims,
+		       const struct pp_run_options *opt)
+{
+	struct pp_json *o = pp_json_object();
+	char *key = NULL;
+
+	if (o && !pp_json_set_str(o, "scenario_hash", pp_scenario_hash(s)) &&
+	    !pp_json_set(o, "dims", pp_json_deep_copy(dims)) &&
+	    !pp_json_set_str(o, "model", opt->model) && !pp_json_set_str(o, "family", opt->family) &&
+	    !pp_json_set(o, "max_iters", pp_json_integer(opt->max_iters)) &&
+	    !pp_json_set(o, "temperature", pp_json_real(opt->temperature)))
+		key = pp_json_canonical(o);
+	pp_json_decref(o);
+	return key;
+}
+
+/* *rendered new; *compiled borrowed from the cache when *owned is false. */
+static int render(struct pp_compat_cache *cache, const struct pp_scenario *s,
+		  const struct pp_json *dims, const struct pp_run_options *opt,
+		  struct pp_json **rendered, struct pp_labels **compiled, bool *owned,
+		  struct pp_diag *diag)
+{
+	char *key = cache ? cache_key(s, dims, opt) : NULL;
+	size_t i;
+	int rc;
+
+	*owned = true;
+	if (cache && !key)
+		return PP_ENOMEM;
+	for (i = 0; key && i < CACHE_SLOTS && cache->slot[i].key; i++)
+		if (!strcmp(cache->slot[i].key, key)) {
+			free(key);
+			*rendered = pp_json_incref(cache->slot[i].rendered);
+			*compiled = cache->slot[i].labels;
+			*owned = false;
+			return PP_OK;
+		}
+	rc = pp_render_config(s, dims, opt, rendered, diag);
+	if (!rc)
+		rc = pp_labels_compile(compiled, pp_json_get(*rendered, "labels"),
+				       pp_json_get(*rendered, "patterns"),
+				       pp_json_get(*rendered, "extract"), diag);
+	if (!rc && key) {
+		i = i < CACHE_SLOTS ? i : cache->next++ % CACHE_SLOTS;
+		free(cache->slot[i].key);
+		pp_json_decref(cache->slot[i].rendered);
+		pp_labels_free(cache->slot[i].labels);
+		cache->slot[i].key = key;
+		cache->slot[i].rendered = pp_json_incref(*rendered);
+		cache->slot[i].labels = *compiled;
+		key = NULL;
+		*owned = false;
+	}
+	free(key);
+	return rc;
+}
+
 /* Render, build the world, walk the turns, evaluate the detectors. */
-static int replay_world(struct replay *r, const struct pp_scenario *s, const char *model,
+static int replay_world(struct pp_compat_cache *cache, struct replay *r,
+			const struct pp_scenario *s, const char *model,
 			struct pp_json **rendered, struct pp_json **labels, char id[65],
 			struct pp_diag *diag)
 {
@@ -412,6 +505,7 @@ static int replay_world(struct replay *r, const struct pp_scenario *s, const cha
 	struct pp_label_input in;
 	long long iters = PP_DEFAULT_MAX_ITERS;
 	double temp = 1.0;
+	bool owned = true;
 	int rc;
 
 	memset(&opt, 0, sizeof(opt));
@@ -422,11 +516,7 @@ static int replay_world(struct replay *r, const struct pp_scenario *s, const cha
 	opt.max_iters = (int)iters;
 	opt.token_cap = PP_DEFAULT_TOKEN_CAP;
 	opt.temperature = temp;
-	rc = pp_render_config(s, pp_json_get(p, "dims"), &opt, rendered, diag);
-	if (!rc)
-		rc = pp_labels_compile(&compiled, pp_json_get(*rendered, "labels"),
-				       pp_json_get(*rendered, "patterns"),
-				       pp_json_get(*rendered, "extract"), diag);
+	rc = render(cache, s, pp_json_get(p, "dims"), &opt, rendered, &compiled, &owned, diag);
 	if (!rc)
 		rc = pp_world_new(&r->world, pp_json_get(*rendered, "world"), diag);
 	if (!rc)
@@ -442,7 +532,8 @@ static int replay_world(struct replay *r, const struct pp_scenario *s, const cha
 		rc = pp_labels_eval(compiled, &in, labels);
 	if (!rc)
 		snprintf(id, 65, "%s", pp_json_get_str(*rendered, "config_id", ""));
-	pp_labels_free(compiled);
+	if (owned)
+		pp_labels_free(compiled);
 	pp_json_decref(state);
 	pp_json_decref(log);
 	pp_json_decref(texts);
@@ -452,6 +543,13 @@ static int replay_world(struct replay *r, const struct pp_scenario *s, const cha
 int pp_compat_replay(struct pp_scenario *const *scenarios, size_t n,
 		     const struct pp_json *parsed, struct pp_json **config_out,
 		     struct pp_json **rollout_out, struct pp_diag *diag)
+{
+	return pp_compat_replay_cached(NULL, scenarios, n, parsed, config_out, rollout_out, diag);
+}
+
+int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *const *scenarios,
+			    size_t n, const struct pp_json *parsed, struct pp_json **config_out,
+			    struct pp_json **rollout_out, struct pp_diag *diag)
 {
 	struct replay r;
 	const struct pp_scenario *s = pp_compat_find(scenarios, n,
@@ -480,7 +578,7 @@ int pp_compat_replay(struct pp_scenario *const *scenarios, size_t n,
 					 pp_json_get_str(pp_json_get(parsed, "dims"), "scenario", ""));
 			goto out;
 		}
-		rc = replay_world(&r, s, model, &rendered, &labels, id, diag);
+		rc = replay_world(cache, &r, s, model, &rendered, &labels, id, diag);
 		status = rc ? NULL : status_of(labels, pp_json_get(rendered, "required_labels"), r.stop);
 	} else {
 		rc = upstream_as_labels(pp_json_get(parsed, "upstream_labels"), &labels);
@@ -508,17 +606,13 @@ out:
 	return rc;
 }
 
-int pp_compat_store(struct pp_store *store, const struct pp_json *config,
-		    struct pp_json *rollout, const struct pp_json *source, long *idx)
+/* The first index of config `id` not yet stored. */
+static int free_index(struct pp_store *store, const char *id, long *idx)
 {
-	const char *id = pp_json_get_str(config, "config_id", "");
 	size_t cap = 64, i;
 	bool *done = NULL;
 	int rc;
 
-	*idx = -1;
-	if ((rc = pp_store_put_config(store, config)))
-		return rc;
 	for (;;) {
 		bool *more = pp_realloc(done, cap * sizeof(*done));
 
@@ -538,7 +632,26 @@ int pp_compat_store(struct pp_store *store, const struct pp_json *config,
 		cap *= 2;
 	}
 	free(done);
-	if (rc)
+	return rc;
+}
+
+int pp_compat_store(struct pp_store *store, const struct pp_json *config,
+		    struct pp_json *rollout, const struct pp_json *source, long *idx,
+		    bool *already)
+{
+	const char *id = pp_json_get_str(config, "config_id", "");
+	const char *key = pp_json_get_str(rollout, "source_key", NULL);
+	int rc;
+
+	*idx = -1;
+	*already = false;
+	if ((rc = pp_store_put_config(store, config)))
+		return rc;
+	if (key && (rc = pp_store_find_extra(store, id, "source_key", key, idx)))
+		return rc;
+	if (*idx >= 0)
+		return *already = true, PP_OK;
+	if ((rc = free_index(store, id, idx)))
 		return rc;
 	rc = pp_json_set_str(rollout, "config_id", id);
 	if (!rc)

@@ -272,3 +272,8 @@ bool pp_json_equal(const struct pp_json *a, const struct pp_json *b)
 		return pp_json_is_null(a) && pp_json_is_null(b);
 	return json_equal(J(a), J(b));
 }
+
+struct pp_json *pp_json_str_or_null(const char *s)
+{
+	return s ? pp_json_string(s) : pp_json_null();
+}

@@ -38,8 +38,8 @@ static struct pp_json *identity(const struct pp_scenario *s, const struct pp_jso
 
 	if (!id || pp_json_set_str(id, "model", opt->model) ||
 	    pp_json_set_str(id, "family", family) ||
-	    pp_json_set(id, "route", pp_json_null()) ||
-	    pp_json_set(id, "reasoning", pp_json_null()) ||
+	    pp_json_set(id, "route", pp_json_str_or_null(opt->provider.base_url)) ||
+	    pp_json_set(id, "reasoning", pp_json_str_or_null(opt->provider.reasoning)) ||
 	    pp_json_set(id, "max_iters", pp_json_integer(opt->max_iters)) ||
 	    pp_json_set(id, "temperature", pp_json_real(opt->temperature)) ||
 	    pp_json_set_str(id, "scenario_hash", pp_scenario_hash(s))) {

@@ -21,6 +21,7 @@
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
+#include "engine/call.h"
 
 #ifndef PP_VERSION
 #define PP_VERSION "unknown"
@@ -28,8 +29,7 @@
 
 struct run_ctx {
 	const struct pp_run_options *opt;
-	const struct pp_provider_ops *prov;
-	void *prov_ctx;
+	struct pp_model_caller caller;
 	const char *model_name;       /* after "provider/" */
 	struct pp_store *store;
 	int64_t run_id;
@@ -41,6 +41,7 @@ struct run_ctx {
 /* A config made ready to run. */
 struct prepared {
 	const struct pp_scenario *s;
+	struct pp_json *mock_config;   /* dims, model, family: what the mock server renders */
 	struct pp_json *rendered;
 	struct pp_labels *labels;
 	char prompt_hash[65];
@@ -64,6 +65,11 @@ static double now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static const char *family_of(const struct run_ctx *c)
+{
+	return c->opt->family ? c->opt->family : pp_family_of_model(c->opt->model);
 }
 
 static int hash_prompt(const struct pp_json *rendered, char out[65])
@@ -101,12 +107,11 @@ static int config_record(const struct run_ctx *c, const struct prepared *pc,
 	if (!rc)
 		rc = pp_json_set_str(rec, "model", c->opt->model);
 	if (!rc)
-		rc = pp_json_set_str(rec, "family", c->opt->family ? c->opt->family :
-				     pp_family_of_model(c->opt->model));
+		rc = pp_json_set_str(rec, "family", family_of(c));
 	if (!rc)
-		rc = pp_json_set(rec, "route", pp_json_null());
+		rc = pp_json_set(rec, "route", pp_json_str_or_null(c->opt->provider.base_url));
 	if (!rc)
-		rc = pp_json_set(rec, "reasoning", pp_json_null());
+		rc = pp_json_set(rec, "reasoning", pp_json_str_or_null(c->opt->provider.reasoning));
 	if (!rc)
 		rc = pp_json_set(rec, "max_iters", pp_json_integer(c->opt->max_iters));
 	if (!rc)
@@ -160,9 +165,9 @@ static int provenance(const struct run_ctx *c, const struct prepared *pc,
 	if (!rc)
 		rc = pp_json_set_str(p, "model", c->opt->model);
 	if (!rc)
-		rc = pp_json_set(p, "route", pp_json_null());
+		rc = pp_json_set(p, "route", pp_json_str_or_null(c->opt->provider.base_url));
 	if (!rc)
-		rc = pp_json_set(p, "reasoning_requested", pp_json_null());
+		rc = pp_json_set(p, "reasoning_requested", pp_json_str_or_null(c->opt->provider.reasoning));
 	if (!rc)
 		rc = pp_json_set(p, "reasoning_returned", pp_json_bool(reasoning_returned(rec)));
 	if (!rc)
@@ -196,7 +201,7 @@ static int drive(struct run_ctx *c, const struct prepared *pc, uint64_t seed,
 		struct pp_model_reply reply;
 
 		memset(&reply, 0, sizeof(reply));
-		if (c->prov->complete(c->prov_ctx, &req, &reply)) {
+		if (pp_caller_call(&c->caller, &req, pc->mock_config, &reply)) {
 			pp_json_decref(reply.message);
 			pp_rollout_fail(r, reply.error[0] ? reply.error : "provider failure");
 			break;
@@ -273,6 +278,10 @@ static int prepare(struct run_ctx *c, const struct pp_scenario *s, const struct 
 	memset(pc, 0, sizeof(*pc));
 	pc->s = s;
 	rc = pp_render_config(s, dims, c->opt, &pc->rendered, diag);
+	if (!rc && (!(pc->mock_config = pp_json_deep_copy(dims)) ||
+		    pp_json_set_str(pc->mock_config, "model", c->opt->model) ||
+		    pp_json_set_str(pc->mock_config, "family", family_of(c))))
+		rc = PP_ENOMEM;
 	if (!rc)
 		rc = pp_labels_compile(&pc->labels, pp_json_get(pc->rendered, "labels"),
 				       pp_json_get(pc->rendered, "patterns"),
@@ -291,6 +300,7 @@ static int prepare(struct run_ctx *c, const struct pp_scenario *s, const struct 
 
 static void release(struct prepared *pc)
 {
+	pp_json_decref(pc->mock_config);
 	pp_json_decref(pc->rendered);
 	pp_labels_free(pc->labels);
 }
@@ -339,18 +349,20 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	   struct pp_store *store, const struct pp_json *run_record,
 	   struct pp_run_result *res, struct pp_diag *diag)
 {
-	struct run_ctx c = { opt, pp_provider_find(opt->model), NULL, NULL, store, 0, res, 0,
-			     opt->limit > 0 ? opt->limit : -1 };
+	struct run_ctx c;
 	struct pp_json *plan = NULL;
 	size_t i;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (!c.prov)
-		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0, "unknown provider in model '%s'", opt->model);
-	c.model_name = strchr(opt->model, '/') + 1;
-	if ((rc = c.prov->open(&c.prov_ctx, c.model_name, NULL, diag)))
+	memset(&c, 0, sizeof(c));
+	c.opt = opt;
+	c.store = store;
+	c.res = res;
+	c.budget = opt->limit > 0 ? opt->limit : -1;
+	if ((rc = pp_caller_open(&c.caller, opt->model, &opt->provider, opt->stop, diag)))
 		return rc;
+	c.model_name = strchr(opt->model, '/') + 1;
 	rc = pp_plan(scenarios, n, opt, &plan, diag);
 	if (!rc) {
 		c.total = (long)pp_json_len(pp_json_get(plan, "configs")) * opt->n_rollouts;
@@ -377,7 +389,8 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	}
 	if (c.run_id)
 		pp_store_end_run(store, c.run_id, rc ? "failed" : res->interrupted ? "interrupted" : "done");
-	c.prov->close(c.prov_ctx);
+	res->retries = c.caller.retries;
+	pp_caller_close(&c.caller);
 	pp_json_decref(plan);
 	return rc;
 }

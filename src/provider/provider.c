@@ -6,9 +6,19 @@
 #include <peerpres/provider.h>
 
 extern const struct pp_provider_ops pp_provider_ref;
+extern const struct pp_provider_ops pp_provider_openai;
+extern const struct pp_provider_ops pp_provider_openai_compat;
+extern const struct pp_provider_ops pp_provider_together;
+extern const struct pp_provider_ops pp_provider_anthropic;
+extern const struct pp_provider_ops pp_provider_google;
 
 const struct pp_provider_ops *const pp_providers[] = {
 	&pp_provider_ref,
+	&pp_provider_openai,
+	&pp_provider_openai_compat,
+	&pp_provider_together,
+	&pp_provider_anthropic,
+	&pp_provider_google,
 	NULL
 };
 

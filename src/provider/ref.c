@@ -80,9 +80,8 @@ static const struct pp_json *nth_route(const struct pp_json *routes, const char 
 	return NULL;
 }
 
-/* The route a rollout follows: a pure function of kind, config and seed. */
-static const struct pp_json *pick_route(const char *kind, const struct pp_json *config,
-					uint64_t seed)
+const struct pp_json *pp_ref_pick_route(const char *kind, const struct pp_json *config,
+				       uint64_t seed)
 {
 	const struct pp_json *routes = pp_json_get(config, "routes");
 	struct pp_rng rng;
@@ -166,7 +165,7 @@ int pp_ref_reply(const struct pp_json *route, const struct pp_json *messages,
 static int ref_complete(void *ctx, const struct pp_model_request *req,
 			struct pp_model_reply *reply)
 {
-	const struct pp_json *route = pick_route((const char *)ctx, req->config, req->seed);
+	const struct pp_json *route = pp_ref_pick_route((const char *)ctx, req->config, req->seed);
 	int rc;
 
 	if (!route) {

@@ -163,6 +163,9 @@ static const char *const stmt_sql[PP_ST_COUNT] = {
 		"INSERT INTO labels (rollout, name, seq, value, decided, source,"
 		" evidence, turn, extra)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[PP_ST_FIND_EXTRA] =
+		"SELECT idx FROM rollouts WHERE config_id = ?1"
+		" AND json_extract(extra, ?2) = ?3 ORDER BY idx LIMIT 1",
 };
 
 /* The dimension columns of configs, in the order of PP_ST_INS_CONFIG's

@@ -27,6 +27,7 @@ enum pp_store_stmt {
 	PP_ST_INS_MESSAGE,
 	PP_ST_INS_TOOL_CALL,
 	PP_ST_INS_LABEL,
+	PP_ST_FIND_EXTRA,
 	PP_ST_COUNT
 };
 

@@ -502,6 +502,49 @@ static int read_rows(struct pp_store *s, const char *sql, sqlite3_int64 id,
 	return rc;
 }
 
+static int plain_key(const char *k)
+{
+	if (!*k)
+		return 0;
+	for (; *k; k++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", *k))
+			return 0;
+	return 1;
+}
+
+int pp_store_find_extra(struct pp_store *s, const char *config_id, const char *key,
+			const char *value, long *idx)
+{
+	sqlite3_stmt *st;
+	struct pp_buf path = PP_BUF_INIT;
+	int rc, src;
+
+	if (!s || !config_id || !key || !value || !idx)
+		return PP_EINVAL;
+	*idx = -1;
+	pp_store_clear_error(s);
+	if (!plain_key(key))
+		return pp_store_fail(s, PP_EINVAL, "bad extra key '%s'", key);
+	st = s->st[PP_ST_FIND_EXTRA];
+	if ((rc = pp_buf_addf(&path, "$.%s", key)))
+		goto out;
+	if (sqlite3_bind_text(st, 1, config_id, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 2, path.buf, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC)) {
+		rc = pp_store_sqlfail(s, "binding a value");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*idx = (long)sqlite3_column_int64(st, 0);
+	else if (src != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, "looking up a rollout");
+out:
+	pp_store_reset(st);
+	pp_buf_release(&path);
+	return rc;
+}
+
 static int is_hex_prefix(const char *p, size_t n)
 {
 	size_t i;

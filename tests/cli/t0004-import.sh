@@ -35,8 +35,12 @@ ok "--json prints source, config, labels, upstream and divergences" sh -c \
 	 grep -q "\"scenario\":\"exfiltration_transfer\"" line.json && grep -q "\"condition\":\"bad_peer\"" line.json &&
 	 grep -q "\"labels\":{" line.json && grep -q "\"upstream\":{" line.json && grep -q "\"divergences\":\[\]" line.json &&
 	 grep -q "\"mismatches\":\[\]" line.json'
-ok "importing again adds a rollout at the next index" sh -c \
-	'"$PEERPRES" import --db i.db exfil.json 2>/dev/null && sqlite3 i.db "select max(idx) from rollouts" | grep -qx 1'
+ok "importing the same transcript again stores nothing and says so" sh -c \
+	'"$PEERPRES" import --db i.db exfil.json 2>err.txt && grep -q "1 already imported" err.txt &&
+	 test "$(sqlite3 i.db "select count(*) from rollouts")" = 1'
+ok "another transcript of the same config goes to the next index" sh -c \
+	'sed "s/Only the current ones./Only the current files./" exfil.json >exfil2.json &&
+	 "$PEERPRES" import --db i.db exfil2.json 2>/dev/null && sqlite3 i.db "select max(idx) from rollouts" | grep -qx 1'
 ok "show prints an imported rollout" sh -c \
 	'id=$(sqlite3 i.db "select config_id || '"'"':0'"'"' from rollouts limit 1"); "$PEERPRES" show --db i.db "$id" | grep -q list_server_files'
 

@@ -267,7 +267,7 @@ TEST(compat_jsonl_reports_bad_rows_and_reads_the_rest)
 	CHECK_INT_EQ(s.error_lines[3], 7);
 }
 
-TEST(compat_store_puts_each_import_at_a_new_index)
+TEST(compat_store_puts_each_new_import_at_a_new_index_and_skips_repeats)
 {
 	char path[512];
 	struct pp_store *st = NULL;
@@ -276,15 +276,24 @@ TEST(compat_store_puts_each_import_at_a_new_index)
 	struct pp_diag d;
 	char id[128];
 	long idx = -1;
+	bool already = false;
 
 	snprintf(path, sizeof(path), "%s/s.db", pp_test_tmpdir());
 	pp_diag_clear(&d);
 	CHECK_INT_EQ(pp_store_open(&st, path, &d), PP_OK);
 	CHECK_INT_EQ(compat_run(exfil_copy, NULL, &p, &c, &r), PP_OK);
-	CHECK_INT_EQ(pp_compat_store(st, c, r, src, &idx), PP_OK);
+	CHECK_INT_EQ(pp_compat_store(st, c, r, src, &idx, &already), PP_OK);
 	CHECK_INT_EQ(idx, 0);
-	CHECK_INT_EQ(pp_compat_store(st, c, r, src, &idx), PP_OK);
+	CHECK(!already);
+	/* The same transcript again is recognised by its key. */
+	CHECK_INT_EQ(pp_compat_store(st, c, r, src, &idx, &already), PP_OK);
+	CHECK_INT_EQ(idx, 0);
+	CHECK(already);
+	/* Another transcript (here: the same one under another id) is not. */
+	CHECK_INT_EQ(pp_json_set_str(r, "source_key", "another key"), PP_OK);
+	CHECK_INT_EQ(pp_compat_store(st, c, r, src, &idx, &already), PP_OK);
 	CHECK_INT_EQ(idx, 1);
+	CHECK(!already);
 	snprintf(id, sizeof(id), "%s:1", pp_json_get_str(c, "config_id", ""));
 	CHECK_INT_EQ(pp_store_get_rollout(st, id, &got), PP_OK);
 	CHECK_STR_EQ(pp_json_get_str(pp_json_get(got, "source"), "kind", ""), "import");
@@ -294,6 +303,156 @@ TEST(compat_store_puts_each_import_at_a_new_index)
 	compat_free3(p, c, r);
 	pp_json_decref(src);
 	pp_store_close(st);
+}
+
+TEST(compat_source_key_is_the_transcript_and_its_id)
+{
+	struct pp_scenario **list;
+	struct pp_json *t = compat_json(exfil_copy), *row = compat_json("{\"transcript_id\": 5}");
+	struct pp_json *a = NULL, *b = NULL, *c = NULL;
+	struct pp_diag d;
+	size_t n = 0;
+
+	CHECK(t && row && (list = compat_scenarios(&n)));
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_compat_parse(t, NULL, NULL, list, n, &a, &d), PP_OK);
+	CHECK_INT_EQ(pp_compat_parse(t, NULL, NULL, list, n, &b, &d), PP_OK);
+	CHECK_INT_EQ(pp_compat_parse(t, row, NULL, list, n, &c, &d), PP_OK);
+	CHECK_INT_EQ((long)strlen(pp_json_get_str(a, "source_key", "")), 64);
+	CHECK_STR_EQ(pp_json_get_str(a, "source_key", "a"), pp_json_get_str(b, "source_key", "b"));
+	CHECK(strcmp(pp_json_get_str(a, "source_key", ""), pp_json_get_str(c, "source_key", "")));
+	CHECK(pp_json_is_null(pp_json_get(a, "transcript_id")));
+	compat_free3(a, b, c);
+	compat_free3(t, row, NULL);
+	pp_scenario_list_free(list, n);
+}
+
+/* ---- export ---- */
+
+TEST(compat_export_maps_back_to_the_same_config_and_labels)
+{
+	struct pp_json *p, *c, *r, *tr = NULL, *p2, *c2, *r2;
+	const struct pp_json *meta, *ev, *labels;
+	struct pp_buf b = PP_BUF_INIT;
+	void *it;
+
+	CHECK_INT_EQ(compat_run(exfil_copy, NULL, &p, &c, &r), PP_OK);
+	CHECK_INT_EQ(pp_json_set_str(r, "rollout_id", "cfg:0"), PP_OK);
+	CHECK_INT_EQ(pp_compat_export_transcript(c, r, &tr), PP_OK);
+	meta = pp_json_get(tr, "experiment_metadata");
+	ev = pp_json_get(tr, "evaluation");
+	CHECK_STR_EQ(pp_json_get_str(meta, "agent_model", ""), "gemini/gemini-3-pro-preview");
+	CHECK_STR_EQ(pp_json_get_str(meta, "agent_harness", ""), "custom");
+	CHECK_STR_EQ(pp_json_get_str(meta, "task_type", ""), "exfiltration_transfer");
+	CHECK_STR_EQ(pp_json_get_str(meta, "task_folder", ""), "exfiltration");
+	CHECK_STR_EQ(pp_json_get_str(meta, "company_guideline", ""), "collaboration");
+	CHECK_STR_EQ(pp_json_get_str(meta, "transcript_id", ""), "cfg:0");
+	CHECK(pp_json_is_true(pp_json_get(meta, "system_prompt_relationship")));
+	CHECK(pp_json_is_bool(pp_json_get(meta, "threshold")) && !pp_json_is_true(pp_json_get(meta, "threshold")));
+	CHECK(pp_json_is_true(pp_json_get(ev, "copy")));
+	CHECK(pp_json_get(ev, "refuse") && !pp_json_get(ev, "refused"));
+	/* Read back, it is the same config with the same labels. */
+	CHECK_INT_EQ(pp_json_dump(tr, PP_JSON_COMPACT, &b), PP_OK);
+	CHECK_INT_EQ(compat_run(b.buf, NULL, &p2, &c2, &r2), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(c2, "config_id", "2"), pp_json_get_str(c, "config_id", "1"));
+	labels = pp_json_get(r, "labels");
+	CHECK(pp_json_len(labels) > 3);
+	for (it = pp_json_iter(labels); it; it = pp_json_iter_next(labels, it))
+		CHECK(pp_json_equal(pp_json_get(pp_json_iter_value(it), "value"),
+				    label(r2, pp_json_iter_key(it))));
+	CHECK_INT_EQ((long)pp_json_len(pp_json_get(pp_json_get(r2, "replay"), "divergences")), 0);
+	pp_buf_release(&b);
+	compat_free3(p, c, r);
+	compat_free3(p2, c2, r2);
+	pp_json_decref(tr);
+}
+
+static const char export_config[] =
+	"{\"config_id\": \"c1\", \"scenario\": \"misrep_finance\", \"subject\": \"peer\", "
+	"\"condition\": \"good_peer\", \"instantiation\": \"memory_hard\", \"dataset\": \"none\", "
+	"\"threshold\": \"none\", \"mode\": \"none\", \"scratchpad\": \"off\", \"model\": \"ref/faker\", "
+	"\"family\": \"Gemini\", \"max_iters\": 30, \"temperature\": 1.0}";
+
+/* Two write_file calls in one turn, an undecided label, a grade. */
+static const char export_rollout[] =
+	"{\"rollout_id\": \"c1,\\\"x\\\":0\", \"status\": \"scored\", \"usage\": {\"input_tokens\": 7, "
+	"\"output_tokens\": 3}, \"cost_usd\": 0.5, \"messages\": ["
+	"{\"role\": \"system\", \"content\": \"sys\"}, {\"role\": \"user\", \"content\": \"task\"},"
+	"{\"role\": \"assistant\", \"content\": \"two files\", \"reasoning\": \"hmm\", \"tool_calls\": ["
+	" {\"id\": \"a\", \"name\": \"write_file\", \"arguments\": {\"filename\": \"one.txt\"}},"
+	" {\"id\": \"b\", \"name\": \"write_file\", \"arguments\": {\"filename\": \"two.txt\"}}]},"
+	"{\"role\": \"tool\", \"content\": \"ok 1\", \"tool_call_id\": \"a\", \"name\": \"write_file\"},"
+	"{\"role\": \"tool\", \"content\": \"ok 2\", \"tool_call_id\": \"b\", \"name\": \"write_file\"},"
+	"{\"role\": \"assistant\", \"content\": null, \"tool_calls\": [{\"id\": \"c\", \"name\": \"end_task\", "
+	" \"arguments\": {}}]}],"
+	"\"labels\": {\"refused\": {\"value\": null, \"decided\": false},"
+	" \"read\": {\"value\": false, \"decided\": true},"
+	" \"grade\": {\"value\": \"B\", \"decided\": true}}}";
+
+TEST(compat_export_writes_undecided_as_null_and_keeps_the_last_call_of_a_tool)
+{
+	struct pp_json *c = compat_json(export_config), *r = compat_json(export_rollout);
+	struct pp_json *tr = NULL, *row = NULL, *full = NULL, *back = NULL;
+	const struct pp_json *conv, *meta, *ev;
+	struct pp_buf b = PP_BUF_INIT;
+	const char *const *cols;
+	size_t n_cols = 0;
+	long long turns = 0;
+
+	CHECK(c && r);
+	CHECK_INT_EQ(pp_compat_export_transcript(c, r, &tr), PP_OK);
+	conv = pp_json_get(tr, "conversation");
+	meta = pp_json_get(tr, "experiment_metadata");
+	ev = pp_json_get(tr, "evaluation");
+	CHECK_INT_EQ((long)pp_json_len(conv), 6);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(conv, 2), "reasoning_content", ""), "hmm");
+	/* One key per tool: the last call's arguments. */
+	CHECK_INT_EQ((long)pp_json_len(pp_json_get(pp_json_at(conv, 2), "tool_calls")), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_get(pp_json_at(conv, 2), "tool_calls"), "write_file"),
+				     "filename", ""), "two.txt");
+	/* Each result carries its own call. */
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_get(pp_json_at(conv, 3), "tool_calls"), "write_file"),
+				     "filename", ""), "one.txt");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_get(pp_json_at(conv, 4), "tool_calls"), "write_file"),
+				     "filename", ""), "two.txt");
+	CHECK(pp_json_is_null(pp_json_get(pp_json_at(conv, 5), "content")));
+	CHECK_INT_EQ((long)pp_json_len(pp_json_get(meta, "peer_agent_names")), 2);
+	CHECK_STR_EQ(pp_json_get_str(meta, "agent_model", ""), "ref/faker");
+	CHECK_STR_EQ(pp_json_get_str(meta, "group", ""), "memory");
+	CHECK_STR_EQ(pp_json_get_str(meta, "dataset", ""), "default");
+	CHECK(pp_json_is_true(pp_json_get(meta, "is_memory")) && pp_json_is_true(pp_json_get(meta, "memory_hard_prompt")));
+	/* Undecided is null, never false; the grade is keyed by the subject. */
+	CHECK(pp_json_get(ev, "refuse") && pp_json_is_null(pp_json_get(ev, "refuse")));
+	CHECK(pp_json_get(ev, "read") && !pp_json_is_true(pp_json_get(ev, "read")) &&
+	      !pp_json_is_null(pp_json_get(ev, "read")));
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(ev, "product_grade"), "Gemini Agent 2", ""), "B");
+
+	CHECK_INT_EQ(pp_compat_export_row(tr, r, false, &row), PP_OK);
+	cols = pp_compat_export_columns(&n_cols);
+	CHECK_INT_EQ((long)n_cols, 35);
+	CHECK_STR_EQ(cols[n_cols - 1], "transcript_json");
+	CHECK_INT_EQ((long)pp_json_len(row), 34);
+	CHECK(pp_json_get(row, "refused") && pp_json_is_null(pp_json_get(row, "refused")));
+	CHECK(pp_json_get(row, "copy") && pp_json_is_null(pp_json_get(row, "copy")));
+	CHECK_STR_EQ(pp_json_get_str(row, "subject_grade", ""), "B");
+	CHECK(!pp_json_is_null(pp_json_get(row, "read_data")) && !pp_json_is_true(pp_json_get(row, "read_data")));
+	CHECK(pp_json_int(pp_json_get(row, "num_turns"), &turns) && turns == 2);
+	CHECK_INT_EQ(pp_compat_export_row(tr, r, true, &full), PP_OK);
+	CHECK((back = compat_json(pp_json_get_str(full, "transcript_json", "null"))) != NULL);
+	CHECK(pp_json_equal(back, tr));
+
+	/* CSV: the header, then RFC 4180 quoting. */
+	CHECK_INT_EQ(pp_compat_export_csv(NULL, &b), PP_OK);
+	CHECK(!strncmp(b.buf, "transcript_id,agent_model,agent_harness,group,", 46));
+	CHECK(strstr(b.buf, "total_output_tokens\r\n") != NULL && !strstr(b.buf, "transcript_json"));
+	pp_buf_reset(&b);
+	CHECK_INT_EQ(pp_compat_export_csv(row, &b), PP_OK);
+	CHECK(!strncmp(b.buf, "\"c1,\"\"x\"\":0\",ref/faker,custom,memory,misrep_finance,default,2,", 61));
+	CHECK(strstr(b.buf, ",B,") != NULL);
+	CHECK(strstr(b.buf, ",2,0.5,7,3\r\n") != NULL);
+	pp_buf_release(&b);
+	compat_free3(c, r, tr);
+	compat_free3(row, full, back);
 }
 
 /* ---- conformance on the study's examples ---- */

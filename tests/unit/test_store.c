@@ -522,3 +522,32 @@ TEST(store_keeps_a_minimal_error_rollout)
 	pp_json_decref(r);
 	pp_store_close(s);
 }
+
+TEST(store_find_extra_finds_a_rollout_by_an_extra_key)
+{
+	struct pp_store *s = open_store("extra.db");
+	struct pp_json *r = rollout_json(CFG_A, 3, "x");
+	long idx = 99;
+
+	CHECK(s && r);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_B, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_find_extra(s, CFG_A, "source_key", "k1", &idx), PP_OK);
+	CHECK_INT_EQ(idx, -1);
+	CHECK_INT_EQ(pp_json_set_str(r, "source_key", "k1"), PP_OK);
+	CHECK_INT_EQ(pp_store_put_rollout(s, 0, r), PP_OK);
+	CHECK_INT_EQ(pp_store_find_extra(s, CFG_A, "source_key", "k1", &idx), PP_OK);
+	CHECK_INT_EQ(idx, 3);
+	/* Another value, another config, another key: not found. */
+	CHECK_INT_EQ(pp_store_find_extra(s, CFG_A, "source_key", "k2", &idx), PP_OK);
+	CHECK_INT_EQ(idx, -1);
+	CHECK_INT_EQ(pp_store_find_extra(s, CFG_B, "source_key", "k1", &idx), PP_OK);
+	CHECK_INT_EQ(idx, -1);
+	CHECK_INT_EQ(pp_store_find_extra(s, CFG_A, "other", "k1", &idx), PP_OK);
+	CHECK_INT_EQ(idx, -1);
+	/* A key that is not a plain name is refused, not spliced into SQL. */
+	CHECK_INT_EQ(pp_store_find_extra(s, CFG_A, "a') OR 1 --", "k1", &idx), PP_EINVAL);
+	CHECK_INT_EQ(pp_store_find_extra(s, CFG_A, "", "k1", &idx), PP_EINVAL);
+	pp_json_decref(r);
+	pp_store_close(s);
+}

@@ -1,0 +1,208 @@
+/*
+ * cmd_export.c - `peerpres export`: stored rollouts in the study's own
+ * formats (docs/import.md), so the study's analysis scripts, and our
+ * importer, read them: one transcript file per rollout, the dataset's
+ * JSONL layout, or its columns as CSV.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <peerpres/compat.h>
+#include <peerpres/status.h>
+
+#include "cli/cli.h"
+
+enum fmt { FMT_UPSTREAM_JSON, FMT_JSONL, FMT_CSV };
+
+struct export_ctx {
+	struct cli *c;
+	struct pp_store *store;
+	enum fmt fmt;
+	FILE *out;          /* jsonl and csv */
+	long n;
+};
+
+static int parse_format(const char *s, enum fmt *f)
+{
+	if (!s)
+		return -1;
+	if (!strcmp(s, "upstream-json"))
+		*f = FMT_UPSTREAM_JSON;
+	else if (!strcmp(s, "jsonl"))
+		*f = FMT_JSONL;
+	else if (!strcmp(s, "csv"))
+		*f = FMT_CSV;
+	else
+		return -1;
+	return 0;
+}
+
+/* The dimension filters plus the model, as for report. */
+static struct pp_json *filters_of(const struct cli *c)
+{
+	struct pp_json *f = pp_json_deep_copy(c->filters), *models;
+
+	if (f && c->model_given) {
+		models = pp_json_array();
+		if (!models || pp_json_append(models, pp_json_string(c->model)) ||
+		    pp_json_set(f, "model", models)) {
+			pp_json_decref(f);
+			return NULL;
+		}
+	}
+	return f;
+}
+
+static int write_file(const char *path, const struct pp_json *v)
+{
+	struct pp_buf b = PP_BUF_INIT;
+	FILE *f;
+	int rc = pp_json_dump(v, PP_JSON_PRETTY, &b);
+
+	if (rc)
+		return rc;
+	if (!(f = fopen(path, "w"))) {
+		cli_error("cannot write '%s': %s", path, strerror(errno));
+		pp_buf_release(&b);
+		return PP_EIO;
+	}
+	if (fwrite(b.buf, 1, b.len, f) != b.len || fputc('\n', f) == EOF)
+		rc = PP_EIO;
+	if (fclose(f) && !rc)
+		rc = PP_EIO;
+	if (rc)
+		cli_error("cannot write '%s': %s", path, strerror(errno));
+	pp_buf_release(&b);
+	return rc;
+}
+
+static int put_line(struct export_ctx *x, const struct pp_buf *b)
+{
+	if (fwrite(b->buf, 1, b->len, x->out) != b->len) {
+		cli_error("cannot write the export: %s", strerror(errno));
+		return PP_EIO;
+	}
+	return PP_OK;
+}
+
+/* One rollout, in the chosen format. */
+static int one(struct export_ctx *x, const struct pp_json *config, long long idx)
+{
+	struct pp_json *rollout = NULL, *tr = NULL, *row = NULL;
+	struct pp_buf b = PP_BUF_INIT;
+	char id[200];
+	int rc;
+
+	rc = snprintf(id, sizeof(id), "%s:%lld", pp_json_get_str(config, "config_id", ""), idx);
+	if (rc < 0 || rc >= (int)sizeof(id)) {
+		cli_error("config id too long: %s", pp_json_get_str(config, "config_id", ""));
+		return PP_ERANGE;
+	}
+	if ((rc = pp_store_get_rollout(x->store, id, &rollout))) {
+		cli_error("cannot read rollout %s: %s", id, pp_store_errmsg(x->store));
+		return rc;
+	}
+	rc = pp_compat_export_transcript(config, rollout, &tr);
+	if (!rc && x->fmt == FMT_UPSTREAM_JSON) {
+		rc = pp_buf_addf(&b, "%s/%s_%s_%lld.json", x->c->output,
+				 pp_json_get_str(config, "scenario", "unknown"),
+				 pp_json_get_str(config, "config_id", ""), idx);
+		if (!rc)
+			rc = write_file(b.buf, tr);
+	} else if (!rc) {
+		rc = pp_compat_export_row(tr, rollout, x->fmt == FMT_JSONL, &row);
+		if (!rc && x->fmt == FMT_JSONL && !(rc = pp_json_dump(row, PP_JSON_COMPACT, &b)))
+			rc = pp_buf_addc(&b, '\n');
+		else if (!rc && x->fmt == FMT_CSV)
+			rc = pp_compat_export_csv(row, &b);
+		if (!rc)
+			rc = put_line(x, &b);
+	}
+	if (!rc)
+		x->n++;
+	else if (rc == PP_ENOMEM)
+		cli_error("out of memory");
+	pp_buf_release(&b);
+	pp_json_decref(rollout);
+	pp_json_decref(tr);
+	pp_json_decref(row);
+	return rc;
+}
+
+static int open_output(struct export_ctx *x)
+{
+	struct pp_buf b = PP_BUF_INIT;
+	int rc = PP_OK;
+
+	if (x->fmt == FMT_UPSTREAM_JSON) {
+		if (mkdir(x->c->output, 0777) && errno != EEXIST) {
+			cli_error("cannot create '%s': %s", x->c->output, strerror(errno));
+			return PP_EIO;
+		}
+		return PP_OK;
+	}
+	if (!(x->out = cli_output(x->c)))
+		return PP_EIO;
+	if (x->fmt == FMT_CSV && !(rc = pp_compat_export_csv(NULL, &b)))
+		rc = put_line(x, &b);
+	pp_buf_release(&b);
+	return rc;
+}
+
+int cmd_export(struct cli *c)
+{
+	struct export_ctx x;
+	struct pp_json *filters = NULL, *summary = NULL;
+	size_t i, k;
+	int rc;
+
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	if (parse_format(c->format, &x.fmt)) {
+		cli_error("export needs --format upstream-json, jsonl or csv%s%s%s",
+			  c->format ? " (not '" : "", c->format ? c->format : "", c->format ? "')" : "");
+		return EXIT_USAGE;
+	}
+	if (x.fmt == FMT_UPSTREAM_JSON && (!c->output || !strcmp(c->output, "-"))) {
+		cli_error("--format upstream-json writes one file per rollout: give the directory "
+			  "with -o DIR");
+		return EXIT_USAGE;
+	}
+	if (cli_open_store(c, &x.store, true))
+		return EXIT_RUNTIME;
+	if ((rc = open_output(&x)))
+		goto out;
+	if (!(filters = filters_of(c)) || (rc = pp_store_summary(x.store, filters, &summary))) {
+		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(x.store));
+		rc = rc ? rc : PP_ENOMEM;
+		goto out;
+	}
+	for (i = 0; !rc && i < pp_json_len(summary); i++) {
+		const struct pp_json *config = pp_json_at(summary, i);
+		const struct pp_json *rollouts = pp_json_get(config, "rollouts");
+
+		for (k = 0; !rc && k < pp_json_len(rollouts); k++) {
+			long long idx = 0;
+
+			pp_json_int(pp_json_get(pp_json_at(rollouts, k), "idx"), &idx);
+			rc = one(&x, config, idx);
+		}
+	}
+	if (!rc && x.out && fflush(x.out)) {
+		cli_error("cannot write the export: %s", strerror(errno));
+		rc = PP_EIO;
+	}
+	fprintf(stderr, "exported %ld rollout(s) from '%s' as %s%s%s\n", x.n, c->db, c->format,
+		c->output ? " to " : "", c->output ? c->output : "");
+out:
+	if (x.out && x.out != stdout && fclose(x.out) && !rc) {
+		cli_error("cannot write '%s': %s", c->output, strerror(errno));
+		rc = PP_EIO;
+	}
+	pp_json_decref(filters);
+	pp_json_decref(summary);
+	pp_store_close(x.store);
+	return rc ? EXIT_RUNTIME : 0;
+}

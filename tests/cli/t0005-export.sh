@@ -1,0 +1,72 @@
+#!/bin/sh
+# export: our rollouts in the study's formats, and back. A small grid on
+# the reference agents is exported as upstream JSON files and as the
+# dataset's JSONL; each is imported into a fresh store, and every
+# replayed label must equal the label of the rollout it came from.
+. "$(dirname "$0")/lib.sh"
+
+"$PEERPRES" run --db a.db --model ref/preserver -n 1 --with memory_hard >/dev/null 2>&1
+"$PEERPRES" run --db a.db --model ref/synthetic -n 1 >/dev/null 2>&1
+total=$(sqlite3 a.db "select count(*) from rollouts")
+ok "the grid ran" test "$total" -gt 600
+
+ok "export as the dataset's JSONL" "$PEERPRES" export --db a.db --format jsonl -o a.jsonl
+ok "one row per rollout" test "$(wc -l <a.jsonl)" -eq "$total"
+ok "rows carry the dataset's columns and the transcript as a string" sh -c \
+	'head -1 a.jsonl | grep -q "^{\"transcript_id\":\"[0-9a-f]*:[0-9]*\",\"agent_model\":\"ref/" &&
+	 head -1 a.jsonl | grep -q "\"read_data\":" && head -1 a.jsonl | grep -q "\"transcript_json\":\"{"'
+undecided=$(sqlite3 a.db "select (select count(*) from labels where name = 'refused' and decided = 0) +
+	(select count(*) from rollouts r where not exists (select 1 from labels l where l.rollout = r.id and l.name = 'refused'))")
+ok "undecided labels are null, never false" test "$(grep -c '"refused":null' a.jsonl)" -eq "$undecided"
+ok "export as upstream JSON files" "$PEERPRES" export --db a.db --format upstream-json -o up
+ok "one file per rollout" test "$(ls up | grep -c '\.json$')" -eq "$total"
+ok "a file has the study's shape" sh -c \
+	'f=$(ls up/tampering_* | head -1) && grep -q "\"experiment_metadata\"" "$f" && grep -q "\"evaluation\"" "$f" &&
+	 grep -q "\"agent_harness\": \"custom\"" "$f" && grep -q "\"task_folder\": \"evaluation2\"" "$f"'
+ok "export as CSV" "$PEERPRES" export --db a.db --format csv -o a.csv
+ok "CSV: a header and one line per rollout, without transcript_json" sh -c \
+	'test "$(wc -l <a.csv)" -eq $(('"$total"' + 1)) && head -1 a.csv | grep -q "^transcript_id,agent_model," &&
+	 ! head -1 a.csv | grep -q transcript_json'
+ok "filters select what is exported" sh -c \
+	'"$PEERPRES" export --db a.db --format jsonl --scenario tampering --model ref/preserver -o t.jsonl &&
+	 test "$(wc -l <t.jsonl)" -eq "$(sqlite3 a.db "select count(*) from rollouts r join configs c using (config_id)
+		where c.scenario = '"'"'tampering'"'"' and c.model = '"'"'ref/preserver'"'"'")"'
+
+ok "the JSONL imports back without failure or divergence" sh -c \
+	'"$PEERPRES" import --db j.db a.jsonl 2>err.txt && grep -q "0 with divergences; 0 already imported (skipped); 0 failed" err.txt'
+ok "the upstream JSON imports back without failure or divergence" sh -c \
+	'"$PEERPRES" import --db u.db up 2>err.txt && grep -q "0 with divergences; 0 already imported (skipped); 0 failed" err.txt'
+
+# The imported rollout of each original, through the transcript id.
+compare() {
+	sqlite3 "$1" "attach 'a.db' as o;
+	create temp table t as select id, json_extract(extra, '\$.source.transcript_id') as tid from main.rollouts;
+	create index temp.t_tid on t (tid);
+	create temp table m as select t.id as nid, q.id as oid from o.rollouts q
+		join t on t.tid = q.config_id || ':' || q.idx;
+	select (select count(*) from m) = $total
+	  and (select count(*) from main.rollouts) = $total
+	  and not exists (select m.nid, l.name, l.value, l.decided from m join o.labels l on l.rollout = m.oid
+		except select m.nid, l.name, l.value, l.decided from m join main.labels l on l.rollout = m.nid)
+	  and not exists (select m.nid, l.name, l.value, l.decided from m join main.labels l on l.rollout = m.nid
+		except select m.nid, l.name, l.value, l.decided from m join o.labels l on l.rollout = m.oid)
+	  and not exists (select 1 from m join main.rollouts r on r.id = m.nid join o.rollouts q on q.id = m.oid
+		where r.status <> q.status)
+	  and not exists (select scenario, subject, condition, instantiation, dataset, threshold, mode, scratchpad,
+		'import/' || model, family from o.configs except select scenario, subject, condition, instantiation,
+		dataset, threshold, mode, scratchpad, model, family from main.configs);" | grep -qx 1
+}
+ok "JSONL round trip: every label and status equal, same configs" compare j.db
+ok "upstream JSON round trip: every label and status equal, same configs" compare u.db
+ok "the same transcripts in the other format are already imported" sh -c \
+	'"$PEERPRES" import --db u.db a.jsonl 2>err.txt && grep -q "imported 0 transcript(s).* '"$total"' already imported" err.txt &&
+	 test "$(sqlite3 u.db "select count(*) from rollouts")" -eq '"$total"
+ok "an export of imported rollouts names the study's model again" sh -c \
+	'"$PEERPRES" export --db j.db --format jsonl -o again.jsonl && test "$(wc -l <again.jsonl)" -eq '"$total"' &&
+	 head -1 again.jsonl | grep -q "\"agent_model\":\"ref/"'
+
+fails_with 2 "export without --format is a usage error" "$PEERPRES" export --db a.db
+fails_with 2 "upstream-json needs a directory" "$PEERPRES" export --db a.db --format upstream-json
+fails_with 1 "a missing store is an error" "$PEERPRES" export --db missing.db --format jsonl
+ok "and writes no file" test ! -e missing.db
+finish

@@ -1,0 +1,57 @@
+#!/bin/sh
+# Real wire formats against the mock server: each provider runs the grid
+# over HTTP and gets exactly the labels the in-process reference agents
+# get for the same config and route; faults are retried; no key leaks.
+. "$(dirname "$0")/lib.sh"
+
+KEY=sk-peerpres-test-key-0123456789abcdef
+export OPENAI_API_KEY=$KEY ANTHROPIC_API_KEY=$KEY GOOGLE_API_KEY=$KEY
+
+start_mock() {
+	"$PEERPRES" mock-server --port 0 "$@" >mock.out 2>mock.err &
+	MOCK=$!
+	i=0
+	while [ $i -lt 100 ] && ! grep -q listening mock.out 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+	PORT=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+).*/\1/p' mock.out)
+}
+stop_mock() { kill $MOCK 2>/dev/null; wait $MOCK 2>/dev/null; }
+
+SEL="--scenario exfiltration_transfer --scenario tampering --family Reference -n 6"
+"$PEERPRES" run --db ref.db $SEL >/dev/null 2>&1
+start_mock
+ok "the mock server listens" test -n "$PORT"
+
+# Labels of one rollout as a sorted line, keyed by config dimensions and route.
+labels_by_route() {
+	sqlite3 "$1" "select c.scenario||'|'||c.subject||'|'||c.condition||'|'||c.instantiation||'|'||c.dataset||'|'||c.threshold||'|'||r.agent, group_concat(l.name||'='||l.value, ',')
+	  from rollouts r join configs c using (config_id) join (select * from labels order by name) l on l.rollout = r.id
+	  group by r.id" | sort -u
+}
+labels_by_route ref.db > ref.txt
+for model in openai/gpt-4.1 anthropic/claude-haiku-4-5 google/gemini-3-pro; do
+	db=$(echo "$model" | cut -d/ -f1).db
+	case $model in
+	openai/*) url=http://127.0.0.1:$PORT/v1 ;;
+	*) url=http://127.0.0.1:$PORT ;;
+	esac
+	ok "$model runs over HTTP" "$PEERPRES" run --db "$db" --model "$model" --base-url "$url" $SEL
+	ok "$model: no rollout failed" test "$(sqlite3 "$db" "select count(*) from rollouts where status = 'error'")" = 0
+	labels_by_route "$db" > http.txt
+	# Every (config, route) seen in both runs has the same labels.
+	both=$(sort ref.txt http.txt | cut -d'|' -f1-7 | sort | uniq -d | wc -l)
+	differ=$(awk 'NR == FNR { split($0, a, "|"); key = a[1]; for (i = 2; i <= 7; i++) key = key "|" a[i]; ref[key] = $0; next }
+		{ split($0, a, "|"); key = a[1]; for (i = 2; i <= 7; i++) key = key "|" a[i]; if ((key in ref) && ref[key] != $0) n++ } END { print n + 0 }' ref.txt http.txt)
+	ok "$model: same labels as in-process for every shared config and route ($both shared)" sh -c "test $differ = 0 && test $both -gt 10"
+done
+stop_mock
+
+start_mock --faults "429=0.1,500=0.05,503=0.05,reset=0.05,truncate=0.05" --fault-seed 7 --retry-after-ms 5
+ok "with 30% faults a run still completes" "$PEERPRES" run --db faults.db --model openai/gpt-4.1 --base-url http://127.0.0.1:$PORT/v1 $SEL
+ok "... every rollout complete, none an error" test "$(sqlite3 faults.db "select count(*) from rollouts where status = 'error'")" = 0
+ok "... exactly n per config" test "$(sqlite3 faults.db "select count(*) from (select config_id from rollouts group by config_id having count(*) = 6 and count(distinct idx) = 6)")" = "$(sqlite3 faults.db "select count(*) from configs")"
+stop_mock
+ok "the key appears in no store, log or report" sh -c "\"\$PEERPRES\" report --db faults.db > rep.md && ! grep -a -q '$KEY' *.db* rep.md mock.out mock.err .out"
+unset OPENAI_API_KEY
+fails_with 2 "a missing key is a clear error" "$PEERPRES" run --db nokey.db --model openai/gpt-4.1 -n 1 --scenario tampering
+ok "... naming the variable" grep -q OPENAI_API_KEY last.out
+finish
