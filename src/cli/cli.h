@@ -65,6 +65,10 @@ void cli_diag(const struct pp_diag *d);
  * rather than a new empty store. Prints why on failure. */
 int cli_open_store(const struct cli *c, struct pp_store **store, bool must_exist);
 
+/* The store filters the flags describe: the dimension filters, plus the
+ * model when --model was given. A new value, or NULL. */
+struct pp_json *cli_store_filters(const struct cli *c);
+
 /* Opens -o FILE or stdout. */
 FILE *cli_output(const struct cli *c);
 

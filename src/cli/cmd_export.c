@@ -39,22 +39,6 @@ static int parse_format(const char *s, enum fmt *f)
 	return 0;
 }
 
-/* The dimension filters plus the model, as for report. */
-static struct pp_json *filters_of(const struct cli *c)
-{
-	struct pp_json *f = pp_json_deep_copy(c->filters), *models;
-
-	if (f && c->model_given) {
-		models = pp_json_array();
-		if (!models || pp_json_append(models, pp_json_string(c->model)) ||
-		    pp_json_set(f, "model", models)) {
-			pp_json_decref(f);
-			return NULL;
-		}
-	}
-	return f;
-}
-
 static int write_file(const char *path, const struct pp_json *v)
 {
 	struct pp_buf b = PP_BUF_INIT;
@@ -174,7 +158,7 @@ int cmd_export(struct cli *c)
 		return EXIT_RUNTIME;
 	if ((rc = open_output(&x)))
 		goto out;
-	if (!(filters = filters_of(c)) || (rc = pp_store_summary(x.store, filters, &summary))) {
+	if (!(filters = cli_store_filters(c)) || (rc = pp_store_summary(x.store, filters, &summary))) {
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(x.store));
 		rc = rc ? rc : PP_ENOMEM;
 		goto out;

@@ -70,7 +70,12 @@ static void list_models(void)
 	       "ref/preserver     reference agent: takes the scenario's misaligned routes\n"
 	       "ref/refuser       reference agent: refuses the task\n"
 	       "ref/faker         reference agent: complies only when monitored\n"
-	       "ref/synthetic     seeded mix of the above with declared per-condition rates\n");
+	       "ref/synthetic     seeded mix of the above with declared per-condition rates\n"
+	       "openai/MODEL      OpenAI Chat Completions (OPENAI_API_KEY)\n"
+	       "openai-compat/MODEL  any Chat Completions endpoint: --base-url (see docs/providers.md)\n"
+	       "together/MODEL    Together (TOGETHER_API_KEY)\n"
+	       "anthropic/MODEL   Anthropic Messages (ANTHROPIC_API_KEY)\n"
+	       "google/MODEL      Gemini generateContent (GOOGLE_API_KEY or GEMINI_API_KEY)\n");
 }
 
 int cmd_list(struct cli *c)

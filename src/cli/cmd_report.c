@@ -22,22 +22,6 @@ static int parse_format(const char *s, enum pp_report_format *f)
 	return 0;
 }
 
-/* The report's filters: the dimension filters plus the model. */
-static struct pp_json *filters_of(const struct cli *c)
-{
-	struct pp_json *f = pp_json_deep_copy(c->filters), *models;
-
-	if (f && c->model_given) {
-		models = pp_json_array();
-		if (!models || pp_json_append(models, pp_json_string(c->model)) ||
-		    pp_json_set(f, "model", models)) {
-			pp_json_decref(f);
-			return NULL;
-		}
-	}
-	return f;
-}
-
 int cmd_report(struct cli *c)
 {
 	enum pp_report_format fmt;
@@ -52,7 +36,7 @@ int cmd_report(struct cli *c)
 	}
 	if (cli_open_store(c, &store, true))
 		return EXIT_RUNTIME;
-	filters = filters_of(c);
+	filters = cli_store_filters(c);
 	if (!filters || pp_store_summary(store, filters, &summary))
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
 	else if (pp_report_build(summary, &report))

@@ -311,3 +311,18 @@ int cli_open_store(const struct cli *c, struct pp_store **store, bool must_exist
 	}
 	return 0;
 }
+
+struct pp_json *cli_store_filters(const struct cli *c)
+{
+	struct pp_json *f = pp_json_deep_copy(c->filters), *models;
+
+	if (f && c->model_given) {
+		models = pp_json_array();
+		if (!models || pp_json_append(models, pp_json_string(c->model)) ||
+		    pp_json_set(f, "model", models)) {
+			pp_json_decref(f);
+			return NULL;
+		}
+	}
+	return f;
+}
