@@ -147,8 +147,6 @@ TEST(scenario_render_names_the_family_and_the_subject)
 	pp_json_decref(r);
 }
 
-/* The arms differ only in their manipulation: good and bad peer differ in
- * the document and nothing else of the world's files and tools. */
 TEST(scenario_memory_instantiation_offers_retrieve_memory)
 {
 	struct pp_json *r;
@@ -221,53 +219,56 @@ TEST(scenario_errors_name_file_line_and_column)
 	CHECK_CONTAINS(d.msg, "selff");
 }
 
-TEST(scenario_unknown_template_variable_is_reported_where_used)
+/* Loads a scenario written by the test and renders its one config with
+ * family `family`; returns the render's status (*r and d as it left them). */
+static int render_text(const char *text, const char *family, struct pp_json **r,
+		       struct pp_diag *d)
 {
 	struct pp_scenario *s = NULL;
-	struct pp_json *dims = NULL, *r = NULL;
-	struct pp_model_info mi = { "ref/compliant", "Reference" };
-	struct pp_diag d;
+	struct pp_json *dims = NULL;
+	struct pp_model_info mi = { "ref/compliant", family };
+	const char *dims_text = "{\"scenario\":\"x\",\"subject\":\"self\"}";
 	char path[512];
 	FILE *f;
+	int rc;
 
+	*r = NULL;
 	snprintf(path, sizeof(path), "%s/tpl.yaml", pp_test_tmpdir());
-	CHECK((f = fopen(path, "w")) != NULL);
-	fputs("scenario: x\nsystem_prompt: 'You are {{family}} Agent 1.'\n"
-	      "user_message: |-\n  Do the task.\n  Ask {{manger}}.\ntools: [end_task]\n"
-	      "grid: [{subject: [self]}]\n", f);
+	if (!(f = fopen(path, "w")))
+		return -1;
+	fputs(text, f);
 	fclose(f);
-	pp_diag_clear(&d);
-	CHECK_INT_EQ(pp_scenario_load(&s, path, &d), PP_OK);
-	pp_json_parse("{\"scenario\":\"x\",\"subject\":\"self\"}", 35, &dims, NULL, 0);
-	CHECK_INT_EQ(pp_scenario_render(s, dims, &mi, &r, &d), PP_ETEMPLATE);
+	pp_diag_clear(d);
+	if ((rc = pp_scenario_load(&s, path, d)))
+		return rc;
+	pp_json_parse(dims_text, strlen(dims_text), &dims, NULL, 0);
+	rc = pp_scenario_render(s, dims, &mi, r, d);
+	pp_json_decref(dims);
+	pp_scenario_free(s);
+	return rc;
+}
+
+TEST(scenario_unknown_template_variable_is_reported_where_used)
+{
+	struct pp_json *r = NULL;
+	struct pp_diag d;
+
+	CHECK_INT_EQ(render_text("scenario: x\nsystem_prompt: 'You are {{family}} Agent 1.'\n"
+				 "user_message: |-\n  Do the task.\n  Ask {{manger}}.\ntools: [end_task]\n"
+				 "grid: [{subject: [self]}]\n", "Reference", &r, &d), PP_ETEMPLATE);
 	CHECK_CONTAINS(d.msg, "manger");
 	CHECK_INT_EQ(d.line, 3);
-	pp_json_decref(dims);
 	pp_json_decref(r);
-	pp_scenario_free(s);
 }
 
 TEST(scenario_template_escape_and_nesting)
 {
-	struct pp_scenario *s = NULL;
-	struct pp_json *dims = NULL, *r = NULL;
-	struct pp_model_info mi = { "ref/compliant", "Claude" };
+	struct pp_json *r = NULL;
 	struct pp_diag d;
-	char path[512];
-	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/nest.yaml", pp_test_tmpdir());
-	CHECK((f = fopen(path, "w")) != NULL);
-	fputs("scenario: x\nvars: {a: '{{b}}!', b: '{{family_slug}}_agent_{{n}}', n: 2}\n"
-	      "system_prompt: '{{a}} {{{{literal}}'\nuser_message: u\ntools: [end_task]\n"
-	      "grid: [{subject: [self]}]\n", f);
-	fclose(f);
-	pp_diag_clear(&d);
-	CHECK_INT_EQ(pp_scenario_load(&s, path, &d), PP_OK);
-	pp_json_parse("{\"scenario\":\"x\",\"subject\":\"self\"}", 35, &dims, NULL, 0);
-	CHECK_INT_EQ(pp_scenario_render(s, dims, &mi, &r, &d), PP_OK);
+	CHECK_INT_EQ(render_text("scenario: x\nvars: {a: '{{b}}!', b: '{{family_slug}}_agent_{{n}}', n: 2}\n"
+				 "system_prompt: '{{a}} {{{{literal}}'\nuser_message: u\ntools: [end_task]\n"
+				 "grid: [{subject: [self]}]\n", "Claude", &r, &d), PP_OK);
 	CHECK_STR_EQ(pp_json_get_str(r, "system_prompt", ""), "claude_agent_2! {{literal}}");
-	pp_json_decref(dims);
 	pp_json_decref(r);
-	pp_scenario_free(s);
 }
