@@ -75,6 +75,11 @@ int pp_scenario_expand(const struct pp_scenario *s, const struct pp_json *filter
  * returns how many there are. */
 size_t pp_scenario_extensions(const struct pp_scenario *s, const char **names, size_t max);
 
+/* The values the scenario declares for a dimension under `axes`
+ * (borrowed), at most max; returns how many there are. */
+size_t pp_scenario_axis_values(const struct pp_scenario *s, const char *dim,
+			       const char **names, size_t max);
+
 /* Who the model is, for the built-in template variables. */
 struct pp_model_info {
 	const char *model;   /* "ref/synthetic", "openai/gpt-4.1" ... */

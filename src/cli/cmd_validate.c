@@ -10,9 +10,6 @@
 
 #include "cli/cli.h"
 
-/* Every scratchpad mode (and every extension), so nothing goes unchecked. */
-static const char *const all_scratchpads[] = { "off", "normal", "monitored", "unmonitored" };
-
 static void describe(const struct pp_json *dims, struct pp_buf *b)
 {
 	size_t k;
@@ -82,12 +79,6 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 	/* Validation names the agents as a real family would be named. */
 	if (!c->family && !strncmp(opt.model, "ref/", 4))
 		opt.family = "Gemini";
-	for (i = 0; !rc && i < sizeof(all_scratchpads) / sizeof(all_scratchpads[0]); i++)
-		rc = pp_json_append(pads, pp_json_string(all_scratchpads[i]));
-	if (!rc && !pp_json_get(filters, "scratchpad")) {
-		rc = pp_json_set(filters, "scratchpad", pads);
-		pads = NULL;
-	}
 	if (!rc && (rc = pp_scenario_load(&s, path, &diag)) == PP_ENOTFOUND) {
 		/* A shared include (common.yaml) is checked through the
 		 * scenarios that include it. */
@@ -97,6 +88,19 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 	}
 	if (rc)
 		cli_diag(&diag);
+	/* Every scratchpad mode the file declares and every extension, so
+	 * nothing goes unchecked. */
+	if (!rc && !pp_json_get(filters, "scratchpad")) {
+		const char *modes[32];
+		size_t n_modes = pp_scenario_axis_values(s, "scratchpad", modes, 32);
+
+		for (i = 0; !rc && i < n_modes && i < 32; i++)
+			rc = pp_json_append(pads, pp_json_string(modes[i]));
+		if (!rc && n_modes) {
+			rc = pp_json_set(filters, "scratchpad", pads);
+			pads = NULL;
+		}
+	}
 	if (!rc) {
 		const char *with[32];
 		size_t n_with = pp_scenario_extensions(s, with, 32);

@@ -192,14 +192,24 @@ out:
 	return rc;
 }
 
-size_t pp_scenario_extensions(const struct pp_scenario *s, const char **names, size_t max)
+static size_t keys_of(const struct pp_json *obj, const char **names, size_t max)
 {
-	const struct pp_json *ext = pp_json_get(s->root, "extensions");
 	size_t n = 0;
 	void *it;
 
-	for (it = pp_json_iter(ext); it; it = pp_json_iter_next(ext, it), n++)
+	for (it = pp_json_iter(obj); it; it = pp_json_iter_next(obj, it), n++)
 		if (n < max)
 			names[n] = pp_json_iter_key(it);
 	return n;
+}
+
+size_t pp_scenario_extensions(const struct pp_scenario *s, const char **names, size_t max)
+{
+	return keys_of(pp_json_get(s->root, "extensions"), names, max);
+}
+
+size_t pp_scenario_axis_values(const struct pp_scenario *s, const char *dim,
+			       const char **names, size_t max)
+{
+	return keys_of(pp_json_get(pp_json_get(s->root, "axes"), dim), names, max);
 }
