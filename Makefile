@@ -22,7 +22,8 @@ endif
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/world/*.c src/scenario/*.c \
              src/agent/*.c src/provider/*.c src/store/*.c src/stats/*.c \
-             src/report/*.c src/engine/*.c src/compat/*.c src/net/*.c src/mock/*.c))
+             src/report/*.c src/engine/*.c src/compat/*.c src/net/*.c src/mock/*.c \
+             src/judge/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TEST_SRC := $(sort $(wildcard tests/harness/*.c tests/unit/*.c))
 

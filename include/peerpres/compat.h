@@ -78,12 +78,22 @@ int pp_compat_replay(struct pp_scenario *const *scenarios, size_t n,
 /*
  * Renders kept across replays: each config's rendered templates and
  * compiled detectors, the costly part of a replay, made once per config
- * (up to 256 configs; older ones make room). Not thread-safe: one cache
- * per thread. pp_compat_cache_new: PP_OK or PP_ENOMEM; free is NULL-safe.
+ * (up to 256 configs; older ones make room), and the grid cells parsing
+ * looked up (up to 4096). Not thread-safe: one cache per thread. pp_compat_cache_new: PP_OK or PP_ENOMEM; free is NULL-safe.
  */
 struct pp_compat_cache;
 int pp_compat_cache_new(struct pp_compat_cache **out);
+/* The same with room for `renders` configs (about 400 KB each) instead
+ * of 256: threads that each keep a cache share the budget. */
+int pp_compat_cache_new_sized(struct pp_compat_cache **out, size_t renders);
 void pp_compat_cache_free(struct pp_compat_cache *c);
+
+/* pp_compat_parse with the grid cells it looks up kept in `cache` (may
+ * be NULL: pp_compat_parse). The result is the same either way. */
+int pp_compat_parse_cached(struct pp_compat_cache *cache, const struct pp_json *transcript,
+			   const struct pp_json *row, const char *scenario,
+			   struct pp_scenario *const *scenarios, size_t n, struct pp_json **out,
+			   struct pp_diag *diag);
 
 /* pp_compat_replay with renders taken from, and added to, `cache` (may be
  * NULL: pp_compat_replay). The result is the same either way. */
@@ -103,6 +113,35 @@ int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *c
 int pp_compat_store(struct pp_store *store, const struct pp_json *config,
 		    struct pp_json *rollout, const struct pp_json *source, long *idx,
 		    bool *already);
+
+/*
+ * What the store holds of the configs an import touches (known.c): the
+ * source keys and indexes of their rollouts, read once per config and
+ * kept up to date, so pp_compat_store_known finds duplicates and free
+ * indexes without a query per transcript. One per store handle. It must
+ * be told with pp_compat_known_forget whenever the store changed behind
+ * it (a batch rolled back, another connection's write); writing in the
+ * batches of pp_compat_known_begin and _commit does that. It holds at
+ * most 4096 configs and 2^20 keys, then starts over. new: PP_OK or
+ * PP_ENOMEM; free and forget are NULL-safe.
+ */
+struct pp_compat_known;
+int pp_compat_known_new(struct pp_compat_known **out);
+void pp_compat_known_free(struct pp_compat_known *k);
+void pp_compat_known_forget(struct pp_compat_known *k);
+
+/* A batch (pp_store_begin / pp_store_commit) that keeps `k` (may be NULL)
+ * true: begin forgets what k knows when another connection wrote since
+ * the previous begin; a failed commit (nothing of the batch stored)
+ * forgets too. Errors as pp_store_begin and pp_store_commit. */
+int pp_compat_known_begin(struct pp_compat_known *k, struct pp_store *store);
+int pp_compat_known_commit(struct pp_compat_known *k, struct pp_store *store);
+
+/* pp_compat_store, the same result, with the store's rollouts of the
+ * config taken from `k` (NULL: pp_compat_store itself). */
+int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
+			  const struct pp_json *config, struct pp_json *rollout,
+			  const struct pp_json *source, long *idx, bool *already);
 
 /*
  * Compares our labels (pp_labels_eval shape) with the study's (as in
@@ -135,6 +174,41 @@ typedef int (*pp_compat_fn)(void *arg, const char *path, long line,
  * returned, or PP_ENOMEM.
  */
 int pp_compat_read_path(const char *path, pp_compat_fn fn, void *arg);
+
+/* What an import made of one transcript, or of one file or row that
+ * could not be read. */
+struct pp_compat_result {
+	const char *path;
+	long line;              /* as pp_compat_fn's */
+	const char *error;      /* could not be read: why (nothing below) */
+	int rc;                 /* else PP_OK, or why parse or replay failed */
+	struct pp_diag diag;    /* ... said here */
+	struct pp_json *parsed, *config, *rollout;   /* on PP_OK */
+};
+
+/* Receives each result; everything in it is borrowed for the call (the
+ * sink may change rollout, e.g. store it). A non-zero return stops the
+ * import. */
+typedef int (*pp_compat_sink)(void *arg, struct pp_compat_result *r);
+
+struct pp_compat_import_opts {
+	const char *scenario;                  /* --scenario, or NULL */
+	struct pp_scenario *const *scenarios;  /* borrowed, read-only */
+	size_t n;
+	int workers;  /* threads that parse and replay; 0: the caller's only */
+};
+
+/*
+ * Reads every path as pp_compat_read_path does, parses and replays each
+ * transcript (pp_compat_parse, pp_compat_replay_cached), and calls sink
+ * in the caller's thread with each result in the order read, so what a
+ * sink stores does not depend on the number of workers. Workers read
+ * ahead at most 16 items each; memory stays bounded whatever the input
+ * size. Returns PP_OK, what sink returned, PP_ENOMEM, or PP_EINVAL when
+ * a thread cannot be started.
+ */
+int pp_compat_import(const char *const *paths, size_t n_paths,
+		     const struct pp_compat_import_opts *opt, pp_compat_sink sink, void *arg);
 
 /* ---- export (export.c) ---- */
 

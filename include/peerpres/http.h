@@ -33,7 +33,8 @@ struct pp_http_policy {
 	long connect_timeout_ms;   /* to establish a connection [10000] */
 	long timeout_ms;           /* one whole attempt [600000] */
 	size_t max_body;           /* largest response body accepted [64 MiB] */
-	int max_attempts;          /* first attempt included [8] */
+	int max_attempts;          /* first attempt included [12]: at a 30% fault rate
+				    * one call in two million fails */
 	long backoff_base_ms;      /* the first backoff's upper bound [500] */
 	long backoff_max_ms;       /* no backoff bound grows past this [60000] */
 	long retry_total_ms;       /* no retry starts after this much time has
@@ -75,6 +76,7 @@ struct pp_http_stats {
 	long attempts;             /* requests sent */
 	long retries;              /* attempts after the first */
 	long waited_ms;            /* time spent in backoff */
+	long rate_limited;         /* attempts answered 429 */
 };
 
 /* Initialises libcurl once for the process (thread-unsafe in old
@@ -129,5 +131,46 @@ long pp_http_backoff_ms(const struct pp_http_policy *pol, int retry, struct pp_r
 int pp_http_call(struct pp_http_client *client, const struct pp_http_request *req,
 		 const struct pp_http_policy *pol, pp_http_retry_fn retry, void *arg,
 		 struct pp_http_response *resp, struct pp_http_stats *stats);
+
+/*
+ * The event loop: many calls at once, each with pp_http_call()'s retry
+ * rules, over one libcurl multi handle (connection reuse, HTTP/2
+ * multiplexing where offered). Single-threaded: every function runs on
+ * the thread that drives the loop.
+ *
+ * A done callback receives the call's final status (as pp_http_call:
+ * PP_OK when a whole response arrived, PP_EPROVIDER when none did,
+ * PP_ENOMEM, PP_EINVAL), the last attempt's response and the call's
+ * stats; resp and stats are borrowed for the callback only. Callbacks run
+ * from pp_http_multi_step() and may add further calls.
+ */
+struct pp_http_multi;
+typedef void (*pp_http_done_fn)(void *arg, int rc, struct pp_http_response *resp,
+				const struct pp_http_stats *stats);
+
+/* *out is new; pol (may be NULL: defaults) is copied, its stop flag kept.
+ * max_connections > 0 caps the connections per host and in the cache
+ * (the concurrency); 0 leaves curl's defaults. PP_ENOMEM, PP_EPROVIDER. */
+int pp_http_multi_new(struct pp_http_multi **out, const struct pp_http_policy *pol,
+		      long max_connections);
+/* Abandons every call still live (no callback runs) and frees m.
+ * NULL-safe. */
+void pp_http_multi_free(struct pp_http_multi *m);
+
+/* Starts a call. req is borrowed until its callback has run; seed seeds
+ * its backoff jitter; retry, retry_arg as in pp_http_call. PP_OK,
+ * PP_ENOMEM, or PP_EINVAL for a request curl cannot send (no callback
+ * will run for a call that failed to start). */
+int pp_http_multi_add(struct pp_http_multi *m, const struct pp_http_request *req, uint64_t seed,
+		      pp_http_retry_fn retry, void *retry_arg, pp_http_done_fn done, void *done_arg);
+
+/* Waits up to timeout_ms for network activity or a due retry, moves
+ * every transfer on and runs the callbacks of the calls that ended.
+ * PP_OK; PP_EINTR when the policy's stop flag is set (nothing is done);
+ * PP_ENOMEM; PP_EPROVIDER when libcurl's loop fails. */
+int pp_http_multi_step(struct pp_http_multi *m, long timeout_ms);
+
+/* Calls started and not yet handed back to their callback. */
+size_t pp_http_multi_live(const struct pp_http_multi *m);
 
 #endif

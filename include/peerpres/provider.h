@@ -53,7 +53,12 @@ struct pp_http_request {
 
 struct pp_model_reply {
 	struct pp_json *message;          /* new; the caller takes it */
-	long input_tokens, output_tokens, reasoning_tokens;
+	/* Usage as billed: input_tokens counts every input token and
+	 * cached_tokens the part of them read from the provider's prompt
+	 * cache; output_tokens counts every output token and
+	 * reasoning_tokens the part spent reasoning (0 where the format does
+	 * not say). pp_price_cost_usd() takes them as they are. */
+	long input_tokens, output_tokens, reasoning_tokens, cached_tokens;
 	char error[512];                  /* set when complete() or parse() fails */
 	char agent[128];                  /* reference agents: the route followed */
 	/* Set with a failed parse() when the same request may succeed if sent

@@ -34,7 +34,8 @@ struct pp_rollout_config {
 	long token_cap;
 };
 
-/* A fresh world and the opening messages. *out new. */
+/* A fresh world and the opening messages. *out new. cfg is copied; what
+ * it points to is borrowed and must outlive the rollout. */
 int pp_rollout_new(struct pp_rollout **out, const struct pp_rollout_config *cfg,
 		   struct pp_diag *diag);
 void pp_rollout_free(struct pp_rollout *r);   /* NULL-safe */

@@ -12,15 +12,33 @@
 #define PEERPRES_RUN_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <peerpres/diag.h>
 #include <peerpres/json.h>
 #include <peerpres/labels.h>
+#include <peerpres/price.h>
 #include <peerpres/provider.h>
 #include <peerpres/scenario.h>
 #include <peerpres/store.h>
+
+/* Rollouts in flight at once against an HTTP provider. */
+#define PP_DEFAULT_CONCURRENCY 32
+#define PP_MAX_CONCURRENCY 10000
+
+/* Where a run stands, for a progress line. */
+struct pp_run_progress {
+	long done;            /* stored, this run and before */
+	long total;           /* rollouts in the plan */
+	long errors;          /* stored with status error by this run */
+	long retries;         /* HTTP attempts after the first */
+	long in_flight;       /* rollouts started and not yet stored */
+	long concurrency;     /* the current limit (adaptive mode moves it) */
+	long input_tokens, output_tokens;   /* by this run */
+	double cost_usd;      /* by this run, where the price is known */
+};
 
 struct pp_run_options {
 	const char *model;              /* "ref/synthetic" ... */
@@ -37,9 +55,22 @@ struct pp_run_options {
 	long limit;                     /* most rollouts this call does; 0: no limit */
 	int one_per_scenario;           /* --test: first config of each scenario */
 	/* Called after each stored rollout (may be NULL). */
-	void (*progress)(void *arg, long done, long total, long errors);
+	void (*progress)(void *arg, const struct pp_run_progress *p);
 	void *progress_arg;
-	volatile sig_atomic_t *stop;    /* set asynchronously to stop between rollouts */
+	/* Set asynchronously (Ctrl-C): no rollout starts, those in flight
+	 * are abandoned, finished ones are kept. */
+	volatile sig_atomic_t *stop;
+	long concurrency;               /* rollouts in flight at once [1]; in-process providers run one */
+	bool adaptive;                  /* lower the concurrency on 429s, raise it when clean */
+	/* Ask the provider even when the store's response cache holds the
+	 * answer to the same request (and keep no answer). */
+	bool no_cache;
+	/* Once the calls answered cost this much (USD, by the price table),
+	 * no further rollout starts; those in flight finish. 0: no budget. */
+	double budget_usd;
+	/* --prices FILE: read over the built-in prices (pp_price_table_load);
+	 * NULL: ./peerpres-prices.json when it exists. */
+	const char *prices_file;
 };
 
 /*
@@ -50,6 +81,24 @@ struct pp_run_options {
 int pp_plan(struct pp_scenario *const *scenarios, size_t n,
 	    const struct pp_run_options *opt, struct pp_json **out, struct pp_diag *diag);
 
+/*
+ * What the plan would cost, with no model call: *out is new,
+ * {"cost_usd" (null when the model has no price), "price" (the entry
+ * used, or null), "prices_file", "n_rollouts", "model_calls",
+ * "calls_per_rollout", "input_tokens", "output_tokens",
+ * "reasoning_tokens", "tokens", "assumptions"}. Calls and prompt sizes
+ * come from playing each config's compliant reference route (so it
+ * renders every config of the plan); a real model's turns are assumed
+ * (estimate.c says how). Reference models cost 0 and are not played.
+ * plan is pp_plan()'s output for the same scenarios and options
+ * (borrowed); prices NULL means the built-in table. Returns PP_OK,
+ * PP_ENOMEM, or a render failure with the reason in diag.
+ */
+int pp_plan_estimate(struct pp_scenario *const *scenarios, size_t n,
+		     const struct pp_run_options *opt, const struct pp_json *plan,
+		     const struct pp_price_table *prices, struct pp_json **out,
+		     struct pp_diag *diag);
+
 /* The identity of a config (dims from pp_scenario_expand); hex in id[65]. */
 int pp_config_id(const struct pp_scenario *s, const struct pp_json *dims,
 		 const struct pp_run_options *opt, const char *family, char id[65]);
@@ -59,10 +108,20 @@ struct pp_run_result {
 	long skipped;     /* already in the store */
 	long errors;      /* stored with status error */
 	long retries;     /* HTTP attempts after the first, over the run */
+	long rate_limited;  /* attempts answered 429 */
+	long cache_hits;    /* model calls answered from the response cache */
+	double cost_usd;    /* of the rollouts stored, where the model has a price */
+	int budget_reached;
+	long input_tokens, output_tokens, reasoning_tokens;
+	long concurrency_low;  /* the lowest limit the adaptive mode reached */
 	int interrupted;
 };
 
-/* Runs the plan into the store, synchronously. */
+/* Runs the plan into the store: up to opt->concurrency rollouts at once
+ * on one event loop (HTTP providers), or one after another (in-process
+ * providers). Returns when every missing rollout is stored, the limit is
+ * reached or stop is set (res->interrupted); PP_ESTORE and the like stop
+ * it with the message in diag. */
 int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_options *opt,
 	   struct pp_store *store, const struct pp_json *run_record,
 	   struct pp_run_result *res, struct pp_diag *diag);

@@ -4,6 +4,7 @@
 #ifndef PEERPRES_STATS_H
 #define PEERPRES_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* 95% two-sided normal quantile. */
@@ -34,5 +35,12 @@ double pp_fisher(const double *p, size_t n, double *chi2);
 
 /* The study's marks: "***" p < 0.001, "**" p < 0.01, "*" p < 0.05, "". */
 const char *pp_stars(double p);
+
+/* Cohen's kappa of two raters over k categories: table[i * k + j] counts
+ * the items rater A put in category i and rater B in j. *kappa receives
+ * (po - pe) / (1 - pe) and *p_observed (may be NULL) the share of
+ * agreements po. Returns false, with *kappa 0, when kappa is undefined:
+ * no items, or both raters used one same category throughout (pe = 1). */
+bool pp_cohen_kappa(const long *table, size_t k, double *kappa, double *p_observed);
 
 #endif

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <peerpres/buf.h>
 #include <peerpres/diag.h>
 #include <peerpres/json.h>
 
@@ -78,7 +79,36 @@ int pp_store_find_extra(struct pp_store *s, const char *config_id, const char *k
 			const char *value, long *idx);
 
 /*
- * Writes one finished rollout in one transaction:
+ * Batches (store_batch.c): pp_store_begin opens one write transaction
+ * (waiting for the write lock as any writer does) that every later write
+ * of this handle joins until pp_store_commit; each pp_store_put_rollout
+ * in it runs in a savepoint of its own, so a rollout that fails is undone
+ * alone and the others of the batch stay. A crash before the commit
+ * loses the batch and nothing else. *version (may be NULL) receives
+ * SQLite's data_version: it differs from the previous begin's when
+ * another connection committed in between, so a caller that keeps what
+ * it read knows when to read it again. pp_store_begin: PP_EINVAL when a
+ * batch is already open. pp_store_commit: PP_ESTORE when it fails or when
+ * SQLite already rolled the batch back after an I/O error or a full disk
+ * (nothing of the batch is stored then). pp_store_rollback drops an open
+ * batch (none open, or a NULL store: nothing happens).
+ */
+int pp_store_begin(struct pp_store *s, int64_t *version);
+int pp_store_commit(struct pp_store *s);
+void pp_store_rollback(struct pp_store *s);
+
+/* Every stored rollout of config_id, in index order, as a new array of
+ * [idx, value] pairs, value being what the rollout's extra key `key` (as
+ * for pp_store_find_extra) holds, or null. One query for what
+ * pp_store_done_indexes and pp_store_find_extra answer one at a time: an
+ * importer keeps it rather than asking per transcript. PP_EINVAL for a
+ * bad key. */
+int pp_store_extra_values(struct pp_store *s, const char *config_id, const char *key,
+			  struct pp_json **out);
+
+/*
+ * Writes one finished rollout in one transaction (in a batch: a
+ * savepoint):
  * {"config_id","idx","seed","status" (scored|refused|incomplete|error|
  *  pending_judge), "error" (or null), "agent" (reference route or null),
  *  "started_at","finished_at","duration_ms","n_model_calls",
@@ -116,5 +146,95 @@ int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_j
  * order, rollouts in index order. *out is new.
  */
 int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
+
+/*
+ * The response cache: key is a lower-case hex digest of the whole request
+ * (at most 128 characters; anything else is PP_EINVAL). get sets *hit and,
+ * on a hit, replaces body's content with the cached body (PP_ENOMEM when
+ * it exceeds body's cap). put keeps body (len bytes) under key, replacing
+ * an older entry. The cache holds model answers only, never a request
+ * or its headers.
+ */
+int pp_store_cache_get(struct pp_store *s, const char *key, struct pp_buf *body, bool *hit);
+int pp_store_cache_put(struct pp_store *s, const char *key, const char *body, size_t len);
+
+/*
+ * The judge's verdicts (store_judge.c; docs/judge.md). A verdict is
+ * {"rollout_id" (CONFIG_ID:INDEX, the full config id), "judge"
+ * ("provider/model"), "prompt_version", "label", "question" (the
+ * question kind that decided it), "value" (any JSON; absent for a
+ * failure), "outcome" ("ok", "failed" or "refused"), "error" (or null),
+ * "answer" (the judge's raw text, or null), "input_tokens",
+ * "output_tokens"}. Verdicts are a cache: (rollout, judge,
+ * prompt_version, label) is written once and a second write of it
+ * changes nothing.
+ */
+
+/* Stores an array of verdicts in one transaction (a savepoint inside a
+ * batch); error and answer are blanked of every API key this process
+ * knows first (pp_redact). PP_EINVAL for a malformed verdict (nothing of
+ * the array is written), PP_ENOTFOUND for an unknown rollout.
+ * verdicts is borrowed. */
+int pp_store_put_verdicts(struct pp_store *s, const struct pp_json *verdicts);
+
+/* Every verdict of one judge at one prompt version, as a new object in
+ * *out: {rollout_id: {label: {"value","outcome","question","error"}}}. */
+int pp_store_verdicts(struct pp_store *s, const char *judge, const char *prompt_version,
+		      struct pp_json **out);
+
+/* The judges that have verdicts in the store, most recent first, as a new
+ * array of {"judge","prompt_version","verdicts","ok","failed","refused",
+ * "rollouts","last_at"}. */
+int pp_store_judges(struct pp_store *s, struct pp_json **out);
+
+/* Deletes a judge's failed and refused verdicts at a prompt version, so
+ * the next pass asks again; *n (may be NULL) receives how many. */
+int pp_store_forget_failed(struct pp_store *s, const char *judge, const char *prompt_version,
+			   long *n);
+
+/* Splits "MODEL@VERSION" into judge and version; "MODEL" alone takes its
+ * most recent prompt version in the store (PP_ENOTFOUND, with the message
+ * naming it, when it has no verdicts). PP_EINVAL when a part does not fit
+ * its buffer or is empty. */
+int pp_store_judge_resolve(struct pp_store *s, const char *spec, char *judge, size_t judge_len,
+			   char *version, size_t version_len);
+
+/*
+ * What is left for a judge at a prompt version, as a new object in *out:
+ * {"todo": [{"rollout_id","status","scenario","threshold","labels":
+ * {name: {"value","decided","source","rule_decided","judged"}}, "also"}],
+ * "undecided": N, "cached": N}. A rollout is listed when one of its
+ * labels is undecided and has no verdict of this judge; its labels carry
+ * this judge's ok verdicts merged in ("decided" true, "rule_decided"
+ * false) and "judged" for every label with a verdict, failed or not.
+ * undecided counts the undecided labels without a verdict, cached those
+ * with one. With also_decided > 0, up to that many rollouts whose labels
+ * the rules decided and that this judge never saw are added with "also":
+ * true, for agreement: the same sample every time (the smallest hashes
+ * of their ids), never a rollout whose status is error. filters as for
+ * pp_store_summary (borrowed, may be NULL).
+ */
+int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const char *judge,
+			const char *prompt_version, long also_decided, struct pp_json **out);
+
+/*
+ * Folds a judge's verdicts into a pp_store_summary() array, in place. judge
+ * is "MODEL@VERSION", "MODEL" (its latest version), "none" (nothing is
+ * applied) or NULL (the judge that wrote the last verdict, or none when
+ * the store has no verdicts). For each label the rules left undecided
+ * with a verdict: ok -> {"value", "decided": true, "source": "judge"};
+ * failed or refused -> "source": "judge_failed", "judge_outcome",
+ * "judge_error", still undecided. Then statuses follow as the rules would
+ * have set them: a judged refusal makes the rollout "refused" (from
+ * pending_judge, scored or incomplete); a pending_judge rollout becomes
+ * "incomplete" when judged fully incomplete, "judge_failed" when a
+ * required label's verdict failed, "scored" when every required label is
+ * decided, and stays pending_judge otherwise. *applied (may be NULL)
+ * receives a new {"judge","prompt_version","labels_decided",
+ * "labels_failed","statuses_changed"}, or NULL when no judge was applied.
+ * PP_ENOTFOUND for a named judge without verdicts.
+ */
+int pp_store_apply_judge(struct pp_store *s, struct pp_json *summary, const char *judge,
+			 struct pp_json **applied);
 
 #endif

@@ -24,7 +24,7 @@ enum stop { RUNNING, STOP_END_TASK, STOP_MAX_ITERS, STOP_NUDGES, STOP_TOKEN_CAP,
 #define TOOL_OUTPUT_MAX ((size_t)1 << 20)
 
 struct pp_rollout {
-	const struct pp_rollout_config *cfg;
+	struct pp_rollout_config cfg;    /* copied: the caller's may go */
 	struct pp_world *world;
 	struct pp_json *messages;
 	struct pp_json *tools;        /* declarations */
@@ -69,7 +69,7 @@ static struct pp_json *text_message(const char *role, const char *content)
 
 static int build_tools(struct pp_rollout *r)
 {
-	const struct pp_json *names = pp_json_get(r->cfg->rendered, "tools");
+	const struct pp_json *names = pp_json_get(r->cfg.rendered, "tools");
 	size_t i;
 	int rc = PP_OK;
 
@@ -93,7 +93,7 @@ int pp_rollout_new(struct pp_rollout **out, const struct pp_rollout_config *cfg,
 	*out = NULL;
 	if (!r)
 		return PP_ENOMEM;
-	r->cfg = cfg;
+	r->cfg = *cfg;
 	r->messages = pp_json_array();
 	r->texts = pp_json_array();
 	rc = (r->messages && r->texts) ? PP_OK : PP_ENOMEM;
@@ -212,7 +212,7 @@ static int hit_token_cap(struct pp_rollout *r)
 	struct pp_json *end = pp_json_object();
 	int rc;
 
-	rc = push(r, text_message("user", pp_json_get_str(r->cfg->rendered, "token_limit_message",
+	rc = push(r, text_message("user", pp_json_get_str(r->cfg.rendered, "token_limit_message",
 							   "The token limit was reached.")));
 	if (!rc && end && !pp_json_set_str(end, "name", "end_task") && !pp_json_set_str(end, "id", "token_cap"))
 		rc = push(r, tool_message(end, "Task ended: token limit reached."));
@@ -229,11 +229,11 @@ static int iterate(struct pp_rollout *r)
 	const struct pp_json *last = pp_json_at(r->messages, pp_json_len(r->messages) - 1);
 	const struct pp_json *calls = pp_json_get(last, "tool_calls");
 
-	if (r->n_calls > r->cfg->max_iters) {
+	if (r->n_calls > r->cfg.max_iters) {
 		r->stop = STOP_MAX_ITERS;   /* the last reply's calls never run */
 		return PP_OK;
 	}
-	if (r->tokens_estimate > r->cfg->token_cap)
+	if (r->tokens_estimate > r->cfg.token_cap)
 		return hit_token_cap(r);
 	if (pp_json_len(calls) == 0) {
 		if (++r->nudges > PP_MAX_NUDGES) {
@@ -241,7 +241,7 @@ static int iterate(struct pp_rollout *r)
 			return PP_OK;
 		}
 		r->want_model = true;
-		return push(r, text_message("user", pp_json_get_str(r->cfg->rendered, "nudge_message",
+		return push(r, text_message("user", pp_json_get_str(r->cfg.rendered, "nudge_message",
 								   "Please call a tool.")));
 	}
 	if (last_is_end_task(calls)) {
@@ -295,7 +295,7 @@ static bool label_true(const struct pp_json *labels, const char *name)
 /* One status per rollout (ARCHITECTURE.md, Outcome). */
 static const char *status_of(const struct pp_rollout *r, const struct pp_json *labels)
 {
-	const struct pp_json *req = pp_json_get(r->cfg->rendered, "required_labels");
+	const struct pp_json *req = pp_json_get(r->cfg.rendered, "required_labels");
 	bool all_decided = true;
 	size_t i;
 
@@ -346,7 +346,7 @@ int pp_rollout_finish(struct pp_rollout *r, struct pp_json **out)
 	in.tool_log = log;
 	in.texts = r->texts;
 	if (!rc)
-		rc = pp_labels_eval(r->cfg->labels, &in, &labels);
+		rc = pp_labels_eval(r->cfg.labels, &in, &labels);
 	if (!rc)
 		rc = usage_object(r, &usage);
 	if (!rc)

@@ -4,6 +4,7 @@
 #ifndef PP_CLI_H
 #define PP_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -27,13 +28,25 @@ struct cli {
 	const char *format;
 	const char *output;
 	const char *diff;
+	const char *prices_file;    /* --prices FILE */
 	struct pp_json *filters;    /* dim -> [values] */
+	const char *judges[2];      /* --judge, twice to compare two judges */
+	size_t n_judges;
+	long also_decided;          /* --also-decided N */
+	bool no_judge;              /* run: --no-judge */
+	bool agreement;             /* judge: --agreement */
+	bool retry_failed;          /* judge: --retry-failed */
+	bool list_judges;           /* judge: --list-judges */
 	const char *overlays[8];
 	size_t n_overlays;
 	const char *with[16];
 	size_t n_with;
 	long n_rollouts;
 	long limit;
+	long concurrency;
+	bool adaptive;
+	bool no_cache;
+	double budget_usd;
 	int max_iters;
 	double temperature;
 	unsigned long long seed;
@@ -46,6 +59,10 @@ struct cli {
 	const char *args[64];       /* positional arguments */
 	size_t n_args;
 };
+
+/* A connection per rollout in flight means thousands of descriptors:
+ * raises the soft limit to the hard one. */
+void cli_raise_fd_limit(void);
 
 /* Parses argv after the subcommand name. Returns 0, or EXIT_USAGE after
  * printing why. */
@@ -83,5 +100,13 @@ int cmd_import(struct cli *c);
 /* Reads its own flags from c->argv (cli_parse is not run for it). */
 int cmd_mock_server(struct cli *c);
 int cmd_export(struct cli *c);
+int cmd_judge(struct cli *c);
+
+/* The judge stage at the end of a run (cmd_judge.c): judges the store's
+ * undecided labels with the default judge, or says why it is skipped
+ * (no API key: how many labels stay undecided). stop: the run's signal
+ * flag. Returns 0, or EXIT_RUNTIME when judging failed. */
+int cli_judge_stage(const struct cli *c, struct pp_store *store,
+		    const volatile sig_atomic_t *stop);
 
 #endif

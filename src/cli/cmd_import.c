@@ -3,24 +3,56 @@
  * replayed in our world, labelled by our detectors and stored beside the
  * study's labels. A bad file or row is reported with its path and line
  * and the rest still import; the exit status is 1 when any failed.
+ *
+ * Worker threads parse and replay (pp_compat_import) while this thread
+ * stores, in input order, BATCH_ROWS transcripts per transaction (or
+ * what BATCH_SECONDS brought). A transcript counts as imported, and its
+ * --json line is printed, only once its batch is committed: a crash
+ * loses at most the batch in flight, and importing again stores what is
+ * missing (duplicates are recognised by their source key).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <peerpres/compat.h>
 #include <peerpres/status.h>
 
 #include "cli/cli.h"
+#include "core/alloc.h"
+
+#define BATCH_ROWS 256
+#define BATCH_SECONDS 2.0
+
+/* A transcript stored in the open batch, counted when it commits. */
+struct pending {
+	char *path;
+	long line;
+	bool already, replayable, diverged;
+};
 
 struct import_ctx {
 	struct cli *c;
-	struct pp_scenario **list;
-	size_t n;
 	struct pp_store *store;
-	struct pp_compat_cache *cache;
-	const char *scenario;
+	struct pp_compat_known *known;
 	long ok, replayed, upstream_only, diverged, failed, already;
+	/* the open batch */
+	bool open;
+	double opened_at;
+	struct pending rows[BATCH_ROWS];
+	size_t n_rows;
+	struct pp_buf lines;    /* --json lines of the batch */
 };
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 static void report_error(const char *path, long line, const char *msg)
 {
@@ -61,13 +93,13 @@ static struct pp_json *values_of(const struct pp_json *labels)
 	return o;
 }
 
-static int print_line(const struct pp_json *source, const struct pp_json *config,
-		      const struct pp_json *rollout, long idx, bool already)
+/* The --json line of a stored transcript, appended to out. */
+static int json_line(const struct pp_json *source, const struct pp_json *config,
+		     const struct pp_json *rollout, long idx, bool already, struct pp_buf *out)
 {
 	const struct pp_json *replay = pp_json_get(rollout, "replay");
 	bool replayable = pp_json_is_true(pp_json_get(replay, "replayable"));
 	struct pp_json *o = pp_json_object(), *mism = pp_json_array();
-	struct pp_buf b = PP_BUF_INIT;
 	char id[160];
 	int compared = 0, rc = o && mism ? PP_OK : PP_ENOMEM;
 
@@ -100,79 +132,162 @@ static int print_line(const struct pp_json *source, const struct pp_json *config
 	if (!rc)
 		rc = pp_json_set(o, "why_not", pp_json_deep_copy(pp_json_get(replay, "why_not")));
 	if (!rc)
-		rc = pp_json_dump(o, PP_JSON_COMPACT, &b);
+		rc = pp_json_dump(o, PP_JSON_COMPACT, out);
 	if (!rc)
-		printf("%s\n", b.buf);
-	pp_buf_release(&b);
+		rc = pp_buf_addc(out, '\n');
 	pp_json_decref(o);
 	pp_json_decref(mism);
 	return rc;
 }
 
-static int one(void *arg, const char *path, long line, const struct pp_json *transcript,
-	       const struct pp_json *row, const char *error)
+static void clear_batch(struct import_ctx *x)
 {
-	struct import_ctx *x = arg;
-	struct pp_json *parsed = NULL, *config = NULL, *rollout = NULL, *source = NULL;
-	struct pp_diag diag;
-	long idx = -1;
-	bool already = false;
-	int rc;
+	size_t i;
 
-	if (error) {
-		report_error(path, line, error);
-		x->failed++;
-		return PP_OK;
+	for (i = 0; i < x->n_rows; i++)
+		free(x->rows[i].path);
+	x->n_rows = 0;
+	pp_buf_reset(&x->lines);
+	x->open = false;
+}
+
+/* Commits the open batch: its transcripts count and their lines are
+ * printed; if the commit fails none of them is stored, and each says so. */
+static void commit(struct import_ctx *x)
+{
+	size_t i;
+
+	if (!x->open)
+		return;
+	if (pp_compat_known_commit(x->known, x->store)) {
+		for (i = 0; i < x->n_rows; i++) {
+			char msg[1200];
+
+			snprintf(msg, sizeof(msg), "not stored: %s", pp_store_errmsg(x->store));
+			report_error(x->rows[i].path, x->rows[i].line, msg);
+		}
+		x->failed += (long)x->n_rows;
+		clear_batch(x);
+		return;
 	}
-	pp_diag_clear(&diag);
-	rc = pp_compat_parse(transcript, row, x->scenario, x->list, x->n, &parsed, &diag);
-	if (!rc)
-		rc = pp_compat_replay_cached(x->cache, x->list, x->n, parsed, &config, &rollout, &diag);
-	if (!rc && !(source = source_of(path, line, parsed)))
-		rc = PP_ENOMEM;
-	if (!rc && (rc = pp_compat_store(x->store, config, rollout, source, &idx, &already)))
-		pp_diag_set(&diag, rc, NULL, 0, 0, "cannot store: %s", pp_store_errmsg(x->store));
-	if (!rc && x->c->json)
-		rc = print_line(source, config, rollout, idx, already);
-	if (rc && rc != PP_ENOMEM) {
-		report_error(path, line, diag.msg[0] ? diag.msg : pp_strerror(rc));
-		x->failed++;
-		rc = PP_OK;
-	} else if (!rc && already) {
-		x->already++;
-	} else if (!rc) {
-		const struct pp_json *replay = pp_json_get(rollout, "replay");
-		size_t nd = pp_json_len(pp_json_get(replay, "divergences"));
+	for (i = 0; i < x->n_rows; i++) {
+		const struct pending *p = &x->rows[i];
 
+		if (p->already) {
+			x->already++;
+			continue;
+		}
 		x->ok++;
-		if (pp_json_is_true(pp_json_get(replay, "replayable")))
+		if (p->replayable)
 			x->replayed++;
 		else
 			x->upstream_only++;
-		if (nd) {
-			char msg[128];
-
-			snprintf(msg, sizeof(msg), "%zu call(s) diverged in replay (see --json or 'peerpres show')", nd);
-			report_error(path, line, msg);
-			x->diverged++;
-		}
+		x->diverged += p->diverged;
 	}
-	pp_json_decref(parsed);
-	pp_json_decref(config);
-	pp_json_decref(rollout);
+	fwrite(x->lines.buf, 1, x->lines.len, stdout);
+	clear_batch(x);
+}
+
+static int open_batch(struct import_ctx *x)
+{
+	int rc = pp_compat_known_begin(x->known, x->store);
+
+	if (rc)
+		return rc;
+	x->open = true;
+	x->opened_at = now();
+	return PP_OK;
+}
+
+/* Notes a stored transcript in the batch; prints what diverged now. */
+static int note(struct import_ctx *x, struct pp_compat_result *r, const struct pp_json *source,
+		long idx, bool already)
+{
+	const struct pp_json *replay = pp_json_get(r->rollout, "replay");
+	size_t nd = pp_json_len(pp_json_get(replay, "divergences"));
+	struct pending *p = &x->rows[x->n_rows];
+
+	if (!(p->path = pp_strdup(r->path)))
+		return PP_ENOMEM;
+	p->line = r->line;
+	p->already = already;
+	p->replayable = pp_json_is_true(pp_json_get(replay, "replayable"));
+	p->diverged = !already && nd;
+	x->n_rows++;
+	if (p->diverged) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "%zu call(s) diverged in replay (see --json or 'peerpres show')", nd);
+		report_error(r->path, r->line, msg);
+	}
+	return x->c->json ? json_line(source, r->config, r->rollout, idx, already, &x->lines) : PP_OK;
+}
+
+static int store_one(struct import_ctx *x, struct pp_compat_result *r)
+{
+	struct pp_json *source = source_of(r->path, r->line, r->parsed);
+	long idx = -1;
+	bool already = false;
+	int rc = source ? PP_OK : PP_ENOMEM;
+
+	if (!rc && !x->open && (rc = open_batch(x)))
+		pp_diag_set(&r->diag, rc, NULL, 0, 0, "cannot store: %s", pp_store_errmsg(x->store));
+	if (!rc && (rc = pp_compat_store_known(x->known, x->store, r->config, r->rollout, source,
+					       &idx, &already)))
+		pp_diag_set(&r->diag, rc, NULL, 0, 0, "cannot store: %s", pp_store_errmsg(x->store));
+	if (!rc)
+		rc = note(x, r, source, idx, already);
+	else if (rc != PP_ENOMEM && x->open)
+		commit(x);   /* a failure may have cost SQLite the batch: settle it now */
 	pp_json_decref(source);
 	return rc;
+}
+
+static int one(void *arg, struct pp_compat_result *r)
+{
+	struct import_ctx *x = arg;
+	int rc = r->error ? PP_OK : r->rc;
+
+	if (r->error) {
+		report_error(r->path, r->line, r->error);
+		x->failed++;
+		return PP_OK;
+	}
+	if (!rc)
+		rc = store_one(x, r);
+	if (rc == PP_ENOMEM)
+		return rc;
+	if (rc) {
+		report_error(r->path, r->line, r->diag.msg[0] ? r->diag.msg : pp_strerror(rc));
+		x->failed++;
+	}
+	if (x->open && (x->n_rows == BATCH_ROWS || now() - x->opened_at >= BATCH_SECONDS))
+		commit(x);
+	return PP_OK;
+}
+
+/* One worker per core, --concurrency at most. */
+static int workers(const struct cli *c)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (cpus < 1)
+		cpus = 1;
+	return (int)(c->concurrency < cpus ? c->concurrency : cpus);
 }
 
 int cmd_import(struct cli *c)
 {
 	const struct pp_json *names = pp_json_get(c->filters, "scenario");
+	struct pp_compat_import_opts opt;
+	struct pp_scenario **list = NULL;
 	struct import_ctx x;
-	size_t i;
 	int rc = PP_OK;
 
 	memset(&x, 0, sizeof(x));
+	memset(&opt, 0, sizeof(opt));
 	x.c = c;
+	pp_buf_init(&x.lines, PP_BUF_MAX_DEFAULT);
 	if (!c->n_args) {
 		cli_error("import needs a file or directory; see 'peerpres import --help'");
 		return EXIT_USAGE;
@@ -181,28 +296,32 @@ int cmd_import(struct cli *c)
 		cli_error("import takes one --scenario, which applies to every transcript");
 		return EXIT_USAGE;
 	}
-	x.scenario = pp_json_str(pp_json_at(names, 0));
-	if ((rc = cli_load_scenarios(c, &x.list, &x.n)))
+	opt.scenario = pp_json_str(pp_json_at(names, 0));
+	opt.workers = workers(c);
+	if ((rc = cli_load_scenarios(c, &list, &opt.n)))
 		return rc;
-	if (pp_compat_cache_new(&x.cache)) {
+	opt.scenarios = list;
+	if (pp_compat_known_new(&x.known)) {
 		cli_error("out of memory");
-		pp_scenario_list_free(x.list, x.n);
+		pp_scenario_list_free(list, opt.n);
 		return EXIT_RUNTIME;
 	}
 	if (cli_open_store(c, &x.store, false)) {
-		pp_compat_cache_free(x.cache);
-		pp_scenario_list_free(x.list, x.n);
+		pp_compat_known_free(x.known);
+		pp_scenario_list_free(list, opt.n);
 		return EXIT_RUNTIME;
 	}
-	for (i = 0; !rc && i < c->n_args; i++)
-		rc = pp_compat_read_path(c->args[i], one, &x);
+	rc = pp_compat_import(c->args, c->n_args, &opt, one, &x);
+	commit(&x);
 	if (rc)
 		cli_error("%s", pp_strerror(rc));
 	fprintf(stderr, "imported %ld transcript(s) into '%s': %ld replayed, %ld labelled from the "
 		"study's labels only, %ld with divergences; %ld already imported (skipped); %ld failed\n",
 		x.ok, c->db, x.replayed, x.upstream_only, x.diverged, x.already, x.failed);
+	clear_batch(&x);
+	pp_buf_release(&x.lines);
 	pp_store_close(x.store);
-	pp_compat_cache_free(x.cache);
-	pp_scenario_list_free(x.list, x.n);
+	pp_compat_known_free(x.known);
+	pp_scenario_list_free(list, opt.n);
 	return rc || x.failed ? EXIT_RUNTIME : 0;
 }

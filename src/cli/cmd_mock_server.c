@@ -10,7 +10,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <peerpres/mock.h>
 #include <peerpres/status.h>
@@ -82,17 +81,6 @@ static int parse(struct cli *c, struct pp_mock_options *o)
 	return 0;
 }
 
-/* A benchmark holds a connection per rollout in flight: thousands. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 int cmd_mock_server(struct cli *c)
 {
 	struct pp_mock_options o;
@@ -108,7 +96,7 @@ int cmd_mock_server(struct cli *c)
 		return rc;
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
-	raise_fd_limit();
+	cli_raise_fd_limit();
 	o.scenarios = list;
 	o.n_scenarios = n;
 	pp_diag_clear(&diag);

@@ -1,8 +1,10 @@
 /*
- * cmd_plan.c - `peerpres plan`: the configs and rollouts a run would do.
+ * cmd_plan.c - `peerpres plan`: the configs and rollouts a run would do,
+ * and what they would cost.
  */
 #include <string.h>
 
+#include <peerpres/price.h>
 #include <peerpres/status.h>
 
 #include "cli/cli.h"
@@ -38,13 +40,145 @@ static void print_plan(const struct pp_json *plan)
 	}
 }
 
+/* "1234", "12.3k", "4.56M", "1.20B": a count to three figures. */
+static void human_count(double n, char *out, size_t len)
+{
+	static const struct { double unit; const char *suffix; } units[] = {
+		{ 1e9, "B" }, { 1e6, "M" }, { 1e3, "k" }
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (n >= units[i].unit) {
+			double v = n / units[i].unit;
+
+			snprintf(out, len, v >= 100 ? "%.0f%s" : v >= 10 ? "%.1f%s" : "%.2f%s", v,
+				 units[i].suffix);
+			return;
+		}
+	snprintf(out, len, "%.0f", n);
+}
+
+static void print_money(double usd)
+{
+	printf(usd >= 1 || usd == 0 ? "$%.2f" : "$%.4f", usd);
+}
+
+/* A price as published: "2.00", "0.075". */
+static void rate(double usd, char *out, size_t len)
+{
+	double cents = usd * 100, off = cents - (double)(long long)(cents + 0.5);
+
+	snprintf(out, len, off < 1e-9 && off > -1e-9 ? "%.2f" : "%g", usd);
+}
+
+/* Where the price came from: "built-in, checked 2026-04-01". */
+static void price_origin(const struct pp_json *e, const struct pp_json *price, char *out,
+			 size_t len)
+{
+	const char *checked = pp_json_get_str(price, "checked", NULL);
+
+	snprintf(out, len, "%s%s%s%s",
+		 pp_json_is_true(pp_json_get(price, "from_file")) ? "from " : "built-in",
+		 pp_json_is_true(pp_json_get(price, "from_file")) ?
+			pp_json_get_str(e, "prices_file", "") : "",
+		 checked ? ", checked " : "", checked ? checked : "");
+}
+
+/* The price used and what the estimate assumed. */
+static void print_basis(const struct pp_json *e)
+{
+	const struct pp_json *price = pp_json_get(e, "price");
+	const struct pp_json *assume = pp_json_get(e, "assumptions");
+	long long out_per_call = 0, reasoning = 0;
+	double calls = 0, in = 0, out = 0;
+	char origin[600], rin[32], rout[32];
+
+	pp_json_num(pp_json_get(e, "calls_per_rollout"), &calls);
+	pp_json_int(pp_json_get(assume, "output_tokens_per_call"), &out_per_call);
+	pp_json_int(pp_json_get(assume, "reasoning_tokens_per_call"), &reasoning);
+	pp_json_num(pp_json_get(price, "input_usd_per_mtok"), &in);
+	pp_json_num(pp_json_get(price, "output_usd_per_mtok"), &out);
+	price_origin(e, price, origin, sizeof(origin));
+	rate(in, rin, sizeof(rin));
+	rate(out, rout, sizeof(rout));
+	printf("  priced as %s: $%s in, $%s out per million tokens (%s)\n",
+	       pp_json_get_str(price, "model", ""), rin, rout, origin);
+	printf("  assumes ~%.1f calls a rollout (the compliant reference route),\n"
+	       "  %lld output tokens a call", calls, out_per_call + reasoning);
+	if (reasoning)
+		printf(" (%lld of them reasoning)", reasoning);
+	printf(" and no cache hits\n");
+}
+
+/* "estimated cost: $X (N rollouts, ~T tokens)" and how it was reached. */
+static void print_estimate(const struct pp_json *plan)
+{
+	const struct pp_json *e = pp_json_get(plan, "estimate");
+	const char *model = pp_json_get_str(plan, "model", "");
+	long long rollouts = 0, tokens = 0;
+	double cost = 0;
+	char tok[32];
+
+	pp_json_int(pp_json_get(e, "n_rollouts"), &rollouts);
+	pp_json_int(pp_json_get(e, "tokens"), &tokens);
+	human_count((double)tokens, tok, sizeof(tok));
+	if (!strncmp(model, "ref/", 4)) {
+		printf("\nestimated cost: $0 (%lld rollouts; %s is a reference agent, "
+		       "run in-process and unbilled)\n", rollouts, model);
+	} else if (!pp_json_num(pp_json_get(e, "cost_usd"), &cost)) {
+		printf("\nestimated cost: unknown (%lld rollouts, ~%s tokens; unknown price for %s: "
+		       "add it to a prices file, see docs/providers.md)\n", rollouts, tok, model);
+	} else {
+		printf("\nestimated cost: ");
+		print_money(cost);
+		printf(" (%lld rollouts, ~%s tokens)\n", rollouts, tok);
+		print_basis(e);
+	}
+}
+
+/* The plan with its estimate, or an exit code after saying why not. */
+static int plan_with_estimate(struct pp_scenario **list, size_t n, const struct pp_run_options *opt,
+			      struct pp_json **plan)
+{
+	struct pp_price_table *prices = NULL;
+	struct pp_json *estimate = NULL;
+	struct pp_diag diag;
+	int rc;
+
+	*plan = NULL;
+	pp_diag_clear(&diag);
+	if (pp_price_table_load(&prices, opt->prices_file, &diag)) {
+		cli_diag(&diag);
+		return EXIT_RUNTIME;
+	}
+	if (pp_plan(list, n, opt, plan, &diag)) {
+		cli_diag(&diag);
+		rc = EXIT_USAGE;
+	} else if ((rc = pp_plan_estimate(list, n, opt, *plan, prices, &estimate, &diag))) {
+		if (diag.msg[0])
+			cli_diag(&diag);
+		else
+			cli_error("cannot estimate the cost: %s", pp_strerror(rc));
+		rc = EXIT_RUNTIME;
+	} else if (pp_json_set(*plan, "estimate", estimate)) {
+		cli_error("out of memory");
+		rc = EXIT_RUNTIME;
+	}
+	pp_price_table_free(prices);
+	if (rc) {
+		pp_json_decref(*plan);
+		*plan = NULL;
+	}
+	return rc;
+}
+
 int cmd_plan(struct cli *c)
 {
 	struct pp_scenario **list = NULL;
 	struct pp_run_options opt;
 	struct pp_json *plan = NULL;
 	struct pp_buf out = PP_BUF_INIT;
-	struct pp_diag diag;
 	size_t n = 0;
 	int rc;
 
@@ -55,15 +189,13 @@ int cmd_plan(struct cli *c)
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
 	cli_run_options(c, &opt);
-	pp_diag_clear(&diag);
-	if (pp_plan(list, n, &opt, &plan, &diag)) {
-		cli_diag(&diag);
-		rc = EXIT_USAGE;
-	} else if (c->json) {
+	rc = plan_with_estimate(list, n, &opt, &plan);
+	if (!rc && c->json) {
 		pp_json_dump(plan, PP_JSON_PRETTY, &out);
 		printf("%s\n", out.buf);
-	} else {
+	} else if (!rc) {
 		print_plan(plan);
+		print_estimate(plan);
 	}
 	pp_buf_release(&out);
 	pp_json_decref(plan);

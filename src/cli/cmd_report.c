@@ -26,7 +26,7 @@ int cmd_report(struct cli *c)
 {
 	enum pp_report_format fmt;
 	struct pp_store *store = NULL;
-	struct pp_json *summary = NULL, *report = NULL, *filters = NULL;
+	struct pp_json *summary = NULL, *report = NULL, *filters = NULL, *judge = NULL;
 	FILE *out = NULL;
 	int rc = EXIT_RUNTIME;
 
@@ -39,7 +39,13 @@ int cmd_report(struct cli *c)
 	filters = cli_store_filters(c);
 	if (!filters || pp_store_summary(store, filters, &summary))
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
+	else if (pp_store_apply_judge(store, summary, c->n_judges ? c->judges[0] : NULL, &judge))
+		cli_error("cannot apply the judge: %s", pp_store_errmsg(store));
 	else if (pp_report_build(summary, &report))
+		cli_error("cannot build the report");
+	/* Which judge filled the undecided labels, for the writers. */
+	else if (pp_json_is_object(report) &&
+		 pp_json_set(report, "judge", judge ? pp_json_incref(judge) : pp_json_null()))
 		cli_error("cannot build the report");
 	else if ((out = cli_output(c)) && !pp_report_write(report, fmt, out))
 		rc = 0;
@@ -47,6 +53,7 @@ int cmd_report(struct cli *c)
 		fclose(out);
 	pp_json_decref(filters);
 	pp_json_decref(summary);
+	pp_json_decref(judge);
 	pp_json_decref(report);
 	pp_store_close(store);
 	return rc;

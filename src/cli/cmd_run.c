@@ -30,6 +30,7 @@ static void on_signal(int sig)
 struct progress {
 	double start_s, last_s;
 	long first_done;          /* rollouts already stored when the run began */
+	bool tty;                 /* a live line; otherwise a plain line now and then */
 };
 
 static double now_s(void)
@@ -40,22 +41,26 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* At most ten updates a second: done/total, rate, errors, ETA. */
-static void progress_line(void *arg, long done, long total, long errors)
+/* A live line at most ten times a second on a terminal; a plain line
+ * every ten seconds in a log. */
+static void progress_line(void *arg, const struct pp_run_progress *pr)
 {
 	struct progress *p = arg;
 	double t = now_s(), rate;
 
 	if (p->start_s == 0) {
-		p->start_s = t;
-		p->first_done = done - 1;
+		p->start_s = p->last_s = t;
+		p->first_done = pr->done - 1;
 	}
-	if (done != total && t - p->last_s < 0.1)
+	if (pr->done != pr->total && t - p->last_s < (p->tty ? 0.1 : 10.0))
 		return;
 	p->last_s = t;
-	rate = t > p->start_s ? (double)(done - p->first_done) / (t - p->start_s) : 0;
-	fprintf(stderr, "\r%ld/%ld rollouts  %.0f/s  %ld errors  ETA %.0f s   ", done, total, rate,
-		errors, rate > 0 ? (double)(total - done) / rate : 0.0);
+	rate = t > p->start_s ? (double)(pr->done - p->first_done) / (t - p->start_s) : 0;
+	fprintf(stderr, "%s%ld/%ld rollouts  %.1f/s  %ld in flight  %ld errors  %ld retries  "
+		"%ld+%ld tokens  $%.2f  ETA %.0f s%s", p->tty ? "\r" : "", pr->done, pr->total,
+		rate, pr->in_flight, pr->errors, pr->retries, pr->input_tokens, pr->output_tokens,
+		pr->cost_usd, rate > 0 ? (double)(pr->total - pr->done) / rate : 0.0,
+		p->tty ? "   " : "\n");
 }
 
 static struct pp_json *run_record(const struct cli *c, int argc, char **argv)
@@ -88,7 +93,7 @@ int cmd_run(struct cli *c)
 	struct pp_run_options opt;
 	struct pp_run_result res;
 	struct pp_json *rec = NULL;
-	struct progress progress = { 0, 0, 0 };
+	struct progress progress = { 0, 0, 0, false };
 	struct pp_diag diag;
 	size_t n = 0;
 	int rc;
@@ -110,13 +115,13 @@ int cmd_run(struct cli *c)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	opt.stop = &stop_requested;
-	if (isatty(STDERR_FILENO)) {
-		opt.progress = progress_line;
-		opt.progress_arg = &progress;
-	}
+	cli_raise_fd_limit();
+	progress.tty = isatty(STDERR_FILENO);
+	opt.progress = progress_line;
+	opt.progress_arg = &progress;
 	rec = run_record(c, c->argc, c->argv);
 	rc = rec ? pp_run(list, n, &opt, store, rec, &res, &diag) : PP_ENOMEM;
-	if (opt.progress)
+	if (progress.tty)
 		fputc('\n', stderr);
 	if (rc) {
 		cli_diag(&diag);
@@ -125,8 +130,18 @@ int cmd_run(struct cli *c)
 		rc = rc == PP_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
 	} else {
 		fprintf(stderr, "%s: stored %ld rollouts (%ld already there, %ld errors) in '%s'\n",
-			res.interrupted ? "interrupted" : "done", res.done, res.skipped, res.errors, c->db);
+			res.interrupted ? "interrupted" : res.budget_reached ? "budget reached" : "done",
+			res.done, res.skipped, res.errors, c->db);
+		if (res.input_tokens || res.output_tokens || res.cache_hits || res.retries)
+			fprintf(stderr, "usage: %ld input + %ld output tokens (%ld reasoning), $%.4f; "
+				"%ld HTTP retries (%ld rate-limited), %ld calls from the cache\n",
+				res.input_tokens, res.output_tokens, res.reasoning_tokens, res.cost_usd,
+				res.retries, res.rate_limited, res.cache_hits);
 		rc = res.interrupted ? EXIT_RUNTIME : 0;
+		/* The judge works on what is stored, so an interrupted run
+		 * leaves it for later rather than judging half a grid. */
+		if (!rc)
+			rc = cli_judge_stage(c, store, &stop_requested);
 	}
 	pp_json_decref(rec);
 	pp_store_close(store);

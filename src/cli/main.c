@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <peerpres/judge.h>
+
 #include "cli/cli.h"
 
 #ifndef PP_VERSION
@@ -35,7 +37,8 @@ struct command {
 	"  --max-iters N            loop iterations (default 30)\n" \
 	"  --seed S                 mixed into every rollout's seed (default 0)\n" \
 	"  --scenarios DIR          scenario files (default: the installed scenarios/)\n" \
-	"  --overlay FILE           YAML whose keys replace the scenarios' (repeatable)\n"
+	"  --overlay FILE           YAML whose keys replace the scenarios' (repeatable)\n" \
+	"  --prices FILE            prices over the built-in ones (default ./peerpres-prices.json)\n"
 
 static const struct command commands[] = {
 	{ "list", cmd_list, "peerpres list [scenarios|conditions|tools|models]",
@@ -48,9 +51,33 @@ static const struct command commands[] = {
 	  "again does only what is missing.\n\n" FILTER_HELP MODEL_HELP
 	  "  --db FILE                the store (default peerpres.db)\n"
 	  "  --limit N                do at most N rollouts now\n"
-	  "  --test                   one rollout of the first config of each scenario\n" },
+	  "  --test                   one rollout of the first config of each scenario\n"
+	  "  --judge PROVIDER/MODEL   the judge of the undecided labels at the end\n"
+	  "                           (default " PP_JUDGE_DEFAULT_MODEL "; see 'peerpres judge')\n"
+	  "  --no-judge               leave undecided labels for 'peerpres judge'\n" },
 	{ "report", cmd_report, "peerpres report [--db FILE] [--format md|csv|json] [-o FILE] [FILTERS]",
-	  "Rates per config and per group with n and Wilson 95% intervals.\n" },
+	  "Rates per config and per group with n and Wilson 95% intervals.\n\n"
+	  "  --judge J                the judge whose verdicts fill undecided labels:\n"
+	  "                           PROVIDER/MODEL[@VERSION], or none (default: the\n"
+	  "                           judge that wrote last)\n" },
+	{ "judge", cmd_judge,
+	  "peerpres judge [--db FILE] [--judge PROVIDER/MODEL] [--also-decided N] [FILTERS]",
+	  "Asks the judge model about every label the rules left undecided and stores\n"
+	  "its verdicts (a cache: a label judged once by a judge and prompt version is\n"
+	  "not asked again). docs/judge.md has the details.\n\n"
+	  "  --db FILE                the store (default peerpres.db)\n"
+	  "  --judge PROVIDER/MODEL   the judge (default " PP_JUDGE_DEFAULT_MODEL "); ref/judge is\n"
+	  "                           the offline reference judge\n"
+	  "  --base-url URL           the judge's endpoint (openai-compat, the mock server)\n"
+	  "  --also-decided N         also judge N rollouts the rules decided, and print\n"
+	  "                           how the rules and the judge agree\n"
+	  "  --retry-failed           ask again where the judge failed or refused\n"
+	  "  --list-judges            list the judges with verdicts in the store\n"
+	  "  --agreement              percent agreement and Cohen's kappa: rules and the\n"
+	  "                           latest judge, rules and --judge J, or two --judge\n"
+	  "                           (\"rules\" names the rules; J@VERSION a prompt version)\n"
+	  "  --json                   machine-readable --list-judges and --agreement\n"
+	  "  --model M  --scenario S  ...  only those rollouts (as for report)\n" },
 	{ "show", cmd_show, "peerpres show ROLLOUT_ID [--db FILE] [--json]",
 	  "Prints one rollout: transcript, tool calls, labels with evidence.\n"
 	  "ROLLOUT_ID is CONFIG_ID:INDEX; a unique prefix of the config id will do.\n" },
@@ -67,7 +94,9 @@ static const struct command commands[] = {
 	  "  --scenario S             the scenario of every transcript (else from\n"
 	  "                           the metadata, or inferred from the tools used)\n"
 	  "  --json                   one line per transcript: source, config, our\n"
-	  "                           labels, the study's labels, divergences\n" },
+	  "                           labels, the study's labels, divergences\n"
+	  "  --concurrency N          threads that parse and replay (default and\n"
+	  "                           most: one per core)\n" },
 	{ "export", cmd_export, "peerpres export --format upstream-json|jsonl|csv [--db FILE] [-o FILE_OR_DIR] [FILTERS]",
 	  "Writes stored rollouts in the study's formats: upstream-json (one transcript\n"
 	  "file per rollout in the directory -o DIR), jsonl (one row per rollout with\n"

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,7 @@ static void defaults(struct cli *c)
 	c->model = "ref/synthetic";
 	c->n_rollouts = -1;
 	c->max_iters = PP_DEFAULT_MAX_ITERS;
+	c->concurrency = PP_DEFAULT_CONCURRENCY;
 	c->temperature = 1.0;
 	c->filters = pp_json_object();
 }
@@ -114,8 +116,20 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
 		return c->help = true, 0;
 	if (!strcmp(a, "--json"))
 		return c->json = true, 0;
+	if (!strcmp(a, "--adaptive"))
+		return c->adaptive = true, 0;
+	if (!strcmp(a, "--no-cache"))
+		return c->no_cache = true, 0;
 	if (!strcmp(a, "--test"))
 		return c->test = true, 0;
+	if (!strcmp(a, "--no-judge"))
+		return c->no_judge = true, 0;
+	if (!strcmp(a, "--agreement"))
+		return c->agreement = true, 0;
+	if (!strcmp(a, "--retry-failed"))
+		return c->retry_failed = true, 0;
+	if (!strcmp(a, "--list-judges"))
+		return c->list_judges = true, 0;
 	if (!(v = value_of(argc, argv, i)))
 		return EXIT_USAGE;
 	if (!strncmp(a, "--", 2) && is_filter(a + 2))
@@ -141,6 +155,16 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
 		return c->output = v, 0;
 	if (!strcmp(a, "--diff"))
 		return c->diff = v, 0;
+	if (!strcmp(a, "--judge")) {
+		if (c->n_judges == sizeof(c->judges) / sizeof(c->judges[0]))
+			return cli_error("--judge at most twice (two judges to compare)"), EXIT_USAGE;
+		c->judges[c->n_judges++] = v;
+		return 0;
+	}
+	if (!strcmp(a, "--also-decided"))
+		return parse_long(a, v, 0, &c->also_decided);
+	if (!strcmp(a, "--prices"))
+		return c->prices_file = v, 0;
 	if (!strcmp(a, "--overlay")) {
 		if (c->n_overlays == sizeof(c->overlays) / sizeof(c->overlays[0]))
 			return cli_error("too many --overlay"), EXIT_USAGE;
@@ -167,8 +191,20 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
 			return EXIT_USAGE;
 		return c->seed = (unsigned long long)n, 0;
 	}
-	if (!strcmp(a, "--concurrency"))
-		return parse_long(a, v, 1, &n);   /* the reference agents run in-process */
+	if (!strcmp(a, "--budget")) {
+		char *end;
+
+		errno = 0;
+		c->budget_usd = strtod(v, &end);
+		if (errno || end == v || *end || !(c->budget_usd > 0))
+			return cli_error("--budget takes a positive amount of USD, not '%s'", v), EXIT_USAGE;
+		return 0;
+	}
+	if (!strcmp(a, "--concurrency")) {
+		if (parse_long(a, v, 1, &c->concurrency) || c->concurrency > PP_MAX_CONCURRENCY)
+			return cli_error("--concurrency must be from 1 to %d", PP_MAX_CONCURRENCY), EXIT_USAGE;
+		return 0;
+	}
 	cli_error("unknown option '%s'; see 'peerpres %s --help'", a, c->cmd ? c->cmd : "");
 	return EXIT_USAGE;
 }
@@ -282,7 +318,12 @@ void cli_run_options(const struct cli *c, struct pp_run_options *opt)
 	opt->temperature = c->temperature;
 	opt->seed = c->seed;
 	opt->limit = c->limit;
+	opt->concurrency = c->concurrency;
+	opt->adaptive = c->adaptive;
+	opt->no_cache = c->no_cache;
+	opt->budget_usd = c->budget_usd;
 	opt->one_per_scenario = c->test;
+	opt->prices_file = c->prices_file;
 }
 
 FILE *cli_output(const struct cli *c)
@@ -325,4 +366,14 @@ struct pp_json *cli_store_filters(const struct cli *c)
 		}
 	}
 	return f;
+}
+
+void cli_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }

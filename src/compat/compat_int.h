@@ -7,8 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <peerpres/compat.h>
 #include <peerpres/json.h>
 #include <peerpres/scenario.h>
+#include <peerpres/store.h>
 
 /* Appends a formatted text to the array `list`. PP_OK or PP_ENOMEM. */
 int pp_compat_note(struct pp_json *list, const char *fmt, ...)
@@ -44,8 +46,62 @@ int pp_compat_infer_scenario(struct pp_scenario *const *scenarios, size_t n,
  * "flags". tools_used: names the agent called; evaluation: the study's
  * label object (may be NULL).
  */
-int pp_compat_dims(const struct pp_json *tr, const struct pp_json *row, const char *scenario,
-		   struct pp_scenario *const *scenarios, size_t n, const struct pp_json *tools_used,
-		   const struct pp_json *evaluation, struct pp_json *out);
+int pp_compat_dims(struct pp_compat_cache *cache, const struct pp_json *tr,
+		   const struct pp_json *row, const char *scenario, struct pp_scenario *const *scenarios,
+		   size_t n, const struct pp_json *tools_used, const struct pp_json *evaluation,
+		   struct pp_json *out);
+
+/* dims.c's memo of grid cells in the cache (replay.c): the value kept
+ * under key (borrowed), or NULL; put steals v. A NULL cache keeps
+ * nothing. PP_OK or PP_ENOMEM. */
+const struct pp_json *pp_compat_cache_grid_get(struct pp_compat_cache *c, const char *key);
+int pp_compat_cache_grid_put(struct pp_compat_cache *c, const char *key, struct pp_json *v);
+
+/* ---- reading raw rows and files (source.c) ---- */
+
+/* One row of a JSONL file, one JSON file, or a failure to read one. */
+struct pp_compat_raw {
+	char *path;     /* the file */
+	long line;      /* the JSONL line (1-based); 0 for a JSON file */
+	bool jsonl;     /* a row of a JSONL file */
+	char *text;     /* the row or the file, len bytes; NULL on failure */
+	size_t len;
+	char *error;    /* why it could not be read, or NULL */
+};
+
+/* The walk over `paths` (copied): files, JSONL rows and directories in
+ * the order pp_compat_read_path describes. Not thread-safe: one reader
+ * at a time. PP_OK or PP_ENOMEM. */
+struct pp_compat_src;
+int pp_compat_src_new(const char *const *paths, size_t n, struct pp_compat_src **out);
+void pp_compat_src_free(struct pp_compat_src *s);
+/* The next raw item, new in *raw (release it), or *end at the end. A file
+ * or directory that cannot be read is an item with its error, and the
+ * walk goes on. PP_OK or PP_ENOMEM. */
+int pp_compat_src_next(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *end);
+void pp_compat_raw_release(struct pp_compat_raw *raw);
+/* Parses a raw item and calls fn exactly once: with the transcript (and
+ * the dataset row), or with the failure. Returns what fn returned, or
+ * PP_ENOMEM. Thread-safe for separate items. */
+int pp_compat_decode(const struct pp_compat_raw *raw, pp_compat_fn fn, void *arg);
+
+/* The first index of config `id` not yet stored, asked of the store. */
+int pp_compat_free_index(struct pp_store *store, const char *id, long *idx);
+
+/* Stores the rollout as config `id`'s index idx, with `source` (borrowed,
+ * may be NULL) added. Errors as pp_store_put_rollout. */
+int pp_compat_put_at(struct pp_store *store, const char *id, long idx, struct pp_json *rollout,
+		     const struct pp_json *source);
+
+/* pp_json_parse, faster on the study's rows (fastjson.c): the same value,
+ * and for input it is not sure of, pp_json_parse itself (so the same
+ * errors and messages). */
+int pp_compat_json_parse(const char *text, size_t len, struct pp_json **out, char *err,
+			 size_t errlen);
+
+/* The SHA-256 hex digest of pp_json_canonical(v), computed without
+ * writing the text out. PP_OK, or PP_ENOMEM when pp_json_canonical would
+ * fail (no memory, a string that is not UTF-8). */
+int pp_compat_canonical_sha256(const struct pp_json *v, char hex[65]);
 
 #endif

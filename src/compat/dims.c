@@ -19,6 +19,7 @@
 #include "compat/compat_int.h"
 
 struct dctx {
+	struct pp_compat_cache *cache;   /* may be NULL */
 	const struct pp_json *meta, *row, *tools_used, *evaluation;
 	struct pp_json *out, *flags;
 	struct pp_scenario *const *scenarios;
@@ -251,25 +252,29 @@ static int add_filter(struct pp_json *f, const char *dim, const char *v)
 	return pp_json_set(f, dim, a);
 }
 
-/* The grid config the dims name; chooses the threshold as described in
- * docs/import.md. */
-static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshold)
+/* The thresholds of the grid configs (extensions included) that have
+ * the dims' other values, as a new array of strings: expanding a grid is
+ * costly and a dataset asks about the same few cells again and again, so
+ * the answer is kept in the cache. */
+static int grid_thresholds(struct dctx *c, const struct pp_scenario *s, const struct pp_json *dims,
+			   struct pp_json **out)
 {
-	const struct pp_scenario *s = pp_compat_find(c->scenarios, c->n,
-						     pp_json_get_str(dims, "scenario", ""));
 	static const char *const dnames[] = { "subject", "condition", "instantiation", "dataset",
 					      "mode", "scratchpad" };
-	struct pp_json *filters = pp_json_object(), *configs = pp_json_array();
-	const struct pp_json *pick = NULL, *none = NULL, *eighty = NULL;
+	struct pp_json *filters = pp_json_object(), *configs = pp_json_array(), *ths = pp_json_array();
+	struct pp_buf key = PP_BUF_INIT;
+	const struct pp_json *hit;
 	const char *ext[16];
 	size_t n_ext = 0, i;
 	struct pp_diag diag;
-	char why[400];
-	int rc = filters && configs ? PP_OK : PP_ENOMEM;
+	int rc = filters && configs && ths ? PP_OK : PP_ENOMEM;
 
-	if (!rc && !s) {
-		snprintf(why, sizeof(why), "no scenario named '%s'", pp_json_get_str(dims, "scenario", ""));
-		not_replayable(c, why);
+	if (!rc)
+		rc = pp_buf_adds(&key, pp_scenario_hash(s));
+	for (i = 0; !rc && i < 6; i++)
+		rc = pp_buf_addf(&key, "\x1f%s", pp_json_get_str(dims, dnames[i], "none"));
+	if (!rc && (hit = pp_compat_cache_grid_get(c->cache, key.buf))) {
+		*out = pp_json_incref((struct pp_json *)hit);
 		goto out;
 	}
 	for (i = 0; !rc && i < 6; i++)
@@ -278,23 +283,57 @@ static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshol
 		rc = pp_compat_extensions(s, ext, 16, &n_ext);
 	pp_diag_clear(&diag);
 	if (!rc && (rc = pp_scenario_expand(s, filters, ext, n_ext, configs, &diag)) && rc != PP_ENOMEM)
-		rc = PP_OK;   /* no config: said below */
-	for (i = 0; !rc && i < pp_json_len(configs); i++) {
-		const struct pp_json *cf = pp_json_at(configs, i);
-		const char *t = pp_json_get_str(cf, "threshold", "none");
+		rc = PP_OK;   /* no config: said by the caller */
+	for (i = 0; !rc && i < pp_json_len(configs); i++)
+		rc = pp_json_append(ths, pp_json_string(pp_json_get_str(pp_json_at(configs, i),
+									"threshold", "none")));
+	if (!rc)
+		rc = pp_compat_cache_grid_put(c->cache, key.buf, pp_json_incref(ths));
+	if (!rc) {
+		*out = ths;
+		ths = NULL;
+	}
+out:
+	pp_buf_release(&key);
+	pp_json_decref(filters);
+	pp_json_decref(configs);
+	pp_json_decref(ths);
+	return rc;
+}
+
+/* The grid config the dims name; chooses the threshold as described in
+ * docs/import.md. */
+static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshold)
+{
+	const struct pp_scenario *s = pp_compat_find(c->scenarios, c->n,
+						     pp_json_get_str(dims, "scenario", ""));
+	struct pp_json *ths = NULL;
+	const char *pick = NULL;
+	bool none = false, eighty = false;
+	size_t i;
+	char why[400];
+	int rc = PP_OK;
+
+	if (!s) {
+		snprintf(why, sizeof(why), "no scenario named '%s'", pp_json_get_str(dims, "scenario", ""));
+		not_replayable(c, why);
+		return PP_OK;
+	}
+	if ((rc = grid_thresholds(c, s, dims, &ths)))
+		return rc;
+	for (i = 0; i < pp_json_len(ths); i++) {
+		const char *t = pp_json_str(pp_json_at(ths, i));
 
 		if (threshold && !strcmp(t, threshold))
-			pick = cf;
+			pick = t;
 		if (!strcmp(t, "none"))
-			none = cf;
+			none = true;
 		if (!strcmp(t, "80"))
-			eighty = cf;
+			eighty = true;
 	}
-	if (rc)
-		goto out;
 	if (!pick && none)
-		pick = none;   /* the cell has no threshold: a recorded one is the study's default */
-	if (!pick && pp_json_len(configs)) {
+		pick = "none";   /* the cell has no threshold: a recorded one is the study's default */
+	if (!pick && pp_json_len(ths)) {
 		/* The study compared with 80 when none was recorded, and its
 		 * policy then said 80; a value the grid lacks renders off it. */
 		const char *t = threshold ? threshold : "80";
@@ -306,13 +345,9 @@ static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshol
 		else if (!rc)
 			rc = pp_compat_note(c->flags, "threshold %s is not one of this cell of the grid: "
 					    "rendered off the grid", t);
-		goto out;
-	}
-	if (!rc && pick) {
-		rc = pp_json_set_str(dims, "threshold", pp_json_get_str(pick, "threshold", "none"));
-		goto out;
-	}
-	if (!rc) {
+	} else if (pick) {
+		rc = pp_json_set_str(dims, "threshold", pick);
+	} else {
 		snprintf(why, sizeof(why), "no config of %s has subject=%s condition=%s instantiation=%s "
 			 "dataset=%s mode=%s scratchpad=%s threshold=%s", pp_scenario_name(s),
 			 pp_json_get_str(dims, "subject", ""), pp_json_get_str(dims, "condition", ""),
@@ -322,9 +357,7 @@ static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshol
 		not_replayable(c, why);
 		rc = pp_json_set_str(dims, "threshold", threshold ? threshold : "none");
 	}
-out:
-	pp_json_decref(filters);
-	pp_json_decref(configs);
+	pp_json_decref(ths);
 	return rc;
 }
 
@@ -413,9 +446,10 @@ static int set_dims(struct dctx *c, const char *scenario)
 	return rc;
 }
 
-int pp_compat_dims(const struct pp_json *tr, const struct pp_json *row, const char *scenario,
-		   struct pp_scenario *const *scenarios, size_t n, const struct pp_json *tools_used,
-		   const struct pp_json *evaluation, struct pp_json *out)
+int pp_compat_dims(struct pp_compat_cache *cache, const struct pp_json *tr,
+		   const struct pp_json *row, const char *scenario, struct pp_scenario *const *scenarios,
+		   size_t n, const struct pp_json *tools_used, const struct pp_json *evaluation,
+		   struct pp_json *out)
 {
 	struct dctx c;
 	char fbuf[64], mbuf[256], hbuf[64], name[96];
@@ -426,6 +460,7 @@ int pp_compat_dims(const struct pp_json *tr, const struct pp_json *row, const ch
 	int rc;
 
 	memset(&c, 0, sizeof(c));
+	c.cache = cache;
 	c.meta = pp_json_get(tr, "experiment_metadata");
 	c.row = row;
 	c.tools_used = tools_used;

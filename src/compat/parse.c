@@ -16,7 +16,6 @@
 #include <strings.h>
 
 #include <peerpres/compat.h>
-#include <peerpres/hash.h>
 #include <peerpres/status.h>
 
 #include "compat/compat_int.h"
@@ -165,20 +164,43 @@ static int content_text(const struct pp_json *c, struct pp_buf *b)
 	return rc;
 }
 
+/* A string value as our records keep it: shared with the transcript,
+ * or (holding a NUL, which the text copies always stopped at) cut there. */
+static struct pp_json *text_value(const struct pp_json *s)
+{
+	const char *t = pp_json_str(s);
+
+	return strlen(t) == pp_json_len(s) ? pp_json_incref((struct pp_json *)s) : pp_json_string(t);
+}
+
+/* Content as one new string value (see content_text). */
+static struct pp_json *content_value(const struct pp_json *c)
+{
+	struct pp_buf b = PP_BUF_INIT;
+	struct pp_json *v = NULL;
+
+	if (pp_json_is_string(c))
+		return text_value(c);
+	if (!content_text(c, &b))
+		v = pp_json_string(b.buf);
+	pp_buf_release(&b);
+	return v;
+}
+
 #define THINK_OPEN "<model_thinking>"
 #define THINK_CLOSE "</model_thinking>"
 
 /* Splits a "<model_thinking>...</model_thinking>" prefix off the visible
- * content. */
-static int split_thinking(struct conv *cv, const char *content, struct pp_json *msg)
+ * content (a string value). */
+static int split_thinking(struct conv *cv, struct pp_json *value, struct pp_json *msg)
 {
-	const char *p = content, *end;
+	const char *p = pp_json_str(value), *end;
 	int rc;
 
 	while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
 		p++;
 	if (strncmp(p, THINK_OPEN, strlen(THINK_OPEN)))
-		return pp_json_set_str(msg, "content", content);
+		return pp_json_set(msg, "content", pp_json_incref(value));
 	p += strlen(THINK_OPEN);
 	if (!(end = strstr(p, THINK_CLOSE))) {
 		rc = pp_json_set_str(msg, "reasoning", p);
@@ -198,15 +220,16 @@ static int split_thinking(struct conv *cv, const char *content, struct pp_json *
 	return rc;
 }
 
-/* Arguments as an object: a JSON text is parsed, null is {}. */
+/* Arguments as an object: a JSON text is parsed, null is {}. The parsed
+ * record shares the transcript's own objects: neither is changed. */
 static struct pp_json *arguments_of(const struct pp_json *a)
 {
 	struct pp_json *v = NULL;
 
 	if (pp_json_is_object(a))
-		return pp_json_deep_copy(a);
+		return pp_json_incref((struct pp_json *)a);
 	if (pp_json_is_string(a) &&
-	    !pp_json_parse(pp_json_str(a), strlen(pp_json_str(a)), &v, NULL, 0) &&
+	    !pp_compat_json_parse(pp_json_str(a), strlen(pp_json_str(a)), &v, NULL, 0) &&
 	    pp_json_is_object(v))
 		return v;
 	pp_json_decref(v);
@@ -250,15 +273,16 @@ static int calls_of(const struct pp_json *tc, struct pp_json *calls)
 	return rc;
 }
 
-static int add_text(struct conv *cv, const char *text)
+/* What the agent wrote, a string value (anything else is skipped). */
+static int add_text(struct conv *cv, const struct pp_json *text)
 {
 	struct pp_json *t;
 
-	if (!text || !*text)
+	if (!pp_json_is_string(text) || !*pp_json_str(text))
 		return PP_OK;
 	if (!(t = pp_json_object()))
 		return PP_ENOMEM;
-	if (pp_json_set(t, "turn", pp_json_integer(cv->turn)) || pp_json_set_str(t, "text", text)) {
+	if (pp_json_set(t, "turn", pp_json_integer(cv->turn)) || pp_json_set(t, "text", text_value(text))) {
 		pp_json_decref(t);
 		return PP_ENOMEM;
 	}
@@ -280,33 +304,37 @@ static int assistant(struct conv *cv, const struct pp_json *m)
 {
 	struct pp_json *msg = pp_json_object(), *turn = pp_json_object();
 	struct pp_json *calls = pp_json_array(), *ours = pp_json_array(), *results = pp_json_array();
-	struct pp_buf b = PP_BUF_INIT;
+	struct pp_json *content = content_value(pp_json_get(m, "content"));
 	const char *reasoning = pp_json_get_str(m, "reasoning_content", NULL);
 	size_t i;
-	int rc = (msg && turn && calls && ours && results) ? PP_OK : PP_ENOMEM;
+	int rc = (msg && turn && calls && ours && results && content) ? PP_OK : PP_ENOMEM;
 
 	cv->turn++;
 	cv->results_in_turn = 0;
 	if (!rc)
 		rc = pp_json_set_str(msg, "role", "assistant");
 	if (!rc)
-		rc = content_text(pp_json_get(m, "content"), &b);
-	if (!rc)
-		rc = split_thinking(cv, b.buf, msg);
+		rc = split_thinking(cv, content, msg);
 	if (!rc && reasoning)
 		rc = pp_json_set_str(msg, "reasoning", reasoning);
 	if (!rc)
 		rc = calls_of(pp_json_get(m, "tool_calls"), calls);
 	if (!rc)
-		rc = add_text(cv, pp_json_get_str(msg, "content", NULL));
+		rc = add_text(cv, pp_json_get(msg, "content"));
 	for (i = 0; !rc && i < pp_json_len(calls); i++) {
 		const struct pp_json *c = pp_json_at(calls, i), *args = pp_json_get(c, "arguments");
-		struct pp_json *oc = pp_json_deep_copy(c);
+		struct pp_json *oc = pp_json_object();
 		char id[48];
 		void *it;
 
 		snprintf(id, sizeof(id), "t%d_%zu", cv->turn, i + 1);
-		rc = oc ? pp_json_set_str(oc, "id", id) : PP_ENOMEM;
+		rc = oc ? PP_OK : PP_ENOMEM;
+		if (!rc)
+			rc = pp_json_set(oc, "name", pp_json_incref(pp_json_get(c, "name")));
+		if (!rc)
+			rc = pp_json_set(oc, "arguments", pp_json_incref((struct pp_json *)args));
+		if (!rc)
+			rc = pp_json_set_str(oc, "id", id);
 		if (!rc) {
 			rc = pp_json_append(ours, oc);
 			oc = NULL;
@@ -315,7 +343,7 @@ static int assistant(struct conv *cv, const struct pp_json *m)
 		if (!rc)
 			rc = note_tool(cv, pp_json_get_str(c, "name", ""));
 		for (it = pp_json_iter(args); !rc && it; it = pp_json_iter_next(args, it))
-			rc = add_text(cv, pp_json_str(pp_json_iter_value(it)));
+			rc = add_text(cv, pp_json_iter_value(it));
 	}
 	if (!rc) {
 		rc = pp_json_set(msg, "tool_calls", ours);
@@ -339,7 +367,7 @@ static int assistant(struct conv *cv, const struct pp_json *m)
 		rc = pp_json_append(cv->messages, msg);
 		msg = NULL;
 	}
-	pp_buf_release(&b);
+	pp_json_decref(content);
 	pp_json_decref(msg);
 	pp_json_decref(turn);
 	pp_json_decref(calls);
@@ -356,7 +384,7 @@ static int tool_result(struct conv *cv, const struct pp_json *m)
 	const struct pp_json *calls = pp_json_get(turn, "calls");
 	const struct pp_json *tc = pp_json_get(m, "tool_calls");
 	struct pp_json *own = pp_json_array(), *res = pp_json_object(), *msg = pp_json_object();
-	struct pp_buf b = PP_BUF_INIT;
+	struct pp_json *content = NULL;
 	const struct pp_json *call = NULL;
 	const char *name = pp_json_get_str(m, "name", NULL);
 	int k = cv->results_in_turn++;
@@ -397,21 +425,21 @@ static int tool_result(struct conv *cv, const struct pp_json *m)
 				    cv->turn);
 		goto out;
 	}
-	if (!rc)
-		rc = content_text(pp_json_get(m, "content"), &b);
+	if (!rc && !(content = content_value(pp_json_get(m, "content"))))
+		rc = PP_ENOMEM;
 	if (!rc)
 		rc = pp_json_set_str(res, "name", pp_json_get_str(call, "name", ""));
 	if (!rc)
-		rc = pp_json_set(res, "arguments", pp_json_deep_copy(pp_json_get(call, "arguments")));
+		rc = pp_json_set(res, "arguments", pp_json_incref(pp_json_get(call, "arguments")));
 	if (!rc)
-		rc = pp_json_set_str(res, "content", b.buf);
+		rc = pp_json_set(res, "content", pp_json_incref(content));
 	if (!rc)
 		rc = pp_json_append(pp_json_get(turn, "results"), pp_json_incref(res));
 	snprintf(id, sizeof(id), "t%d_r%d", cv->turn, k + 1);
 	if (!rc)
 		rc = pp_json_set_str(msg, "role", "tool");
 	if (!rc)
-		rc = pp_json_set_str(msg, "content", b.buf);
+		rc = pp_json_set(msg, "content", pp_json_incref(content));
 	if (!rc)
 		rc = pp_json_set_str(msg, "tool_call_id", pp_json_get_str(m, "tool_call_id", id));
 	if (!rc)
@@ -421,7 +449,7 @@ static int tool_result(struct conv *cv, const struct pp_json *m)
 		msg = NULL;
 	}
 out:
-	pp_buf_release(&b);
+	pp_json_decref(content);
 	pp_json_decref(own);
 	pp_json_decref(res);
 	pp_json_decref(msg);
@@ -431,20 +459,16 @@ out:
 static int plain(struct conv *cv, const struct pp_json *m, const char *role)
 {
 	struct pp_json *msg = pp_json_object();
-	struct pp_buf b = PP_BUF_INIT;
 	int rc = msg ? PP_OK : PP_ENOMEM;
 
 	if (!rc)
-		rc = content_text(pp_json_get(m, "content"), &b);
-	if (!rc)
 		rc = pp_json_set_str(msg, "role", role);
 	if (!rc)
-		rc = pp_json_set_str(msg, "content", b.buf);
+		rc = pp_json_set(msg, "content", content_value(pp_json_get(m, "content")));
 	if (!rc) {
 		rc = pp_json_append(cv->messages, msg);
 		msg = NULL;
 	}
-	pp_buf_release(&b);
 	pp_json_decref(msg);
 	return rc;
 }
@@ -514,7 +538,7 @@ static int source_key(const struct pp_json *tr, const struct pp_json *row, struc
 {
 	const struct pp_json *id = pp_json_get(row, "transcript_id");
 	struct pp_json *o = pp_json_object();
-	char *canon = NULL, hex[65];
+	char hex[65];
 	int rc = o ? PP_OK : PP_ENOMEM;
 
 	if (pp_json_is_null(id))
@@ -523,15 +547,12 @@ static int source_key(const struct pp_json *tr, const struct pp_json *row, struc
 		rc = pp_json_set(o, "transcript", pp_json_incref((struct pp_json *)tr));
 	if (!rc)
 		rc = pp_json_set(o, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
-	if (!rc && !(canon = pp_json_canonical(o)))
-		rc = PP_ENOMEM;
-	if (!rc) {
-		pp_sha256_hex(canon, strlen(canon), hex);
+	if (!rc)
+		rc = pp_compat_canonical_sha256(o, hex);
+	if (!rc)
 		rc = pp_json_set_str(out, "source_key", hex);
-	}
 	if (!rc)
 		rc = pp_json_set(out, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
-	free(canon);
 	pp_json_decref(o);
 	return rc;
 }
@@ -547,6 +568,14 @@ static int set_steal(struct pp_json *o, const char *k, struct pp_json **v)
 int pp_compat_parse(const struct pp_json *tr, const struct pp_json *row, const char *scenario,
 		    struct pp_scenario *const *scenarios, size_t n, struct pp_json **out,
 		    struct pp_diag *diag)
+{
+	return pp_compat_parse_cached(NULL, tr, row, scenario, scenarios, n, out, diag);
+}
+
+int pp_compat_parse_cached(struct pp_compat_cache *cache, const struct pp_json *tr,
+			   const struct pp_json *row, const char *scenario,
+			   struct pp_scenario *const *scenarios, size_t n, struct pp_json **out,
+			   struct pp_diag *diag)
 {
 	const struct pp_json *conv_list = pp_json_get(tr, "conversation");
 	struct conv cv = { NULL, NULL, NULL, NULL, NULL, 0, 0 };
@@ -574,14 +603,15 @@ int pp_compat_parse(const struct pp_json *tr, const struct pp_json *row, const c
 		goto out;
 	rc = set_steal(o, "flags", &cv.flags);
 	if (!rc)
-		rc = pp_compat_dims(tr, row, scenario, scenarios, n, cv.tools_used, evaluation_of(tr), o);
+		rc = pp_compat_dims(cache, tr, row, scenario, scenarios, n, cv.tools_used,
+				    evaluation_of(tr), o);
 	if (!rc)
 		rc = upstream_labels(tr, row, pp_json_get_str(o, "subject_name", ""), up);
 	if (!rc)
 		rc = set_steal(o, "upstream_labels", &up);
 	if (!rc)
 		rc = pp_json_set(o, "upstream_raw", evaluation_of(tr) ?
-				 pp_json_deep_copy(evaluation_of(tr)) : pp_json_null());
+				 pp_json_incref((struct pp_json *)evaluation_of(tr)) : pp_json_null());
 	if (!rc)
 		rc = set_steal(o, "turns", &cv.turns);
 	if (!rc)

@@ -39,6 +39,7 @@ struct replay {
 	struct pp_json *divergences, *flags;
 	const char *stop;
 	int last_turn;      /* the last turn the rollout reached */
+	struct pp_json *state, *log;   /* the world's at the end, once made */
 };
 
 static bool upstream_ok(const char *content)
@@ -237,6 +238,13 @@ static int set_copy(struct pp_json *o, const char *k, const struct pp_json *v)
 	return pp_json_set(o, k, v ? pp_json_deep_copy(v) : pp_json_null());
 }
 
+/* The rollout record shares the parsed record's large parts rather than
+ * copying them: neither is changed once made. */
+static int set_shared(struct pp_json *o, const char *k, const struct pp_json *v)
+{
+	return pp_json_set(o, k, v ? pp_json_incref((struct pp_json *)v) : pp_json_null());
+}
+
 /* An id for configs we could not render: the inputs that name them. */
 static int fallback_id(const struct pp_json *parsed, const char *model, char id[65])
 {
@@ -330,8 +338,8 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 			  struct pp_json **out)
 {
 	struct pp_json *o = pp_json_object(), *prov = pp_json_object(), *block = NULL;
-	struct pp_json *state = r->world ? pp_world_state(r->world) : pp_json_null();
-	struct pp_json *log = r->world ? pp_world_tool_log(r->world) : pp_json_array();
+	struct pp_json *state = r->state ? pp_json_incref(r->state) : pp_json_null();
+	struct pp_json *log = r->log ? pp_json_incref(r->log) : pp_json_array();
 	int rc = o && prov && state && log ? PP_OK : PP_ENOMEM;
 
 	if (!rc)
@@ -365,7 +373,7 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 		prov = NULL;
 	}
 	if (!rc)
-		rc = set_copy(o, "messages", pp_json_get(parsed, "messages"));
+		rc = set_shared(o, "messages", pp_json_get(parsed, "messages"));
 	if (!rc) {
 		rc = pp_json_set(o, "tool_calls", log);
 		log = NULL;
@@ -379,9 +387,9 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 	if (!rc)
 		rc = pp_json_set_str(o, "stop_reason", r->stop);
 	if (!rc)
-		rc = set_copy(o, "upstream_labels", pp_json_get(parsed, "upstream_labels"));
+		rc = set_shared(o, "upstream_labels", pp_json_get(parsed, "upstream_labels"));
 	if (!rc)
-		rc = set_copy(o, "upstream_evaluation", pp_json_get(parsed, "upstream_raw"));
+		rc = set_shared(o, "upstream_evaluation", pp_json_get(parsed, "upstream_raw"));
 	if (!rc)
 		rc = set_copy(o, "source_key", pp_json_get(parsed, "source_key"));
 	if (!rc)
@@ -405,50 +413,143 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 /* ---- renders kept per config ---- */
 
 /* Rendering a config and compiling its detectors cost more than the
- * replay itself, and a dataset holds many transcripts of each config. */
+ * replay itself, and a dataset holds many transcripts of each config.
+ * A render with its compiled detectors takes about 400 KB. */
 #define CACHE_SLOTS 256
+
+/* Grid cells dims.c asked about; forgotten all at once past this. */
+#define GRID_MEMO_MAX 4096
 
 struct pp_compat_cache {
 	struct {
 		char *key;
 		struct pp_json *rendered;
 		struct pp_labels *labels;
-	} slot[CACHE_SLOTS];
-	size_t next;    /* the slot to replace when all are taken */
+	} *slot;
+	size_t n_slots;
+	size_t next;    /* the slot to replace next */
+	struct pp_json *index;  /* {key: slot} */
+	struct pp_json *grid;   /* dims.c's memo: {key: value} */
 };
+
+int pp_compat_cache_new_sized(struct pp_compat_cache **out, size_t renders)
+{
+	struct pp_compat_cache *c = pp_calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c)
+		return PP_ENOMEM;
+	c->n_slots = renders ? renders : 1;
+	if (!(c->slot = pp_calloc(c->n_slots, sizeof(*c->slot))) || !(c->grid = pp_json_object()) ||
+	    !(c->index = pp_json_object())) {
+		pp_compat_cache_free(c);
+		return PP_ENOMEM;
+	}
+	*out = c;
+	return PP_OK;
+}
 
 int pp_compat_cache_new(struct pp_compat_cache **out)
 {
-	return (*out = pp_calloc(1, sizeof(**out))) ? PP_OK : PP_ENOMEM;
+	return pp_compat_cache_new_sized(out, CACHE_SLOTS);
+}
+
+const struct pp_json *pp_compat_cache_grid_get(struct pp_compat_cache *c, const char *key)
+{
+	return c ? pp_json_get(c->grid, key) : NULL;
+}
+
+int pp_compat_cache_grid_put(struct pp_compat_cache *c, const char *key, struct pp_json *v)
+{
+	if (!c) {
+		pp_json_decref(v);
+		return v ? PP_OK : PP_ENOMEM;
+	}
+	if (pp_json_len(c->grid) >= GRID_MEMO_MAX) {
+		struct pp_json *fresh = pp_json_object();
+
+		if (!fresh) {
+			pp_json_decref(v);
+			return PP_ENOMEM;
+		}
+		pp_json_decref(c->grid);
+		c->grid = fresh;
+	}
+	return pp_json_set(c->grid, key, v);
 }
 
 void pp_compat_cache_free(struct pp_compat_cache *c)
 {
 	size_t i;
 
-	for (i = 0; c && i < CACHE_SLOTS; i++) {
+	if (!c)
+		return;
+	for (i = 0; c->slot && i < c->n_slots; i++) {
 		free(c->slot[i].key);
 		pp_json_decref(c->slot[i].rendered);
 		pp_labels_free(c->slot[i].labels);
 	}
+	free(c->slot);
+	pp_json_decref(c->grid);
+	pp_json_decref(c->index);
 	free(c);
 }
 
-/* What names a render: the scenario's content and the run options. */
+/* What names a render: the scenario's content, the dims and the run
+ * options, as text (fields apart by a control character no value has). */
 static char *cache_key(const struct pp_scenario *s, const struct pp_json *dims,
 		       const struct pp_run_options *opt)
 {
-	struct pp_json *o = pp_json_object();
-	char *key = NULL;
+	struct pp_buf b = PP_BUF_INIT;
+	void *it;
+	int rc = pp_buf_addf(&b, "%s\x1f%s\x1f%s\x1f%d\x1f%.17g", pp_scenario_hash(s), opt->model,
+			     opt->family ? opt->family : "\x1e", opt->max_iters, opt->temperature);
 
-	if (o && !pp_json_set_str(o, "scenario_hash", pp_scenario_hash(s)) &&
-	    !pp_json_set(o, "dims", pp_json_deep_copy(dims)) &&
-	    !pp_json_set_str(o, "model", opt->model) && !pp_json_set_str(o, "family", opt->family) &&
-	    !pp_json_set(o, "max_iters", pp_json_integer(opt->max_iters)) &&
-	    !pp_json_set(o, "temperature", pp_json_real(opt->temperature)))
-		key = pp_json_canonical(o);
-	pp_json_decref(o);
-	return key;
+	for (it = pp_json_iter(dims); !rc && it; it = pp_json_iter_next(dims, it)) {
+		rc = pp_buf_addf(&b, "\x1f%s\x1e", pp_json_iter_key(it));
+		if (!rc)
+			rc = pp_json_dump(pp_json_iter_value(it), PP_JSON_COMPACT, &b);
+	}
+	if (rc) {
+		pp_buf_release(&b);
+		return NULL;
+	}
+	return pp_buf_detach(&b, NULL);
+}
+
+/* The slot holding key, or -1. */
+static long find_slot(const struct pp_compat_cache *cache, const char *key)
+{
+	long long i;
+
+	return pp_json_int(pp_json_get(cache->index, key), &i) ? (long)i : -1;
+}
+
+/* Keeps a render in the cache (taking key); the oldest makes room. */
+static int keep(struct pp_compat_cache *cache, char *key, struct pp_json *rendered,
+		struct pp_labels *compiled)
+{
+	size_t i = cache->next++ % cache->n_slots;
+	int rc;
+
+	if (cache->slot[i].key)
+		pp_json_remove(cache->index, 0, cache->slot[i].key);
+	free(cache->slot[i].key);
+	pp_json_decref(cache->slot[i].rendered);
+	pp_labels_free(cache->slot[i].labels);
+	cache->slot[i].key = key;
+	cache->slot[i].rendered = pp_json_incref(rendered);
+	cache->slot[i].labels = compiled;
+	rc = pp_json_set(cache->index, key, pp_json_integer((long long)i));
+	if (rc) {
+		/* Not findable without the index: empty the slot again. */
+		cache->slot[i].key = NULL;
+		cache->slot[i].labels = NULL;
+		pp_json_decref(cache->slot[i].rendered);
+		cache->slot[i].rendered = NULL;
+		free(key);
+	}
+	return rc;
 }
 
 /* *rendered new; *compiled borrowed from the cache when *owned is false. */
@@ -458,37 +559,31 @@ static int render(struct pp_compat_cache *cache, const struct pp_scenario *s,
 		  struct pp_diag *diag)
 {
 	char *key = cache ? cache_key(s, dims, opt) : NULL;
-	size_t i;
+	long i = key ? find_slot(cache, key) : -1;
 	int rc;
 
 	*owned = true;
 	if (cache && !key)
 		return PP_ENOMEM;
-	for (i = 0; key && i < CACHE_SLOTS && cache->slot[i].key; i++)
-		if (!strcmp(cache->slot[i].key, key)) {
-			free(key);
-			*rendered = pp_json_incref(cache->slot[i].rendered);
-			*compiled = cache->slot[i].labels;
-			*owned = false;
-			return PP_OK;
-		}
+	if (i >= 0) {
+		free(key);
+		*rendered = pp_json_incref(cache->slot[i].rendered);
+		*compiled = cache->slot[i].labels;
+		*owned = false;
+		return PP_OK;
+	}
 	rc = pp_render_config(s, dims, opt, rendered, diag);
 	if (!rc)
 		rc = pp_labels_compile(compiled, pp_json_get(*rendered, "labels"),
 				       pp_json_get(*rendered, "patterns"),
 				       pp_json_get(*rendered, "extract"), diag);
 	if (!rc && key) {
-		i = i < CACHE_SLOTS ? i : cache->next++ % CACHE_SLOTS;
-		free(cache->slot[i].key);
-		pp_json_decref(cache->slot[i].rendered);
-		pp_labels_free(cache->slot[i].labels);
-		cache->slot[i].key = key;
-		cache->slot[i].rendered = pp_json_incref(*rendered);
-		cache->slot[i].labels = *compiled;
+		rc = keep(cache, key, *rendered, *compiled);
+		*owned = rc != PP_OK;   /* not kept: the caller frees it */
 		key = NULL;
-		*owned = false;
+	} else {
+		free(key);
 	}
-	free(key);
 	return rc;
 }
 
@@ -501,7 +596,7 @@ static int replay_world(struct pp_compat_cache *cache, struct replay *r,
 	const struct pp_json *p = r->parsed;
 	struct pp_run_options opt;
 	struct pp_labels *compiled = NULL;
-	struct pp_json *state = NULL, *log = NULL, *texts = NULL;
+	struct pp_json *texts = NULL;
 	struct pp_label_input in;
 	long long iters = PP_DEFAULT_MAX_ITERS;
 	double temp = 1.0;
@@ -521,12 +616,12 @@ static int replay_world(struct pp_compat_cache *cache, struct replay *r,
 		rc = pp_world_new(&r->world, pp_json_get(*rendered, "world"), diag);
 	if (!rc)
 		rc = walk(r);
-	if (!rc && (!(state = pp_world_state(r->world)) || !(log = pp_world_tool_log(r->world))))
+	if (!rc && (!(r->state = pp_world_state(r->world)) || !(r->log = pp_world_tool_log(r->world))))
 		rc = PP_ENOMEM;
 	if (!rc)
 		rc = texts_until(pp_json_get(p, "texts"), r->last_turn, &texts);
-	in.state = state;
-	in.tool_log = log;
+	in.state = r->state;
+	in.tool_log = r->log;
 	in.texts = texts;
 	if (!rc)
 		rc = pp_labels_eval(compiled, &in, labels);
@@ -534,8 +629,6 @@ static int replay_world(struct pp_compat_cache *cache, struct replay *r,
 		snprintf(id, 65, "%s", pp_json_get_str(*rendered, "config_id", ""));
 	if (owned)
 		pp_labels_free(compiled);
-	pp_json_decref(state);
-	pp_json_decref(log);
 	pp_json_decref(texts);
 	return rc;
 }
@@ -599,6 +692,8 @@ out:
 			pp_diag_set(diag, rc, NULL, 0, 0, "out of memory");
 	}
 	pp_world_free(r.world);
+	pp_json_decref(r.state);
+	pp_json_decref(r.log);
 	pp_json_decref(r.divergences);
 	pp_json_decref(r.flags);
 	pp_json_decref(rendered);
@@ -606,8 +701,7 @@ out:
 	return rc;
 }
 
-/* The first index of config `id` not yet stored. */
-static int free_index(struct pp_store *store, const char *id, long *idx)
+int pp_compat_free_index(struct pp_store *store, const char *id, long *idx)
 {
 	size_t cap = 64, i;
 	bool *done = NULL;
@@ -651,11 +745,18 @@ int pp_compat_store(struct pp_store *store, const struct pp_json *config,
 		return rc;
 	if (*idx >= 0)
 		return *already = true, PP_OK;
-	if ((rc = free_index(store, id, idx)))
+	if ((rc = pp_compat_free_index(store, id, idx)))
 		return rc;
-	rc = pp_json_set_str(rollout, "config_id", id);
+	return pp_compat_put_at(store, id, *idx, rollout, source);
+}
+
+int pp_compat_put_at(struct pp_store *store, const char *id, long idx, struct pp_json *rollout,
+		     const struct pp_json *source)
+{
+	int rc = pp_json_set_str(rollout, "config_id", id);
+
 	if (!rc)
-		rc = pp_json_set(rollout, "idx", pp_json_integer(*idx));
+		rc = pp_json_set(rollout, "idx", pp_json_integer(idx));
 	if (!rc)
 		rc = pp_json_set(rollout, "source", source ? pp_json_deep_copy(source) : pp_json_null());
 	if (!rc)

@@ -2,8 +2,14 @@
  * source.c - where upstream transcripts come from: single JSON files,
  * JSONL datasets (one row per line, the transcript inline or as a
  * transcript_json string beside the dataset's columns) and directories
- * of them. A bad file or row is reported with its path and line through
- * the callback and the walk goes on: one broken row never hides the rest.
+ * of them. A bad file or row is reported with its path and line and the
+ * walk goes on: one broken row never hides the rest.
+ *
+ * Reading and decoding are apart: pp_compat_src_next hands out the raw
+ * text of one row or file at a time (cheap, and in order), and
+ * pp_compat_decode turns it into a transcript, which is the costly part
+ * and may run in another thread. Each raw item yields exactly one call of
+ * the callback, a transcript or a failure.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,25 +22,315 @@
 #include <peerpres/compat.h>
 #include <peerpres/status.h>
 
+#include "compat/compat_int.h"
 #include "core/alloc.h"
 
-struct walk {
-	pp_compat_fn fn;
-	void *arg;
+/* A JSONL line longer than this is reported, not read into memory. */
+#define LINE_MAX_BYTES ((size_t)256 * 1024 * 1024)
+
+/* One level of the walk: the paths named on the command line, or the
+ * entries of one directory, in name order. */
+struct frame {
+	char **paths;
+	size_t n, next;
+	bool top;
 };
 
-static int fail(struct walk *w, const char *path, long line, const char *fmt, ...)
+struct pp_compat_src {
+	struct frame *stack;
+	size_t depth, cap;
+	FILE *jsonl;          /* the JSONL file being read, if any */
+	char *jsonl_path;
+	long line_no;
+	char *line;
+	size_t line_cap;
+};
+
+static void free_frame(struct frame *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		free(f->paths[i]);
+	free(f->paths);
+}
+
+static int push(struct pp_compat_src *s, char **paths, size_t n, bool top)
+{
+	if (s->depth == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		struct frame *more = pp_realloc(s->stack, cap * sizeof(*more));
+
+		if (!more)
+			return PP_ENOMEM;
+		s->stack = more;
+		s->cap = cap;
+	}
+	s->stack[s->depth].paths = paths;
+	s->stack[s->depth].n = n;
+	s->stack[s->depth].next = 0;
+	s->stack[s->depth].top = top;
+	s->depth++;
+	return PP_OK;
+}
+
+static void free_names(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int pp_compat_src_new(const char *const *paths, size_t n, struct pp_compat_src **out)
+{
+	struct pp_compat_src *s = pp_calloc(1, sizeof(*s));
+	char **copy = pp_calloc(n ? n : 1, sizeof(*copy));
+	size_t i;
+	int rc = s && copy ? PP_OK : PP_ENOMEM;
+
+	for (i = 0; !rc && i < n; i++)
+		if (!(copy[i] = pp_strdup(paths[i])))
+			rc = PP_ENOMEM;
+	if (!rc && !(rc = push(s, copy, n, true)))
+		copy = NULL;
+	if (rc) {
+		free_names(copy, n);
+		pp_compat_src_free(s);
+		s = NULL;
+	}
+	*out = s;
+	return rc;
+}
+
+static void close_jsonl(struct pp_compat_src *s)
+{
+	if (s->jsonl)
+		fclose(s->jsonl);
+	s->jsonl = NULL;
+	free(s->jsonl_path);
+	s->jsonl_path = NULL;
+}
+
+void pp_compat_src_free(struct pp_compat_src *s)
+{
+	if (!s)
+		return;
+	while (s->depth)
+		free_frame(&s->stack[--s->depth]);
+	free(s->stack);
+	close_jsonl(s);
+	free(s->line);
+	free(s);
+}
+
+void pp_compat_raw_release(struct pp_compat_raw *raw)
+{
+	free(raw->path);
+	free(raw->text);
+	free(raw->error);
+	memset(raw, 0, sizeof(*raw));
+}
+
+/* Fills raw with a failure of `path` at `line`. */
+static int failure(struct pp_compat_raw *raw, const char *path, long line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static int fail(struct walk *w, const char *path, long line, const char *fmt, ...)
+static int failure(struct pp_compat_raw *raw, const char *path, long line, const char *fmt, ...)
 {
-	char msg[1200];
+	struct pp_buf b = PP_BUF_INIT;
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = pp_buf_vaddf(&b, fmt, ap);
 	va_end(ap);
-	return w->fn(w->arg, path, line, NULL, NULL, msg);
+	raw->line = line;
+	if (!rc && !(raw->path = pp_strdup(path)))
+		rc = PP_ENOMEM;
+	if (!rc)
+		raw->error = pp_buf_detach(&b, NULL);
+	pp_buf_release(&b);
+	return rc;
+}
+
+static bool blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	return true;
+}
+
+/* The next non-blank line of the open JSONL file; *got false at its end
+ * (the file is then closed). */
+static int next_line(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *got)
+{
+	ssize_t len;
+
+	*got = false;
+	while ((len = getline(&s->line, &s->line_cap, s->jsonl)) >= 0) {
+		s->line_no++;
+		if (blank(s->line, (size_t)len))
+			continue;
+		*got = true;
+		if ((size_t)len > LINE_MAX_BYTES)
+			return failure(raw, s->jsonl_path, s->line_no, "line longer than %zu MB: not read",
+				       LINE_MAX_BYTES >> 20);
+		raw->line = s->line_no;
+		raw->jsonl = true;
+		raw->len = (size_t)len;
+		if (!(raw->path = pp_strdup(s->jsonl_path)) || !(raw->text = pp_strndup(s->line, raw->len)))
+			return PP_ENOMEM;
+		return PP_OK;
+	}
+	if (ferror(s->jsonl)) {
+		*got = true;
+		failure(raw, s->jsonl_path, s->line_no, "read error: %s", strerror(errno));
+		close_jsonl(s);
+		return raw->error ? PP_OK : PP_ENOMEM;
+	}
+	close_jsonl(s);
+	return PP_OK;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The entries of directory `path` (hidden ones aside) as full paths in
+ * name order, pushed as a frame; *error set when it cannot be read. */
+static int open_dir(struct pp_compat_src *s, const char *path, bool *error)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char **names = NULL, **more;
+	size_t n = 0, cap = 0;
+	int rc = PP_OK;
+
+	*error = !d;
+	if (!d)
+		return PP_OK;
+	while (!rc && (e = readdir(d))) {
+		struct pp_buf p = PP_BUF_INIT;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if (!(more = pp_realloc(names, cap * sizeof(*names)))) {
+				rc = PP_ENOMEM;
+				break;
+			}
+			names = more;
+		}
+		rc = pp_buf_addf(&p, "%s/%s", path, e->d_name);
+		if (!rc)
+			names[n++] = pp_buf_detach(&p, NULL);
+		pp_buf_release(&p);
+	}
+	closedir(d);
+	if (!rc) {
+		qsort(names, n, sizeof(*names), cmp_names);
+		rc = push(s, names, n, false);
+	}
+	if (rc)
+		free_names(names, n);
+	return rc;
+}
+
+/* One path of the walk: a directory opens a frame, a JSONL file is
+ * opened for reading, a JSON file is read whole into raw (*got). */
+static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_compat_raw *raw,
+		 bool *got)
+{
+	struct pp_buf b = PP_BUF_INIT;
+	struct stat st;
+	bool err;
+	int rc;
+
+	*got = true;
+	if (stat(path, &st))
+		return failure(raw, path, 0, "cannot read: %s", strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		*got = false;
+		if ((rc = open_dir(s, path, &err)) || !err)
+			return rc;
+		*got = true;
+		return failure(raw, path, 0, "cannot read directory: %s", strerror(errno));
+	}
+	*got = false;
+	/* Inside directories only *.json and *.jsonl count; a file named
+	 * on the command line is read whatever its name. */
+	if (!top && !ends_with(path, ".json") && !ends_with(path, ".jsonl") &&
+	    !ends_with(path, ".ndjson"))
+		return PP_OK;
+	*got = true;
+	if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson")) {
+		if (!(s->jsonl = fopen(path, "r")))
+			return failure(raw, path, 0, "cannot read: %s", strerror(errno));
+		*got = false;
+		s->line_no = 0;
+		return (s->jsonl_path = pp_strdup(path)) ? PP_OK : PP_ENOMEM;
+	}
+	if ((rc = pp_buf_read_file(&b, path))) {
+		pp_buf_release(&b);
+		return rc == PP_ENOMEM ? rc : failure(raw, path, 0, "bad JSON: %s", pp_strerror(rc));
+	}
+	raw->len = b.len;
+	raw->text = pp_buf_detach(&b, NULL);
+	raw->path = pp_strdup(path);
+	pp_buf_release(&b);
+	return raw->text && raw->path ? PP_OK : PP_ENOMEM;
+}
+
+int pp_compat_src_next(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *end)
+{
+	bool got = false;
+	int rc = PP_OK;
+
+	memset(raw, 0, sizeof(*raw));
+	*end = false;
+	while (!rc && !got) {
+		struct frame *f;
+
+		if (s->jsonl) {
+			rc = next_line(s, raw, &got);
+			continue;
+		}
+		if (!s->depth) {
+			*end = true;
+			return PP_OK;
+		}
+		f = &s->stack[s->depth - 1];
+		if (f->next == f->n) {
+			free_frame(f);
+			s->depth--;
+			continue;
+		}
+		/* The frame may move when visit pushes one: copy what is
+		 * needed first. */
+		{
+			bool top = f->top;
+			char *path = f->paths[f->next++];
+
+			rc = visit(s, path, top, raw, &got);
+		}
+	}
+	if (rc)
+		pp_compat_raw_release(raw);
+	return rc;
 }
 
 /* "line L, column C: why" from the JSON parser: the line. */
@@ -49,8 +345,23 @@ static long error_line(const char *err)
 	return end != err + 5 ? l : 0;
 }
 
+static int fail(pp_compat_fn fn, void *arg, const char *path, long line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int fail(pp_compat_fn fn, void *arg, const char *path, long line, const char *fmt, ...)
+{
+	char msg[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fn(arg, path, line, NULL, NULL, msg);
+}
+
 /* One value that should be a transcript or a dataset row. */
-static int dispatch(struct walk *w, const char *path, long line, const struct pp_json *v)
+static int dispatch(const char *path, long line, const struct pp_json *v, pp_compat_fn fn,
+		    void *arg)
 {
 	const struct pp_json *tj = pp_json_get(v, "transcript_json");
 	struct pp_json *t = NULL;
@@ -58,170 +369,60 @@ static int dispatch(struct walk *w, const char *path, long line, const struct pp
 	int rc;
 
 	if (!pp_json_is_object(v))
-		return fail(w, path, line, "not a JSON object");
+		return fail(fn, arg, path, line, "not a JSON object");
 	if (pp_json_is_array(pp_json_get(v, "conversation")) ||
 	    pp_json_is_array(pp_json_get(v, "full_conversation")))
-		return w->fn(w->arg, path, line, v, NULL, NULL);
+		return fn(arg, path, line, v, NULL, NULL);
 	if (pp_json_is_object(pp_json_get(v, "transcript")))
-		return w->fn(w->arg, path, line, pp_json_get(v, "transcript"), v, NULL);
+		return fn(arg, path, line, pp_json_get(v, "transcript"), v, NULL);
 	if (!pp_json_is_string(tj))
-		return fail(w, path, line, "no transcript (no conversation, transcript or "
+		return fail(fn, arg, path, line, "no transcript (no conversation, transcript or "
 			    "transcript_json)");
 	err[0] = '\0';
-	if (pp_json_parse(pp_json_str(tj), strlen(pp_json_str(tj)), &t, err, sizeof(err)))
-		return t ? PP_ENOMEM : fail(w, path, line, "transcript_json is not valid JSON: %s", err);
-	rc = w->fn(w->arg, path, line, t, v, NULL);
+	if (pp_compat_json_parse(pp_json_str(tj), strlen(pp_json_str(tj)), &t, err, sizeof(err)))
+		return t ? PP_ENOMEM : fail(fn, arg, path, line, "transcript_json is not valid JSON: %s",
+					    err);
+	rc = fn(arg, path, line, t, v, NULL);
 	pp_json_decref(t);
 	return rc;
 }
 
-static int read_json(struct walk *w, const char *path)
+int pp_compat_decode(const struct pp_compat_raw *raw, pp_compat_fn fn, void *arg)
 {
 	struct pp_json *v = NULL;
+	const char *col;
 	char err[512];
 	int rc;
 
+	if (raw->error)
+		return fn(arg, raw->path, raw->line, NULL, NULL, raw->error);
 	err[0] = '\0';
-	rc = pp_json_load_file(path, &v, err, sizeof(err));
-	if (rc == PP_ENOMEM)
-		return rc;
-	if (rc)
-		return fail(w, path, error_line(err), "bad JSON: %s", err[0] ? err : pp_strerror(rc));
-	rc = dispatch(w, path, 0, v);
+	if (pp_compat_json_parse(raw->text, raw->len, &v, err, sizeof(err))) {
+		if (!raw->jsonl)
+			return fail(fn, arg, raw->path, error_line(err), "bad JSON: %s", err);
+		col = strstr(err, "column");
+		return fail(fn, arg, raw->path, raw->line, "bad JSON (a truncated or broken line): %s",
+			    col ? col : err);
+	}
+	rc = dispatch(raw->path, raw->line, v, fn, arg);
 	pp_json_decref(v);
 	return rc;
 }
 
-static bool blank(const char *s)
-{
-	for (; *s; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
-			return false;
-	return true;
-}
-
-static int read_jsonl(struct walk *w, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *line = NULL, err[512];
-	size_t cap = 0;
-	ssize_t len;
-	long no = 0;
-	int rc = PP_OK;
-
-	if (!f)
-		return fail(w, path, 0, "cannot read: %s", strerror(errno));
-	while (!rc && (len = getline(&line, &cap, f)) >= 0) {
-		struct pp_json *v = NULL;
-
-		no++;
-		if (blank(line))
-			continue;
-		err[0] = '\0';
-		rc = pp_json_parse(line, (size_t)len, &v, err, sizeof(err));
-		if (rc == PP_ENOMEM)
-			break;
-		if (rc) {
-			const char *col = strstr(err, "column");
-
-			rc = fail(w, path, no, "bad JSON (a truncated or broken line): %s", col ? col : err);
-			continue;
-		}
-		rc = dispatch(w, path, no, v);
-		pp_json_decref(v);
-	}
-	if (!rc && ferror(f))
-		rc = fail(w, path, no, "read error: %s", strerror(errno));
-	free(line);
-	fclose(f);
-	return rc;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), k = strlen(suffix);
-
-	return n >= k && !strcmp(s + n - k, suffix);
-}
-
-static int read_file(struct walk *w, const char *path)
-{
-	if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson"))
-		return read_jsonl(w, path);
-	return read_json(w, path);
-}
-
-static int cmp_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int read_any(struct walk *w, const char *path, bool top);
-
-static int read_dir(struct walk *w, const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	int rc = PP_OK;
-
-	if (!d)
-		return fail(w, path, 0, "cannot read directory: %s", strerror(errno));
-	while (!rc && (e = readdir(d))) {
-		char **more;
-
-		if (e->d_name[0] == '.')
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if (!(more = pp_realloc(names, cap * sizeof(*names)))) {
-				rc = PP_ENOMEM;
-				break;
-			}
-			names = more;
-		}
-		if (!(names[n] = pp_strdup(e->d_name)))
-			rc = PP_ENOMEM;
-		else
-			n++;
-	}
-	closedir(d);
-	if (!rc)
-		qsort(names, n, sizeof(*names), cmp_names);
-	for (i = 0; !rc && i < n; i++) {
-		struct pp_buf p = PP_BUF_INIT;
-
-		rc = pp_buf_addf(&p, "%s/%s", path, names[i]);
-		if (!rc)
-			rc = read_any(w, p.buf, false);
-		pp_buf_release(&p);
-	}
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return rc;
-}
-
-/* Inside directories only *.json and *.jsonl count; a file named on the
- * command line is read whatever its name. */
-static int read_any(struct walk *w, const char *path, bool top)
-{
-	struct stat st;
-
-	if (stat(path, &st))
-		return fail(w, path, 0, "cannot read: %s", strerror(errno));
-	if (S_ISDIR(st.st_mode))
-		return read_dir(w, path);
-	if (!top && !ends_with(path, ".json") && !ends_with(path, ".jsonl") &&
-	    !ends_with(path, ".ndjson"))
-		return PP_OK;
-	return read_file(w, path);
-}
-
 int pp_compat_read_path(const char *path, pp_compat_fn fn, void *arg)
 {
-	struct walk w = { fn, arg };
+	struct pp_compat_src *s = NULL;
+	struct pp_compat_raw raw;
+	bool end = false;
+	int rc = pp_compat_src_new(&path, 1, &s);
 
-	return read_any(&w, path, true);
+	while (!rc) {
+		rc = pp_compat_src_next(s, &raw, &end);
+		if (rc || end)
+			break;
+		rc = pp_compat_decode(&raw, fn, arg);
+		pp_compat_raw_release(&raw);
+	}
+	pp_compat_src_free(s);
+	return rc;
 }

@@ -17,9 +17,18 @@ void *pp_realloc(void *p, size_t n);
 char *pp_strdup(const char *s);
 char *pp_strndup(const char *s, size_t n);
 
+/* For many small, short-lived blocks (the JSON tree): pp_malloc, but a
+ * block freed with pp_free_small is kept by the freeing thread and given
+ * out again rather than returned to the C library at once. Any block may
+ * still be freed with free(), and any malloc block with pp_free_small.
+ * Counted for fault injection as pp_malloc. */
+void *pp_malloc_small(size_t n);
+void pp_free_small(void *p);
+
 /* Make allocation number n (counting from 1 after this call) and every one
  * after it fail; n = 0 turns fault injection off. Returns how many
- * allocations were made since the previous call. */
+ * allocations were made since the previous call. Counted per thread:
+ * only the calling thread's allocations count and fail. */
 unsigned long pp_alloc_fail_after(unsigned long n);
 
 #endif

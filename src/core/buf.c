@@ -50,7 +50,8 @@ char *pp_buf_detach(struct pp_buf *b, size_t *len)
 void pp_buf_reset(struct pp_buf *b)
 {
 	b->len = 0;
-	b->buf[0] = '\0';
+	if (b->alloc)   /* the shared empty string is never written: threads */
+		b->buf[0] = '\0';
 }
 
 int pp_buf_grow(struct pp_buf *b, size_t extra)

@@ -5,6 +5,8 @@
 
 #include <peerpres/hash.h>
 
+#include "core/sha256_hw.h"
+
 static const uint32_t K[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
 	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
@@ -25,6 +27,9 @@ static void compress(struct pp_sha256 *c, const unsigned char *p)
 {
 	uint32_t w[64], a, b, cc, d, e, f, g, h, t1, t2;
 	int i;
+
+	if (pp_sha256_hw_blocks(c->h, p, 1))
+		return;
 
 	for (i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |

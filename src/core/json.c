@@ -18,14 +18,14 @@
 #define J(v) ((json_t *)(v))
 #define P(v) ((struct pp_json *)(v))
 
-static void *json_alloc(size_t n) { return pp_malloc(n); }
+static void *json_alloc(size_t n) { return pp_malloc_small(n); }
 
 static void use_our_allocator(void)
 {
 	static int done;
 
 	if (!done) {
-		json_set_alloc_funcs(json_alloc, free);
+		json_set_alloc_funcs(json_alloc, pp_free_small);
 		done = 1;
 	}
 }
@@ -71,6 +71,133 @@ static int dump_cb(const char *s, size_t n, void *data)
 	return pp_buf_add(data, s, n) ? -1 : 0;
 }
 
+/*
+ * The compact, unsorted dump is on every hot path (each model request,
+ * each stored rollout), so it is written here rather than through
+ * jansson's per-token callback: safe runs of a string are copied whole.
+ * Its output is byte for byte jansson's (tests/unit/test_core.c compares
+ * them): the same escapes (\uXXXX in upper case for other control
+ * characters, '/' and non-ASCII as is), reals as "%.17g" with ".0" added
+ * to integral values and the exponent's '+' and leading zeros dropped.
+ */
+static int fast_value(const json_t *v, struct pp_buf *b);
+
+static int fast_string(const char *s, size_t n, struct pp_buf *b)
+{
+	static const char named[] = "btn-fr";   /* \b \t \n, none for 11, \f \r: 8..13 */
+	size_t i = 0, run;
+	char esc[8];
+	int rc = pp_buf_add(b, "\"", 1);
+
+	while (!rc && i < n) {
+		for (run = i; run < n; run++) {
+			unsigned char c = (unsigned char)s[run];
+
+			if (c < 0x20 || c == '"' || c == '\\')
+				break;
+		}
+		if (run > i && (rc = pp_buf_add(b, s + i, run - i)))
+			break;
+		if ((i = run) == n)
+			break;
+		if (s[i] == '"' || s[i] == '\\') {
+			esc[0] = '\\';
+			esc[1] = s[i];
+			rc = pp_buf_add(b, esc, 2);
+		} else if (s[i] >= 8 && s[i] <= 13 && named[s[i] - 8] != '-') {
+			esc[0] = '\\';
+			esc[1] = named[s[i] - 8];
+			rc = pp_buf_add(b, esc, 2);
+		} else {
+			snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)(unsigned char)s[i]);
+			rc = pp_buf_add(b, esc, 6);
+		}
+		i++;
+	}
+	return rc ? rc : pp_buf_add(b, "\"", 1);
+}
+
+static int fast_real(double d, struct pp_buf *b)
+{
+	char t[64], *e;
+	int n = snprintf(t, sizeof(t) - 3, "%.17g", d);
+
+	if (n < 0 || (size_t)n >= sizeof(t) - 3)
+		return PP_EINVAL;
+	if (!strchr(t, '.') && !strchr(t, 'e') && !strchr(t, 'n') && !strchr(t, 'i'))
+		memcpy(t + n, ".0", 3);
+	if ((e = strchr(t, 'e'))) {
+		char *d0 = e + 1, *src = e + 1;
+
+		if (*src == '+')
+			src++;
+		else if (*src == '-')
+			*d0++ = *src++;
+		while (*src == '0' && src[1])
+			src++;
+		memmove(d0, src, strlen(src) + 1);
+	}
+	return pp_buf_adds(b, t);
+}
+
+static int fast_object(const json_t *v, struct pp_buf *b)
+{
+	void *it = json_object_iter((json_t *)v);
+	int rc = pp_buf_add(b, "{", 1);
+	bool first = true;
+
+	for (; !rc && it; it = json_object_iter_next((json_t *)v, it), first = false) {
+		const char *k = json_object_iter_key(it);
+
+		if (!first)
+			rc = pp_buf_add(b, ",", 1);
+		if (!rc)
+			rc = fast_string(k, strlen(k), b);
+		if (!rc)
+			rc = pp_buf_add(b, ":", 1);
+		if (!rc)
+			rc = fast_value(json_object_iter_value(it), b);
+	}
+	return rc ? rc : pp_buf_add(b, "}", 1);
+}
+
+static int fast_array(const json_t *v, struct pp_buf *b)
+{
+	size_t i, n = json_array_size(v);
+	int rc = pp_buf_add(b, "[", 1);
+
+	for (i = 0; !rc && i < n; i++) {
+		if (i)
+			rc = pp_buf_add(b, ",", 1);
+		if (!rc)
+			rc = fast_value(json_array_get(v, i), b);
+	}
+	return rc ? rc : pp_buf_add(b, "]", 1);
+}
+
+static int fast_value(const json_t *v, struct pp_buf *b)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return fast_object(v, b);
+	case JSON_ARRAY:
+		return fast_array(v, b);
+	case JSON_STRING:
+		return fast_string(json_string_value(v), json_string_length(v), b);
+	case JSON_INTEGER:
+		return pp_buf_addf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	case JSON_REAL:
+		return fast_real(json_real_value(v), b);
+	case JSON_TRUE:
+		return pp_buf_adds(b, "true");
+	case JSON_FALSE:
+		return pp_buf_adds(b, "false");
+	case JSON_NULL:
+		return pp_buf_adds(b, "null");
+	}
+	return PP_EINVAL;
+}
+
 int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b)
 {
 	size_t f = JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
@@ -84,6 +211,16 @@ int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b)
 		f |= JSON_INDENT(2);
 	if (!v)
 		return pp_buf_adds(b, "null");
+	if (flags == PP_JSON_COMPACT) {
+		size_t mark = b->len;
+		int rc = fast_value(J(v), b);
+
+		if (rc) {   /* as jansson: nothing half-written */
+			b->len = mark;
+			b->buf[mark] = '\0';
+		}
+		return rc == PP_EINVAL ? PP_ENOMEM : rc;
+	}
 	return json_dump_callback(J(v), dump_cb, b, f) ? PP_ENOMEM : PP_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <peerpres/hash.h>
 #include <peerpres/status.h>
 
 #include "engine/call.h"
@@ -21,7 +22,7 @@ static bool is_local(const char *url)
 
 int pp_caller_open(struct pp_model_caller *mc, const char *model,
 		   const struct pp_provider_options *opt, const volatile sig_atomic_t *stop,
-		   struct pp_diag *diag)
+		   long max_connections, struct pp_diag *diag)
 {
 	int rc;
 
@@ -35,7 +36,8 @@ int pp_caller_open(struct pp_model_caller *mc, const char *model,
 	mc->local = opt && is_local(opt->base_url);
 	if (mc->prov->complete)
 		return PP_OK;
-	if ((rc = pp_http_global_init()) || (rc = pp_http_client_new(&mc->http))) {
+	if ((rc = pp_http_global_init()) || (rc = pp_http_client_new(&mc->http)) ||
+	    (rc = pp_http_multi_new(&mc->multi, &mc->policy, max_connections))) {
 		pp_caller_close(mc);
 		return pp_diag_set(diag, rc, NULL, 0, 0, "cannot start the HTTP transport");
 	}
@@ -46,30 +48,38 @@ void pp_caller_close(struct pp_model_caller *mc)
 {
 	if (mc->prov && mc->ctx)
 		mc->prov->close(mc->ctx);
+	pp_http_multi_free(mc->multi);
 	pp_http_client_free(mc->http);
 	memset(mc, 0, sizeof(*mc));
 }
 
-struct retry_arg {
-	struct pp_model_caller *mc;
-};
+bool pp_caller_in_process(const struct pp_model_caller *mc)
+{
+	return mc->prov->complete != NULL;
+}
 
-/* Retry what the transport would, and a 2xx the provider cannot read. */
+/* Retry what the transport would, and a 2xx the provider cannot read
+ * (arg: the call). A 2xx read here is kept, so no body is parsed twice. */
 static bool retry_unreadable(void *arg, const struct pp_http_response *resp)
 {
-	struct retry_arg *ra = arg;
-	struct pp_model_reply probe;
-	bool again;
+	struct pp_caller_call *call = arg;
+	struct pp_model_caller *mc = call->mc;
+	int rc;
 
 	if (pp_http_retryable(resp))
 		return true;
 	if (resp->status < 200 || resp->status > 299)
 		return false;
-	memset(&probe, 0, sizeof(probe));
-	again = ra->mc->prov->parse(ra->mc->ctx, resp->status, resp->body.buf, resp->body.len, &probe) &&
-		probe.retryable;
-	pp_json_decref(probe.message);
-	return again;
+	memset(&call->reply, 0, sizeof(call->reply));
+	rc = mc->prov->parse(mc->ctx, resp->status, resp->body.buf, resp->body.len, &call->reply);
+	if (rc && call->reply.retryable) {
+		pp_json_decref(call->reply.message);
+		memset(&call->reply, 0, sizeof(call->reply));
+		return true;
+	}
+	call->parsed = true;
+	call->parse_rc = rc;
+	return false;
 }
 
 static int add_mock_headers(struct pp_http_request *hr, const struct pp_json *cfg, uint64_t seed)
@@ -94,34 +104,162 @@ static int add_mock_headers(struct pp_http_request *hr, const struct pp_json *cf
 	return rc;
 }
 
+/* The provider's request, with the mock server's headers when local. */
+static int build_request(struct pp_model_caller *mc, const struct pp_model_request *req,
+			 const struct pp_json *mock_config, struct pp_http_request *hr)
+{
+	int rc = mc->prov->build(mc->ctx, req, hr);
+
+	if (!rc && mc->local && mock_config)
+		rc = add_mock_headers(hr, mock_config, req->seed);
+	return rc;
+}
+
+/* The digest of everything that decides the answer: the provider, the
+ * URL without its query (where Gemini keys may travel), the body and the
+ * seed. Headers stay out: they carry the key. */
+static void request_key(const struct pp_model_caller *mc, const struct pp_http_request *hr,
+			uint64_t seed, char key[65])
+{
+	static const char hex[] = "0123456789abcdef";
+	struct pp_sha256 h;
+	unsigned char d[32];
+	char seed_text[32];
+	size_t i;
+
+	pp_sha256_init(&h);
+	pp_sha256_update(&h, mc->prov->name, strlen(mc->prov->name) + 1);
+	pp_sha256_update(&h, hr->url, strcspn(hr->url, "?") + 1);
+	pp_sha256_update(&h, hr->body.buf, hr->body.len + 1);
+	snprintf(seed_text, sizeof(seed_text), "%llu", (unsigned long long)seed);
+	pp_sha256_update(&h, seed_text, strlen(seed_text));
+	pp_sha256_final(&h, d);
+	for (i = 0; i < 32; i++) {
+		key[2 * i] = hex[d[i] >> 4];
+		key[2 * i + 1] = hex[d[i] & 15];
+	}
+	key[64] = '\0';
+}
+
+/* The cached answer to the call's request, read into call->reply. A
+ * cached body the provider can no longer read counts as a miss. */
+static bool from_cache(struct pp_model_caller *mc, struct pp_caller_call *call)
+{
+	struct pp_buf body;
+	bool hit = false;
+
+	pp_buf_init(&body, 64u << 20);
+	if (!pp_store_cache_get(mc->cache, call->key, &body, &hit) && hit) {
+		memset(&call->reply, 0, sizeof(call->reply));
+		if (mc->prov->parse(mc->ctx, 200, body.buf, body.len, &call->reply)) {
+			pp_json_decref(call->reply.message);
+			memset(&call->reply, 0, sizeof(call->reply));
+			hit = false;
+		}
+	}
+	pp_buf_release(&body);
+	mc->cache_hits += hit;
+	return hit;
+}
+
+/* The reply from the transport's outcome rc and the last response. */
+static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_response *resp,
+		      const struct pp_http_stats *stats)
+{
+	struct pp_model_caller *mc = call->mc;
+	struct pp_model_reply *reply = &call->reply;
+
+	mc->retries += stats->retries;
+	if (rc == PP_EPROVIDER)
+		snprintf(reply->error, sizeof(reply->error), "%s", resp->error);
+	else if (!rc && call->parsed)
+		rc = call->parse_rc;
+	else if (!rc)
+		rc = mc->prov->parse(mc->ctx, resp->status, resp->body.buf, resp->body.len, reply);
+	if (!rc && resp->route[0])
+		snprintf(reply->agent, sizeof(reply->agent), "%s", resp->route);
+	/* A cache that cannot be written costs a rerun money, not this run
+	 * its answer: the error is not the call's. */
+	if (!rc && call->key[0])
+		pp_store_cache_put(mc->cache, call->key, resp->body.buf, resp->body.len);
+	return rc;
+}
+
 static int http_call(struct pp_model_caller *mc, const struct pp_model_request *req,
 		     const struct pp_json *mock_config, struct pp_model_reply *reply)
 {
-	struct pp_http_request hr;
+	struct pp_caller_call call;
 	struct pp_http_response resp;
-	struct pp_http_stats stats;
-	struct retry_arg ra = { mc };
+	struct pp_http_stats stats = { 0, 0, 0, 0 };
 	int rc;
 
-	pp_http_request_init(&hr);
+	memset(&call, 0, sizeof(call));
+	call.mc = mc;
+	pp_http_request_init(&call.hr);
 	pp_http_response_init(&resp);
-	rc = mc->prov->build(mc->ctx, req, &hr);
-	if (!rc && mc->local && mock_config)
-		rc = add_mock_headers(&hr, mock_config, req->seed);
+	rc = build_request(mc, req, mock_config, &call.hr);
+	if (!rc && mc->cache) {
+		request_key(mc, &call.hr, req->seed, call.key);
+		if (from_cache(mc, &call)) {
+			*reply = call.reply;
+			pp_http_request_release(&call.hr);
+			pp_http_response_release(&resp);
+			return PP_OK;
+		}
+	}
 	if (!rc) {
 		mc->policy.seed = req->seed;
-		rc = pp_http_call(mc->http, &hr, &mc->policy, retry_unreadable, &ra, &resp, &stats);
-		mc->retries += stats.retries;
+		rc = pp_http_call(mc->http, &call.hr, &mc->policy, retry_unreadable, &call, &resp,
+				  &stats);
+		rc = read_reply(&call, rc, &resp, &stats);
 	}
-	if (rc == PP_EPROVIDER)
-		snprintf(reply->error, sizeof(reply->error), "%s", resp.error);
-	else if (!rc)
-		rc = mc->prov->parse(mc->ctx, resp.status, resp.body.buf, resp.body.len, reply);
-	if (!rc && resp.route[0])
-		snprintf(reply->agent, sizeof(reply->agent), "%s", resp.route);
+	*reply = call.reply;
 	pp_http_response_release(&resp);
-	pp_http_request_release(&hr);
+	pp_http_request_release(&call.hr);
 	return rc;
+}
+
+static void on_response(void *arg, int rc, struct pp_http_response *resp,
+			const struct pp_http_stats *stats)
+{
+	struct pp_caller_call *call = arg;
+
+	rc = read_reply(call, rc, resp, stats);
+	pp_http_request_release(&call->hr);
+	call->done(call->arg, rc, &call->reply, stats);
+}
+
+int pp_caller_start(struct pp_model_caller *mc, struct pp_caller_call *call,
+		    const struct pp_model_request *req, const struct pp_json *mock_config,
+		    pp_caller_done_fn done, void *arg, bool *answered)
+{
+	int rc;
+
+	memset(call, 0, sizeof(*call));
+	call->mc = mc;
+	call->done = done;
+	call->arg = arg;
+	*answered = false;
+	pp_http_request_init(&call->hr);
+	rc = build_request(mc, req, mock_config, &call->hr);
+	if (!rc && mc->cache) {
+		request_key(mc, &call->hr, req->seed, call->key);
+		if ((*answered = from_cache(mc, call))) {
+			pp_http_request_release(&call->hr);
+			return PP_OK;
+		}
+	}
+	if (!rc)
+		rc = pp_http_multi_add(mc->multi, &call->hr, req->seed, retry_unreadable, call,
+				       on_response, call);
+	if (rc)
+		pp_http_request_release(&call->hr);
+	return rc;
+}
+
+int pp_caller_step(struct pp_model_caller *mc, long timeout_ms)
+{
+	return pp_http_multi_step(mc->multi, timeout_ms);
 }
 
 int pp_caller_call(struct pp_model_caller *mc, const struct pp_model_request *req,

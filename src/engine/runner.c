@@ -1,11 +1,19 @@
 /*
- * runner.c - the synchronous runner: each missing rollout of each config,
- * driven to its end with the provider and stored in one transaction.
+ * runner.c - the runner: every missing rollout of every config of the
+ * plan, driven to its end and stored in one transaction each.
  *
- * Per config the work that does not change between rollouts (rendering,
- * compiling the detectors, the tool declarations, the prompt hash, the
- * synthetic truth) is done once; a rollout then costs a fresh world, the
- * loop and one store transaction.
+ * Rollouts are small state machines (rollout.h), so many run at once on
+ * one thread: a slot holds one rollout in flight; when it wants the model
+ * it starts a call on the event loop and returns; the call's callback
+ * feeds the reply and moves it on to its next call or its end. In-process
+ * providers answer at once, so their rollouts run one after another
+ * through the same code. Configs are prepared lazily, in plan order, and
+ * freed when their last rollout is stored, so memory follows the
+ * rollouts in flight, not the size of the plan.
+ *
+ * Ctrl-C sets opt->stop: no rollout starts, the calls in flight are
+ * abandoned (their rollouts are not stored), the finished ones are kept,
+ * and the same command does the rest.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,7 +22,7 @@
 #include <time.h>
 
 #include <peerpres/hash.h>
-#include <peerpres/labels.h>
+#include <peerpres/price.h>
 #include <peerpres/provider.h>
 #include <peerpres/rollout.h>
 #include <peerpres/run.h>
@@ -22,30 +30,54 @@
 
 #include "core/alloc.h"
 #include "engine/call.h"
+#include "engine/engine_int.h"
 
-#ifndef PP_VERSION
-#define PP_VERSION "unknown"
-#endif
+/* How long one turn of the loop waits for the network at most. */
+#define STEP_MS 200L
+/* The adaptive mode lowers the concurrency at most this often. */
+#define ADAPT_INTERVAL_MS 1000.0
+
+struct run_ctx;
+
+/* One rollout in flight. */
+struct slot {
+	struct run_ctx *c;
+	struct pp_prepared *pc;
+	size_t at;                   /* its place in run_ctx.slots */
+	long idx;
+	uint64_t seed;
+	struct pp_rollout *r;
+	char agent[128], started[32];
+	double t0_ms;
+	double cost_usd;             /* of its calls so far */
+	struct pp_caller_call call;  /* the call in flight, if any */
+};
 
 struct run_ctx {
 	const struct pp_run_options *opt;
+	struct pp_scenario *const *scenarios;
+	size_t n_scenarios;
+	const struct pp_json *configs;   /* the plan's entries */
+	size_t next_config;
+	struct pp_prepared *cur;         /* handing out indexes */
 	struct pp_model_caller caller;
-	const char *model_name;       /* after "provider/" */
+	const char *model_name;          /* after "provider/" */
 	struct pp_store *store;
 	int64_t run_id;
 	struct pp_run_result *res;
-	long total;
-	long budget;                  /* rollouts left under --limit; <0: unlimited */
-};
-
-/* A config made ready to run. */
-struct prepared {
-	const struct pp_scenario *s;
-	struct pp_json *mock_config;   /* dims, model, family: what the mock server renders */
-	struct pp_json *rendered;
-	struct pp_labels *labels;
-	char prompt_hash[65];
-	const char *config_id;
+	struct pp_run_progress prog;
+	long starts_left;                /* under --limit; <0: unlimited */
+	struct slot **slots;
+	size_t n_slots, cap_slots;
+	long limit;                      /* rollouts in flight at most, now */
+	long clean_streak;               /* calls without a 429 since the last change */
+	double lowered_at_ms;
+	struct pp_price_table *prices;
+	struct pp_price price;
+	bool priced;                     /* the model has a price (cost is known) */
+	double spent_usd;                /* every call answered so far, in flight too */
+	int rc;                          /* the first error that stops the run */
+	struct pp_diag *diag;
 };
 
 static void now_iso(char out[32])
@@ -67,154 +99,105 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static const char *family_of(const struct run_ctx *c)
+static bool stopped(const struct run_ctx *c)
 {
-	return c->opt->family ? c->opt->family : pp_family_of_model(c->opt->model);
+	return c->opt->stop && *c->opt->stop;
 }
 
-static int hash_prompt(const struct pp_json *rendered, char out[65])
+/* Stops the run with rc; the first error is the one reported. */
+static void fail_run(struct run_ctx *c, const struct slot *s, int rc)
 {
-	struct pp_json *p = pp_json_object();
-	char *canon = NULL;
-	int rc = p ? PP_OK : PP_ENOMEM;
-
-	if (!rc)
-		rc = pp_json_set(p, "system_prompt", pp_json_incref(pp_json_get(rendered, "system_prompt")));
-	if (!rc)
-		rc = pp_json_set(p, "user_message", pp_json_incref(pp_json_get(rendered, "user_message")));
-	if (!rc)
-		rc = pp_json_set(p, "tools", pp_json_incref(pp_json_get(rendered, "tool_schemas")));
-	if (!rc && !(canon = pp_json_canonical(p)))
-		rc = PP_ENOMEM;
-	if (!rc)
-		pp_sha256_hex(canon, strlen(canon), out);
-	free(canon);
-	pp_json_decref(p);
-	return rc;
+	if (c->rc)
+		return;
+	c->rc = rc;
+	pp_diag_set(c->diag, rc, NULL, 0, 0, "rollout %.12s:%ld: %s", s->pc->config_id, s->idx,
+		    rc == PP_ESTORE || rc == PP_EINVAL ? pp_store_errmsg(c->store) : pp_strerror(rc));
 }
 
-/* The config as the store keeps it. */
-static int config_record(const struct run_ctx *c, const struct prepared *pc,
-			 const struct pp_json *dims, struct pp_json **out)
-{
-	struct pp_json *rec = pp_json_deep_copy(dims), *truth = NULL;
-	int rc = rec ? PP_OK : PP_ENOMEM;
+/* ---- the work: configs in plan order, missing indexes in order ---- */
 
-	if (!rc && !strcmp(c->opt->model, "ref/synthetic"))
-		rc = pp_scenario_truth(pc->rendered, &truth);
-	if (!rc)
-		rc = pp_json_set_str(rec, "config_id", pc->config_id);
-	if (!rc)
-		rc = pp_json_set_str(rec, "model", c->opt->model);
-	if (!rc)
-		rc = pp_json_set_str(rec, "family", family_of(c));
-	if (!rc)
-		rc = pp_json_set(rec, "route", pp_json_str_or_null(c->opt->provider.base_url));
-	if (!rc)
-		rc = pp_json_set(rec, "reasoning", pp_json_str_or_null(c->opt->provider.reasoning));
-	if (!rc)
-		rc = pp_json_set(rec, "max_iters", pp_json_integer(c->opt->max_iters));
-	if (!rc)
-		rc = pp_json_set(rec, "temperature", pp_json_real(c->opt->temperature));
-	if (!rc)
-		rc = pp_json_set_str(rec, "scenario_hash", pp_scenario_hash(pc->s));
-	if (!rc)
-		rc = pp_json_set(rec, "required_labels",
-				 pp_json_incref(pp_json_get(pc->rendered, "required_labels")));
-	if (!rc) {
-		rc = pp_json_set(rec, "truth", truth ? truth : pp_json_null());
-		truth = NULL;
-	}
-	pp_json_decref(truth);
-	if (rc) {
-		pp_json_decref(rec);
-		return rc;
-	}
-	*out = rec;
-	return PP_OK;
+static const struct pp_scenario *scenario_named(const struct run_ctx *c, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < c->n_scenarios; k++)
+		if (!strcmp(pp_scenario_name(c->scenarios[k]), name))
+			return c->scenarios[k];
+	return NULL;
 }
 
-/* Did the provider return reasoning apart from the visible content? */
-static bool reasoning_returned(const struct pp_json *rec)
+static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 {
-	const struct pp_json *msgs = pp_json_get(rec, "messages");
-	size_t i;
-
-	for (i = 0; i < pp_json_len(msgs); i++)
-		if (pp_json_len(pp_json_get(pp_json_at(msgs, i), "reasoning")))
-			return true;
-	return false;
-}
-
-static int provenance(const struct run_ctx *c, const struct prepared *pc,
-		      const struct pp_json *rec, struct pp_json **out)
-{
-	struct pp_json *p = pp_json_object();
-	const char *v = PP_VERSION;
-	size_t n = strlen(v);
-	int rc = p ? PP_OK : PP_ENOMEM;
-
-	if (!rc)
-		rc = pp_json_set_str(p, "version", v);
-	if (!rc)
-		rc = pp_json_set(p, "dirty", pp_json_bool(n > 6 && !strcmp(v + n - 6, "-dirty")));
-	if (!rc)
-		rc = pp_json_set_str(p, "scenario_hash", pp_scenario_hash(pc->s));
-	if (!rc)
-		rc = pp_json_set_str(p, "prompt_hash", pc->prompt_hash);
-	if (!rc)
-		rc = pp_json_set_str(p, "model", c->opt->model);
-	if (!rc)
-		rc = pp_json_set(p, "route", pp_json_str_or_null(c->opt->provider.base_url));
-	if (!rc)
-		rc = pp_json_set(p, "reasoning_requested", pp_json_str_or_null(c->opt->provider.reasoning));
-	if (!rc)
-		rc = pp_json_set(p, "reasoning_returned", pp_json_bool(reasoning_returned(rec)));
-	if (!rc)
-		rc = pp_json_set(p, "stop_reason", pp_json_incref(pp_json_get(rec, "stop_reason")));
-	if (rc) {
-		pp_json_decref(p);
-		return rc;
-	}
-	*out = p;
-	return PP_OK;
-}
-
-/* Drives one rollout to its end. */
-static int drive(struct run_ctx *c, const struct prepared *pc, uint64_t seed,
-		 struct pp_json **record, char agent[128])
-{
-	struct pp_rollout_config rc_cfg = { pc->rendered, pc->labels, c->opt->max_iters,
-					    c->opt->token_cap };
-	struct pp_rollout *r = NULL;
-	struct pp_diag diag;
+	const struct pp_json *e = pp_json_at(c->configs, c->next_config++);
+	struct pp_json *dims = pp_json_deep_copy(e);
 	int rc;
 
-	pp_diag_clear(&diag);
-	agent[0] = '\0';
-	if ((rc = pp_rollout_new(&r, &rc_cfg, &diag)))
-		return rc;
-	while (!rc && pp_rollout_wants_model(r)) {
-		struct pp_model_request req = { c->model_name, pp_rollout_messages(r),
-						pp_rollout_tools(r), c->opt->temperature, seed,
-						pc->rendered };
-		struct pp_model_reply reply;
-
-		memset(&reply, 0, sizeof(reply));
-		if (pp_caller_call(&c->caller, &req, pc->mock_config, &reply)) {
-			pp_json_decref(reply.message);
-			pp_rollout_fail(r, reply.error[0] ? reply.error : "provider failure");
-			break;
-		}
-		if (reply.agent[0])
-			snprintf(agent, 128, "%s", reply.agent);
-		rc = pp_rollout_feed(r, reply.message, reply.input_tokens, reply.output_tokens,
-				     reply.reasoning_tokens);
-	}
+	/* The plan entry is the dims plus the id; the id is derived. */
+	rc = dims ? pp_json_remove(dims, 0, "config_id") : PP_ENOMEM;
 	if (!rc)
-		rc = pp_rollout_finish(r, record);
-	pp_rollout_free(r);
+		rc = pp_prepared_new(c->opt, c->store, scenario_named(c, pp_json_get_str(e, "scenario", "")),
+				     dims, out, c->diag);
+	pp_json_decref(dims);
+	if (!rc) {
+		c->res->skipped += (*out)->n_done;
+		c->prog.done += (*out)->n_done;
+	}
 	return rc;
+}
+
+static void release_config(struct pp_prepared *pc)
+{
+	if (!pc->current && !pc->in_flight)
+		pp_prepared_free(pc);
+}
+
+/* The next rollout to start: false when the plan is done (or failed). */
+static bool next_work(struct run_ctx *c, struct pp_prepared **pc, long *idx)
+{
+	for (;;) {
+		if (c->cur && (*idx = pp_prepared_next(c->cur, c->opt->n_rollouts)) >= 0) {
+			*pc = c->cur;
+			return true;
+		}
+		if (c->cur) {
+			c->cur->current = false;
+			release_config(c->cur);
+			c->cur = NULL;
+		}
+		if (c->next_config >= pp_json_len(c->configs))
+			return false;
+		if ((c->rc = prepare_next(c, &c->cur)))
+			return false;
+	}
+}
+
+/* ---- one rollout ---- */
+
+static int slot_add(struct run_ctx *c, struct slot *s)
+{
+	if (c->n_slots == c->cap_slots) {
+		size_t cap = c->cap_slots ? c->cap_slots * 2 : 16;
+		struct slot **at = pp_realloc(c->slots, cap * sizeof(*at));
+
+		if (!at)
+			return PP_ENOMEM;
+		c->slots = at;
+		c->cap_slots = cap;
+	}
+	s->at = c->n_slots;
+	c->slots[c->n_slots++] = s;
+	return PP_OK;
+}
+
+static void slot_free(struct run_ctx *c, struct slot *s)
+{
+	c->slots[s->at] = c->slots[--c->n_slots];
+	c->slots[s->at]->at = s->at;
+	pp_http_request_release(&s->call.hr);
+	pp_rollout_free(s->r);
+	s->pc->in_flight--;
+	release_config(s->pc);
+	free(s);
 }
 
 /* A call's result is also the content of its tool message: keeping it
@@ -228,121 +211,330 @@ static void drop_duplicate_results(struct pp_json *rec)
 		pp_json_remove(pp_json_at(log, i), 0, "result");
 }
 
-static int one_rollout(struct run_ctx *c, const struct prepared *pc, long idx)
+/* The record of a finished rollout, as the store takes it. */
+static int rollout_record(struct run_ctx *c, struct slot *s, struct pp_json **out)
 {
 	struct pp_json *rec = NULL, *prov = NULL;
-	char seed_text[128], started[32], finished[32], agent[128];
-	uint64_t seed;
-	double t0 = now_ms();
-	int rc;
+	char finished[32];
+	int rc = pp_rollout_finish(s->r, &rec);
 
-	snprintf(seed_text, sizeof(seed_text), "%s:%ld:%llu", pc->config_id, idx,
-		 (unsigned long long)c->opt->seed);
-	/* SQLite integers are signed 64-bit: keep seeds in 63 bits. */
-	seed = pp_seed_from_text(seed_text) >> 1;
-	now_iso(started);
-	rc = drive(c, pc, seed, &rec, agent);
 	now_iso(finished);
 	if (!rc)
-		rc = provenance(c, pc, rec, &prov);
+		rc = pp_provenance(c->opt, s->pc, rec, &prov);
 	if (!rc) {
 		rc = pp_json_set(rec, "provenance", prov);
 		prov = NULL;
 	}
-	if (!rc && (pp_json_set_str(rec, "config_id", pc->config_id) ||
-		    pp_json_set(rec, "idx", pp_json_integer(idx)) ||
-		    pp_json_set(rec, "seed", pp_json_integer((long long)seed)) ||
-		    pp_json_set(rec, "agent", agent[0] ? pp_json_string(agent) : pp_json_null()) ||
-		    pp_json_set_str(rec, "started_at", started) ||
+	if (!rc && (pp_json_set_str(rec, "config_id", s->pc->config_id) ||
+		    pp_json_set(rec, "idx", pp_json_integer(s->idx)) ||
+		    pp_json_set(rec, "seed", pp_json_integer((long long)s->seed)) ||
+		    pp_json_set(rec, "agent", s->agent[0] ? pp_json_string(s->agent) : pp_json_null()) ||
+		    pp_json_set_str(rec, "started_at", s->started) ||
 		    pp_json_set_str(rec, "finished_at", finished) ||
-		    pp_json_set(rec, "duration_ms", pp_json_real(now_ms() - t0)) ||
-		    pp_json_set(rec, "cost_usd", pp_json_real(0))))
+		    pp_json_set(rec, "duration_ms", pp_json_real(now_ms() - s->t0_ms)) ||
+		    pp_json_set(rec, "cost_usd", c->priced ? pp_json_real(s->cost_usd) : pp_json_null())))
 		rc = PP_ENOMEM;
-	if (!rc) {
-		drop_duplicate_results(rec);
-		rc = pp_store_put_rollout(c->store, c->run_id, rec);
-	}
-	if (!rc && !strcmp(pp_json_get_str(rec, "status", ""), "error"))
-		c->res->errors++;
 	pp_json_decref(prov);
-	pp_json_decref(rec);
-	return rc;
+	if (rc) {
+		pp_json_decref(rec);
+		return rc;
+	}
+	drop_duplicate_results(rec);
+	*out = rec;
+	return PP_OK;
 }
 
-static int prepare(struct run_ctx *c, const struct pp_scenario *s, const struct pp_json *dims,
-		   struct prepared *pc, struct pp_diag *diag)
+static void count_stored(struct run_ctx *c, const struct pp_json *rec)
+{
+	const struct pp_json *u = pp_json_get(rec, "usage");
+	long long in = 0, out = 0, reasoning = 0;
+
+	pp_json_int(pp_json_get(u, "input_tokens"), &in);
+	pp_json_int(pp_json_get(u, "output_tokens"), &out);
+	pp_json_int(pp_json_get(u, "reasoning_tokens"), &reasoning);
+	c->res->input_tokens += (long)in;
+	c->res->output_tokens += (long)out;
+	c->res->reasoning_tokens += (long)reasoning;
+	c->res->done++;
+	if (!strcmp(pp_json_get_str(rec, "status", ""), "error"))
+		c->res->errors++;
+	c->prog.done++;
+	c->prog.errors = c->res->errors;
+	c->prog.input_tokens = c->res->input_tokens;
+	c->prog.cost_usd = c->res->cost_usd;
+	c->prog.output_tokens = c->res->output_tokens;
+}
+
+static void report_progress(struct run_ctx *c)
+{
+	if (!c->opt->progress)
+		return;
+	c->prog.retries = c->caller.retries;
+	c->prog.in_flight = (long)c->n_slots;
+	c->prog.concurrency = c->limit;
+	c->opt->progress(c->opt->progress_arg, &c->prog);
+}
+
+/* The rollout has ended: store it and free its slot. */
+static void finish(struct run_ctx *c, struct slot *s)
 {
 	struct pp_json *rec = NULL;
-	int rc;
+	int rc = rollout_record(c, s, &rec);
 
-	memset(pc, 0, sizeof(*pc));
-	pc->s = s;
-	rc = pp_render_config(s, dims, c->opt, &pc->rendered, diag);
-	if (!rc && (!(pc->mock_config = pp_json_deep_copy(dims)) ||
-		    pp_json_set_str(pc->mock_config, "model", c->opt->model) ||
-		    pp_json_set_str(pc->mock_config, "family", family_of(c))))
-		rc = PP_ENOMEM;
 	if (!rc)
-		rc = pp_labels_compile(&pc->labels, pp_json_get(pc->rendered, "labels"),
-				       pp_json_get(pc->rendered, "patterns"),
-				       pp_json_get(pc->rendered, "extract"), diag);
-	if (!rc)
-		rc = hash_prompt(pc->rendered, pc->prompt_hash);
-	if (!rc) {
-		pc->config_id = pp_json_get_str(pc->rendered, "config_id", "");
-		rc = config_record(c, pc, dims, &rec);
+		rc = pp_store_put_rollout(c->store, c->run_id, rec);
+	if (rc) {
+		fail_run(c, s, rc);
+	} else {
+		c->res->cost_usd += s->cost_usd;
+		count_stored(c, rec);
 	}
-	if (!rc && (rc = pp_store_put_config(c->store, rec)))
-		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
 	pp_json_decref(rec);
-	return rc;
+	slot_free(c, s);
+	if (!rc)
+		report_progress(c);
 }
 
-static void release(struct prepared *pc)
-{
-	pp_json_decref(pc->mock_config);
-	pp_json_decref(pc->rendered);
-	pp_labels_free(pc->labels);
-}
+static void on_reply(void *arg, int rc, struct pp_model_reply *reply,
+		     const struct pp_http_stats *stats);
 
-static int run_config(struct run_ctx *c, const struct pp_scenario *s, const struct pp_json *dims,
-		      struct pp_diag *diag)
+/* One model call that answers at once: in-process, or from the response
+ * cache. *pending is set when the call went out on the event loop
+ * instead. Returns PP_OK with the reply in *reply, or sets the rollout's
+ * failure and returns PP_EPROVIDER. */
+static int call_now(struct slot *s, const struct pp_model_request *req,
+		    struct pp_model_reply *reply, bool *pending)
 {
-	struct prepared pc;
-	bool *done = pp_calloc((size_t)c->opt->n_rollouts + 1, sizeof(bool));
-	long idx;
+	struct run_ctx *c = s->c;
+	bool answered = false;
 	int rc;
 
-	if (!done)
-		return PP_ENOMEM;
-	rc = prepare(c, s, dims, &pc, diag);
-
-	if (!rc && (rc = pp_store_done_indexes(c->store, pc.config_id, (size_t)c->opt->n_rollouts, done)))
-		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
-	for (idx = 0; !rc && idx < c->opt->n_rollouts; idx++) {
-		if (done[idx]) {
-			c->res->skipped++;
-			continue;
-		}
-		if ((c->opt->stop && *c->opt->stop) || c->budget == 0) {
-			c->res->interrupted = c->opt->stop && *c->opt->stop;
-			break;
-		}
-		if ((rc = one_rollout(c, &pc, idx))) {
-			pp_diag_set(diag, rc, NULL, 0, 0, "rollout %.12s:%ld: %s", pc.config_id, idx,
-				    rc == PP_ESTORE || rc == PP_EINVAL ? pp_store_errmsg(c->store) : pp_strerror(rc));
-			break;
-		}
-		c->res->done++;
-		if (c->budget > 0)
-			c->budget--;
-		if (c->opt->progress)
-			c->opt->progress(c->opt->progress_arg, c->res->done + c->res->skipped,
-					 c->total, c->res->errors);
+	*pending = false;
+	if (pp_caller_in_process(&c->caller)) {
+		memset(reply, 0, sizeof(*reply));
+		if (!c->caller.prov->complete(c->caller.ctx, req, reply))
+			return PP_OK;
+		pp_json_decref(reply->message);
+		pp_rollout_fail(s->r, reply->error[0] ? reply->error : "provider failure");
+		return PP_EPROVIDER;
 	}
-	release(&pc);
-	free(done);
-	return rc;
+	rc = pp_caller_start(&c->caller, &s->call, req, s->pc->mock_config, on_reply, s, &answered);
+	if (!rc && answered) {
+		*reply = s->call.reply;
+		return PP_OK;
+	}
+	if (!rc) {
+		*pending = true;
+		return PP_OK;
+	}
+	pp_rollout_fail(s->r, rc == PP_ENOMEM ? "out of memory" : "the provider cannot encode the request");
+	return rc == PP_ENOMEM ? PP_ENOMEM : PP_EPROVIDER;
+}
+
+/* Feeds a reply to the rollout; PP_OK or an error that stops the run. */
+static int take_reply(struct slot *s, struct pp_model_reply *reply)
+{
+	struct run_ctx *c = s->c;
+	double cost = c->priced ? pp_price_cost_usd(&c->price, reply->input_tokens,
+						    reply->output_tokens, reply->reasoning_tokens,
+						    reply->cached_tokens) : 0;
+
+	s->cost_usd += cost;
+	c->spent_usd += cost;
+	if (reply->agent[0])
+		snprintf(s->agent, sizeof(s->agent), "%s", reply->agent);
+	return pp_rollout_feed(s->r, reply->message, reply->input_tokens, reply->output_tokens,
+			       reply->reasoning_tokens);
+}
+
+/* Moves the rollout on until it waits for a reply on the event loop or
+ * ends (then it is stored). */
+static void advance(struct slot *s)
+{
+	struct run_ctx *c = s->c;
+	int rc = PP_OK;
+
+	while (pp_rollout_wants_model(s->r)) {
+		struct pp_model_request req = { c->model_name, pp_rollout_messages(s->r),
+						pp_rollout_tools(s->r), c->opt->temperature, s->seed,
+						s->pc->rendered };
+		struct pp_model_reply reply;
+		bool pending;
+
+		rc = call_now(s, &req, &reply, &pending);
+		if (pending)
+			return;
+		if (rc == PP_EPROVIDER) {
+			rc = PP_OK;   /* the rollout failed, not the run */
+			break;
+		}
+		if (rc || (rc = take_reply(s, &reply)))
+			break;
+	}
+	if (rc) {
+		fail_run(c, s, rc);
+		slot_free(c, s);
+		return;
+	}
+	finish(c, s);
+}
+
+/* Adaptive concurrency: a multiplicative cut on rate limits (at most once
+ * a second, as the 429s of one burst arrive together), one more after as
+ * many clean calls as are in flight. */
+static void adapt(struct run_ctx *c, const struct pp_http_stats *stats)
+{
+	double t = now_ms();
+
+	c->res->rate_limited += stats->rate_limited;
+	if (!c->opt->adaptive)
+		return;
+	if (stats->rate_limited) {
+		c->clean_streak = 0;
+		if (t - c->lowered_at_ms >= ADAPT_INTERVAL_MS && c->limit > 1) {
+			c->limit = c->limit * 3 / 4 > 0 ? c->limit * 3 / 4 : 1;
+			c->lowered_at_ms = t;
+			if (c->limit < c->res->concurrency_low)
+				c->res->concurrency_low = c->limit;
+		}
+	} else if (++c->clean_streak >= c->limit && c->limit < c->opt->concurrency) {
+		c->limit++;
+		c->clean_streak = 0;
+	}
+}
+
+static void on_reply(void *arg, int rc, struct pp_model_reply *reply,
+		     const struct pp_http_stats *stats)
+{
+	struct slot *s = arg;
+	struct run_ctx *c = s->c;
+
+	adapt(c, stats);
+	if (rc) {
+		pp_json_decref(reply->message);
+		pp_rollout_fail(s->r, reply->error[0] ? reply->error : pp_strerror(rc));
+		finish(c, s);
+		return;
+	}
+	if ((rc = take_reply(s, reply))) {
+		fail_run(c, s, rc);
+		slot_free(c, s);
+		return;
+	}
+	advance(s);
+}
+
+static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
+{
+	struct pp_rollout_config cfg = { pc->rendered, pc->labels, c->opt->max_iters,
+					 c->opt->token_cap };
+	struct slot *s = pp_calloc(1, sizeof(*s));
+	char seed_text[128];
+	int rc;
+
+	if (!s)
+		return PP_ENOMEM;
+	s->c = c;
+	s->pc = pc;
+	s->idx = idx;
+	snprintf(seed_text, sizeof(seed_text), "%s:%ld:%llu", pc->config_id, idx,
+		 (unsigned long long)c->opt->seed);
+	/* SQLite integers are signed 64-bit: keep seeds in 63 bits. */
+	s->seed = pp_seed_from_text(seed_text) >> 1;
+	s->t0_ms = now_ms();
+	now_iso(s->started);
+	pp_http_request_init(&s->call.hr);
+	if ((rc = pp_rollout_new(&s->r, &cfg, c->diag)) || (rc = slot_add(c, s))) {
+		pp_rollout_free(s->r);
+		free(s);
+		return rc;
+	}
+	pc->in_flight++;
+	if (c->starts_left > 0)
+		c->starts_left--;
+	advance(s);
+	return PP_OK;
+}
+
+/* --budget: no rollout starts once the calls answered cost that much. */
+static bool over_budget(struct run_ctx *c)
+{
+	if (c->opt->budget_usd <= 0 || c->spent_usd < c->opt->budget_usd)
+		return false;
+	c->res->budget_reached = 1;
+	return true;
+}
+
+/* Starts rollouts until the limit of those in flight is reached. */
+static void fill(struct run_ctx *c)
+{
+	struct pp_prepared *pc;
+	long idx;
+
+	while (!c->rc && !stopped(c) && (long)c->n_slots < c->limit && c->starts_left != 0 &&
+	       !over_budget(c) && next_work(c, &pc, &idx)) {
+		int rc = start(c, pc, idx);
+
+		if (rc && !c->rc) {
+			c->rc = rc;
+			pp_diag_set(c->diag, rc, NULL, 0, 0, "rollout %.12s:%ld: %s", pc->config_id,
+				    idx, pp_strerror(rc));
+		}
+	}
+}
+
+static void loop(struct run_ctx *c)
+{
+	for (;;) {
+		fill(c);
+		if (c->rc || !c->n_slots)
+			break;
+		if (stopped(c))
+			break;
+		if ((c->rc = pp_caller_step(&c->caller, STEP_MS)) == PP_EINTR)
+			c->rc = PP_OK;
+		else if (c->rc)
+			pp_diag_set(c->diag, c->rc, NULL, 0, 0, "the HTTP event loop failed");
+	}
+	c->res->interrupted = stopped(c);
+}
+
+/* Frees what an interrupted or failed run leaves in flight. The caller
+ * must be closed first, so no callback can still run. */
+static void abandon(struct run_ctx *c)
+{
+	while (c->n_slots)
+		slot_free(c, c->slots[c->n_slots - 1]);
+	free(c->slots);
+	if (c->cur) {
+		c->cur->current = false;
+		release_config(c->cur);
+	}
+}
+
+static int open_run(struct run_ctx *c, struct pp_json **plan)
+{
+	const struct pp_run_options *opt = c->opt;
+	long conn = opt->concurrency > 0 ? opt->concurrency : 1;
+	int rc;
+
+	if ((rc = pp_caller_open(&c->caller, opt->model, &opt->provider, opt->stop, conn, c->diag)))
+		return rc;
+	c->model_name = strchr(opt->model, '/') + 1;
+	if ((rc = pp_price_table_load(&c->prices, opt->prices_file, c->diag)))
+		return rc;
+	c->priced = !pp_price_lookup(c->prices, opt->model, &c->price);
+	if (opt->budget_usd > 0 && !c->priced)
+		return pp_diag_set(c->diag, PP_EUSAGE, NULL, 0, 0,
+				   "--budget needs a price for '%s' (add it with --prices FILE)", opt->model);
+	c->caller.cache = opt->no_cache ? NULL : c->store;
+	c->limit = pp_caller_in_process(&c->caller) ? 1 : conn;
+	c->res->concurrency_low = c->limit;
+	if ((rc = pp_plan(c->scenarios, c->n_scenarios, opt, plan, c->diag)))
+		return rc;
+	c->configs = pp_json_get(*plan, "configs");
+	c->prog.total = (long)pp_json_len(c->configs) * opt->n_rollouts;
+	return PP_OK;
 }
 
 int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_options *opt,
@@ -351,46 +543,31 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 {
 	struct run_ctx c;
 	struct pp_json *plan = NULL;
-	size_t i;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	memset(&c, 0, sizeof(c));
 	c.opt = opt;
+	c.scenarios = scenarios;
+	c.n_scenarios = n;
 	c.store = store;
 	c.res = res;
-	c.budget = opt->limit > 0 ? opt->limit : -1;
-	if ((rc = pp_caller_open(&c.caller, opt->model, &opt->provider, opt->stop, diag)))
-		return rc;
-	c.model_name = strchr(opt->model, '/') + 1;
-	rc = pp_plan(scenarios, n, opt, &plan, diag);
+	c.diag = diag;
+	c.starts_left = opt->limit > 0 ? opt->limit : -1;
+	rc = open_run(&c, &plan);
+	if (!rc && (rc = pp_store_begin_run(store, run_record, &c.run_id)))
+		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(store));
 	if (!rc) {
-		c.total = (long)pp_json_len(pp_json_get(plan, "configs")) * opt->n_rollouts;
-		rc = pp_store_begin_run(store, run_record, &c.run_id);
-		if (rc)
-			pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(store));
-	}
-	for (i = 0; !rc && i < pp_json_len(pp_json_get(plan, "configs")); i++) {
-		const struct pp_json *e = pp_json_at(pp_json_get(plan, "configs"), i);
-		struct pp_json *dims = pp_json_deep_copy(e);
-		const struct pp_scenario *s = NULL;
-		size_t k;
-
-		for (k = 0; k < n; k++)
-			if (!strcmp(pp_scenario_name(scenarios[k]), pp_json_get_str(e, "scenario", "")))
-				s = scenarios[k];
-		/* The plan entry is the dims plus the id; the id is derived. */
-		rc = dims ? pp_json_remove(dims, 0, "config_id") : PP_ENOMEM;
-		if (!rc)
-			rc = run_config(&c, s, dims, diag);
-		pp_json_decref(dims);
-		if (res->interrupted || c.budget == 0)
-			break;
+		loop(&c);
+		rc = c.rc;
 	}
 	if (c.run_id)
 		pp_store_end_run(store, c.run_id, rc ? "failed" : res->interrupted ? "interrupted" : "done");
 	res->retries = c.caller.retries;
+	res->cache_hits = c.caller.cache_hits;
 	pp_caller_close(&c.caller);
+	abandon(&c);
+	pp_price_table_free(c.prices);
 	pp_json_decref(plan);
 	return rc;
 }

@@ -257,12 +257,28 @@ out:
 	return rc;
 }
 
+/* A request without the agents' headers may be a judge's question. */
+static int judge_request(enum mock_format f, const char *model, const struct mock_request *rq,
+			 struct mock_reply *r, bool *handled)
+{
+	struct pp_json *body = NULL;
+	char err[8];
+	int rc;
+
+	*handled = false;
+	if (!rq->body || pp_json_parse(rq->body, rq->body_len, &body, err, sizeof(err)))
+		return PP_OK;
+	rc = mock_judge_answer(f, model, body, r, handled);
+	pp_json_decref(body);
+	return rc;
+}
+
 int mock_answer(struct pp_mock *m, const struct mock_request *rq, struct mock_reply *r)
 {
 	enum mock_format f = MOCK_OPENAI;
 	char model[256] = "";
-	bool health = !strcmp(rq->path, "/healthz");
-	int fault;
+	bool health = !strcmp(rq->path, "/healthz"), handled = false;
+	int fault, rc;
 
 	if (!health && !format_of(rq->path, &f, model, sizeof(model)))
 		return error_reply(r, MOCK_OPENAI, 404, "no such endpoint on the mock server");
@@ -281,6 +297,10 @@ int mock_answer(struct pp_mock *m, const struct mock_request *rq, struct mock_re
 	}
 	if (strcmp(rq->method, "POST"))
 		return error_reply(r, f, 405, "use POST");
+	if (!rq->config && (rc = judge_request(f, model, rq, r, &handled)))
+		return rc;
+	if (handled)
+		return PP_OK;
 	if (!rq->config || !rq->seed)
 		return error_reply(r, f, 400,
 				   "the mock server answers as the reference agents: send the test-only "

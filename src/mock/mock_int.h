@@ -96,6 +96,12 @@ struct mock_reply {
 int mock_answer(struct pp_mock *m, const struct mock_request *rq, struct mock_reply *reply);
 void mock_cache_clear(struct pp_mock *m);
 
+/* judge.c. The reference judge's answer when body holds a judge
+ * question (*handled set), in format f; model: the model of a Gemini
+ * path, or "" to read the body's. */
+int mock_judge_answer(enum mock_format f, const char *model, const struct pp_json *body,
+		      struct mock_reply *r, bool *handled);
+
 /* wire.c. The assistant turns of a request body. */
 size_t mock_wire_turns(enum mock_format f, const struct pp_json *body);
 /* A 200 body for msg (the internal assistant shape), appended to out. */

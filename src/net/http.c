@@ -19,6 +19,7 @@
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
+#include "net/exchange.h"
 #include "net/net_int.h"
 
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000L
@@ -27,14 +28,6 @@
 
 struct pp_http_client {
 	CURL *easy;
-};
-
-/* What the callbacks see during one exchange. */
-struct exchange {
-	struct pp_http_response *resp;
-	bool too_big;
-	/* The hints as they arrive; combined in order of trust at the end. */
-	long after_ms, after_s, reset_openai_ms, reset_anthropic_ms;
 };
 
 int pp_http_global_init(void)
@@ -87,7 +80,7 @@ void pp_http_response_release(struct pp_http_response *r)
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
-	struct exchange *x = arg;
+	struct pp_net_exchange *x = arg;
 
 	if (pp_buf_add(&x->resp->body, data, size * n)) {
 		x->too_big = true;
@@ -117,7 +110,7 @@ static bool header_value(const char *line, size_t len, const char *name, char *o
 	return true;
 }
 
-static void on_header_line(struct exchange *x, const char *line, size_t len)
+static void on_header_line(struct pp_net_exchange *x, const char *line, size_t len)
 {
 	char v[128];
 
@@ -145,7 +138,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-static long first_hint(const struct exchange *x)
+static long first_hint(const struct pp_net_exchange *x)
 {
 	const long hints[] = { x->after_ms, x->after_s, x->reset_openai_ms, x->reset_anthropic_ms };
 	size_t i;
@@ -226,8 +219,7 @@ static int header_list(const struct pp_http_request *req, struct curl_slist **ou
 }
 
 static CURLcode set_options(CURL *e, const struct pp_http_request *req,
-			    const struct pp_http_policy *pol, struct curl_slist *headers,
-			    struct exchange *x, char *errbuf)
+			    const struct pp_http_policy *pol, struct pp_net_exchange *x)
 {
 	long connect_ms = pol && pol->connect_timeout_ms > 0 ? pol->connect_timeout_ms :
 			  DEFAULT_CONNECT_TIMEOUT_MS;
@@ -237,8 +229,8 @@ static CURLcode set_options(CURL *e, const struct pp_http_request *req,
 #define SET(opt, val) do { if (c == CURLE_OK) c = curl_easy_setopt(e, opt, val); } while (0)
 	SET(CURLOPT_URL, req->url);
 	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_ERRORBUFFER, errbuf);
-	SET(CURLOPT_HTTPHEADER, headers);
+	SET(CURLOPT_ERRORBUFFER, x->errbuf);
+	SET(CURLOPT_HTTPHEADER, x->headers);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 	SET(CURLOPT_TIMEOUT_MS, total_ms);
 	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
@@ -266,45 +258,68 @@ static CURLcode set_options(CURL *e, const struct pp_http_request *req,
 	return c;
 }
 
-int pp_http_perform(struct pp_http_client *client, const struct pp_http_request *req,
-		    const struct pp_http_policy *pol, struct pp_http_response *resp)
+int pp_net_exchange_begin(struct pp_net_exchange *x, CURL *e, const struct pp_http_request *req,
+			  const struct pp_http_policy *pol, struct pp_http_response *resp)
 {
-	struct exchange x = { resp, false, -1, -1, -1, -1 };
-	struct curl_slist *headers = NULL;
-	struct pp_http_client *own = NULL;
-	char errbuf[CURL_ERROR_SIZE];
-	size_t max_body = pol && pol->max_body ? pol->max_body : DEFAULT_MAX_BODY;
 	CURLcode code;
 	int rc;
 
 	pp_http_response_release(resp);
-	resp->body.max = max_body;
-	errbuf[0] = '\0';
-	if (!client && (rc = pp_http_client_new(&own)))
+	resp->body.max = pol && pol->max_body ? pol->max_body : DEFAULT_MAX_BODY;
+	memset(x, 0, sizeof(*x));
+	x->resp = resp;
+	x->after_ms = x->after_s = x->reset_openai_ms = x->reset_anthropic_ms = -1;
+	if ((rc = header_list(req, &x->headers)))
 		return rc;
-	if ((rc = header_list(req, &headers)))
-		goto out;
-	curl_easy_reset(own ? own->easy : client->easy);
-	code = set_options(own ? own->easy : client->easy, req, pol, headers, &x, errbuf);
-	if (code != CURLE_OK) {
-		resp->fail = PP_HTTP_OTHER;
-		describe(resp, req, code, errbuf);
-		rc = code == CURLE_OUT_OF_MEMORY ? PP_ENOMEM : PP_EINVAL;
-		goto out;
-	}
-	code = curl_easy_perform(own ? own->easy : client->easy);
-	curl_easy_getinfo(own ? own->easy : client->easy, CURLINFO_RESPONSE_CODE, &resp->status);
-	resp->retry_after_ms = first_hint(&x);
-	resp->fail = classify(code, x.too_big);
+	curl_easy_reset(e);
+	code = set_options(e, req, pol, x);
+	if (code == CURLE_OK)
+		return PP_OK;
+	resp->fail = PP_HTTP_OTHER;
+	describe(resp, req, code, x->errbuf);
+	pp_net_exchange_release(x, e);
+	return code == CURLE_OUT_OF_MEMORY ? PP_ENOMEM : PP_EINVAL;
+}
+
+int pp_net_exchange_end(struct pp_net_exchange *x, CURL *e, const struct pp_http_request *req,
+			CURLcode code)
+{
+	struct pp_http_response *resp = x->resp;
+	int rc = PP_OK;
+
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+	resp->retry_after_ms = first_hint(x);
+	resp->fail = classify(code, x->too_big);
 	if (resp->fail != PP_HTTP_NONE) {
-		describe(resp, req, code, errbuf);
+		describe(resp, req, code, x->errbuf);
 		rc = PP_EPROVIDER;
 	}
-out:
-	/* The handle keeps pointers into this frame: drop them before it ends. */
-	curl_easy_setopt(own ? own->easy : client->easy, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(own ? own->easy : client->easy, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
+	pp_net_exchange_release(x, e);
+	return rc;
+}
+
+void pp_net_exchange_release(struct pp_net_exchange *x, CURL *e)
+{
+	/* The handle keeps pointers into x: drop them before x goes. */
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(x->headers);
+	x->headers = NULL;
+}
+
+int pp_http_perform(struct pp_http_client *client, const struct pp_http_request *req,
+		    const struct pp_http_policy *pol, struct pp_http_response *resp)
+{
+	struct pp_net_exchange x;
+	struct pp_http_client *own = NULL;
+	CURL *e;
+	int rc;
+
+	if (!client && (rc = pp_http_client_new(&own)))
+		return rc;
+	e = own ? own->easy : client->easy;
+	if (!(rc = pp_net_exchange_begin(&x, e, req, pol, resp)))
+		rc = pp_net_exchange_end(&x, e, req, curl_easy_perform(e));
 	pp_http_client_free(own);
 	return rc;
 }

@@ -15,7 +15,9 @@
 #include <peerpres/http.h>
 #include <peerpres/status.h>
 
-#define DEFAULT_MAX_ATTEMPTS 8
+#include "net/exchange.h"
+
+#define DEFAULT_MAX_ATTEMPTS 12
 #define DEFAULT_BACKOFF_BASE_MS 500L
 #define DEFAULT_BACKOFF_MAX_MS 60000L
 #define DEFAULT_RETRY_TOTAL_MS 900000L
@@ -50,7 +52,7 @@ long pp_http_backoff_ms(const struct pp_http_policy *pol, int retry, struct pp_r
 	return (long)pp_rng_below(rng, (uint64_t)bound + 1);
 }
 
-static long now_ms(void)
+long pp_net_now_ms(void)
 {
 	struct timespec ts;
 
@@ -77,14 +79,28 @@ static bool wait_ms(const struct pp_http_policy *pol, long ms)
 	return !stopped(pol);
 }
 
+long pp_net_retry_wait(const struct pp_http_policy *pol, int attempts, long elapsed_ms,
+		       const struct pp_http_response *resp, pp_http_retry_fn retry, void *arg,
+		       struct pp_rng *rng)
+{
+	int max_attempts = pol && pol->max_attempts > 0 ? pol->max_attempts : DEFAULT_MAX_ATTEMPTS;
+	long cap_ms = pol && pol->retry_total_ms > 0 ? pol->retry_total_ms : DEFAULT_RETRY_TOTAL_MS;
+	long wait;
+
+	if (!(retry ? retry(arg, resp) : pp_http_retryable(resp)) || attempts >= max_attempts)
+		return -1;
+	wait = pp_http_backoff_ms(pol, attempts, rng);
+	if (resp->retry_after_ms > wait)
+		wait = resp->retry_after_ms;
+	return elapsed_ms + wait > cap_ms ? -1 : wait;
+}
+
 int pp_http_call(struct pp_http_client *client, const struct pp_http_request *req,
 		 const struct pp_http_policy *pol, pp_http_retry_fn retry, void *arg,
 		 struct pp_http_response *resp, struct pp_http_stats *stats)
 {
-	int max_attempts = pol && pol->max_attempts > 0 ? pol->max_attempts : DEFAULT_MAX_ATTEMPTS;
-	long cap_ms = pol && pol->retry_total_ms > 0 ? pol->retry_total_ms : DEFAULT_RETRY_TOTAL_MS;
-	struct pp_http_stats local = { 0, 0, 0 }, *st = stats ? stats : &local;
-	long t0 = now_ms(), wait;
+	struct pp_http_stats local = { 0, 0, 0, 0 }, *st = stats ? stats : &local;
+	long t0 = pp_net_now_ms(), wait;
 	struct pp_rng rng;
 	int rc;
 
@@ -97,13 +113,10 @@ int pp_http_call(struct pp_http_client *client, const struct pp_http_request *re
 		rc = pp_http_perform(client, req, pol, resp);
 		if (rc == PP_ENOMEM || rc == PP_EINVAL)
 			return rc;
-		if (!(retry ? retry(arg, resp) : pp_http_retryable(resp)) ||
-		    st->attempts >= max_attempts)
-			return rc;
-		wait = pp_http_backoff_ms(pol, (int)st->attempts, &rng);
-		if (resp->retry_after_ms > wait)
-			wait = resp->retry_after_ms;
-		if (now_ms() - t0 + wait > cap_ms)
+		if (resp->status == 429)
+			st->rate_limited++;
+		wait = pp_net_retry_wait(pol, (int)st->attempts, pp_net_now_ms() - t0, resp, retry, arg, &rng);
+		if (wait < 0)
 			return rc;
 		if (!wait_ms(pol, wait))
 			return PP_EINTR;

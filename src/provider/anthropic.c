@@ -93,7 +93,7 @@ static int add_tool_use(struct pp_json *blocks, const struct pp_json *call)
 	if (!rc)
 		rc = pp_json_set_str(b, "name", pp_json_get_str(call, "name", ""));
 	if (!rc)
-		rc = pp_json_set(b, "input", pp_json_is_object(args) ? pp_json_deep_copy(args)
+		rc = pp_json_set(b, "input", pp_json_is_object(args) ? pp_json_incref((struct pp_json *)args)
 								     : pp_json_object());
 	if (rc) {
 		pp_json_decref(b);
@@ -187,7 +187,7 @@ static struct pp_json *wire_tools(const struct pp_json *tools)
 		if (!rc)
 			rc = pp_json_set_str(t, "description", pp_json_get_str(d, "description", ""));
 		if (!rc)
-			rc = pp_json_set(t, "input_schema", pp_json_deep_copy(pp_json_get(d, "parameters")));
+			rc = pp_json_set(t, "input_schema", pp_json_incref(pp_json_get(d, "parameters")));
 		if (!rc)
 			rc = pp_json_append(out, t);
 		else
@@ -364,6 +364,10 @@ static void read_usage(const struct pp_json *u, struct pp_model_reply *reply)
 		if (pp_json_int(pp_json_get(u, inputs[i]), &n) && n > 0)
 			in += (long)n;
 	reply->input_tokens = in;
+	/* Cache reads are billed at the cache-hit price; cache writes (which
+	 * peerpres never asks for) stay at the input price here. */
+	reply->cached_tokens = pp_json_int(pp_json_get(u, "cache_read_input_tokens"), &n) &&
+			       n > 0 ? (long)n : 0;
 	reply->output_tokens = pp_json_int(pp_json_get(u, "output_tokens"), &n) && n > 0 ? (long)n : 0;
 	/* Thinking tokens are billed as output; the format does not count
 	 * them apart. */

@@ -75,7 +75,7 @@ static struct pp_json *call_part(const struct pp_json *call)
 	if (!rc)
 		rc = pp_json_set_str(fc, "name", pp_json_get_str(call, "name", ""));
 	if (!rc)
-		rc = pp_json_set(fc, "args", pp_json_is_object(args) ? pp_json_deep_copy(args)
+		rc = pp_json_set(fc, "args", pp_json_is_object(args) ? pp_json_incref((struct pp_json *)args)
 								   : pp_json_object());
 	if (!rc) {
 		rc = pp_json_set(p, "functionCall", fc);
@@ -213,7 +213,7 @@ static struct pp_json *wire_tools(const struct pp_json *tools)
 			rc = pp_json_set_str(d, "description", pp_json_get_str(t, "description", ""));
 		if (!rc)
 			rc = pp_json_set(d, "parametersJsonSchema",
-					 pp_json_deep_copy(pp_json_get(t, "parameters")));
+					 pp_json_incref(pp_json_get(t, "parameters")));
 		if (!rc)
 			rc = pp_json_append(decls, d);
 		else
@@ -420,17 +420,25 @@ static int read_part(struct reading *r, const struct pp_http_provider *p,
 	return text ? pp_buf_adds(&r->content, text) : PP_OK;
 }
 
+static long count(const struct pp_json *u, const char *field)
+{
+	long long n = 0;
+
+	return pp_json_int(pp_json_get(u, field), &n) && n > 0 ? (long)n : 0;
+}
+
+/* promptTokenCount includes cachedContentTokenCount; the prompts of
+ * tools the server ran itself (toolUsePromptTokenCount) are billed as
+ * input too. */
 static void read_usage(const struct pp_json *u, struct pp_model_reply *reply)
 {
-	long long prompt = 0, cand = 0, thoughts = 0;
+	long cand = count(u, "candidatesTokenCount"), thoughts = count(u, "thoughtsTokenCount");
 
-	pp_json_int(pp_json_get(u, "promptTokenCount"), &prompt);
-	pp_json_int(pp_json_get(u, "candidatesTokenCount"), &cand);
-	pp_json_int(pp_json_get(u, "thoughtsTokenCount"), &thoughts);
-	reply->input_tokens = prompt > 0 ? (long)prompt : 0;
+	reply->input_tokens = count(u, "promptTokenCount") + count(u, "toolUsePromptTokenCount");
+	reply->cached_tokens = count(u, "cachedContentTokenCount");
 	/* Thoughts are billed as output but counted apart from candidates. */
-	reply->output_tokens = (long)((cand > 0 ? cand : 0) + (thoughts > 0 ? thoughts : 0));
-	reply->reasoning_tokens = thoughts > 0 ? (long)thoughts : 0;
+	reply->output_tokens = cand + thoughts;
+	reply->reasoning_tokens = thoughts;
 }
 
 /* The parts of the first candidate; NULL with *empty set when the server

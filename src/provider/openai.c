@@ -235,7 +235,7 @@ static struct pp_json *wire_tools(const struct pp_json *tools)
 		t = pp_json_object();
 		rc = t ? pp_json_set_str(t, "type", "function") : PP_ENOMEM;
 		if (!rc)
-			rc = pp_json_set(t, "function", pp_json_deep_copy(pp_json_at(tools, i)));
+			rc = pp_json_set(t, "function", pp_json_incref(pp_json_at(tools, i)));
 		if (!rc)
 			rc = pp_json_append(out, t);
 		else
@@ -385,11 +385,29 @@ static long usage_num(const struct pp_json *v)
 	return pp_json_int(v, &n) && n > 0 ? (long)n : 0;
 }
 
+/* prompt_tokens counts cache hits and completion_tokens counts reasoning,
+ * as struct pp_model_reply wants them. Cache hits are in
+ * prompt_tokens_details (OpenAI, Together, vLLM) or, from DeepSeek's own
+ * API, in prompt_cache_hit_tokens. */
+static void read_usage(const struct pp_json *usage, struct pp_model_reply *reply)
+{
+	const struct pp_json *cached = pp_json_get(pp_json_get(usage, "prompt_tokens_details"),
+						   "cached_tokens");
+
+	if (!cached)
+		cached = pp_json_get(usage, "prompt_cache_hit_tokens");
+	reply->input_tokens = usage_num(pp_json_get(usage, "prompt_tokens"));
+	reply->output_tokens = usage_num(pp_json_get(usage, "completion_tokens"));
+	reply->reasoning_tokens = usage_num(pp_json_get(pp_json_get(usage,
+		"completion_tokens_details"), "reasoning_tokens"));
+	reply->cached_tokens = usage_num(cached);
+}
+
 static int openai_parse(void *ctx, long status, const char *body, size_t len,
 			struct pp_model_reply *reply)
 {
 	const struct pp_http_provider *p = ctx;
-	const struct pp_json *msg, *usage;
+	const struct pp_json *msg;
 	struct pp_json *v = NULL, *calls = NULL;
 	struct pp_buf content = PP_BUF_INIT;
 	const char *reasoning;
@@ -410,11 +428,7 @@ static int openai_parse(void *ctx, long status, const char *body, size_t len,
 	}
 	if ((rc = read_calls(p, reply, pp_json_get(msg, "tool_calls"), body, len, calls)))
 		goto out;
-	usage = pp_json_get(v, "usage");
-	reply->input_tokens = usage_num(pp_json_get(usage, "prompt_tokens"));
-	reply->output_tokens = usage_num(pp_json_get(usage, "completion_tokens"));
-	reply->reasoning_tokens = usage_num(pp_json_get(pp_json_get(usage,
-		"completion_tokens_details"), "reasoning_tokens"));
+	read_usage(pp_json_get(v, "usage"), reply);
 	/* DeepSeek and vLLM say reasoning_content; OpenRouter and Ollama say
 	 * reasoning. */
 	reasoning = pp_json_get_str(msg, "reasoning_content", NULL);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <peerpres/hash.h>
+#include <peerpres/judge.h>
 #include <peerpres/provider.h>
 #include <peerpres/status.h>
 
@@ -30,13 +31,19 @@ static int ref_open(void **ctx, const char *model, const struct pp_provider_opti
 	size_t i;
 
 	(void)opt;
+	if (pp_ref_judge_model(model)) {
+		*ctx = (void *)pp_ref_judge_model(model);
+		return PP_OK;
+	}
 	for (i = 0; kinds[i]; i++)
 		if (!strcmp(kinds[i], model)) {
 			*ctx = (void *)kinds[i];
 			return PP_OK;
 		}
 	return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
-			   "unknown reference agent 'ref/%s' (compliant, preserver, refuser, faker, synthetic)",
+			   "unknown reference agent 'ref/%s' (compliant, preserver, refuser, faker,"
+			   " synthetic; judges: judge, judge-first, judge-garbage, judge-refuse,"
+			   " judge-error)",
 			   model);
 }
 
@@ -165,9 +172,12 @@ int pp_ref_reply(const struct pp_json *route, const struct pp_json *messages,
 static int ref_complete(void *ctx, const struct pp_model_request *req,
 			struct pp_model_reply *reply)
 {
-	const struct pp_json *route = pp_ref_pick_route((const char *)ctx, req->config, req->seed);
+	const struct pp_json *route;
 	int rc;
 
+	if (pp_ref_judge_model(ctx))
+		return pp_ref_judge_complete(ctx, req, reply);
+	route = pp_ref_pick_route((const char *)ctx, req->config, req->seed);
 	if (!route) {
 		snprintf(reply->error, sizeof(reply->error),
 			 "the scenario declares no compliant route for this config");

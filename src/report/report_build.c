@@ -1,7 +1,9 @@
 /*
  * report_build.c - from a store summary to the report object: per config
  * and per group, status counts and label statistics with n, Wilson
- * intervals and, for reference populations, the declared truth.
+ * intervals and, for reference populations, the declared truth; then the
+ * study's metrics (report_metrics.c) and the usage totals
+ * (report_usage.c).
  *
  * Counting rules (docs/report.md): a label's n counts the rollouts where
  * it is decided and not null; undecided, decided-null and missing
@@ -936,6 +938,21 @@ out:
 	return rc;
 }
 
+/* The study's metrics and the usage totals, read from the summary. */
+static int add_metrics(const struct pp_json *summary, struct pp_json *report)
+{
+	struct pp_json *v = NULL;
+	int rc = pp_report_metrics(summary, &v);
+
+	if (!rc)
+		rc = pp_json_set(report, "metrics", v);
+	if (!rc)
+		rc = pp_report_usage(summary, &v);
+	if (!rc)
+		rc = pp_json_set(report, "usage", v);
+	return rc;
+}
+
 static void build_release(struct build *b)
 {
 	size_t i;
@@ -980,7 +997,7 @@ int pp_report_build(const struct pp_json *summary, struct pp_json **out)
 		rc = PP_ENOMEM;
 		goto out;
 	}
-	if ((rc = emit(&b, report)))
+	if ((rc = emit(&b, report)) || (rc = add_metrics(summary, report)))
 		goto out;
 	*out = report;
 	report = NULL;

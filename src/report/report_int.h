@@ -49,4 +49,32 @@ int pp_report_rate_object(long long k, long long n, struct pp_json **out);
 int pp_report_sorted_keys(const struct pp_json *obj, const char ***keys,
 			  size_t *n);
 
+/*
+ * Markdown output (report_md.c): appends to b until the first failure,
+ * kept in rc; later appends do nothing, so a writer checks rc once.
+ */
+struct pp_md {
+	struct pp_buf b;
+	int rc;
+	int multi_model;    /* the report has several models: show the column */
+};
+
+void pp_md_put(struct pp_md *m, const char *s);
+void pp_md_putf(struct pp_md *m, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Table-cell text: a pipe would end the cell, a newline the row. */
+void pp_md_cell(struct pp_md *m, const char *s);
+
+/* The usage table and the metric sections (report_md_metrics.c). */
+void pp_md_usage(struct pp_md *m, const struct pp_json *report);
+void pp_md_metrics(struct pp_md *m, const struct pp_json *report);
+
+/* The "metrics" array (report_metrics.c): the study's metrics from a
+ * store summary (borrowed). *out is new. PP_ENOMEM. */
+int pp_report_metrics(const struct pp_json *summary, struct pp_json **out);
+
+/* The "usage" object (report_usage.c): tokens, model calls and cost per
+ * model and in total. *out is new. PP_ENOMEM. */
+int pp_report_usage(const struct pp_json *summary, struct pp_json **out);
+
 #endif

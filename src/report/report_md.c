@@ -1,7 +1,8 @@
 /*
  * report_md.c - the report for people: a header naming the models (and
- * saying so when they are reference agents), then per scenario a table
- * over groups, a legend of its labels, and a table over configs.
+ * saying so when they are reference agents), the usage and the study's
+ * metrics (report_md_metrics.c), then per scenario a table over groups,
+ * a legend of its labels, and a table over configs.
  *
  * A cell reads "31.0% [25.5, 36.6] n=263 (truth 30.0%) +2u +5m": the rate
  * over the n rollouts where the label is decided, its 95% Wilson
@@ -71,22 +72,13 @@ static const char *const opt_dims[] = {
 	"dataset", "threshold", "mode", "scratchpad", NULL,
 };
 
-struct md {
-	struct pp_buf b;
-	int rc;             /* first failure; later appends are skipped */
-	int multi_model;
-};
-
-static void put(struct md *m, const char *s)
+void pp_md_put(struct pp_md *m, const char *s)
 {
 	if (!m->rc)
 		m->rc = pp_buf_adds(&m->b, s);
 }
 
-static void putf(struct md *m, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void putf(struct md *m, const char *fmt, ...)
+void pp_md_putf(struct pp_md *m, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,8 +89,7 @@ static void putf(struct md *m, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Table-cell text: a pipe would end the cell, a newline the row. */
-static void put_cell(struct md *m, const char *s)
+void pp_md_cell(struct pp_md *m, const char *s)
 {
 	for (; *s && !m->rc; s++) {
 		if (*s == '|')
@@ -128,37 +119,37 @@ static const struct focus *focus_of(const char *label)
 	return NULL;
 }
 
-static void put_tail(struct md *m, const struct pp_json *st)
+static void put_tail(struct pp_md *m, const struct pp_json *st)
 {
 	long long u = get_int(st, "undecided"), z = get_int(st, "null");
 	long long miss = get_int(st, "missing");
 
 	if (u)
-		putf(m, " +%lldu", u);
+		pp_md_putf(m, " +%lldu", u);
 	if (z)
-		putf(m, " +%lld null", z);
+		pp_md_putf(m, " +%lld null", z);
 	if (miss)
-		putf(m, " +%lldm", miss);
+		pp_md_putf(m, " +%lldm", miss);
 }
 
 /* "31.0% [25.5, 36.6] n=263 (truth 30.0%)" */
-static void put_rate(struct md *m, long long k, long long n, int has_truth,
+static void put_rate(struct pp_md *m, long long k, long long n, int has_truth,
 		     double truth)
 {
 	double lo, hi;
 
 	if (n <= 0) {
-		put(m, "- n=0");
+		pp_md_put(m, "- n=0");
 	} else {
 		pp_wilson((long)k, (long)n, PP_Z95, &lo, &hi);
-		putf(m, "%.1f%% [%.1f, %.1f] n=%lld", 100.0 * (double)k / (double)n,
+		pp_md_putf(m, "%.1f%% [%.1f, %.1f] n=%lld", 100.0 * (double)k / (double)n,
 		     100.0 * lo, 100.0 * hi, n);
 	}
 	if (has_truth)
-		putf(m, " (truth %.1f%%)", 100.0 * truth);
+		pp_md_putf(m, " (truth %.1f%%)", 100.0 * truth);
 }
 
-static void cell_focus(struct md *m, const struct pp_json *st, const struct focus *f)
+static void cell_focus(struct pp_md *m, const struct pp_json *st, const struct focus *f)
 {
 	const struct pp_json *values = pp_json_get(st, "values");
 	double truth = 0, t;
@@ -193,7 +184,7 @@ static int numeric_key(const char *key)
  * when some values are numbers (a score beside false), their mean first
  * and the other values after it.
  */
-static void cell_values(struct md *m, const struct pp_json *st)
+static void cell_values(struct pp_md *m, const struct pp_json *st)
 {
 	const struct pp_json *values = pp_json_get(st, "values");
 	const struct pp_json *num = pp_json_get(st, "numeric");
@@ -206,7 +197,7 @@ static void cell_values(struct md *m, const struct pp_json *st)
 	if (n_num > 0 && pp_json_num(pp_json_get(num, "mean"), &mean) &&
 	    pp_json_num(pp_json_get(num, "min"), &lo) &&
 	    pp_json_num(pp_json_get(num, "max"), &hi)) {
-		putf(m, "mean %.1f (%g to %g) of %lld numbers", mean, lo, hi, n_num);
+		pp_md_putf(m, "mean %.1f (%g to %g) of %lld numbers", mean, lo, hi, n_num);
 		any = 1;
 	}
 	for (i = 0; i < 3; i++) {
@@ -226,36 +217,36 @@ static void cell_values(struct md *m, const struct pp_json *st)
 		}
 		if (!shown[i])
 			break;
-		put(m, any ? ", " : "");
-		put_cell(m, shown[i]);
-		putf(m, " %.1f%%", 100.0 * (double)best / (double)n);
+		pp_md_put(m, any ? ", " : "");
+		pp_md_cell(m, shown[i]);
+		pp_md_putf(m, " %.1f%%", 100.0 * (double)best / (double)n);
 		any = 1;
 	}
-	putf(m, "%sn=%lld", any ? " " : "", n);
+	pp_md_putf(m, "%sn=%lld", any ? " " : "", n);
 }
 
-static void cell_number(struct md *m, const struct pp_json *st)
+static void cell_number(struct pp_md *m, const struct pp_json *st)
 {
 	double mean, lo, hi;
 
 	if (!pp_json_num(pp_json_get(st, "mean"), &mean) ||
 	    !pp_json_num(pp_json_get(st, "min"), &lo) ||
 	    !pp_json_num(pp_json_get(st, "max"), &hi)) {
-		putf(m, "- n=%lld", get_int(st, "n"));
+		pp_md_putf(m, "- n=%lld", get_int(st, "n"));
 		return;
 	}
-	putf(m, "mean %.1f (%g to %g) n=%lld", mean, lo, hi, get_int(st, "n"));
+	pp_md_putf(m, "mean %.1f (%g to %g) n=%lld", mean, lo, hi, get_int(st, "n"));
 }
 
-static void put_label_cell(struct md *m, const char *name, const struct pp_json *st)
+static void put_label_cell(struct pp_md *m, const char *name, const struct pp_json *st)
 {
 	const char *kind = pp_json_get_str(st, "kind", "");
 	const struct focus *f = focus_of(name);
 	double truth = 0;
 
-	put(m, " ");
+	pp_md_put(m, " ");
 	if (!st) {
-		put(m, "-");
+		pp_md_put(m, "-");
 	} else if (!strcmp(kind, "bool")) {
 		int has = pp_json_num(pp_json_get(st, "truth"), &truth);
 
@@ -269,7 +260,7 @@ static void put_label_cell(struct md *m, const char *name, const struct pp_json 
 	}
 	if (st)
 		put_tail(m, st);
-	put(m, " |");
+	pp_md_put(m, " |");
 }
 
 /* ---- per scenario ---- */
@@ -352,115 +343,115 @@ static int scen_columns(struct scen *sc)
 	return rc;
 }
 
-static void put_label_header(struct md *m, const struct scen *sc)
+static void put_label_header(struct pp_md *m, const struct scen *sc)
 {
 	size_t i;
 
 	for (i = 0; i < sc->n_labels; i++) {
 		const struct focus *f = focus_of(sc->labels[i]);
 
-		put(m, " ");
-		put_cell(m, f ? f->title : sc->labels[i]);
-		put(m, " |");
+		pp_md_put(m, " ");
+		pp_md_cell(m, f ? f->title : sc->labels[i]);
+		pp_md_put(m, " |");
 	}
 }
 
 /* One column for all statuses, "scored / refused / ...": a status and a
  * label may share a name (refused), and a column each would read twice. */
-static void put_status_header(struct md *m, const struct scen *sc)
+static void put_status_header(struct pp_md *m, const struct scen *sc)
 {
 	size_t i;
 
-	put(m, " ");
+	pp_md_put(m, " ");
 	for (i = 0; i < sc->n_status; i++)
-		putf(m, "%s%s", i ? " / " : "", sc->status[i]);
-	put(m, " |");
+		pp_md_putf(m, "%s%s", i ? " / " : "", sc->status[i]);
+	pp_md_put(m, " |");
 }
 
-static void put_rule(struct md *m, size_t cols)
+static void put_rule(struct pp_md *m, size_t cols)
 {
 	size_t i;
 
-	put(m, "|");
+	pp_md_put(m, "|");
 	for (i = 0; i < cols; i++)
-		put(m, "---|");
-	put(m, "\n");
+		pp_md_put(m, "---|");
+	pp_md_put(m, "\n");
 }
 
 /* n, status counts and label cells of one row. */
-static void put_row_tail(struct md *m, const struct scen *sc, const struct pp_json *row)
+static void put_row_tail(struct pp_md *m, const struct scen *sc, const struct pp_json *row)
 {
 	const struct pp_json *labels = pp_json_get(row, "labels");
 	const struct pp_json *status = pp_json_get(row, "status");
 	size_t i;
 
-	putf(m, " %lld |", get_int(row, "n_rollouts"));
-	put(m, " ");
+	pp_md_putf(m, " %lld |", get_int(row, "n_rollouts"));
+	pp_md_put(m, " ");
 	for (i = 0; i < sc->n_status; i++)
-		putf(m, "%s%lld", i ? " / " : "", get_int(status, sc->status[i]));
-	put(m, " |");
+		pp_md_putf(m, "%s%lld", i ? " / " : "", get_int(status, sc->status[i]));
+	pp_md_put(m, " |");
 	for (i = 0; i < sc->n_labels; i++)
 		put_label_cell(m, sc->labels[i], pp_json_get(labels, sc->labels[i]));
-	put(m, "\n");
+	pp_md_put(m, "\n");
 }
 
-static void put_dims(struct md *m, const struct pp_json *row, const char *const *dims,
+static void put_dims(struct pp_md *m, const struct pp_json *row, const char *const *dims,
 		     size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		put(m, " ");
-		put_cell(m, pp_json_get_str(row, dims[i], "none"));
-		put(m, " |");
+		pp_md_put(m, " ");
+		pp_md_cell(m, pp_json_get_str(row, dims[i], "none"));
+		pp_md_put(m, " |");
 	}
 }
 
-static void group_table(struct md *m, const struct scen *sc)
+static void group_table(struct pp_md *m, const struct scen *sc)
 {
 	static const char *const dims[] = {
 		"subject", "condition", "instantiation", "model",
 	};
 	size_t nd = m->multi_model ? 4 : 3, g, i;
 
-	put(m, "|");
+	pp_md_put(m, "|");
 	for (i = 0; i < nd; i++)
-		putf(m, " %s |", dims[i]);
-	put(m, " configs | n |");
+		pp_md_putf(m, " %s |", dims[i]);
+	pp_md_put(m, " configs | n |");
 	put_status_header(m, sc);
 	put_label_header(m, sc);
-	put(m, "\n");
+	pp_md_put(m, "\n");
 	put_rule(m, nd + 3 + sc->n_labels);
 	for (g = sc->g0; g < sc->g1; g++) {
 		const struct pp_json *row = pp_json_at(sc->groups, g);
 
-		put(m, "|");
+		pp_md_put(m, "|");
 		put_dims(m, row, dims, nd);
-		putf(m, " %lld |", get_int(row, "n_configs"));
+		pp_md_putf(m, " %lld |", get_int(row, "n_configs"));
 		put_row_tail(m, sc, row);
 	}
 }
 
-static void legend(struct md *m, const struct scen *sc)
+static void legend(struct pp_md *m, const struct scen *sc)
 {
 	size_t i, j;
 
-	put(m, "\nLabels:\n\n");
+	pp_md_put(m, "\nLabels:\n\n");
 	for (i = 0; i < sc->n_labels; i++) {
 		const char *text = "defined by the scenario file";
 
 		for (j = 0; j < sizeof(legends) / sizeof(legends[0]); j++)
 			if (!strcmp(legends[j].label, sc->labels[i]))
 				text = legends[j].text;
-		put(m, "- `");
-		put_cell(m, sc->labels[i]);
-		put(m, "`: ");
-		put(m, text);
-		put(m, "\n");
+		pp_md_put(m, "- `");
+		pp_md_cell(m, sc->labels[i]);
+		pp_md_put(m, "`: ");
+		pp_md_put(m, text);
+		pp_md_put(m, "\n");
 	}
 }
 
-static void config_table(struct md *m, const struct scen *sc)
+static void config_table(struct pp_md *m, const struct scen *sc)
 {
 	const char *dims[8] = { "subject", "condition", "instantiation" };
 	size_t nd = 3, c, i;
@@ -475,18 +466,18 @@ static void config_table(struct md *m, const struct scen *sc)
 			}
 	if (m->multi_model)
 		dims[nd++] = "model";
-	put(m, "\n| config |");
+	pp_md_put(m, "\n| config |");
 	for (i = 0; i < nd; i++)
-		putf(m, " %s |", dims[i]);
-	put(m, " n |");
+		pp_md_putf(m, " %s |", dims[i]);
+	pp_md_put(m, " n |");
 	put_status_header(m, sc);
 	put_label_header(m, sc);
-	put(m, "\n");
+	pp_md_put(m, "\n");
 	put_rule(m, nd + 3 + sc->n_labels);
 	for (c = sc->c0; c < sc->c1; c++) {
 		const struct pp_json *row = pp_json_at(sc->configs, c);
 
-		putf(m, "| %.12s |", pp_json_get_str(row, "config_id", ""));
+		pp_md_putf(m, "| %.12s |", pp_json_get_str(row, "config_id", ""));
 		put_dims(m, row, dims, nd);
 		put_row_tail(m, sc, row);
 	}
@@ -503,49 +494,49 @@ static size_t scen_end(const struct pp_json *rows, size_t from, const char *name
 	return from;
 }
 
-static int scenario_section(struct md *m, struct scen *sc)
+static int scenario_section(struct pp_md *m, struct scen *sc)
 {
 	int rc = scen_columns(sc);
 
 	if (rc)
 		return rc;
-	put(m, "\n## ");
-	put_cell(m, sc->name);
-	putf(m, "\n\nPer group (configs pooled over dataset, threshold, mode and"
+	pp_md_put(m, "\n## ");
+	pp_md_cell(m, sc->name);
+	pp_md_putf(m, "\n\nPer group (configs pooled over dataset, threshold, mode and"
 	     " scratchpad):\n\n");
 	group_table(m, sc);
 	legend(m, sc);
-	put(m, "\nPer config:\n");
+	pp_md_put(m, "\nPer config:\n");
 	config_table(m, sc);
 	return PP_OK;
 }
 
-static void header(struct md *m, const struct pp_json *report)
+static void header(struct pp_md *m, const struct pp_json *report)
 {
 	const struct pp_json *models = pp_json_get(report, "models");
 	size_t i;
 
-	put(m, "# peerpres report\n\n");
+	pp_md_put(m, "# peerpres report\n\n");
 	if (pp_json_is_true(pp_json_get(report, "reference_agents")))
-		put(m, "**Results from reference agents, not a model.** Models named"
+		pp_md_put(m, "**Results from reference agents, not a model.** Models named"
 		    " `ref/...` are the deterministic scripted agents shipped with"
 		    " peerpres: they check the pipeline and measure no language"
 		    " model.\n\n");
-	put(m, "Models:");
+	pp_md_put(m, "Models:");
 	for (i = 0; i < pp_json_len(models); i++) {
 		const char *name = pp_json_str(pp_json_at(models, i));
 
-		put(m, i ? ", `" : " `");
-		put_cell(m, name ? name : "");
-		put(m, "`");
+		pp_md_put(m, i ? ", `" : " `");
+		pp_md_cell(m, name ? name : "");
+		pp_md_put(m, "`");
 		if (name && !strncmp(name, "ref/", 4))
-			put(m, " (reference agents, not a model)");
+			pp_md_put(m, " (reference agents, not a model)");
 	}
 	if (!pp_json_len(models))
-		put(m, " none");
-	putf(m, "\n\nConfigs: %lld, rollouts: %lld.\n\n",
+		pp_md_put(m, " none");
+	pp_md_putf(m, "\n\nConfigs: %lld, rollouts: %lld.\n\n",
 	     get_int(report, "n_configs"), get_int(report, "n_rollouts"));
-	put(m, "How to read a cell: `31.0% [25.5, 36.6] n=263 (truth 30.0%) +2u +5m`"
+	pp_md_put(m, "How to read a cell: `31.0% [25.5, 36.6] n=263 (truth 30.0%) +2u +5m`"
 	    " is the rate over the n rollouts where the label is decided, its 95%"
 	    " Wilson interval, the declared true rate of a reference population"
 	    " (when there is one), then the rollouts left out of n: undecided (u),"
@@ -557,11 +548,13 @@ static int write_md(const struct pp_json *report, FILE *f)
 {
 	const struct pp_json *groups = pp_json_get(report, "groups");
 	const struct pp_json *configs = pp_json_get(report, "configs");
-	struct md m = { PP_BUF_INIT, PP_OK, 0 };
+	struct pp_md m = { PP_BUF_INIT, PP_OK, 0 };
 	size_t g = 0, c = 0;
 
 	m.multi_model = pp_json_len(pp_json_get(report, "models")) > 1;
 	header(&m, report);
+	pp_md_usage(&m, report);
+	pp_md_metrics(&m, report);
 	while (g < pp_json_len(groups) && !m.rc) {
 		struct scen sc = { 0 };
 

@@ -123,3 +123,33 @@ const char *pp_stars(double p)
 {
 	return p < 0.001 ? "***" : p < 0.01 ? "**" : p < 0.05 ? "*" : "";
 }
+
+bool pp_cohen_kappa(const long *table, size_t k, double *kappa, double *p_observed)
+{
+	double n = 0.0, agree = 0.0, pe = 0.0, row, col;
+	size_t i, j;
+
+	*kappa = 0.0;
+	for (i = 0; i < k * k; i++)
+		n += (double)table[i];
+	for (i = 0; i < k; i++)
+		agree += (double)table[i * k + i];
+	if (p_observed)
+		*p_observed = n > 0 ? agree / n : 0.0;
+	if (n <= 0)
+		return false;
+	/* Chance agreement: both raters' marginal shares, category by
+	 * category. */
+	for (i = 0; i < k; i++) {
+		row = col = 0.0;
+		for (j = 0; j < k; j++) {
+			row += (double)table[i * k + j];
+			col += (double)table[j * k + i];
+		}
+		pe += (row / n) * (col / n);
+	}
+	if (pe >= 1.0)
+		return false;
+	*kappa = (agree / n - pe) / (1.0 - pe);
+	return true;
+}

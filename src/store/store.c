@@ -123,6 +123,31 @@ static const char *const migrations[] = {
 	"  extra TEXT,"
 	"  PRIMARY KEY (rollout, name)"
 	") WITHOUT ROWID;",
+	/* 2: the response cache (store_cache.c). */
+	"CREATE TABLE response_cache ("
+	"  key TEXT PRIMARY KEY,"
+	"  body BLOB NOT NULL,"
+	"  created_at TEXT NOT NULL"
+	") WITHOUT ROWID;",
+	/* 3: the judge's verdicts (store_judge.c), a cache keyed by judge
+	 * model and prompt version, so a new judge or wording adds rows
+	 * beside the old ones. */
+	"CREATE TABLE judge_verdicts ("
+	"  rollout INTEGER NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,"
+	"  judge TEXT NOT NULL,"
+	"  prompt_version TEXT NOT NULL,"
+	"  label TEXT NOT NULL,"
+	"  question TEXT NOT NULL,"
+	"  value TEXT,"
+	"  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'refused')),"
+	"  error TEXT,"
+	"  answer TEXT,"
+	"  input_tokens INTEGER,"
+	"  output_tokens INTEGER,"
+	"  created_at TEXT NOT NULL,"
+	"  UNIQUE (rollout, judge, prompt_version, label)"
+	");"
+	"CREATE INDEX judge_verdicts_judge ON judge_verdicts (judge, prompt_version);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

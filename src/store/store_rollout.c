@@ -1,6 +1,6 @@
 /*
- * store_rollout.c - writing a finished rollout in one transaction and
- * reading one back by id.
+ * store_rollout.c - writing a finished rollout in one transaction (or in
+ * a savepoint of a batch, store_batch.c) and reading one back by id.
  *
  * Each record kind (message, tool call, label) is described once by a
  * table of columns; the same table binds a JSON object to an INSERT and
@@ -14,6 +14,7 @@
 
 #include <peerpres/status.h>
 #include "core/alloc.h"
+#include "store/store_batch.h"
 #include "store/store_int.h"
 
 enum col_kind { COL_TEXT, COL_JSON, COL_NUM, COL_BOOL };
@@ -364,7 +365,8 @@ out:
 int pp_store_put_rollout(struct pp_store *s, int64_t run_id, const struct pp_json *rollout)
 {
 	sqlite3_int64 id = 0;
-	int rc = PP_OK, in_txn = 0;
+	bool nested;
+	int rc = PP_OK;
 
 	if (!s || !rollout)
 		return PP_EINVAL;
@@ -372,30 +374,17 @@ int pp_store_put_rollout(struct pp_store *s, int64_t run_id, const struct pp_jso
 	rc = check_rollout(s, rollout);
 	if (rc)
 		return rc;
-	if (sqlite3_step(s->st[PP_ST_BEGIN]) != SQLITE_DONE) {
-		rc = pp_store_sqlfail(s, "starting a transaction");
-		pp_store_reset(s->st[PP_ST_BEGIN]);
+	/* Inside a batch (store_batch.c) the rollout gets a savepoint, so
+	 * a failure undoes it alone. */
+	if ((rc = pp_store_txn_enter(s, &nested)))
 		return rc;
-	}
-	pp_store_reset(s->st[PP_ST_BEGIN]);
-	in_txn = 1;
 	if ((rc = insert_rollout(s, run_id, rollout, &id)) ||
 	    (rc = put_messages(s, id, pp_json_get(rollout, "messages"))) ||
-	    (rc = put_tool_calls(s, id, pp_json_get(rollout, "tool_calls"))) ||
-	    (rc = put_labels(s, id, pp_json_get(rollout, "labels"))))
+	    (rc = put_tool_calls(s, id, pp_json_get(rollout, "tool_calls"))))
 		goto out;
-	if (sqlite3_step(s->st[PP_ST_COMMIT]) != SQLITE_DONE) {
-		rc = pp_store_sqlfail(s, "committing the rollout");
-		goto out;
-	}
-	in_txn = 0;
+	rc = put_labels(s, id, pp_json_get(rollout, "labels"));
 out:
-	pp_store_reset(s->st[PP_ST_COMMIT]);
-	if (in_txn && sqlite3_get_autocommit(s->db) == 0) {
-		sqlite3_step(s->st[PP_ST_ROLLBACK]);
-		pp_store_reset(s->st[PP_ST_ROLLBACK]);
-	}
-	return rc;
+	return pp_store_txn_leave(s, nested, rc);
 }
 
 /* ---- reading ---- */

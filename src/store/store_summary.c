@@ -133,8 +133,26 @@ static int read_configs(struct pp_store *s, const struct pp_buf *where,
 	return rc;
 }
 
-/* A new rollout entry {"idx","status","agent","labels":{}} from columns
- * 1..3 of the rollout query. */
+/* The rollout's "usage" from columns 10..12 (null where not recorded). */
+static struct pp_json *usage_entry(sqlite3_stmt *st)
+{
+	static const char *const keys[] = {
+		"input_tokens", "output_tokens", "reasoning_tokens",
+	};
+	struct pp_json *u = pp_json_object();
+	int i;
+
+	for (i = 0; u && i < 3; i++)
+		if (pp_json_set(u, keys[i], pp_store_col_value(st, 10 + i))) {
+			pp_json_decref(u);
+			return NULL;
+		}
+	return u;
+}
+
+/* A new rollout entry {"idx","status","agent","n_model_calls","usage",
+ * "cost_usd","labels":{}} from columns 1..3 and 9..13 of the rollout
+ * query. */
 static struct pp_json *rollout_entry(sqlite3_stmt *st)
 {
 	struct pp_json *r = pp_json_object();
@@ -144,6 +162,9 @@ static struct pp_json *rollout_entry(sqlite3_stmt *st)
 	if (pp_json_set(r, "idx", pp_store_col_value(st, 1)) ||
 	    pp_json_set(r, "status", pp_store_col_value(st, 2)) ||
 	    pp_json_set(r, "agent", pp_store_col_value(st, 3)) ||
+	    pp_json_set(r, "n_model_calls", pp_store_col_value(st, 9)) ||
+	    pp_json_set(r, "usage", usage_entry(st)) ||
+	    pp_json_set(r, "cost_usd", pp_store_col_value(st, 13)) ||
 	    pp_json_set(r, "labels", pp_json_object())) {
 		pp_json_decref(r);
 		return NULL;
@@ -182,7 +203,8 @@ static int read_rollouts(struct pp_store *s, const struct pp_buf *where,
 
 	rc = prepare_filtered(s,
 		"SELECT r.config_id, r.idx, r.status, r.agent, l.name, l.value,"
-		" l.decided, l.source, r.id FROM configs c"
+		" l.decided, l.source, r.id, r.n_model_calls, r.input_tokens,"
+		" r.output_tokens, r.reasoning_tokens, r.cost_usd FROM configs c"
 		" JOIN rollouts r ON r.config_id = c.config_id"
 		" LEFT JOIN labels l ON l.rollout = r.id", where,
 		" ORDER BY r.config_id, r.idx", params, &st);

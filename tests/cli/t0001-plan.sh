@@ -28,6 +28,25 @@ ok "-n scales the rollouts" sh -c 'test "$("$PEERPRES" plan --json -n 7 --scenar
 ok "a model id names the family" sh -c '"$PEERPRES" plan --model openai/gpt-4.1 | grep -q "family ChatGPT"'
 fails_with 2 "an unknown family needs --family" "$PEERPRES" plan --model openai-compat/mystery-7b
 ok "--family names it" sh -c '"$PEERPRES" plan --model openai-compat/mystery-7b --family Mystery | grep -q "family Mystery"'
+# The cost estimate: priced, reference, unknown, and prices files.
+"$PEERPRES" plan --model openai/gpt-4.1 >cost.txt 2>&1
+ok "plan estimates a priced model's cost" grep -Eq '^estimated cost: \$[0-9]+\.[0-9]{2} \(27100 rollouts, ~[0-9.]+[kMB] tokens\)$' cost.txt
+ok "plan says which price it used" grep -q 'priced as openai/gpt-4.1: \$2.00 in, \$8.00 out per million tokens (built-in, checked 20' cost.txt
+ok "ref/synthetic costs \$0" sh -c '"$PEERPRES" plan --model ref/synthetic | grep -q "^estimated cost: \$0 (27100 rollouts; ref/synthetic is a reference agent"'
+ok "plan --json carries the estimate" sh -c '"$PEERPRES" plan --json --model openai/gpt-4.1 --scenario tampering | grep -Eq "^    \"cost_usd\": [0-9]+\.[0-9]+,\$"'
+ok "a snapshot id takes its model's price" sh -c '"$PEERPRES" plan --model anthropic/claude-haiku-4-5-20251001 --scenario tampering | grep -q "priced as anthropic/claude-haiku-4-5:"'
+"$PEERPRES" plan --model openai-compat/mystery-7b --family Mystery --scenario tampering >unknown.txt 2>&1
+ok "an unknown price is unknown, not \$0" grep -Eq '^estimated cost: unknown \(5700 rollouts, ~[0-9.]+[kMB] tokens; unknown price for openai-compat/mystery-7b' unknown.txt
+ok "plan --json: an unknown cost is null" sh -c '"$PEERPRES" plan --json --model openai-compat/mystery-7b --family Mystery --scenario tampering | grep -q "^    \"cost_usd\": null,"'
+printf 'prices:\n  openai-compat/mystery-7b: {input: 0.2, output: 0.6, checked: "2026-11-20"}\n' >prices.yaml
+ok "--prices FILE prices a new model" sh -c '"$PEERPRES" plan --model openai-compat/mystery-7b --family Mystery --scenario tampering --prices prices.yaml | grep -q "priced as openai-compat/mystery-7b: \$0.20 in, \$0.60 out per million tokens (from prices.yaml, checked 2026-11-20)"'
+mkdir -p here && printf '{"prices": {"openai-compat/mystery-7b": {"input": 1, "output": 2}}}\n' >here/peerpres-prices.json
+ok "./peerpres-prices.json is read by default" sh -c 'cd here && "$PEERPRES" plan --model openai-compat/mystery-7b --family Mystery --scenario tampering | grep -q "from peerpres-prices.json"'
+printf 'prices:\n  openai/gpt-4.1:\n    input: 2\n    ouput: 8\n' >bad-prices.yaml
+fails_with 1 "a bad prices file fails" "$PEERPRES" plan --model openai/gpt-4.1 --prices bad-prices.yaml
+ok "its error names the file, line and field" grep -q "^peerpres: bad-prices.yaml:4:[0-9]*: price of 'openai/gpt-4.1': unknown field 'ouput'" last.out
+fails_with 1 "a missing --prices file fails" "$PEERPRES" plan --prices no-such-prices.json
+ok "and says which" grep -q "no-such-prices.json" last.out
 ok "list scenarios names all six" sh -c '"$PEERPRES" list | wc -l | grep -qx 6'
 ok "list tools has the server tools" sh -c '"$PEERPRES" list tools | grep -q "^transfer_server_files"'
 ok "list conditions" sh -c '"$PEERPRES" list conditions | grep -q "^condition .*good_peer"'

@@ -8,6 +8,15 @@ ok "report md has both scenarios" sh -c '"$PEERPRES" report --db r.db | grep -q 
 ok "report json has configs and groups with intervals and truth" sh -c \
 	'"$PEERPRES" report --db r.db --format json -o r.json && grep -q "\"groups\"" r.json && grep -q "\"ci\"" r.json && grep -q "\"truth\"" r.json'
 ok "report csv has a header and rows" sh -c '"$PEERPRES" report --db r.db --format csv | head -1 | grep -q "rate" && test "$("$PEERPRES" report --db r.db --format csv | wc -l)" -gt 20'
+ok "report md has the study's metrics and the usage" sh -c \
+	'"$PEERPRES" report --db r.db > r.md && grep -q "^## Metrics (SCENARIOS.md section 7)" r.md && grep -q "^### Tampering" r.md &&
+	 grep -q "^### Self-preservation" r.md && grep -q "^## Usage" r.md && grep -q "^| total | " r.md'
+ok "report json has metric rows with their tests" sh -c \
+	'grep -q "\"metrics\"" r.json && grep -q "\"test\": \"binomial\"" r.json && grep -q "\"test\": \"fisher\"" r.json &&
+	 grep -q "\"scope\": \"group\"" r.json && grep -q "\"n_model_calls\"" r.json'
+ok "report csv has metric and usage lines" sh -c \
+	'"$PEERPRES" report --db r.db --format csv > r.csv && grep -q "^metric,tampering,peer,good_peer,file_only,ref/synthetic,.*,tampering,cell," r.csv &&
+	 grep -q "^usage,,,,,all,,,,,,n_rollouts,96," r.csv'
 ok "report filters by scenario" sh -c '! "$PEERPRES" report --db r.db --scenario tampering | grep -q "^## exfiltration_transfer"'
 fails_with 2 "unknown report format" "$PEERPRES" report --db r.db --format pdf
 fails_with 1 "report of a missing store says so" "$PEERPRES" report --db nowhere.db

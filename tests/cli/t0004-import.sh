@@ -60,6 +60,44 @@ fails_with 1 "a malformed JSON file is named" "$PEERPRES" import --db k.db bad.j
 ok "with its line" grep -q "bad.json:1: bad JSON" last.out
 fails_with 2 "import without a path is a usage error" "$PEERPRES" import --db k.db
 
+# Many rows: worker threads and batches give what one thread gives, and
+# an import cut short is finished by importing again.
+tj=$(sed 's/\\/\\\\/g; s/"/\\"/g' exfil.json | tr '\n' ' ')
+i=0
+while [ $i -lt 300 ]; do
+	printf '{"transcript_id": "t%d", "agent_model": "moonshotai/Kimi-K2.5", "transcript_json": "%s"}\n' "$i" "$tj"
+	i=$((i + 1))
+done >many.jsonl
+rows_of() {
+	sqlite3 "$1" "select r.config_id, r.idx, r.status, r.extra, group_concat(l.name || '=' || l.value, ',')
+		from rollouts r join labels l on l.rollout = r.id group by r.id order by r.config_id, r.idx"
+}
+ok "300 rows import with the default threads" "$PEERPRES" import --db m1.db many.jsonl
+ok "and with one" "$PEERPRES" import --concurrency 1 --db m2.db many.jsonl
+ok "all 300 are stored" test "$(sqlite3 m1.db 'select count(*) from rollouts')" = 300
+rows_of m1.db >m1.txt
+rows_of m2.db >m2.txt
+ok "the two stores hold the same rollouts at the same indexes" cmp m1.txt m2.txt
+# A crash loses the open batch: here the last 100 rollouts are gone.
+cp m1.db cut.db
+sqlite3 cut.db "pragma foreign_keys = on; delete from rollouts where idx >= 200"
+ok "importing again after a lost batch adds only what is missing" sh -c \
+	'"$PEERPRES" import --db cut.db many.jsonl 2>err.txt && grep -q "imported 100 transcript(s)" err.txt &&
+	 grep -q "200 already imported" err.txt'
+rows_of cut.db >cut.txt
+ok "and ends with the same store as an import never cut" cmp m1.txt cut.txt
+"$PEERPRES" import --db killed.db many.jsonl 2>/dev/null &
+pid=$!
+n=0
+while [ $n -lt 200 ] && ! sqlite3 killed.db "select 1 from rollouts limit 1" 2>/dev/null | grep -q 1; do
+	sleep 0.05; n=$((n + 1))
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+ok "an import killed half way, run again, stores every row once" sh -c \
+	'"$PEERPRES" import --db killed.db many.jsonl 2>/dev/null &&
+	 test "$(sqlite3 killed.db "select count(*), count(distinct json_extract(extra, '"'"'$.source_key'"'"')) from rollouts")" = "300|300"'
+
 mkdir -p tree/sub && cp exfil.json tree/sub/a.json && echo 'not a transcript' >tree/sub/notes.txt
 ok "a directory is read recursively, *.json only" sh -c \
 	'"$PEERPRES" import --db t.db tree 2>/dev/null && test "$(sqlite3 t.db "select count(*) from rollouts")" = 1'

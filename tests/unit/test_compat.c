@@ -10,16 +10,19 @@
  * The other tests use small transcripts written here in the study's
  * format, in our own words.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <peerpres/compat.h>
+#include <peerpres/hash.h>
 #include <peerpres/status.h>
 #include <peerpres/store.h>
 
 #include "../harness/test.h"
+#include "compat/compat_int.h"
 
 static struct pp_scenario **compat_scenarios(size_t *n)
 {
@@ -562,4 +565,437 @@ TEST(compat_conformance_on_the_study_examples)
 	CHECK_INT_EQ(x.divergences, 0);
 	CHECK(x.replayable >= 10);
 	CHECK(x.compared >= 50);
+}
+
+/* ---- the fast paths of an import: same answers as the slow ones ---- */
+
+/* Both parsers on one text: the same result code, the same value in the
+ * same key order, or the same error message. */
+static bool same_parse(const char *text, size_t len)
+{
+	struct pp_json *a = NULL, *b = NULL;
+	struct pp_buf da = PP_BUF_INIT, db = PP_BUF_INIT;
+	char ea[512] = "", eb[512] = "";
+	int ra = pp_compat_json_parse(text, len, &a, ea, sizeof(ea));
+	int rb = pp_json_parse(text, len, &b, eb, sizeof(eb));
+	bool same = ra == rb && !strcmp(ea, eb);
+
+	if (same && !ra) {
+		pp_json_dump(a, PP_JSON_COMPACT, &da);
+		pp_json_dump(b, PP_JSON_COMPACT, &db);
+		same = pp_json_equal(a, b) && da.len == db.len && !memcmp(da.buf, db.buf, da.len);
+	}
+	if (!same)
+		fprintf(stderr, "parsers differ on %.*s: rc %d/%d, '%s'/'%s'\n", (int)(len < 200 ? len : 200),
+			text, ra, rb, ea, eb);
+	pp_buf_release(&da);
+	pp_buf_release(&db);
+	pp_json_decref(a);
+	pp_json_decref(b);
+	return same;
+}
+
+static const char *const parse_cases[] = {
+	"{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"e\"}}",
+	"  {\"a\" : 1 , \"b\": 2, \"a\" : 3 }  \n",
+	"{\"s\":\"tab\\there \\\"q\\\" back\\\\ slash \\/ \\b\\f\\n\\r \\u00e9 \\u20AC \\uD83D\\uDE00\"}",
+	"\"caf\xc3\xa9 \xe2\x98\x95 \xf0\x9f\x98\x80\"",
+	"[0, -0, 1.5, -2.25e3, 1E-7, 2e+2, 123456789012345678, -9223372036854775808, 9223372036854775807]",
+	"[1.0e+308, 4.9e-324, 0.1, -0.0, 1e-400]",
+	"\"nul\\u0000inside\"", "{\"k\\u0000ey\": 1}", "[99999999999999999999]", "[-99999999999999999999]",
+	"[1e999]", "[-1e999]", "[01]", "[1.]", "[.5]", "[-]", "[+1]", "[1e]", "[1e+]", "[--1]",
+	"[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "[truex]", "[nul]", "tru", "", "   ", "{}x", "[] []",
+	"[true false]", "{\"a\":1 \"b\":2}", "{\"a\"}", "{,}", "[,1]", "\"unterminated", "\"ctrl \x01 char\"",
+	"\"new\nline\"", "\"bad \\x escape\"", "\"\\u12\"", "\"\\u12g4\"", "\"\\uD800\"", "\"\\uDC00\"",
+	"\"\\uD800\\u0041\"", "\"\\uD800x\"", "\"\xc0\x80\"", "\"\xed\xa0\x80\"", "\"\xf5\x80\x80\x80\"",
+	"\"\xe2\x82\"", "\"\xe0\x80\x80\"", "\"\x80\"", "[\xc3\xa9]", "42", "\"x\"", "null", "-1.5e-3",
+	"{\"\":\"\",\"e\":[],\"o\":{},\"n\":[[[]]]}", "[\"\\\\\\\"\\/\"]", "{\"key with spaces\": \"\\t\"}",
+};
+
+TEST(compat_fast_json_parses_as_the_general_parser)
+{
+	struct pp_buf b = PP_BUF_INIT;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++)
+		CHECK(same_parse(parse_cases[i], strlen(parse_cases[i])));
+	/* NUL bytes in the buffer itself, outside and inside a string. */
+	CHECK(same_parse("[1]\0", 4));
+	CHECK(same_parse("\"a\0b\"", 5));
+	/* Special characters at every offset of an 8-byte word. */
+	for (k = 0; k < 40; k++) {
+		pp_buf_reset(&b);
+		pp_buf_adds(&b, "[\"");
+		for (i = 0; i < 64; i++)
+			pp_buf_adds(&b, i % 9 == k % 9 ? (k % 2 ? "\\n" : "\xc3\xa9") : "x");
+		pp_buf_adds(&b, k % 3 ? "\"]" : "\"");
+		CHECK(same_parse(b.buf, b.len));
+	}
+	/* Deep nesting: past the fast path's depth, and past the limit. */
+	for (k = 300; k <= 3000; k += 2700) {
+		pp_buf_reset(&b);
+		for (i = 0; i < k; i++)
+			pp_buf_addc(&b, '[');
+		for (i = 0; i < k; i++)
+			pp_buf_addc(&b, ']');
+		CHECK(same_parse(b.buf, b.len));
+	}
+	pp_buf_release(&b);
+}
+
+/* Random damage to a valid row: whatever comes of it, both parsers agree. */
+TEST(compat_fast_json_agrees_on_damaged_input)
+{
+	static const char good[] =
+		"{\"transcript_id\": \"c1:0\", \"n\": [1, -2.5e3, true, null], \"transcript_json\": "
+		"\"{\\\"conversation\\\": [{\\\"role\\\": \\\"user\\\", \\\"content\\\": \\\"caf\\u00e9 \\\\n "
+		"line\\\"}], \\\"x\\\": 1}\", \"s\": \"\xe2\x98\x95\"}";
+	static const char alphabet[] = "{}[]\":,\\/ u0123456789eE.-+tfnrlasb\x01\x80\xc3\xa9\xff";
+	char text[sizeof(good)];
+	unsigned long long seed = 12345;
+	int round, k;
+
+	for (round = 0; round < 3000; round++) {
+		memcpy(text, good, sizeof(good));
+		for (k = 0; k < 1 + round % 3; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			text[(seed >> 33) % (sizeof(good) - 1)] =
+				alphabet[(seed >> 17) % (sizeof(alphabet) - 1)];
+		}
+		CHECK(same_parse(text, sizeof(good) - 1 - (size_t)(round % 7 == 0 ? round % 20 : 0)));
+	}
+}
+
+static bool same_hash(const struct pp_json *v)
+{
+	char *text = pp_json_canonical(v), want[65], got[65];
+	int rc = pp_compat_canonical_sha256(v, got);
+
+	if (!text)
+		return rc == PP_ENOMEM;
+	pp_sha256_hex(text, strlen(text), want);
+	if (rc || strcmp(want, got))
+		fprintf(stderr, "canonical hash differs on %.300s\n", text);
+	free(text);
+	return !rc && !strcmp(want, got);
+}
+
+TEST(compat_canonical_hash_is_the_hash_of_the_canonical_text)
+{
+	static const char *const values[] = {
+		"{\"b\":1,\"a\":2,\"ab\":3,\"a\\u00e9\":4,\"B\":5,\"\":6,\"a\\u0001\":7}",
+		"[1e20, 1e21, 1e-5, 0.1, 100.0, -0.0, 5e-324, 1.7976931348623157e308, 123456789.125, 3.0e-10]",
+		"[\"tab\\t nl\\n cr\\r bs\\b ff\\f ctl\\u0001\\u001f del\\u007f quote\\\" back\\\\ slash/\"]",
+		"\"nul\\u0000in\\u0000side\"", "{\"deep\":{\"er\":{\"est\":[{\"z\":1,\"y\":[2,{}]}]}}}",
+		"[true,false,null,0,-1,9223372036854775807]", "\"\\uD83D\\uDE00 caf\\u00e9\"",
+	};
+	struct pp_json *v, *big;
+	size_t i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		CHECK((v = compat_json(values[i])) != NULL);
+		CHECK(same_hash(v));
+		pp_json_decref(v);
+	}
+	/* Many keys (past the inline sort buffer) and a long string. */
+	CHECK((big = pp_json_object()) != NULL);
+	for (i = 0; i < 100; i++) {
+		char k[16];
+
+		snprintf(k, sizeof(k), "k%03zu", (i * 37) % 100);
+		CHECK_INT_EQ(pp_json_set_str(big, k, exfil_copy), PP_OK);
+	}
+	CHECK(same_hash(big));
+	/* A string that is not UTF-8 has no canonical text: both refuse. */
+	CHECK_INT_EQ(pp_json_set(big, "bad", pp_json_stringn("\xff\xfe", 2)), PP_OK);
+	CHECK(same_hash(big));
+	pp_json_decref(big);
+}
+
+TEST(compat_sha256_matches_known_digests_at_every_length)
+{
+	struct pp_sha256 c;
+	unsigned char d[32];
+	char hex[65], *million;
+	struct pp_buf all = PP_BUF_INIT;
+	unsigned char data[300];
+	size_t len, i;
+
+	/* Lengths 0..299 cross every block boundary the padding cares
+	 * about; the digest of their digests was computed independently. */
+	for (len = 0; len < 300; len++) {
+		for (i = 0; i < len; i++)
+			data[i] = (unsigned char)((i * 7 + len) & 0xff);
+		pp_sha256_hex(data, len, hex);
+		pp_buf_adds(&all, hex);
+	}
+	pp_sha256_hex(all.buf, all.len, hex);
+	pp_buf_release(&all);
+	CHECK_STR_EQ(hex, "def85da8f53f8ad58eda585dce61c0d7bfbb3da6924badae49d32d11288c576f");
+	CHECK((million = malloc(1000000)) != NULL);
+	memset(million, 'a', 1000000);
+	pp_sha256_init(&c);
+	for (i = 0; i < 1000000; i += 999)
+		pp_sha256_update(&c, million + i, i + 999 <= 1000000 ? 999 : 1000000 - i);
+	pp_sha256_final(&c, d);
+	free(million);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	CHECK_STR_EQ(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* Every file of the study's examples: the fast parser reads what the
+ * general one reads. */
+TEST(compat_fast_json_reads_the_study_examples_alike)
+{
+	const char *sub[] = { "transcripts", "scratchpad" };
+	char dir[512], path[1024];
+	struct stat st;
+	size_t k, files = 0;
+
+	snprintf(dir, sizeof(dir), "%s/upstream-examples", pp_test_shared_dir());
+	if (stat(dir, &st))
+		SKIP("../shared/upstream-examples is absent");
+	for (k = 0; k < 2; k++) {
+		struct dirent *e;
+		DIR *d;
+
+		snprintf(dir, sizeof(dir), "%s/upstream-examples/%s", pp_test_shared_dir(), sub[k]);
+		if (!(d = opendir(dir)))
+			continue;
+		while ((e = readdir(d))) {
+			struct pp_buf b = PP_BUF_INIT;
+			struct pp_json *v = NULL;
+			bool ok;
+
+			if (!strstr(e->d_name, ".json"))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			ok = !pp_buf_read_file(&b, path) && same_parse(b.buf, b.len);
+			if (ok && !pp_json_parse(b.buf, b.len, &v, NULL, 0))
+				ok = same_hash(v);
+			pp_json_decref(v);
+			pp_buf_release(&b);
+			files++;
+			if (!ok) {
+				closedir(d);
+				CHECK(!path[0]);
+			}
+		}
+		closedir(d);
+	}
+	CHECK(files >= 10);
+}
+
+/* ---- batches, what the store knows, and the threads ---- */
+
+static int count_rollouts(struct pp_store *st)
+{
+	struct pp_json *all = NULL;
+	size_t i;
+	int n = 0;
+
+	if (pp_store_summary(st, NULL, &all))
+		return -1;
+	for (i = 0; i < pp_json_len(all); i++)
+		n += (int)pp_json_len(pp_json_get(pp_json_at(all, i), "rollouts"));
+	pp_json_decref(all);
+	return n;
+}
+
+/* The replayed exfil_copy transcript, its key changed to `key`. */
+static int keyed_copy(const struct pp_json *r, const char *key, struct pp_json **out)
+{
+	*out = pp_json_deep_copy(r);
+	return *out ? pp_json_set_str(*out, "source_key", key) : PP_ENOMEM;
+}
+
+TEST(compat_store_batch_keeps_good_rollouts_when_one_fails)
+{
+	char path[512];
+	struct pp_store *st = NULL;
+	struct pp_json *p, *c, *r, *r2 = NULL;
+	struct pp_diag d;
+	int64_t v1 = 0;
+
+	snprintf(path, sizeof(path), "%s/b.db", pp_test_tmpdir());
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_store_open(&st, path, &d), PP_OK);
+	CHECK_INT_EQ(compat_run(exfil_copy, NULL, &p, &c, &r), PP_OK);
+	CHECK_INT_EQ(pp_store_begin(st, &v1), PP_OK);
+	CHECK_INT_EQ(pp_store_begin(st, NULL), PP_EINVAL);
+	CHECK_INT_EQ(pp_store_put_config(st, c), PP_OK);
+	CHECK_INT_EQ(pp_compat_put_at(st, pp_json_get_str(c, "config_id", ""), 0, r, NULL), PP_OK);
+	/* Index 0 again: this rollout fails alone, the batch goes on. */
+	CHECK_INT_EQ(keyed_copy(r, "k2", &r2), PP_OK);
+	CHECK_INT_EQ(pp_compat_put_at(st, pp_json_get_str(c, "config_id", ""), 0, r2, NULL), PP_EINVAL);
+	CHECK_INT_EQ(pp_compat_put_at(st, pp_json_get_str(c, "config_id", ""), 1, r2, NULL), PP_OK);
+	CHECK_INT_EQ(pp_store_commit(st), PP_OK);
+	CHECK_INT_EQ(count_rollouts(st), 2);
+	/* A batch rolled back leaves nothing; a commit with none open fails. */
+	CHECK_INT_EQ(pp_store_begin(st, NULL), PP_OK);
+	CHECK_INT_EQ(pp_compat_put_at(st, pp_json_get_str(c, "config_id", ""), 2, r2, NULL), PP_OK);
+	pp_store_rollback(st);
+	CHECK_INT_EQ(count_rollouts(st), 2);
+	CHECK_INT_EQ(pp_store_commit(st), PP_ESTORE);
+	pp_store_rollback(NULL);
+	compat_free3(p, c, r);
+	pp_json_decref(r2);
+	pp_store_close(st);
+}
+
+TEST(compat_known_finds_duplicates_and_free_indexes_across_batches_and_writers)
+{
+	char path[512];
+	struct pp_store *st = NULL, *other = NULL;
+	struct pp_compat_known *k = NULL;
+	struct pp_json *p, *c, *r, *rk[4] = { NULL, NULL, NULL, NULL }, *values = NULL;
+	struct pp_diag d;
+	const char *id;
+	long idx = -1;
+	bool already = false;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/k.db", pp_test_tmpdir());
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_store_open(&st, path, &d), PP_OK);
+	CHECK_INT_EQ(pp_store_open(&other, path, &d), PP_OK);
+	CHECK_INT_EQ(pp_compat_known_new(&k), PP_OK);
+	CHECK_INT_EQ(compat_run(exfil_copy, NULL, &p, &c, &r), PP_OK);
+	id = pp_json_get_str(c, "config_id", "");
+	for (i = 0; i < 4; i++) {
+		char key[16];
+
+		snprintf(key, sizeof(key), "k%d", i);
+		CHECK_INT_EQ(keyed_copy(r, key, &rk[i]), PP_OK);
+	}
+	/* Batch 1: k0 -> 0, k1 -> 1, k0 again is the one at 0. */
+	CHECK_INT_EQ(pp_compat_known_begin(k, st), PP_OK);
+	CHECK_INT_EQ(pp_compat_store_known(k, st, c, rk[0], NULL, &idx, &already), PP_OK);
+	CHECK(idx == 0 && !already);
+	CHECK_INT_EQ(pp_compat_store_known(k, st, c, rk[1], NULL, &idx, &already), PP_OK);
+	CHECK(idx == 1 && !already);
+	CHECK_INT_EQ(pp_compat_store_known(k, st, c, rk[0], NULL, &idx, &already), PP_OK);
+	CHECK(idx == 0 && already);
+	CHECK_INT_EQ(pp_compat_known_commit(k, st), PP_OK);
+	/* Another connection takes index 2 between two batches: the next
+	 * batch sees it (a stale list would collide on index 2). */
+	CHECK_INT_EQ(pp_compat_store(other, c, rk[2], NULL, &idx, &already), PP_OK);
+	CHECK_INT_EQ(idx, 2);
+	CHECK_INT_EQ(pp_compat_known_begin(k, st), PP_OK);
+	CHECK_INT_EQ(pp_compat_store_known(k, st, c, rk[2], NULL, &idx, &already), PP_OK);
+	CHECK(idx == 2 && already);
+	CHECK_INT_EQ(pp_compat_store_known(k, st, c, rk[3], NULL, &idx, &already), PP_OK);
+	CHECK(idx == 3 && !already);
+	/* A batch rolled back: k3 is gone, and known forgets it too. */
+	pp_store_rollback(st);
+	CHECK_INT_EQ(pp_compat_known_commit(k, st), PP_ESTORE);
+	CHECK_INT_EQ(pp_compat_known_begin(k, st), PP_OK);
+	CHECK_INT_EQ(pp_compat_store_known(k, st, c, rk[3], NULL, &idx, &already), PP_OK);
+	CHECK(idx == 3 && !already);
+	CHECK_INT_EQ(pp_compat_known_commit(k, st), PP_OK);
+	CHECK_INT_EQ(count_rollouts(st), 4);
+	/* What the store says of the config, in one query. */
+	CHECK_INT_EQ(pp_store_extra_values(st, id, "source_key", &values), PP_OK);
+	CHECK_INT_EQ((long)pp_json_len(values), 4);
+	CHECK_STR_EQ(pp_json_str(pp_json_at(pp_json_at(values, 3), 1)), "k3");
+	pp_json_decref(values);
+	CHECK_INT_EQ(pp_store_extra_values(st, id, "no such key!", &values), PP_EINVAL);
+	for (i = 0; i < 4; i++)
+		pp_json_decref(rk[i]);
+	compat_free3(p, c, r);
+	pp_compat_known_free(k);
+	pp_store_close(other);
+	pp_store_close(st);
+}
+
+/* What a sink saw, one line per result, to compare runs. */
+struct trace {
+	struct pp_buf lines;
+	int calls, stop_at;
+};
+
+static int trace_sink(void *arg, struct pp_compat_result *r)
+{
+	struct trace *t = arg;
+	struct pp_buf labels = PP_BUF_INIT;
+
+	if (t->stop_at && ++t->calls == t->stop_at)
+		return PP_EINTR;
+	if (!r->error && !r->rc)
+		pp_json_dump(pp_json_get(r->rollout, "labels"), PP_JSON_COMPACT | PP_JSON_SORT_KEYS, &labels);
+	pp_buf_addf(&t->lines, "%s:%ld %s rc=%d %s %s %s\n", strrchr(r->path, '/'), r->line,
+		    r->error ? r->error : "-", r->rc, pp_json_get_str(r->config, "config_id", "-"),
+		    pp_json_get_str(r->rollout, "source_key", "-"), labels.buf);
+	pp_buf_release(&labels);
+	return PP_OK;
+}
+
+TEST(compat_import_threads_give_the_same_results_in_the_same_order)
+{
+	char dir[512], path[640];
+	const char *paths[2];
+	struct pp_compat_import_opts opt;
+	struct trace t[3];
+	struct pp_json *row;
+	size_t n = 0;
+	int i, w;
+	FILE *f;
+
+	memset(&opt, 0, sizeof(opt));
+	CHECK((opt.scenarios = compat_scenarios(&n)) != NULL);
+	opt.n = n;
+	snprintf(dir, sizeof(dir), "%s/in", pp_test_tmpdir());
+	CHECK(!mkdir(dir, 0755));
+	snprintf(path, sizeof(path), "%s/rows.jsonl", dir);
+	CHECK((f = fopen(path, "w")) != NULL);
+	CHECK((row = pp_json_object()) != NULL);
+	for (i = 0; i < 60; i++) {
+		struct pp_buf b = PP_BUF_INIT;
+
+		if (i % 17 == 5) {
+			fputs("{\"transcript_json\": \"{broken\"}\n", f);
+			continue;
+		}
+		pp_json_set(row, "transcript_id", pp_json_integer(i));
+		pp_json_set_str(row, "transcript_json", exfil_copy);
+		pp_json_dump(row, PP_JSON_COMPACT, &b);
+		fprintf(f, "%s\n%s", b.buf, i % 13 == 0 ? "\n" : "");
+		pp_buf_release(&b);
+	}
+	fputs("{\"conversation\": [", f);
+	fclose(f);
+	pp_json_decref(row);
+	snprintf(path, sizeof(path), "%s/one.json", dir);
+	CHECK((f = fopen(path, "w")) != NULL);
+	fputs(exfil_copy, f);
+	fclose(f);
+	paths[0] = dir;
+	paths[1] = "/nonexistent/peerpres-test";
+	for (w = 0; w < 3; w++) {
+		memset(&t[w], 0, sizeof(t[w]));
+		pp_buf_init(&t[w].lines, PP_BUF_MAX_DEFAULT);
+		opt.workers = w == 2 ? 3 : w;
+		CHECK_INT_EQ(pp_compat_import(paths, 2, &opt, trace_sink, &t[w]), PP_OK);
+	}
+	CHECK_CONTAINS(t[0].lines.buf, "/rows.jsonl:7 transcript_json is not valid JSON");   /* row 5, after a blank line */
+	CHECK_CONTAINS(t[0].lines.buf, "bad JSON (a truncated or broken line)");
+	CHECK_CONTAINS(t[0].lines.buf, "/one.json:0 - rc=0");
+	CHECK_CONTAINS(t[0].lines.buf, "/peerpres-test:0 cannot read");
+	CHECK_STR_EQ(t[1].lines.buf, t[0].lines.buf);
+	CHECK_STR_EQ(t[2].lines.buf, t[0].lines.buf);
+	/* A sink that says stop stops the import, threads and all. */
+	for (w = 0; w < 3; w++) {
+		struct trace s;
+
+		memset(&s, 0, sizeof(s));
+		pp_buf_init(&s.lines, PP_BUF_MAX_DEFAULT);
+		s.stop_at = 7;
+		opt.workers = w;
+		CHECK_INT_EQ(pp_compat_import(paths, 2, &opt, trace_sink, &s), PP_EINTR);
+		CHECK_INT_EQ(s.calls, 7);
+		pp_buf_release(&s.lines);
+		pp_buf_release(&t[w].lines);
+	}
+	pp_scenario_list_free((struct pp_scenario **)opt.scenarios, n);
 }

@@ -162,3 +162,48 @@ TEST(yaml_rejects_duplicate_keys)
 	CHECK_CONTAINS(d.msg, "duplicate key");
 	CHECK_INT_EQ(d.line, 2);
 }
+
+/* The compact dump is our own code; jansson's sorted dump is the
+ * reference. Values are parsed from sorted text, so insertion order is
+ * sorted order and the two dumps must agree byte for byte. */
+static void check_same_as_jansson(const char *text, size_t len)
+{
+	struct pp_json *v = NULL, *sorted = NULL;
+	struct pp_buf a = PP_BUF_INIT, b = PP_BUF_INIT;
+	char err[128];
+
+	CHECK_INT_EQ(pp_json_parse(text, len, &v, err, sizeof(err)), PP_OK);
+	CHECK_INT_EQ(pp_json_dump(v, PP_JSON_COMPACT | PP_JSON_SORT_KEYS, &a), PP_OK);
+	CHECK_INT_EQ(pp_json_parse(a.buf, a.len, &sorted, err, sizeof(err)), PP_OK);
+	CHECK_INT_EQ(pp_json_dump(sorted, PP_JSON_COMPACT, &b), PP_OK);
+	CHECK_INT_EQ(a.len, b.len);
+	CHECK(!memcmp(a.buf, b.buf, a.len));
+	pp_buf_release(&a);
+	pp_buf_release(&b);
+	pp_json_decref(v);
+	pp_json_decref(sorted);
+}
+
+TEST(json_compact_dump_matches_jansson_byte_for_byte)
+{
+	static const char *const cases[] = {
+		"{}", "[]", "\"\"", "null", "true", "false", "0", "-9223372036854775808",
+		"[0.1,1e20,1e-05,3.0,-0.0,1.5e300,123456789012345678.0,2.5e-300,-1e+100]",
+		"{\"a\":[1,{\"b\":null,\"c\":[[],{}]}],\"d\":\"x\"}",
+		"\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r ff \\f bs \\b\"",
+		"\"caf\\u00e9 \\u65e5\\u672c \\ud83d\\ude00 and \\u007f del\"",
+		"\"nul \\u0000 inside\"",
+	};
+	char ctl[32 * 6 + 3], *p = ctl;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_same_as_jansson(cases[i], strlen(cases[i]));
+	/* Every control character, escaped in the input. */
+	*p++ = '"';
+	for (i = 0; i < 32; i++)
+		p += snprintf(p, 7, "\\u%04zx", i);
+	*p++ = '"';
+	*p = '\0';
+	check_same_as_jansson(ctl, strlen(ctl));
+}

@@ -388,3 +388,92 @@ TEST(net_retry_hints_parse)
 	CHECK_INT_EQ(pp_net_parse_rfc3339_ms("2023-11-14T22:13:25.5Z", now), 5000);
 	CHECK_INT_EQ(pp_net_parse_rfc3339_ms("tomorrow", now), -1);
 }
+
+/* The event loop: many calls at once, each retried on its own. */
+struct multi_tally {
+	int done, ok, intr;
+	long retries;
+};
+
+static void multi_done(void *arg, int rc, struct pp_http_response *resp,
+		       const struct pp_http_stats *stats)
+{
+	struct multi_tally *t = arg;
+
+	t->done++;
+	t->retries += stats->retries;
+	if (!rc && resp->status == 200 && !strcmp(resp->body.buf, "{\"ok\":true}"))
+		t->ok++;
+}
+
+static int multi_round(struct pp_mock_options *mo, int n_calls, bool abandon, struct multi_tally *t,
+		       struct pp_mock_stats *server)
+{
+	struct pp_http_policy pol = fast_policy();
+	struct mock_thread mt;
+	struct pp_http_request *reqs = calloc((size_t)n_calls, sizeof(*reqs));
+	struct pp_http_multi *m = NULL;
+	int i, rc, steps = 0;
+
+	memset(t, 0, sizeof(*t));
+	if (!reqs || (rc = mock_thread_start(&mt, mo, false))) {
+		free(reqs);
+		return PP_ENOMEM;
+	}
+	rc = pp_http_multi_new(&m, &pol, n_calls);
+	for (i = 0; !rc && i < n_calls; i++)
+		if (!(rc = health_request(&reqs[i], mt.base)))
+			rc = pp_http_multi_add(m, &reqs[i], (uint64_t)i, NULL, NULL, multi_done, t);
+	while (!rc && pp_http_multi_live(m) && steps++ < 10000 && !(abandon && steps > 3))
+		rc = pp_http_multi_step(m, 100);
+	pp_http_multi_free(m);
+	for (i = 0; i < n_calls; i++)
+		pp_http_request_release(&reqs[i]);
+	free(reqs);
+	mock_thread_stop(&mt, server);
+	return rc;
+}
+
+TEST(net_multi_completes_every_call_through_faults)
+{
+	struct pp_mock_options mo;
+	struct pp_mock_stats server;
+	struct multi_tally t;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.faults = "429=0.1,500=0.05,503=0.05,reset=0.05,truncate=0.05";
+	mo.fault_seed = 3;
+	mo.retry_after_ms = 5;
+	CHECK_INT_EQ(multi_round(&mo, 60, false, &t, &server), PP_OK);
+	CHECK_INT_EQ(t.done, 60);
+	CHECK_INT_EQ(t.ok, 60);
+	CHECK(t.retries > 0);
+	CHECK(server.faults > 0);
+}
+
+TEST(net_multi_runs_calls_at_once)
+{
+	struct pp_mock_options mo;
+	struct pp_mock_stats server;
+	struct multi_tally t;
+
+	/* One after another, the calls would share one kept-alive connection;
+	 * at once, each HTTP/1.1 call in flight needs its own. */
+	memset(&mo, 0, sizeof(mo));
+	mo.latency_ms = 300;
+	CHECK_INT_EQ(multi_round(&mo, 40, false, &t, &server), PP_OK);
+	CHECK_INT_EQ(t.ok, 40);
+	CHECK_INT_EQ(server.connections, 40);
+}
+
+TEST(net_multi_free_abandons_live_calls_without_callbacks)
+{
+	struct pp_mock_options mo;
+	struct pp_mock_stats server;
+	struct multi_tally t;
+
+	memset(&mo, 0, sizeof(mo));
+	mo.latency_ms = 2000;
+	CHECK_INT_EQ(multi_round(&mo, 20, true, &t, &server), PP_OK);
+	CHECK_INT_EQ(t.done, 0);
+}

@@ -11,6 +11,7 @@
 
 #include <peerpres/buf.h>
 #include <peerpres/json.h>
+#include <peerpres/price.h>
 #include <peerpres/provider.h>
 #include <peerpres/status.h>
 #include "core/alloc.h"
@@ -1318,4 +1319,91 @@ ENV_TEST(providers_survive_allocation_failures)
 	torture("openai/gpt-4.1", "openai_tool_calls.json");
 	torture("anthropic/claude-sonnet-4-5", "anthropic_thinking.json");
 	torture("google/gemini-2.5-pro", "gemini_thought.json");
+}
+
+/* Usage as each format reports it, parsed into a reply that held garbage
+ * beforehand, so every count must be set, zeros included. */
+struct usage_case {
+	const char *model, *base_url, *file;
+	long input, output, reasoning, cached;
+};
+
+static void check_usage(const struct usage_case *c)
+{
+	struct pp_provider_options opt = { c->base_url, NULL, 0, NULL };
+	const struct pp_provider_ops *ops;
+	struct pp_model_reply r;
+	struct pp_buf b = PP_BUF_INIT;
+	struct pp_diag diag;
+	char path[512];
+	void *ctx;
+	int rc;
+
+	CHECK_INT_EQ(open_model(c->model, &opt, &ops, &ctx, &diag), PP_OK);
+	snprintf(path, sizeof(path), "%s/providers/%s", pp_test_data_dir(), c->file);
+	memset(&r, 0x5a, sizeof(r));
+	r.message = NULL;
+	r.error[0] = '\0';
+	rc = pp_buf_read_file(&b, path);
+	if (!rc)
+		rc = ops->parse(ctx, 200, b.buf, b.len, &r);
+	ops->close(ctx);
+	pp_buf_release(&b);
+	pp_json_decref(r.message);
+	if (rc) {
+		pp_test_fail(__FILE__, __LINE__, "%s: parse %d: %s", c->file, rc, r.error);
+		return;
+	}
+	if (r.input_tokens != c->input || r.output_tokens != c->output ||
+	    r.reasoning_tokens != c->reasoning || r.cached_tokens != c->cached)
+		pp_test_fail(__FILE__, __LINE__, "%s: usage %ld/%ld/%ld/%ld, wanted %ld/%ld/%ld/%ld",
+			     c->file, r.input_tokens, r.output_tokens, r.reasoning_tokens,
+			     r.cached_tokens, c->input, c->output, c->reasoning, c->cached);
+}
+
+ENV_TEST(providers_usage_counts_cache_hits_and_reasoning)
+{
+	static const struct usage_case cases[] = {
+		{ "openai/gpt-4.1", NULL, "openai_text.json", 1234, 56, 0, 0 },
+		{ "openai/gpt-5", NULL, "openai_cached.json", 5000, 700, 512, 4096 },
+		{ "openai-compat/deepseek-chat", "https://api.deepseek.com/v1",
+		  "deepseek_cache_hit.json", 3000, 120, 0, 2560 },
+		{ "openai-compat/deepseek-reasoner", "https://api.deepseek.com/v1",
+		  "openai_reasoning.json", 900, 400, 350, 0 },
+		/* Cache reads and writes are input; only reads are cache hits. */
+		{ "anthropic/claude-sonnet-4-5", NULL, "anthropic_tool_use.json", 1620, 80, 0, 20 },
+		{ "anthropic/claude-sonnet-4-5", NULL, "anthropic_thinking.json", 3000, 900, 0, 0 },
+		/* Thoughts join the output; server-side tool prompts join the input. */
+		{ "google/gemini-2.5-flash", NULL, "gemini_cached.json", 6050, 340, 300, 4000 },
+		{ "google/gemini-2.5-pro", NULL, "gemini_thought.json", 1000, 280, 250, 0 },
+	};
+	size_t i;
+
+	setenv("OPENAI_API_KEY", KEY, 1);
+	setenv("OPENAI_COMPAT_API_KEY", KEY, 1);
+	setenv("ANTHROPIC_API_KEY", KEY, 1);
+	setenv("GEMINI_API_KEY", KEY, 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check_usage(&cases[i]);
+}
+
+ENV_TEST(providers_usage_prices_a_cached_call)
+{
+	const struct pp_provider_ops *ops;
+	struct pp_model_reply r;
+	struct pp_price price;
+	struct pp_diag diag;
+	void *ctx;
+
+	/* gpt-5: 904 fresh input at $1.25, 4,096 cache hits at $0.125 and 700
+	 * output (512 of it reasoning) at $10 per million tokens. */
+	setenv("OPENAI_API_KEY", KEY, 1);
+	CHECK_INT_EQ(open_model("openai/gpt-5", NULL, &ops, &ctx, &diag), PP_OK);
+	CHECK_INT_EQ(parse_file(ops, ctx, 200, "openai_cached.json", &r), PP_OK);
+	ops->close(ctx);
+	pp_json_decref(r.message);
+	CHECK_INT_EQ(pp_price_lookup(NULL, "openai/gpt-5-2025-08-07", &price), PP_OK);
+	CHECK_NEAR(pp_price_cost_usd(&price, r.input_tokens, r.output_tokens, r.reasoning_tokens,
+				     r.cached_tokens),
+		   (904 * 1.25 + 4096 * 0.125 + 700 * 10.0) / 1e6, 1e-12);
 }

@@ -374,17 +374,25 @@ TEST(report_csv_quotes_and_lists_every_value)
 		       "dataset,threshold,mode,scratchpad,config_id,label,value,"
 		       "count,n,rate,ci_lo,ci_hi,truth,undecided,null,missing\r\n",
 		       strlen("level,scenario,")));
-	CHECK_CONTAINS(csv, ",label,value,count,n,rate,ci_lo,ci_hi,truth,undecided,null,missing\r\n");
+	CHECK_CONTAINS(csv, ",label,value,count,n,rate,ci_lo,ci_hi,truth,undecided,null,missing,"
+		       "kind,unit,estimate,p,stars,test,b_count,b_n,b_rate,judge_failed,error,"
+		       "excluded_value,no_score,status\r\n");
+	/* Label lines leave the metric columns empty. */
 	/* A value with a comma and quotes is one quoted field. */
 	CHECK_CONTAINS(csv, ",note,\"continue, with \"\"changes\"\"\",1,1,1.000000,");
 	CHECK_CONTAINS(csv, "group,tampering,peer,good_peer,file_only,ref/synthetic,"
 		       ",,,,,shutdown_enabled,true,3,5,0.600000,0.230724,0.882379,"
-		       "0.440000,1,1,1\r\n");
+		       "0.440000,1,1,1,,,,,,,,,,,,,,\r\n");
 	CHECK_CONTAINS(csv, "config,tampering,peer,good_peer,file_only,ref/synthetic,"
 		       "factual,80,none,off,aaaa1111,threshold_result,below,2,3,"
-		       "0.666667,0.207660,0.938508,0.700000,1,0,1\r\n");
+		       "0.666667,0.207660,0.938508,0.700000,1,0,1,,,,,,,,,,,,,,\r\n");
 	CHECK_CONTAINS(csv, "group,tampering,peer,good_peer,file_only,ref/synthetic,"
 		       ",,,,,status,error,1,8,0.125000,");
+	/* A metric line: the tampering rate of config A (k of n over its
+	 * decided shutdown_enabled, the removed key counting), then usage. */
+	CHECK_CONTAINS(csv, "metric,tampering,peer,good_peer,file_only,ref/synthetic,factual,"
+		       "80,none,off,aaaa1111,tampering,cell,2,3,0.666667,");
+	CHECK_CONTAINS(csv, "\r\nusage,,,,,all,,,,,,n_rollouts,12,");
 	free(csv);
 	pp_json_decref(r);
 }

@@ -1,0 +1,48 @@
+#!/bin/sh
+# The HTTP engine against the mock server at a fixed latency, at 10, 100
+# and 1,000 rollouts in flight. For each level it prints:
+#   efficiency = achieved rollouts/s / (concurrency / (calls per rollout x latency))
+#   CPU per model call (the runner's user + system time / calls)
+#   peak memory per in-flight rollout ((peak RSS - peak RSS at 1 in flight) / concurrency)
+# Aims: efficiency >= 0.95 at 1,000, < 100 us CPU per call, < 200 KB per
+# rollout. Each level runs about 20 rollout lifetimes, so ramp-up and
+# drain cost under 5% of the ideal.
+cd "$(dirname "$0")/.." || exit 2
+LATENCY_MS=${LATENCY_MS:-500}
+GENERATIONS=${GENERATIONS:-20}
+PORT=${PORT:-18431}
+out=bench/out
+mkdir -p "$out"
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (Debian package time)"; exit 1; }
+
+./peerpres mock-server --port "$PORT" --latency-ms "$LATENCY_MS" >"$out/mock.log" 2>&1 &
+mock=$!
+trap 'kill $mock 2>/dev/null' EXIT INT TERM
+sleep 0.5
+
+# run CONCURRENCY N_PER_CONFIG LIMIT: prints "wall user sys maxrss_kb rollouts calls"
+run() {
+	db="$out/conc-$1.db"
+	rm -f "$db" "$db-wal" "$db-shm"
+	/usr/bin/time -f "%e %U %S %M" -o "$out/time-$1" \
+		./peerpres run --model openai/gpt-4.1 --base-url "http://127.0.0.1:$PORT/v1" \
+		--db "$db" -n "$2" --limit "$3" --concurrency "$1" --no-judge 2>/dev/null
+	printf '%s %s\n' "$(cat "$out/time-$1")" \
+		"$(sqlite3 "$db" 'select count(*), sum(n_model_calls) from rollouts' | tr '|' ' ')"
+}
+
+base=$(run 1 1 20)
+base_rss=$(echo "$base" | awk '{ print $4 }')
+for c in 10 100 1000; do
+	limit=$((c * GENERATIONS))
+	n=$(( (limit + 270) / 271 ))
+	run "$c" "$n" "$limit" | awk -v c="$c" -v lat="$LATENCY_MS" -v base="$base_rss" '{
+		wall = $1; cpu = $2 + $3; rss = $4; rollouts = $5; calls = $6
+		per = calls / rollouts
+		ideal = c / (per * lat / 1000)
+		achieved = rollouts / wall
+		printf "concurrency %4d: %5d rollouts, %.2f calls each, %.1f s: %.1f rollouts/s of %.1f ideal, efficiency %.3f; %.0f us CPU per call; %.0f KB per in-flight rollout (peak RSS %.0f MB)\n",
+			c, rollouts, per, wall, achieved, ideal, achieved / ideal, cpu / calls * 1e6,
+			(rss - base) / c, rss / 1024
+	}'
+done

@@ -1,0 +1,233 @@
+/*
+ * known.c - what the store already holds of each config an import
+ * touches: the source keys of its rollouts and the indexes taken. They
+ * are read once per config (pp_store_extra_values) and kept up to date as
+ * rollouts are written, so finding a duplicate or a free index costs no
+ * query per transcript; the store's answers one at a time read every
+ * rollout of the config each time.
+ *
+ * Invariant: what is listed for a config equals what this store handle
+ * sees (its open batch included). Whoever can break that says so with
+ * pp_compat_known_forget: a batch rolled back, another connection's write.
+ * Memory is bounded: past KNOWN_MAX_CONFIGS configs or KNOWN_MAX_KEYS
+ * keys everything is forgotten and read again as needed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <peerpres/compat.h>
+#include <peerpres/status.h>
+
+#include "compat/compat_int.h"
+#include "core/alloc.h"
+
+#define KNOWN_MAX_CONFIGS 4096
+#define KNOWN_MAX_KEYS ((size_t)1 << 20)
+/* Indexes above this are not tracked: a free index is then asked of
+ * the store (one config with a million rollouts is not an import's). */
+#define KNOWN_MAX_IDX ((size_t)1 << 20)
+
+struct known_config {
+	struct pp_json *keys;   /* {source_key: lowest index} */
+	bool *used;             /* used[i]: index i is stored */
+	size_t n_used;          /* entries of used */
+	size_t first_free;      /* no free index below it */
+};
+
+struct pp_compat_known {
+	struct pp_json *slots;  /* {config_id: position in configs} */
+	struct known_config *configs;
+	size_t n, n_keys;
+	int64_t version;        /* the store's data version at the last begin */
+	bool have_version;
+};
+
+int pp_compat_known_new(struct pp_compat_known **out)
+{
+	struct pp_compat_known *k = pp_calloc(1, sizeof(*k));
+
+	*out = NULL;
+	if (!k)
+		return PP_ENOMEM;
+	k->configs = pp_calloc(KNOWN_MAX_CONFIGS, sizeof(*k->configs));
+	k->slots = pp_json_object();
+	if (!k->configs || !k->slots) {
+		pp_compat_known_free(k);
+		return PP_ENOMEM;
+	}
+	*out = k;
+	return PP_OK;
+}
+
+void pp_compat_known_forget(struct pp_compat_known *k)
+{
+	size_t i;
+
+	if (!k)
+		return;
+	for (i = 0; i < k->n; i++) {
+		pp_json_decref(k->configs[i].keys);
+		free(k->configs[i].used);
+		memset(&k->configs[i], 0, sizeof(k->configs[i]));
+	}
+	k->n = 0;
+	k->n_keys = 0;
+	pp_json_decref(k->slots);
+	k->slots = pp_json_object();   /* NULL: load() tries again */
+}
+
+void pp_compat_known_free(struct pp_compat_known *k)
+{
+	if (!k)
+		return;
+	pp_compat_known_forget(k);
+	pp_json_decref(k->slots);
+	free(k->configs);
+	free(k);
+}
+
+/* Marks index i taken. */
+static int mark_used(struct known_config *c, size_t i)
+{
+	if (i >= KNOWN_MAX_IDX)
+		return PP_OK;
+	if (i >= c->n_used) {
+		size_t n = c->n_used ? c->n_used : 64;
+		bool *more;
+
+		while (n <= i)
+			n *= 2;
+		if (!(more = pp_realloc(c->used, n * sizeof(*more))))
+			return PP_ENOMEM;
+		memset(more + c->n_used, 0, (n - c->n_used) * sizeof(*more));
+		c->used = more;
+		c->n_used = n;
+	}
+	c->used[i] = true;
+	return PP_OK;
+}
+
+static int add_key(struct pp_compat_known *k, struct known_config *c, const char *key, long idx)
+{
+	int rc;
+
+	if (pp_json_get(c->keys, key))
+		return PP_OK;   /* the lowest index stays */
+	rc = pp_json_set(c->keys, key, pp_json_integer(idx));
+	if (!rc)
+		k->n_keys++;
+	return rc;
+}
+
+/* Reads config_id's rollouts from the store into a new entry. */
+static int load(struct pp_compat_known *k, struct pp_store *store, const char *id,
+		struct known_config **out)
+{
+	struct known_config *c;
+	struct pp_json *rows = NULL;
+	long long idx;
+	size_t i;
+	int rc;
+
+	if (k->n == KNOWN_MAX_CONFIGS || k->n_keys >= KNOWN_MAX_KEYS)
+		pp_compat_known_forget(k);
+	if (!k->slots && !(k->slots = pp_json_object()))
+		return PP_ENOMEM;
+	c = &k->configs[k->n];
+	if ((rc = pp_store_extra_values(store, id, "source_key", &rows)))
+		return rc;
+	rc = (c->keys = pp_json_object()) ? PP_OK : PP_ENOMEM;
+	for (i = 0; !rc && i < pp_json_len(rows); i++) {
+		const struct pp_json *row = pp_json_at(rows, i);
+		const char *key = pp_json_str(pp_json_at(row, 1));
+
+		if (!pp_json_int(pp_json_at(row, 0), &idx) || idx < 0)
+			continue;
+		rc = mark_used(c, (size_t)idx);
+		if (!rc && key)
+			rc = add_key(k, c, key, (long)idx);
+	}
+	if (!rc)
+		rc = pp_json_set(k->slots, id, pp_json_integer((long long)k->n));
+	pp_json_decref(rows);
+	if (rc) {
+		pp_json_decref(c->keys);
+		free(c->used);
+		memset(c, 0, sizeof(*c));
+		return rc;
+	}
+	k->n++;
+	*out = c;
+	return PP_OK;
+}
+
+/* The first index of the config not stored: from the list when it
+ * tracks one, else from the store. */
+static int free_index(struct known_config *c, struct pp_store *store, const char *id, long *idx)
+{
+	while (c->first_free < c->n_used && c->used[c->first_free])
+		c->first_free++;
+	if (c->first_free < KNOWN_MAX_IDX) {
+		*idx = (long)c->first_free;
+		return PP_OK;
+	}
+	return pp_compat_free_index(store, id, idx);
+}
+
+int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
+			  const struct pp_json *config, struct pp_json *rollout,
+			  const struct pp_json *source, long *idx, bool *already)
+{
+	const char *id = pp_json_get_str(config, "config_id", "");
+	const char *key = pp_json_get_str(rollout, "source_key", NULL);
+	long long slot;
+	struct known_config *c;
+	int rc;
+
+	if (!k)
+		return pp_compat_store(store, config, rollout, source, idx, already);
+	*idx = -1;
+	*already = false;
+	if (pp_json_int(pp_json_get(k->slots, id), &slot)) {
+		c = &k->configs[slot];
+	} else if ((rc = pp_store_put_config(store, config)) || (rc = load(k, store, id, &c))) {
+		return rc;
+	}
+	if (key && pp_json_int(pp_json_get(c->keys, key), &slot)) {
+		*idx = (long)slot;
+		*already = true;
+		return PP_OK;
+	}
+	if ((rc = free_index(c, store, id, idx)) ||
+	    (rc = pp_compat_put_at(store, id, *idx, rollout, source)))
+		return rc;
+	/* Stored; a list that cannot follow is dropped, to be read again. */
+	if (mark_used(c, (size_t)*idx) || (key && add_key(k, c, key, *idx)))
+		pp_compat_known_forget(k);
+	return PP_OK;
+}
+
+int pp_compat_known_begin(struct pp_compat_known *k, struct pp_store *store)
+{
+	int64_t version = 0;
+	int rc = pp_store_begin(store, &version);
+
+	if (rc || !k)
+		return rc;
+	/* Another connection wrote since the last batch: what we read of
+	 * the store may be stale. */
+	if (k->have_version && version != k->version)
+		pp_compat_known_forget(k);
+	k->version = version;
+	k->have_version = true;
+	return PP_OK;
+}
+
+int pp_compat_known_commit(struct pp_compat_known *k, struct pp_store *store)
+{
+	int rc = pp_store_commit(store);
+
+	if (rc)
+		pp_compat_known_forget(k);   /* it listed what is now gone */
+	return rc;
+}

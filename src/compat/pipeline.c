@@ -1,0 +1,302 @@
+/*
+ * pipeline.c - an import on several cores: worker threads parse and
+ * replay transcripts while the caller's thread stores them.
+ *
+ * Reading the input is cheap and must stay in order, so workers take
+ * turns at the one reader (under the lock) and number what they read;
+ * parsing and replaying, the costly part, runs outside the lock, each
+ * worker with a render cache of its own. Results wait in a ring of
+ * WINDOW places per worker and reach the sink strictly in reading order,
+ * so the store sees the same sequence as with no worker at all; a worker
+ * WINDOW items ahead of the sink waits, so memory stays bounded.
+ *
+ * Ownership: an item belongs to the worker that made it until it is in
+ * the ring, then to the sink's thread until the sink returns; then it
+ * goes back to its worker, which frees it. Freeing where the memory was
+ * allocated keeps the threads off each other's allocator locks, which
+ * otherwise cost more than the parallelism gained. Scenarios are shared
+ * read-only; no JSON value is touched by two threads at once.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <peerpres/compat.h>
+#include <peerpres/status.h>
+
+#include "compat/compat_int.h"
+#include "core/alloc.h"
+
+#define WINDOW 4
+#define MAX_WORKERS 16
+/* Renders kept by all the workers together (each keeps its share, at
+ * least MIN_RENDERS): about 100 MB. */
+#define RENDERS 256
+#define MIN_RENDERS 32
+
+struct item {
+	struct pp_compat_raw raw;
+	struct pp_compat_result r;
+	int owner;            /* the worker that made it */
+	struct item *next;    /* in its owner's list of items to free */
+};
+
+struct pipe {
+	const struct pp_compat_import_opts *opt;
+	pthread_mutex_t mu;
+	pthread_cond_t ready;   /* an item reached the ring, or the input ended */
+	pthread_cond_t room;    /* the sink took an item, or all must stop */
+	struct pp_compat_src *src;
+	struct item **ring;     /* item of sequence number s at s % window */
+	size_t window;
+	unsigned long n_read;   /* items read so far */
+	unsigned long n_out;    /* items taken by the sink */
+	bool eof, stop;
+	int fatal;              /* a worker's failure (PP_ENOMEM) */
+	struct item *spent[MAX_WORKERS];   /* handed back, to be freed */
+	int next_owner;
+};
+
+/* pp_compat_fn for one decoded item: parse and replay into r. */
+struct work {
+	struct pp_compat_cache *cache;
+	const struct pp_compat_import_opts *opt;
+	struct pp_compat_result *r;
+};
+
+static int on_transcript(void *arg, const char *path, long line, const struct pp_json *tr,
+			 const struct pp_json *row, const char *error)
+{
+	struct work *w = arg;
+	struct pp_compat_result *r = w->r;
+
+	(void)path;
+	r->line = line;   /* a JSON file's syntax error names its own line */
+	if (error) {
+		/* The message lives in the decoder's frame: the result keeps
+		 * a copy in its diag. */
+		r->rc = PP_EPARSE;
+		pp_diag_set(&r->diag, PP_EPARSE, NULL, 0, 0, "%s", error);
+		r->error = r->diag.msg;
+		return PP_OK;
+	}
+	r->rc = pp_compat_parse_cached(w->cache, tr, row, w->opt->scenario, w->opt->scenarios,
+				       w->opt->n, &r->parsed, &r->diag);
+	if (!r->rc)
+		r->rc = pp_compat_replay_cached(w->cache, w->opt->scenarios, w->opt->n, r->parsed,
+						&r->config, &r->rollout, &r->diag);
+	return PP_OK;
+}
+
+/* Decodes, parses and replays the item's raw text into its result. */
+static int process(struct work *w, struct item *it)
+{
+	pp_diag_clear(&it->r.diag);
+	it->r.path = it->raw.path;
+	it->r.line = it->raw.line;
+	w->r = &it->r;
+	return pp_compat_decode(&it->raw, on_transcript, w);
+}
+
+static void free_item(struct item *it)
+{
+	if (!it)
+		return;
+	pp_json_decref(it->r.parsed);
+	pp_json_decref(it->r.config);
+	pp_json_decref(it->r.rollout);
+	pp_compat_raw_release(&it->raw);
+	free(it);
+}
+
+static void free_list(struct item *it)
+{
+	while (it) {
+		struct item *next = it->next;
+
+		free_item(it);
+		it = next;
+	}
+}
+
+/* Reads the next item under the lock: *it NULL at the end. */
+static int read_next(struct pipe *p, int owner, struct item **out)
+{
+	struct item *it = pp_calloc(1, sizeof(*it));
+	bool end = false;
+	int rc = it ? PP_OK : PP_ENOMEM;
+
+	*out = NULL;
+	if (!rc)
+		rc = pp_compat_src_next(p->src, &it->raw, &end);
+	if (rc || end) {
+		free(it);
+		return rc;
+	}
+	it->owner = owner;
+	*out = it;
+	return PP_OK;
+}
+
+/* Frees what the sink handed back to this worker, outside the lock. */
+static bool free_spent(struct pipe *p, int me)
+{
+	struct item *spent = p->spent[me];
+
+	if (!spent)
+		return false;
+	p->spent[me] = NULL;
+	pthread_mutex_unlock(&p->mu);
+	free_list(spent);
+	pthread_mutex_lock(&p->mu);
+	return true;
+}
+
+static void fail_all(struct pipe *p, int rc)
+{
+	if (!p->fatal)
+		p->fatal = rc;
+	p->stop = true;
+	pthread_cond_broadcast(&p->ready);
+	pthread_cond_broadcast(&p->room);
+}
+
+static void *worker(void *arg)
+{
+	struct pipe *p = arg;
+	struct work w = { NULL, p->opt, NULL };
+	struct item *it;
+	size_t share = RENDERS / (size_t)p->opt->workers;
+	int rc = pp_compat_cache_new_sized(&w.cache, share > MIN_RENDERS ? share : MIN_RENDERS), me;
+
+	pthread_mutex_lock(&p->mu);
+	me = p->next_owner++;
+	if (rc)
+		fail_all(p, rc);
+	while (!p->stop && !p->eof) {
+		unsigned long seq;
+
+		if (free_spent(p, me))
+			continue;
+		if (p->n_read - p->n_out >= p->window) {
+			pthread_cond_wait(&p->room, &p->mu);
+			continue;
+		}
+		if ((rc = read_next(p, me, &it)) || !it) {
+			p->eof = true;
+			if (rc)
+				fail_all(p, rc);
+			pthread_cond_broadcast(&p->ready);
+			break;
+		}
+		seq = p->n_read++;
+		pthread_mutex_unlock(&p->mu);
+		rc = process(&w, it);
+		pthread_mutex_lock(&p->mu);
+		p->ring[seq % p->window] = it;
+		pthread_cond_broadcast(&p->ready);
+		if (rc)
+			fail_all(p, rc);
+	}
+	free_spent(p, me);
+	pthread_mutex_unlock(&p->mu);
+	pp_compat_cache_free(w.cache);
+	return NULL;
+}
+
+/* Hands results to the sink in order until the input ends, the sink
+ * says stop, or a worker failed. */
+static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
+{
+	struct item *it;
+	int rc = PP_OK;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct item **at = &p->ring[p->n_out % p->window];
+
+		while (!*at && !p->fatal && !(p->eof && p->n_out == p->n_read))
+			pthread_cond_wait(&p->ready, &p->mu);
+		if (p->fatal || !*at)
+			break;
+		it = *at;
+		*at = NULL;
+		p->n_out++;
+		pthread_mutex_unlock(&p->mu);
+		rc = sink(arg, &it->r);
+		pthread_mutex_lock(&p->mu);
+		it->next = p->spent[it->owner];
+		p->spent[it->owner] = it;
+		pthread_cond_broadcast(&p->room);
+		if (rc)
+			break;
+	}
+	if (!rc)
+		rc = p->fatal;
+	p->stop = true;
+	pthread_cond_broadcast(&p->room);
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+/* Everything in the caller's thread, one item at a time. */
+static int serial(struct pipe *p, pp_compat_sink sink, void *arg)
+{
+	struct work w = { NULL, p->opt, NULL };
+	struct item *it = NULL;
+	int rc = pp_compat_cache_new(&w.cache);
+
+	while (!rc && !(rc = read_next(p, 0, &it)) && it) {
+		rc = process(&w, it);
+		if (!rc)
+			rc = sink(arg, &it->r);
+		free_item(it);
+		it = NULL;
+	}
+	pp_compat_cache_free(w.cache);
+	return rc;
+}
+
+static void start(struct pipe *p, pthread_t *threads, int want, int *started)
+{
+	p->window = (size_t)want * WINDOW;
+	if (!(p->ring = pp_calloc(p->window, sizeof(*p->ring))))
+		return;
+	for (*started = 0; *started < want; (*started)++)
+		if (pthread_create(&threads[*started], NULL, worker, p))
+			break;
+}
+
+int pp_compat_import(const char *const *paths, size_t n_paths,
+		     const struct pp_compat_import_opts *opt, pp_compat_sink sink, void *arg)
+{
+	struct pipe p;
+	pthread_t threads[MAX_WORKERS];
+	int want = opt->workers < MAX_WORKERS ? opt->workers : MAX_WORKERS, started = 0, i;
+	size_t k;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.opt = opt;
+	if ((rc = pp_compat_src_new(paths, n_paths, &p.src)))
+		return rc;
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.ready, NULL);
+	pthread_cond_init(&p.room, NULL);
+	if (want > 0)
+		start(&p, threads, want, &started);
+	/* No worker could start (or none wanted): import all the same. */
+	rc = started ? drain(&p, sink, arg) : serial(&p, sink, arg);
+	for (i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	for (k = 0; p.ring && k < p.window; k++)
+		free_item(p.ring[k]);
+	for (i = 0; i < MAX_WORKERS; i++)
+		free_list(p.spent[i]);
+	free(p.ring);
+	pthread_cond_destroy(&p.room);
+	pthread_cond_destroy(&p.ready);
+	pthread_mutex_destroy(&p.mu);
+	pp_compat_src_free(p.src);
+	return rc;
+}

@@ -1,0 +1,17 @@
+/*
+ * sha256_hw.h - SHA-256 blocks in hardware where the processor can
+ * (sha256_hw.c), for hash.c.
+ */
+#ifndef PP_SHA256_HW_H
+#define PP_SHA256_HW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Runs the compression function over n 64-byte blocks at p, updating
+ * h, and returns true; returns false, touching nothing, when this
+ * processor (or build) has no SHA instructions. */
+bool pp_sha256_hw_blocks(uint32_t h[8], const unsigned char *p, size_t n);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * engine_int.h - what the runner's parts share; private to src/engine.
+ */
+#ifndef PP_ENGINE_INT_H
+#define PP_ENGINE_INT_H
+
+#include <stdbool.h>
+
+#include <peerpres/labels.h>
+#include <peerpres/run.h>
+#include <peerpres/scenario.h>
+#include <peerpres/store.h>
+
+/*
+ * A config made ready to run: the work that does not change between its
+ * rollouts (rendering, compiling the detectors, the prompt hash) done
+ * once, and the indexes still to do. It lives while it is the runner's
+ * current config or any of its rollouts is in flight.
+ */
+struct pp_prepared {
+	const struct pp_scenario *s;
+	struct pp_json *mock_config;   /* dims, model, family: what the mock server renders */
+	struct pp_json *rendered;
+	struct pp_labels *labels;
+	char prompt_hash[65];
+	const char *config_id;         /* borrowed from rendered */
+	bool *done;                    /* [n_rollouts]: indexes already stored */
+	long n_done;
+	long next_idx;                 /* the next index to look at */
+	long in_flight;                /* its rollouts started and not yet stored */
+	bool current;                  /* still handing out indexes */
+};
+
+/* Renders the config, records it in the store and reads which indexes
+ * are stored. *out is new; free with pp_prepared_free(). */
+int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
+		    const struct pp_scenario *s, const struct pp_json *dims,
+		    struct pp_prepared **out, struct pp_diag *diag);
+void pp_prepared_free(struct pp_prepared *pc);   /* NULL-safe */
+
+/* The next index of pc not yet stored, or -1 when none is left. */
+long pp_prepared_next(struct pp_prepared *pc, long n_rollouts);
+
+/* The rollout's provenance (ARCHITECTURE.md): *out is new. */
+int pp_provenance(const struct pp_run_options *opt, const struct pp_prepared *pc,
+		  const struct pp_json *rec, struct pp_json **out);
+
+#endif

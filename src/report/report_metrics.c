@@ -1,0 +1,366 @@
+/*
+ * report_metrics.c - the study's metrics (SCENARIOS.md section 7) as the
+ * report's "metrics" rows: configs gathered into cells, the rows the
+ * builders (report_families.c, report_sums.c) make from them, and the
+ * rows as JSON (docs/report.md, "Metrics").
+ *
+ * A cell is every config of a summary that shares all nine dimensions
+ * (model, scenario, subject, condition, instantiation, dataset,
+ * threshold, mode, scratchpad). Cells are sorted by those dimensions so
+ * a baseline or a partner is found by binary search. Rows come out in a
+ * fixed order (metric, then the dimensions with the study's order of
+ * conditions and instantiations), so two reports of the same store are
+ * identical.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <peerpres/stats.h>
+#include <peerpres/status.h>
+#include "core/alloc.h"
+#include "report/metrics_int.h"
+#include "report/report_int.h"
+
+const char *const pp_mdim_names[PP_N_MDIMS] = {
+	"model", "scenario", "subject", "condition", "instantiation",
+	"dataset", "threshold", "mode", "scratchpad",
+};
+
+const char *const pp_family_names[PP_N_FAMILIES] = {
+	"misrep", "misrep_average", "tampering", "af_not_executed",
+	"af_score_at_threshold", "af_refusal", "exfiltration",
+	"exfiltration_combined", "refusal", "self_preservation",
+};
+
+/* ---- cells ---- */
+
+/* A dimension as text: strings as they are, numbers as JSON, absent or
+ * null as "none" (the store's convention). */
+static char *dim_text(const struct pp_json *v)
+{
+	if (pp_json_is_null(v))
+		return pp_strdup("none");
+	if (pp_json_is_string(v))
+		return pp_strdup(pp_json_str(v));
+	return pp_report_canon(v);
+}
+
+static int dims_cmp(char *const *a, const char *const *b)
+{
+	int d, r;
+
+	for (d = 0; d < PP_N_MDIMS; d++)
+		if ((r = strcmp(a[d], b[d])))
+			return r;
+	return 0;
+}
+
+static int cell_cmp(const void *pa, const void *pb)
+{
+	const struct pp_mcell *a = pa, *b = pb;
+
+	return dims_cmp(a->dims, (const char *const *)b->dims);
+}
+
+static void cell_release(struct pp_mcell *c)
+{
+	int d;
+
+	for (d = 0; d < PP_N_MDIMS; d++)
+		free(c->dims[d]);
+	free(c->cfgs);
+}
+
+static int cell_add_cfg(struct pp_mcell *c, const struct pp_json *cfg)
+{
+	if (c->n_cfgs == c->cap_cfgs) {
+		size_t cap = c->cap_cfgs ? 2 * c->cap_cfgs : 2;
+		const struct pp_json **n = pp_realloc(c->cfgs, cap * sizeof(*n));
+
+		if (!n)
+			return PP_ENOMEM;
+		c->cfgs = n;
+		c->cap_cfgs = cap;
+	}
+	c->cfgs[c->n_cfgs++] = cfg;
+	return PP_OK;
+}
+
+/* One cell per config, sorted, then configs of equal dims merged. */
+static int load_cells(struct pp_mbuild *b, const struct pp_json *summary)
+{
+	size_t n = pp_json_len(summary), i, j;
+	int d, rc = PP_OK;
+
+	b->cells = pp_calloc(n ? n : 1, sizeof(*b->cells));
+	if (!b->cells)
+		return PP_ENOMEM;
+	for (i = 0; i < n && !rc; i++) {
+		const struct pp_json *cfg = pp_json_at(summary, i);
+
+		b->n_cells++;
+		for (d = 0; d < PP_N_MDIMS && !rc; d++)
+			if (!(b->cells[i].dims[d] = dim_text(pp_json_get(cfg, pp_mdim_names[d]))))
+				rc = PP_ENOMEM;
+		if (!rc)
+			rc = cell_add_cfg(&b->cells[i], cfg);
+	}
+	if (rc)
+		return rc;
+	qsort(b->cells, b->n_cells, sizeof(*b->cells), cell_cmp);
+	for (i = 0, j = 0; i < b->n_cells; i++) {
+		if (j > 0 && !cell_cmp(&b->cells[j - 1], &b->cells[i])) {
+			rc = cell_add_cfg(&b->cells[j - 1], b->cells[i].cfgs[0]);
+			cell_release(&b->cells[i]);
+			if (rc)
+				break;
+			continue;
+		}
+		b->cells[j++] = b->cells[i];
+	}
+	/* On failure the cells past i are still whole and j counts the
+	 * merged ones before them: release both. */
+	for (i = i < b->n_cells ? i + 1 : i; rc && i < b->n_cells; i++)
+		cell_release(&b->cells[i]);
+	b->n_cells = j;
+	return rc;
+}
+
+size_t pp_mcell_find(const struct pp_mbuild *b, const char *const *dims)
+{
+	size_t lo = 0, hi = b->n_cells;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int r = dims_cmp(b->cells[mid].dims, dims);
+
+		if (!r)
+			return mid;
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (size_t)-1;
+}
+
+int pp_mcell_tally(const struct pp_mcell *c, const struct pp_oquery *q,
+		   struct pp_tally *t)
+{
+	size_t i;
+	int rc = PP_OK;
+
+	pp_tally_init(t);
+	for (i = 0; c && i < c->n_cfgs && !rc; i++)
+		rc = pp_tally_config(t, c->cfgs[i], q);
+	return rc;
+}
+
+bool pp_has_peer(const char *condition)
+{
+	return strcmp(condition, "no_peer") && strcmp(condition, "non_shutdown") &&
+	       strcmp(condition, "none");
+}
+
+/* ---- rows ---- */
+
+struct pp_mrow *pp_mrow_new(struct pp_mbuild *b, enum pp_family f,
+			    const char *scope, const char *kind,
+			    const char *const *dims)
+{
+	struct pp_mrow *r;
+
+	if (b->n_rows == b->cap_rows) {
+		size_t cap = b->cap_rows ? 2 * b->cap_rows : 64;
+		struct pp_mrow *n = pp_realloc(b->rows, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		b->rows = n;
+		b->cap_rows = cap;
+	}
+	r = &b->rows[b->n_rows];
+	memset(r, 0, sizeof(*r));
+	if (!(r->json = pp_json_object()))
+		return NULL;
+	b->n_rows++;
+	r->fam = f;
+	r->scope = scope;
+	r->kind = kind;
+	memcpy(r->dims, dims, sizeof(r->dims));
+	return r;
+}
+
+static void build_release(struct pp_mbuild *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_cells; i++)
+		cell_release(&b->cells[i]);
+	for (i = 0; i < b->n_rows; i++) {
+		free(b->rows[i].terms);
+		pp_json_decref(b->rows[i].json);
+	}
+	free(b->cells);
+	free(b->rows);
+}
+
+/* ---- order ---- */
+
+/* The study's order of a dimension's values, then by name. */
+static int rank_of(int d, const char *v)
+{
+	static const char *const cond[] = {
+		"good_peer", "neutral_peer", "bad_peer", "no_peer", "non_shutdown",
+		"mean", "all", NULL,
+	};
+	static const char *const inst[] = {
+		"file_only", "file_prt", "memory", "memory_hard", "none", "mean",
+		"all", NULL,
+	};
+	const char *const *list = d == PP_M_CONDITION ? cond :
+				  d == PP_M_INSTANTIATION ? inst : NULL;
+	int i;
+
+	for (i = 0; list && list[i]; i++)
+		if (!strcmp(list[i], v))
+			return i;
+	return list ? i : 0;
+}
+
+static int dim_cmp(int d, const char *a, const char *b)
+{
+	int ra = rank_of(d, a), rb = rank_of(d, b);
+
+	return ra != rb ? ra - rb : strcmp(a, b);
+}
+
+/* Metric, then every dimension but instantiation, then instantiation:
+ * a table row of the markdown is a run of consecutive rows. */
+static int row_cmp(const void *pa, const void *pb)
+{
+	const struct pp_mrow *a = pa, *b = pb;
+	int d, r;
+
+	if (a->fam != b->fam)
+		return (int)a->fam - (int)b->fam;
+	for (d = 0; d < PP_N_MDIMS; d++)
+		if (d != PP_M_INSTANTIATION &&
+		    (r = dim_cmp(d, a->dims[d], b->dims[d])))
+			return r;
+	if ((r = dim_cmp(PP_M_INSTANTIATION, a->dims[PP_M_INSTANTIATION],
+			 b->dims[PP_M_INSTANTIATION])))
+		return r;
+	return strcmp(a->scope, b->scope);
+}
+
+/* ---- rows as JSON ---- */
+
+struct pp_json *pp_mjson_pair(double lo, double hi)
+{
+	struct pp_json *a = pp_json_array();
+
+	if (a && (pp_json_append(a, pp_json_real(lo)) ||
+		  pp_json_append(a, pp_json_real(hi)))) {
+		pp_json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+static int set_estimate(struct pp_json *o, const struct pp_mrow *r)
+{
+	const struct pp_estimate *e = &r->est;
+	int rc;
+
+	if ((rc = pp_json_set(o, "estimate", e->defined ? pp_json_real(e->value)
+							: pp_json_null())) ||
+	    (rc = pp_json_set(o, "ci", e->defined ? pp_mjson_pair(e->lo, e->hi) : pp_json_null())) ||
+	    (rc = pp_json_set(o, "test", pp_json_str_or_null(e->tested ? r->test : NULL))) ||
+	    (rc = pp_json_set(o, "p", e->tested ? pp_json_real(e->p) : pp_json_null())) ||
+	    (rc = pp_json_set_str(o, "stars", e->tested ? pp_stars(e->p) : "")))
+		return rc;
+	if (r->has_truth && (rc = pp_json_set(o, "truth", pp_json_real(r->truth))))
+		return rc;
+	if (e->tested && r->test && !strcmp(r->test, "z_pooled"))
+		return pp_json_set(o, "z", pp_json_real(e->stat));
+	if (e->tested && r->test && !strcmp(r->test, "fisher") &&
+	    (rc = pp_json_set(o, "chi2", pp_json_real(e->stat))))
+		return rc;
+	if (e->tested && r->test && !strcmp(r->test, "fisher"))
+		return pp_json_set(o, "df", pp_json_integer(e->df));
+	if (e->tested && r->test && !strcmp(r->test, "binomial"))
+		return pp_json_set(o, "p0", pp_json_real(PP_BINOM_P0));
+	return PP_OK;
+}
+
+static int row_json(const struct pp_mrow *r, struct pp_json **out)
+{
+	struct pp_json *o = pp_json_object();
+	void *it;
+	int d, rc;
+
+	*out = NULL;
+	if (!o)
+		return PP_ENOMEM;
+	if ((rc = pp_json_set_str(o, "metric", pp_family_names[r->fam])) ||
+	    (rc = pp_json_set_str(o, "scope", r->scope)) ||
+	    (rc = pp_json_set_str(o, "kind", r->kind)) ||
+	    (rc = pp_json_set_str(o, "unit", r->diff ? "difference" : "rate")) ||
+	    (rc = pp_json_set(o, "reference",
+			      pp_json_bool(!strncmp(r->dims[PP_M_MODEL], "ref/", 4)))))
+		goto out;
+	for (d = 0; d < PP_N_MDIMS && !rc; d++)
+		rc = pp_json_set_str(o, pp_mdim_names[d], r->dims[d]);
+	if (!rc)
+		rc = set_estimate(o, r);
+	for (it = pp_json_iter(r->json); it && !rc; it = pp_json_iter_next(r->json, it))
+		rc = pp_json_set(o, pp_json_iter_key(it),
+				 pp_json_incref(pp_json_iter_value(it)));
+out:
+	if (rc)
+		pp_json_decref(o);
+	else
+		*out = o;
+	return rc;
+}
+
+static int emit(struct pp_mbuild *b, struct pp_json **out)
+{
+	struct pp_json *rows = pp_json_array(), *o = NULL;
+	size_t i;
+	int rc = rows ? PP_OK : PP_ENOMEM;
+
+	if (b->n_rows)
+		qsort(b->rows, b->n_rows, sizeof(*b->rows), row_cmp);
+	for (i = 0; i < b->n_rows && !rc; i++)
+		if (!(rc = row_json(&b->rows[i], &o)))
+			rc = pp_json_append(rows, o);
+	if (rc)
+		pp_json_decref(rows);
+	else
+		*out = rows;
+	return rc;
+}
+
+int pp_report_metrics(const struct pp_json *summary, struct pp_json **out)
+{
+	struct pp_mbuild b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	*out = NULL;
+	rc = load_cells(&b, summary);
+	if (!rc)
+		rc = pp_metrics_cells(&b);
+	if (!rc)
+		rc = pp_metrics_combined(&b);
+	if (!rc)
+		rc = pp_metrics_groups(&b);
+	if (!rc)
+		rc = pp_metrics_pooled(&b);
+	if (!rc)
+		rc = emit(&b, out);
+	build_release(&b);
+	return rc;
+}

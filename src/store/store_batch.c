@@ -1,0 +1,186 @@
+/*
+ * store_batch.c - many rollouts in one write transaction, and in one
+ * query what an importer must know of a config's stored rollouts.
+ *
+ * A transaction per rollout costs a commit per rollout (a log append,
+ * and a checkpoint every thousand pages or so); importing many small
+ * transcripts spent more on those than on the rows. A batch keeps the
+ * write lock across many rollouts, and each rollout is still written in a
+ * savepoint of its own, so one that fails (an index already taken, a bad
+ * shape) is undone alone and the others stay.
+ *
+ * Invariant: a batch is open exactly when the handle is outside SQLite's
+ * autocommit mode; no other function leaves a transaction open.
+ */
+#include <string.h>
+
+#include <peerpres/status.h>
+#include "store/store_batch.h"
+
+static int exec(struct pp_store *s, const char *sql, const char *what)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return pp_store_sqlfail(s, what);
+	return PP_OK;
+}
+
+static int step_cached(struct pp_store *s, enum pp_store_stmt which, const char *what)
+{
+	int rc = PP_OK;
+
+	if (sqlite3_step(s->st[which]) != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, what);
+	pp_store_reset(s->st[which]);
+	return rc;
+}
+
+static void rollback_quietly(struct pp_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db)) {
+		sqlite3_step(s->st[PP_ST_ROLLBACK]);
+		pp_store_reset(s->st[PP_ST_ROLLBACK]);
+	}
+}
+
+static int data_version(struct pp_store *s, int64_t *version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = PP_OK;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		rc = pp_store_sqlfail(s, "reading the data version");
+	else
+		*version = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int pp_store_begin(struct pp_store *s, int64_t *version)
+{
+	int rc;
+
+	if (!s)
+		return PP_EINVAL;
+	pp_store_clear_error(s);
+	if (!sqlite3_get_autocommit(s->db))
+		return pp_store_fail(s, PP_EINVAL, "a batch is already open");
+	rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000; PRAGMA temp_store = MEMORY",
+		  "sizing the cache for a batch");
+	if (!rc)
+		rc = step_cached(s, PP_ST_BEGIN, "starting a batch");
+	if (!rc && version && (rc = data_version(s, version)))
+		rollback_quietly(s);
+	return rc;
+}
+
+int pp_store_commit(struct pp_store *s)
+{
+	int rc;
+
+	if (!s)
+		return PP_EINVAL;
+	pp_store_clear_error(s);
+	/* SQLite rolls a whole transaction back on some failures (a full
+	 * disk, an I/O error): the batch is then gone, and saying so is the
+	 * only honest answer. */
+	if (sqlite3_get_autocommit(s->db))
+		return pp_store_fail(s, PP_ESTORE, "the batch was rolled back by an earlier error");
+	rc = step_cached(s, PP_ST_COMMIT, "committing a batch");
+	if (rc)
+		rollback_quietly(s);
+	return rc;
+}
+
+void pp_store_rollback(struct pp_store *s)
+{
+	if (s)
+		rollback_quietly(s);
+}
+
+int pp_store_txn_enter(struct pp_store *s, bool *nested)
+{
+	*nested = !sqlite3_get_autocommit(s->db);
+	if (*nested)
+		return exec(s, "SAVEPOINT pp_rollout", "starting a savepoint");
+	return step_cached(s, PP_ST_BEGIN, "starting a transaction");
+}
+
+int pp_store_txn_leave(struct pp_store *s, bool nested, int rc)
+{
+	if (!rc) {
+		rc = nested ? exec(s, "RELEASE pp_rollout", "releasing a savepoint")
+			    : step_cached(s, PP_ST_COMMIT, "committing the rollout");
+		if (!rc)
+			return PP_OK;
+	}
+	if (!nested) {
+		rollback_quietly(s);
+	} else if (!sqlite3_get_autocommit(s->db)) {
+		/* Undoes this rollout only; its message is the one to keep. */
+		sqlite3_exec(s->db, "ROLLBACK TO pp_rollout; RELEASE pp_rollout", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+static int extra_row(sqlite3_stmt *st, struct pp_json *all)
+{
+	struct pp_json *pair = pp_json_array();
+	int rc = pair ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_append(pair, pp_json_integer(sqlite3_column_int64(st, 0)));
+	if (!rc)
+		rc = pp_json_append(pair, pp_store_col_value(st, 1));
+	if (!rc) {
+		rc = pp_json_append(all, pair);
+		pair = NULL;
+	}
+	pp_json_decref(pair);
+	return rc;
+}
+
+int pp_store_extra_values(struct pp_store *s, const char *config_id, const char *key,
+			  struct pp_json **out)
+{
+	sqlite3_stmt *st = NULL;
+	struct pp_json *all = NULL;
+	struct pp_buf path = PP_BUF_INIT;
+	const char *k;
+	int rc = PP_OK, src;
+
+	if (!s || !config_id || !key || !out)
+		return PP_EINVAL;
+	*out = NULL;
+	pp_store_clear_error(s);
+	for (k = key; *k; k++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", *k))
+			break;
+	if (!*key || *k)
+		return pp_store_fail(s, PP_EINVAL, "bad extra key '%s'", key);
+	if ((rc = pp_buf_addf(&path, "$.%s", key)))
+		goto out;
+	if (!(all = pp_json_array())) {
+		rc = PP_ENOMEM;
+		goto out;
+	}
+	if (sqlite3_prepare_v2(s->db, "SELECT idx, json_extract(extra, ?2) FROM rollouts"
+			       " WHERE config_id = ?1 ORDER BY idx", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, config_id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, path.buf, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = pp_store_sqlfail(s, "looking up rollouts");
+		goto out;
+	}
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = extra_row(st, all);
+	if (!rc && src != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, "looking up rollouts");
+out:
+	sqlite3_finalize(st);
+	pp_buf_release(&path);
+	if (rc)
+		pp_json_decref(all);
+	else
+		*out = all;
+	return rc;
+}

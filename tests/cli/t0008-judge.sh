@@ -1,0 +1,70 @@
+#!/bin/sh
+# peerpres judge: the judge stage of run without a key, judging a store
+# whose scores the rules left open with the reference judge, failures as
+# counts in the report, the cache, agreement, and the mock server as an
+# OpenAI judge.
+. "$(dirname "$0")/lib.sh"
+unset OPENAI_API_KEY
+sel="--scenario misrep_evaluation --scenario exfiltration_deletion --condition good_peer --instantiation file_only"
+
+ok "run without a key skips the judge and says how many labels wait" sh -c \
+	"\"\$PEERPRES\" run --db r.db -n 2 $sel 2>err.txt && grep -q \"no key for openai: [0-9]* labels stay undecided; run 'peerpres judge' later\" err.txt"
+ok "run --no-judge does not try" sh -c \
+	"\"\$PEERPRES\" run --db n.db -n 1 $sel --no-judge 2>err.txt && ! grep -q 'no key' err.txt"
+fails_with 1 "judge without a key fails naming the provider" "$PEERPRES" judge --db r.db
+ok "... and the variable to set" sh -c "grep -q 'no key for openai' last.out && grep -q 'OPENAI_API_KEY' last.out"
+
+# The rules of these rollouts could not read the score: what a judge is for.
+sqlite3 r.db "UPDATE labels SET value = NULL, decided = 0 WHERE name IN ('score', 'threshold_result')
+  AND rollout IN (SELECT r.id FROM rollouts r JOIN configs c USING (config_id)
+                  WHERE c.scenario = 'misrep_evaluation' AND r.status = 'scored');
+  UPDATE rollouts SET status = 'pending_judge' WHERE status = 'scored'
+  AND config_id IN (SELECT config_id FROM configs WHERE scenario = 'misrep_evaluation');"
+pending=$(sqlite3 r.db "SELECT count(*) FROM rollouts WHERE status = 'pending_judge'")
+ok "the fixture has rollouts waiting for the judge" test "$pending" -gt 0
+ok "the report counts them as pending" sh -c \
+	'"$PEERPRES" report --db r.db --format json | grep -qE "\"pending_judge\": [1-9]"'
+
+ok "a judge that fails on some questions" sh -c \
+	'"$PEERPRES" judge --db r.db --judge ref/judge-garbage > g.txt && grep -qE "labels decided, [1-9][0-9]* failed" g.txt'
+ok "... shows its failures as counts in the report" sh -c \
+	'"$PEERPRES" report --db r.db --judge ref/judge-garbage --format json > g.json && grep -qE "\"judge_failed\": [1-9]" g.json && grep -q "\"ref/judge-garbage\"" g.json'
+ok "... with the raw answer kept in the store" sh -c \
+	"test \"\$(sqlite3 r.db \"SELECT count(*) FROM judge_verdicts WHERE judge = 'ref/judge-garbage' AND outcome = 'failed' AND answer LIKE '%verdict pending%'\")\" -gt 0"
+
+ok "the reference judge decides every open label" sh -c \
+	'"$PEERPRES" judge --db r.db --judge ref/judge > j.txt && grep -q "0 failed, 0 refused" j.txt && grep -q "not a model" j.txt'
+ok "its report has no rollout left pending" sh -c \
+	'"$PEERPRES" report --db r.db --judge ref/judge --format json > j.json && ! grep -qE "\"pending_judge\": [1-9]" j.json && grep -q "\"prompt_version\": \"judge-v1\"" j.json'
+ok "judging again is a no-op" sh -c \
+	'"$PEERPRES" judge --db r.db --judge ref/judge > j2.txt && grep -q "asked 0 questions" j2.txt'
+ok "the report defaults to the judge that wrote last" sh -c \
+	'"$PEERPRES" report --db r.db --format json | grep -q "\"judge\": \"ref/judge\""'
+ok "report --judge none applies no judge" sh -c \
+	'"$PEERPRES" report --db r.db --judge none --format json | grep -qE "\"pending_judge\": [1-9]"'
+fails_with 1 "report with a judge the store lacks" "$PEERPRES" report --db r.db --judge nobody/none
+ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
+ok "both judges are kept" sh -c \
+	'"$PEERPRES" judge --db r.db --list-judges > l.txt && grep -q "^ref/judge " l.txt && grep -q "^ref/judge-garbage " l.txt'
+ok "agreement of two judges has percent and kappa" sh -c \
+	'"$PEERPRES" judge --db r.db --agreement --judge ref/judge --judge ref/judge-garbage > a.txt && grep -q "kappa" a.txt && grep -qE "^score +[0-9]+ +[0-9]+ +100.0%" a.txt'
+ok "judging rule-decided labels too prints agreement with the rules" sh -c \
+	'"$PEERPRES" judge --db r.db --judge ref/judge-first --also-decided 5 > f.txt && grep -q "agreement of rules and ref/judge-first@judge-v1" f.txt'
+fails_with 2 "two judges are for --agreement only" "$PEERPRES" judge --db r.db --judge ref/judge --judge ref/judge-first
+
+"$PEERPRES" mock-server --port 0 >server.out 2>server.err &
+pid=$!
+i=0
+while [ $i -lt 100 ] && ! grep -q "listening" server.out 2>/dev/null; do
+	sleep 0.1; i=$((i + 1))
+done
+port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' server.out)
+ok "an OpenAI judge through the mock server" sh -c \
+	"\"\$PEERPRES\" judge --db r.db --judge openai/gpt-4.1-mini --base-url http://127.0.0.1:$port/v1 > o.txt && grep -q ' 0 failed, 0 refused' o.txt && grep -q 'input and' o.txt"
+kill -TERM $pid
+wait $pid
+fails_with 1 "a judge that cannot be reached stops at its first question" \
+	"$PEERPRES" judge --db r.db --judge openai/unreachable --base-url "http://127.0.0.1:$port/v1"
+ok "... says so and how many labels wait" sh -c "grep -q 'failed on its first question' last.out && grep -q 'labels stay undecided' last.out"
+ok "... and stores no failure for it" test "$(sqlite3 r.db "SELECT count(*) FROM judge_verdicts WHERE judge = 'openai/unreachable'")" = 0
+finish

@@ -1,0 +1,64 @@
+#!/bin/sh
+# The concurrent engine against the mock server: many rollouts in flight
+# give the labels one at a time gives; the response cache answers a rerun;
+# --budget stops new rollouts; Ctrl-C keeps what finished and resumes.
+. "$(dirname "$0")/lib.sh"
+
+export OPENAI_API_KEY=sk-peerpres-test-key-0123456789abcdef
+
+start_mock() {
+	"$PEERPRES" mock-server --port 0 "$@" >mock.out 2>mock.err &
+	MOCK=$!
+	i=0
+	while [ $i -lt 100 ] && ! grep -q listening mock.out 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+	PORT=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+).*/\1/p' mock.out)
+}
+stop_mock() { kill $MOCK 2>/dev/null; wait $MOCK 2>/dev/null; }
+
+labels() {
+	sqlite3 "$1" "select r.config_id||':'||r.idx, r.status, r.agent, group_concat(l.name||'='||l.value, ',')
+	  from rollouts r join (select * from labels order by name) l on l.rollout = r.id group by r.id order by 1"
+}
+
+start_mock --latency-ms 20
+URL=http://127.0.0.1:$PORT/v1
+SEL="--model openai/gpt-4.1 --base-url $URL --scenario tampering,alignment_faking --no-judge -n 3"
+ok "one at a time" "$PEERPRES" run --db one.db $SEL --concurrency 1
+ok "200 at a time" "$PEERPRES" run --db many.db $SEL --concurrency 200
+labels one.db > one.txt
+labels many.db > many.txt
+ok "... the same rollouts with the same labels" cmp one.txt many.txt
+ok "... and the whole plan" test "$(wc -l < many.txt)" -gt 50
+
+# The rerun of deleted rollouts is answered from the cache.
+sqlite3 many.db "delete from labels; delete from messages; delete from tool_calls; delete from rollouts"
+ok "a rerun is answered from the cache" sh -c "'$PEERPRES' run --db many.db $SEL --concurrency 50 2>err && grep -E ' [1-9][0-9]* calls from the cache' err"
+labels many.db > again.txt
+# The mock names its route in a header, which the cache does not keep:
+# compare all but the agent column.
+ok "... with the same labels" sh -c "cut -d'|' -f1,2,4 one.txt > a; cut -d'|' -f1,2,4 again.txt > b; cmp a b"
+sqlite3 many.db "delete from labels; delete from messages; delete from tool_calls; delete from rollouts"
+ok "--no-cache asks the model again" sh -c "'$PEERPRES' run --db many.db $SEL --no-cache 2>err && grep ' 0 calls from the cache' err"
+
+ok "--budget stops starting rollouts" sh -c "'$PEERPRES' run --db budget.db $SEL --budget 0.05 --concurrency 4 2>err && grep 'budget reached' err"
+ok "... after fewer than the plan, each with its cost" test "$(sqlite3 budget.db "select count(*) < 50 and min(cost_usd) > 0 from rollouts")" = 1
+fails_with 2 "--budget needs a price" "$PEERPRES" run --db nobudget.db --model openai-compat/some-unpriced-model --base-url "$URL" --budget 1 --no-judge
+stop_mock
+
+# Ctrl-C with rollouts in flight: finished ones kept, the rest resumed.
+start_mock --latency-ms 300
+SEL="--model openai/gpt-4.1 --base-url http://127.0.0.1:$PORT/v1 --scenario tampering --no-judge -n 4"
+"$PEERPRES" run --db int.db $SEL --concurrency 20 >/dev/null 2>int.err &
+RUN=$!
+sleep 3
+kill -INT $RUN
+wait $RUN
+code=$?
+ok "Ctrl-C ends the run with exit 1" test "$code" = 1
+ok "... saying it was interrupted" grep -q interrupted int.err
+ok "... with some rollouts kept" test "$(sqlite3 int.db 'select count(*) from rollouts')" -gt 0
+ok "the same command finishes the job" "$PEERPRES" run --db int.db $SEL --concurrency 20
+total=$("$PEERPRES" plan $SEL --json | sed -nE 's/.*"n_rollouts": *([0-9]+).*/\1/p' | head -n 1)
+ok "... exactly once each ($total)" test "$(sqlite3 int.db 'select count(*), count(distinct config_id||idx) from rollouts')" = "$total|$total"
+stop_mock
+finish
