@@ -3,8 +3,11 @@
 # (an export of a ref/synthetic run over the whole grid) imported into a
 # fresh store with replay in a fresh world, labelling and storing, as
 # `peerpres import` does for the study's data. Prints transcripts per
-# second and MB per second of input, and the same figures for reading
-# the file alone (cat) as the disk-speed yardstick.
+# second and MB per second of input, with the default threads (one per
+# core) and with one (--concurrency 1), the CPU time used, the load
+# of the machine while it ran (other processes share the cores: compare
+# runs made under the same load), and the same figures for reading the
+# file alone (cat) as the disk-speed yardstick.
 cd "$(dirname "$0")/.." || exit 2
 ROWS=${ROWS:-10000}
 out=bench/out
@@ -15,17 +18,40 @@ rm -f "$out"/import-src.db* "$out"/import.db*
 ./peerpres export --db "$out/import-src.db" --format jsonl 2>/dev/null | head -n "$ROWS" >"$out/import.jsonl"
 rows=$(wc -l <"$out/import.jsonl")
 bytes=$(wc -c <"$out/import.jsonl")
-start=$(date +%s.%N)
+
+# cpu_of FILE: "user+sys" seconds of a `times` output (children's line).
+cpu_of() {
+	awk 'NR == 2 { n = split($0, f, /[ms ]+/); print f[1] * 60 + f[2] + f[3] * 60 + f[4] }' "$1"
+}
+
+# import LABEL ARGS...: one timed import into a fresh store.
+import() {
+	label=$1; shift
+	rm -f "$out"/import.db*
+	start=$(date +%s.%N)
+	OUT=$out sh -c './peerpres import --db "$OUT/import.db" "$@" "$OUT/import.jsonl" 2>"$OUT/import.log"
+		s=$?; times >"$OUT/import.times"; exit $s' sh "$@"
+	status=$?
+	end=$(date +%s.%N)
+	stored=$(sqlite3 "$out/import.db" "select count(*) from rollouts")
+	load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?')
+	tail -1 "$out/import.log"
+	awk -v t0="$start" -v t1="$end" -v n="$rows" -v b="$bytes" -v k="$stored" -v s="$status" \
+	    -v cpu="$(cpu_of "$out/import.times")" -v l="$label" -v load="$load" 'BEGIN {
+		dt = t1 - t0
+		printf "import (%s): %d rows, %.1f MB, %d stored, in %.2f s = %.0f transcripts/s, %.2f MB/s, %.1f s CPU, load %s (exit %d)\n",
+			l, n, b / 1e6, k, dt, n / dt, b / 1e6 / dt, cpu, load, s
+	}'
+	echo "$end $start" >"$out/import.wall"
+}
+
+cstart=$(date +%s.%N)
 cat "$out/import.jsonl" >/dev/null
-mid=$(date +%s.%N)
-./peerpres import --db "$out/import.db" "$out/import.jsonl" 2>"$out/import.log"
-status=$?
-end=$(date +%s.%N)
-stored=$(sqlite3 "$out/import.db" "select count(*) from rollouts")
-tail -1 "$out/import.log"
-awk -v t0="$start" -v t1="$mid" -v t2="$end" -v n="$rows" -v b="$bytes" -v k="$stored" -v s="$status" 'BEGIN {
-	dt = t2 - t1; dr = t1 - t0; if (dr <= 0) dr = 1e-6
-	slower = dt / dr
-	printf "import: %d rows, %.1f MB, %d stored, in %.2f s = %.0f transcripts/s, %.2f MB/s (exit %d)\n", n, b / 1e6, k, dt, n / dt, b / 1e6 / dt, s
-	printf "reading the file alone: %.0f MB/s; import is %.0fx slower\n", b / 1e6 / dr, slower
+cend=$(date +%s.%N)
+import "default threads"
+read -r end start <"$out/import.wall"
+import "one thread" --concurrency 1
+awk -v t0="$cstart" -v t1="$cend" -v w0="$start" -v w1="$end" -v b="$bytes" 'BEGIN {
+	dr = t1 - t0; if (dr <= 0) dr = 1e-6
+	printf "reading the file alone: %.0f MB/s; import (default threads) is %.0fx slower\n", b / 1e6 / dr, (w1 - w0) / dr
 }'

@@ -195,17 +195,19 @@ struct pp_compat_import_opts {
 	const char *scenario;                  /* --scenario, or NULL */
 	struct pp_scenario *const *scenarios;  /* borrowed, read-only */
 	size_t n;
-	int workers;  /* threads that parse and replay; 0: the caller's only */
+	int workers;  /* threads that parse and replay besides the caller's */
 };
 
 /*
  * Reads every path as pp_compat_read_path does, parses and replays each
  * transcript (pp_compat_parse, pp_compat_replay_cached), and calls sink
  * in the caller's thread with each result in the order read, so what a
- * sink stores does not depend on the number of workers. Workers read
- * ahead at most 16 items each; memory stays bounded whatever the input
- * size. Returns PP_OK, what sink returned, PP_ENOMEM, or PP_EINVAL when
- * a thread cannot be started.
+ * sink stores does not depend on the number of workers. The caller's
+ * thread parses too whenever the next result is not ready. At most 16
+ * results per worker wait for the sink, and the threads share 256 kept
+ * renders: memory stays bounded whatever the input size. A worker that
+ * cannot be started is done without (none: everything runs in the
+ * caller's thread). Returns PP_OK, what sink returned, or PP_ENOMEM.
  */
 int pp_compat_import(const char *const *paths, size_t n_paths,
 		     const struct pp_compat_import_opts *opt, pp_compat_sink sink, void *arg);

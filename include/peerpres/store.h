@@ -91,7 +91,10 @@ int pp_store_find_extra(struct pp_store *s, const char *config_id, const char *k
  * batch is already open. pp_store_commit: PP_ESTORE when it fails or when
  * SQLite already rolled the batch back after an I/O error or a full disk
  * (nothing of the batch is stored then). pp_store_rollback drops an open
- * batch (none open, or a NULL store: nothing happens).
+ * batch (none open, or a NULL store: nothing happens). A handle that
+ * opened a batch keeps, for the rest of its life, a 32 MB page cache,
+ * savepoint journals in memory and a checkpoint every 10,000 log pages:
+ * a batch's pages are written once, not spilled and journaled again.
  */
 int pp_store_begin(struct pp_store *s, int64_t *version);
 int pp_store_commit(struct pp_store *s);
@@ -136,8 +139,10 @@ int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_j
 
 /*
  * Everything a report needs, as a new JSON array of configs (the config
- * shape above plus "rollouts": [{"idx","status","agent","labels":
- * {name: {"value","decided","source"}}}]), filtered by `filters`
+ * shape above plus "rollouts": [{"idx","status","agent","n_model_calls",
+ * "usage": {"input_tokens","output_tokens","reasoning_tokens"},
+ * "cost_usd","labels": {name: {"value","decided","source"}}}], counts
+ * null where the store has none), filtered by `filters`
  * (borrowed, may be NULL): {"scenario":[..],"subject":[..],...,"model":[..]};
  * an absent key matches everything, an empty list nothing, a single
  * string is a list of one; "family" is accepted too and any other key is

@@ -5,11 +5,12 @@
  * and the rest still import; the exit status is 1 when any failed.
  *
  * Worker threads parse and replay (pp_compat_import) while this thread
- * stores, in input order, BATCH_ROWS transcripts per transaction (or
- * what BATCH_SECONDS brought). A transcript counts as imported, and its
- * --json line is printed, only once its batch is committed: a crash
- * loses at most the batch in flight, and importing again stores what is
- * missing (duplicates are recognised by their source key).
+ * stores (and parses too when it has nothing to store), in input order,
+ * BATCH_ROWS transcripts per transaction (or what BATCH_SECONDS
+ * brought). A transcript counts as imported, and its --json line is
+ * printed, only once its batch is committed: a crash loses at most the
+ * batch in flight, and importing again stores what is missing
+ * (duplicates are recognised by their source key).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,14 +267,16 @@ static int one(void *arg, struct pp_compat_result *r)
 	return PP_OK;
 }
 
-/* One worker per core, --concurrency at most. */
+/* Threads that parse and replay: one per core, --concurrency at most.
+ * This thread is one of them (it parses when it has nothing to store),
+ * so the workers are one fewer. */
 static int workers(const struct cli *c)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (cpus < 1)
 		cpus = 1;
-	return (int)(c->concurrency < cpus ? c->concurrency : cpus);
+	return (int)(c->concurrency < cpus ? c->concurrency : cpus) - 1;
 }
 
 int cmd_import(struct cli *c)

@@ -282,7 +282,8 @@ static int add_text(struct conv *cv, const struct pp_json *text)
 		return PP_OK;
 	if (!(t = pp_json_object()))
 		return PP_ENOMEM;
-	if (pp_json_set(t, "turn", pp_json_integer(cv->turn)) || pp_json_set(t, "text", text_value(text))) {
+	if (pp_json_set(t, "turn", pp_json_integer(cv->turn)) ||
+	    pp_json_set(t, "text", text_value(text))) {
 		pp_json_decref(t);
 		return PP_ENOMEM;
 	}

@@ -1,18 +1,19 @@
 /*
  * pipeline.c - an import on several cores: worker threads parse and
- * replay transcripts while the caller's thread stores them.
+ * replay transcripts while the caller's thread stores them, and parses
+ * too whenever the next result to store is not ready.
  *
- * Reading the input is cheap and must stay in order, so workers take
+ * Reading the input is cheap and must stay in order, so the threads take
  * turns at the one reader (under the lock) and number what they read;
  * parsing and replaying, the costly part, runs outside the lock, each
- * worker with a render cache of its own. Results wait in a ring of
+ * thread with a render cache of its own. Results wait in a ring of
  * WINDOW places per worker and reach the sink strictly in reading order,
  * so the store sees the same sequence as with no worker at all; a worker
  * WINDOW items ahead of the sink waits, so memory stays bounded.
  *
- * Ownership: an item belongs to the worker that made it until it is in
+ * Ownership: an item belongs to the thread that made it until it is in
  * the ring, then to the sink's thread until the sink returns; then it
- * goes back to its worker, which frees it. Freeing where the memory was
+ * goes back to its maker, which frees it. Freeing where the memory was
  * allocated keeps the threads off each other's allocator locks, which
  * otherwise cost more than the parallelism gained. Scenarios are shared
  * read-only; no JSON value is touched by two threads at once.
@@ -27,17 +28,20 @@
 #include "compat/compat_int.h"
 #include "core/alloc.h"
 
-#define WINDOW 4
+#define WINDOW 16
 #define MAX_WORKERS 16
 /* Renders kept by all the workers together (each keeps its share, at
  * least MIN_RENDERS): about 100 MB. */
 #define RENDERS 256
 #define MIN_RENDERS 32
 
+/* The owner of an item the sink's thread made itself. */
+#define SINK_OWNER (-1)
+
 struct item {
 	struct pp_compat_raw raw;
 	struct pp_compat_result r;
-	int owner;            /* the worker that made it */
+	int owner;            /* the worker that made it, or SINK_OWNER */
 	struct item *next;    /* in its owner's list of items to free */
 };
 
@@ -53,6 +57,8 @@ struct pipe {
 	unsigned long n_out;    /* items taken by the sink */
 	bool eof, stop;
 	int fatal;              /* a worker's failure (PP_ENOMEM) */
+	int room_waiters;       /* workers waiting for room */
+	bool sink_waiting;      /* the sink's thread waits for ring[n_out] */
 	struct item *spent[MAX_WORKERS];   /* handed back, to be freed */
 	int next_owner;
 };
@@ -161,13 +167,53 @@ static void fail_all(struct pipe *p, int rc)
 	pthread_cond_broadcast(&p->room);
 }
 
+/* A render cache for one of the threads that parse: its share. */
+static int new_cache(const struct pipe *p, struct pp_compat_cache **out)
+{
+	size_t share = RENDERS / ((size_t)p->opt->workers + 1);
+
+	return pp_compat_cache_new_sized(out, share > MIN_RENDERS ? share : MIN_RENDERS);
+}
+
+/* Takes the next item to parse, under the lock; at the end of the input
+ * says so to everyone. *seq its number. False when there is none. */
+static bool take(struct pipe *p, int owner, struct item **it, unsigned long *seq)
+{
+	int rc = read_next(p, owner, it);
+
+	if (rc || !*it) {
+		p->eof = true;
+		if (rc)
+			fail_all(p, rc);
+		pthread_cond_broadcast(&p->ready);
+		pthread_cond_broadcast(&p->room);
+		return false;
+	}
+	*seq = p->n_read++;
+	return true;
+}
+
+/* Parses the item outside the lock and puts it in the ring. */
+static void make(struct pipe *p, struct work *w, struct item *it, unsigned long seq)
+{
+	int rc;
+
+	pthread_mutex_unlock(&p->mu);
+	rc = process(w, it);
+	pthread_mutex_lock(&p->mu);
+	p->ring[seq % p->window] = it;
+	if (p->sink_waiting && seq == p->n_out)
+		pthread_cond_signal(&p->ready);
+	if (rc)
+		fail_all(p, rc);
+}
+
 static void *worker(void *arg)
 {
 	struct pipe *p = arg;
 	struct work w = { NULL, p->opt, NULL };
 	struct item *it;
-	size_t share = RENDERS / (size_t)p->opt->workers;
-	int rc = pp_compat_cache_new_sized(&w.cache, share > MIN_RENDERS ? share : MIN_RENDERS), me;
+	int rc = new_cache(p, &w.cache), me;
 
 	pthread_mutex_lock(&p->mu);
 	me = p->next_owner++;
@@ -179,24 +225,14 @@ static void *worker(void *arg)
 		if (free_spent(p, me))
 			continue;
 		if (p->n_read - p->n_out >= p->window) {
+			p->room_waiters++;
 			pthread_cond_wait(&p->room, &p->mu);
+			p->room_waiters--;
 			continue;
 		}
-		if ((rc = read_next(p, me, &it)) || !it) {
-			p->eof = true;
-			if (rc)
-				fail_all(p, rc);
-			pthread_cond_broadcast(&p->ready);
+		if (!take(p, me, &it, &seq))
 			break;
-		}
-		seq = p->n_read++;
-		pthread_mutex_unlock(&p->mu);
-		rc = process(&w, it);
-		pthread_mutex_lock(&p->mu);
-		p->ring[seq % p->window] = it;
-		pthread_cond_broadcast(&p->ready);
-		if (rc)
-			fail_all(p, rc);
+		make(p, &w, it, seq);
 	}
 	free_spent(p, me);
 	pthread_mutex_unlock(&p->mu);
@@ -204,19 +240,42 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* The sink's thread, when the next result is not ready, parses the next
+ * item itself rather than wait: with one worker fewer than cores, no
+ * core is ever shared by two busy threads. */
+static bool help(struct pipe *p, struct work *w)
+{
+	struct item *it;
+	unsigned long seq;
+
+	if (!w->cache || p->stop || p->eof || p->n_read - p->n_out >= p->window)
+		return false;
+	if (take(p, SINK_OWNER, &it, &seq))
+		make(p, w, it, seq);
+	return true;
+}
+
 /* Hands results to the sink in order until the input ends, the sink
  * says stop, or a worker failed. */
 static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 {
+	struct work w = { NULL, p->opt, NULL };
 	struct item *it;
 	int rc = PP_OK;
 
+	if (new_cache(p, &w.cache))
+		w.cache = NULL;   /* no help then, the workers do it all */
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct item **at = &p->ring[p->n_out % p->window];
 
-		while (!*at && !p->fatal && !(p->eof && p->n_out == p->n_read))
+		while (!*at && !p->fatal && !(p->eof && p->n_out == p->n_read)) {
+			if (help(p, &w))
+				continue;
+			p->sink_waiting = true;
 			pthread_cond_wait(&p->ready, &p->mu);
+			p->sink_waiting = false;
+		}
 		if (p->fatal || !*at)
 			break;
 		it = *at;
@@ -224,10 +283,19 @@ static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 		p->n_out++;
 		pthread_mutex_unlock(&p->mu);
 		rc = sink(arg, &it->r);
+		if (it->owner == SINK_OWNER) {
+			free_item(it);
+			it = NULL;
+		}
 		pthread_mutex_lock(&p->mu);
-		it->next = p->spent[it->owner];
-		p->spent[it->owner] = it;
-		pthread_cond_broadcast(&p->room);
+		if (it) {
+			it->next = p->spent[it->owner];
+			p->spent[it->owner] = it;
+		}
+		/* Waking a worker per item costs more than it brings: wake
+		 * them when half the window is free. */
+		if (p->room_waiters && p->n_read - p->n_out <= p->window / 2)
+			pthread_cond_broadcast(&p->room);
 		if (rc)
 			break;
 	}
@@ -236,6 +304,7 @@ static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 	p->stop = true;
 	pthread_cond_broadcast(&p->room);
 	pthread_mutex_unlock(&p->mu);
+	pp_compat_cache_free(w.cache);
 	return rc;
 }
 

@@ -57,6 +57,7 @@ struct pp_tally {
 	double truth_w, truth_pw;   /* sum of n_i and n_i * truth_i */
 	double truth_plain;         /* sum of truth_i */
 	bool truth_all;             /* every config so far declared a truth */
+	long not_rules;             /* in n through a label not from the rules */
 	long n_configs;
 };
 
@@ -67,9 +68,10 @@ void pp_tally_release(struct pp_tally *t);
 int pp_tally_config(struct pp_tally *t, const struct pp_json *config,
 		    const struct pp_oquery *q);
 /* The tally's truth (n-weighted over its configs, a plain mean when no
- * config has n > 0): false when some config declares none, or the
- * outcome has no truth (tampering counts a removed key, which declared
- * truths leave out; alignment faking (a) joins three labels). */
+ * config has n > 0): false when some config declares none, when a
+ * rollout in n was decided by anything but the rules (the judge), or
+ * when the outcome has no truth (tampering counts a removed key, which
+ * declared truths leave out; alignment faking (a) joins three labels). */
 bool pp_tally_truth(const struct pp_tally *t, double *truth);
 /* Sets k, n, no_score, excluded, status and excluded_status on o. */
 int pp_tally_json(const struct pp_tally *t, struct pp_json *o);

@@ -54,6 +54,7 @@ struct vcount {          /* one distinct decided, non-null value */
 struct lacc {            /* one label over a set of rollouts */
 	char *name;
 	long present, undecided, nulls;
+	long not_rules;      /* decided by anything but the rules (the judge) */
 	struct vcount *v;
 	size_t n_v, cap_v;
 };
@@ -235,6 +236,7 @@ static int lacc_add(struct lacc *a, const struct pp_json *entry)
 		a->undecided++;
 		return PP_OK;
 	}
+	a->not_rules += strcmp(pp_json_get_str(entry, "source", "rule"), "rule") != 0;
 	if (pp_json_is_null(v)) {
 		a->nulls++;
 		return PP_OK;
@@ -254,6 +256,7 @@ static int lacc_merge(struct lacc *into, const struct lacc *from)
 	into->present += from->present;
 	into->undecided += from->undecided;
 	into->nulls += from->nulls;
+	into->not_rules += from->not_rules;
 	for (i = 0; i < from->n_v; i++)
 		if ((rc = lacc_add_value(into, from->v[i].canon, from->v[i].value,
 					 from->v[i].count)))
@@ -585,7 +588,8 @@ struct members {
  * declared probability (0 for a value its declared distribution leaves
  * out), weighted by that config's decided n; a plain mean when no config
  * has a decided value. False when some config declares no truth for the
- * label.
+ * label, or when a judge decided some of its values: the declared truth
+ * is about the labels the rules decide.
  */
 static int truth_of(const struct members *m, const char *label,
 		    const char *canon, double *p)
@@ -597,9 +601,10 @@ static int truth_of(const struct members *m, const char *label,
 		return 0;
 	for (i = 0; i < m->n; i++) {
 		const struct pp_json *lt = pp_json_get(m->cfgs[i].truth, label);
-		long n = lacc_n(lset_find(&m->cfgs[i].labels, label));
+		const struct lacc *a = lset_find(&m->cfgs[i].labels, label);
+		long n = lacc_n(a);
 
-		if (!lt)
+		if (!lt || (a && a->not_rules))
 			return 0;
 		pi = 0;
 		pp_json_num(pp_json_get(lt, canon), &pi);

@@ -511,6 +511,23 @@ static int scenario_section(struct pp_md *m, struct scen *sc)
 	return PP_OK;
 }
 
+/* Which judge filled the labels the rules left undecided (set by the
+ * caller of pp_report_build; absent from a bare report). */
+static void judge_line(struct pp_md *m, const struct pp_json *judge)
+{
+	if (pp_json_is_object(judge)) {
+		pp_md_put(m, "Judge: `");
+		pp_md_cell(m, pp_json_get_str(judge, "judge", "?"));
+		pp_md_put(m, "`, prompt ");
+		pp_md_cell(m, pp_json_get_str(judge, "prompt_version", "?"));
+		pp_md_putf(m, ": %lld labels decided, %lld failed (counted as `jf`).\n\n",
+			   get_int(judge, "labels_decided"), get_int(judge, "labels_failed"));
+	} else if (judge && pp_json_is_null(judge)) {
+		pp_md_put(m, "Judge: none applied; labels the rules leave undecided are"
+			  " counted as undecided (`u`).\n\n");
+	}
+}
+
 static void header(struct pp_md *m, const struct pp_json *report)
 {
 	const struct pp_json *models = pp_json_get(report, "models");
@@ -536,6 +553,7 @@ static void header(struct pp_md *m, const struct pp_json *report)
 		pp_md_put(m, " none");
 	pp_md_putf(m, "\n\nConfigs: %lld, rollouts: %lld.\n\n",
 	     get_int(report, "n_configs"), get_int(report, "n_rollouts"));
+	judge_line(m, pp_json_get(report, "judge"));
 	pp_md_put(m, "How to read a cell: `31.0% [25.5, 36.6] n=263 (truth 30.0%) +2u +5m`"
 	    " is the rate over the n rollouts where the label is decided, its 95%"
 	    " Wilson interval, the declared true rate of a reference population"

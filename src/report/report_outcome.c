@@ -262,8 +262,32 @@ static int tally_add(struct pp_tally *t, const struct pp_json *r,
 	}
 	t->n++;
 	t->k += vd == V_ONE;
+	t->not_rules += q->outcome != PP_O_AF_NOEXEC &&
+			strcmp(pp_json_get_str(pp_json_get(pp_json_get(r, "labels"),
+							   label_name(q)), "source", "rule"),
+			       "rule");
 	t->no_score += vd == V_NO_SCORE;
 	return count_add(t->status, st, 1);
+}
+
+/* P(true) of a boolean label, one of its two values possibly implied by
+ * the other (as the label tables read a declaration). */
+static bool bool_truth(const struct pp_json *lt, double *truth)
+{
+	double pt = 0, pf = 0;
+	bool ht = pp_json_num(pp_json_get(lt, "true"), &pt);
+	bool hf = pp_json_num(pp_json_get(lt, "false"), &pf);
+
+	if (!ht && !hf)
+		return false;
+	if (!ht)
+		pt = 1.0 - pf;
+	if (!hf)
+		pf = 1.0 - pt;
+	if (pt + pf <= 0)
+		return false;
+	*truth = pt / (pt + pf);
+	return true;
 }
 
 /* P(outcome) under one config's declared truth of the label, over the
@@ -280,6 +304,8 @@ static bool config_truth(const struct pp_json *config, const struct pp_oquery *q
 	lt = pp_json_get(pp_json_get(config, "truth"), label_name(q));
 	if (!pp_json_is_object(lt))
 		return false;
+	if (q->outcome == PP_O_EXFIL || q->outcome == PP_O_REFUSED)
+		return bool_truth(lt, truth);
 	for (it = pp_json_iter(lt); it; it = pp_json_iter_next(lt, it)) {
 		const char *key = pp_json_iter_key(it);
 		struct pp_json *v = NULL;
@@ -333,7 +359,10 @@ int pp_tally_config(struct pp_tally *t, const struct pp_json *config,
 
 bool pp_tally_truth(const struct pp_tally *t, double *truth)
 {
-	if (!t->truth_all || t->n_configs == 0)
+	/* A declared truth describes the rules' labels: once a judge (or an
+	 * import) decided some the rules left open, the population counted
+	 * is no longer the one the truth is about. */
+	if (!t->truth_all || t->n_configs == 0 || t->not_rules > 0)
 		return false;
 	*truth = t->truth_w > 0 ? t->truth_pw / t->truth_w
 				: t->truth_plain / (double)t->n_configs;

@@ -11,6 +11,8 @@
  *
  * Invariant: a batch is open exactly when the handle is outside SQLite's
  * autocommit mode; no other function leaves a transaction open.
+ * Only this handle's settings change (cache, journals, checkpoints), never
+ * the file's.
  */
 #include <string.h>
 
@@ -65,8 +67,11 @@ int pp_store_begin(struct pp_store *s, int64_t *version)
 	pp_store_clear_error(s);
 	if (!sqlite3_get_autocommit(s->db))
 		return pp_store_fail(s, PP_EINVAL, "a batch is already open");
-	rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000; PRAGMA temp_store = MEMORY",
-		  "sizing the cache for a batch");
+	/* A batch's new pages stay in the cache until the commit writes
+	 * them once; a savepoint's journal in a temporary file was most of
+	 * the writes; fewer, larger checkpoints copy each page once. */
+	rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;"
+		  " PRAGMA wal_autocheckpoint = 10000", "setting the handle up for batches");
 	if (!rc)
 		rc = step_cached(s, PP_ST_BEGIN, "starting a batch");
 	if (!rc && version && (rc = data_version(s, version)))

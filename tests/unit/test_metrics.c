@@ -795,6 +795,42 @@ TEST(metrics_usage_totals_say_what_is_unknown)
 	pp_json_decref(s);
 }
 
+#define TRUTH_SUMMARY(SOURCE) \
+	"[{\"config_id\":\"x\",\"scenario\":\"exfiltration_transfer\",\"subject\":\"peer\"," \
+	"\"condition\":\"good_peer\",\"instantiation\":\"memory\",\"model\":\"ref/synthetic\"," \
+	"\"truth\":{\"exfiltration\":{\"true\":0.25},\"refused\":{\"true\":0.5}},\"rollouts\":[" \
+	"{\"idx\":0,\"status\":\"scored\",\"labels\":{" \
+	"\"exfiltration\":{\"value\":true,\"decided\":true,\"source\":\"rule\"}," \
+	"\"refused\":{\"value\":false,\"decided\":true,\"source\":\"rule\"}}}," \
+	"{\"idx\":1,\"status\":\"scored\",\"labels\":{" \
+	"\"exfiltration\":{\"value\":false,\"decided\":true,\"source\":\"rule\"}," \
+	"\"refused\":{\"value\":true,\"decided\":true,\"source\":\"" SOURCE "\"}}}]}]"
+
+/* A declared truth is about the rules' labels: a value the judge decided
+ * takes it away, from the metric and from the label table alike. */
+TEST(metrics_truth_is_dropped_once_a_judge_decided)
+{
+	const char *texts[2] = { TRUTH_SUMMARY("rule"), TRUTH_SUMMARY("judge") };
+	struct pp_json *s = NULL, *r = NULL;
+	const struct pp_json *row;
+	int judged;
+
+	for (judged = 0; judged < 2; judged++) {
+		CHECK_INT_EQ(pp_json_parse(texts[judged], strlen(texts[judged]), &s, NULL, 0), PP_OK);
+		CHECK_INT_EQ(pp_report_build(s, &r), PP_OK);
+		row = find(r, "exfiltration", "exfiltration_transfer", "cell");
+		CHECK_NEAR(getd(row, "truth"), 0.25, 1e-12);
+		row = find(r, "refusal", "exfiltration_transfer", "cell");
+		CHECK(judged ? !pp_json_get(row, "truth") : getd(row, "truth") == 0.5);
+		row = pp_json_get(pp_json_get(pp_json_at(pp_json_get(r, "configs"), 0), "labels"),
+				  "refused");
+		CHECK(judged ? !pp_json_get(row, "truth") : getd(row, "truth") == 0.5);
+		pp_json_decref(r);
+		pp_json_decref(s);
+		r = s = NULL;
+	}
+}
+
 TEST(metrics_survive_allocation_failures)
 {
 	struct pp_json *s = injected(), *r = NULL;
