@@ -137,6 +137,9 @@ int cmd_run(struct cli *c)
 				"%ld HTTP retries (%ld rate-limited), %ld calls from the cache\n",
 				res.input_tokens, res.output_tokens, res.reasoning_tokens, res.cost_usd,
 				res.retries, res.rate_limited, res.cache_hits);
+		if (opt.adaptive && res.concurrency_low < opt.concurrency)
+			fprintf(stderr, "adaptive: rate limits lowered the concurrency from %ld to %ld at least\n",
+				opt.concurrency, res.concurrency_low);
 		rc = res.interrupted ? EXIT_RUNTIME : 0;
 		/* The judge works on what is stored, so an interrupted run
 		 * leaves it for later rather than judging half a grid. */

@@ -31,6 +31,9 @@ struct pp_prepared {
 	bool current;                  /* still handing out indexes */
 };
 
+/* The family the agents are named after: --family, else the model id's. */
+const char *pp_run_family(const struct pp_run_options *opt);
+
 /* Renders the config, records it in the store and reads which indexes
  * are stored. *out is new; free with pp_prepared_free(). */
 int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,

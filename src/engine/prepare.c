@@ -17,11 +17,6 @@
 #define PP_VERSION "unknown"
 #endif
 
-static const char *family_of(const struct pp_run_options *opt)
-{
-	return opt->family ? opt->family : pp_family_of_model(opt->model);
-}
-
 /* What the model sees, hashed: two arms that send the same prompt have
  * the same prompt hash whatever their config says. */
 static int hash_prompt(const struct pp_json *rendered, char out[65])
@@ -59,7 +54,7 @@ static int config_record(const struct pp_run_options *opt, const struct pp_prepa
 	if (!rc)
 		rc = pp_json_set_str(rec, "model", opt->model);
 	if (!rc)
-		rc = pp_json_set_str(rec, "family", family_of(opt));
+		rc = pp_json_set_str(rec, "family", pp_run_family(opt));
 	if (!rc)
 		rc = pp_json_set(rec, "route", pp_json_str_or_null(opt->provider.base_url));
 	if (!rc)
@@ -92,7 +87,7 @@ static int mock_config(const struct pp_run_options *opt, const struct pp_json *d
 	struct pp_json *m = pp_json_deep_copy(dims);
 
 	if (!m || pp_json_set_str(m, "model", opt->model) ||
-	    pp_json_set_str(m, "family", family_of(opt))) {
+	    pp_json_set_str(m, "family", pp_run_family(opt))) {
 		pp_json_decref(m);
 		return PP_ENOMEM;
 	}

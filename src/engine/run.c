@@ -17,6 +17,8 @@
 #include <peerpres/rollout.h>
 #include <peerpres/run.h>
 #include <peerpres/status.h>
+
+#include "engine/engine_int.h"
 #include <peerpres/world.h>
 
 #include "core/alloc.h"
@@ -25,7 +27,7 @@
 #define PP_VERSION "unknown"
 #endif
 
-static const char *family_for(const struct pp_run_options *opt)
+const char *pp_run_family(const struct pp_run_options *opt)
 {
 	return opt->family ? opt->family : pp_family_of_model(opt->model);
 }
@@ -125,7 +127,7 @@ static int plan_entry(const struct pp_scenario *s, const struct pp_json *dims,
 
 static int check_family(const struct pp_run_options *opt, struct pp_diag *diag)
 {
-	if (!family_for(opt))
+	if (!pp_run_family(opt))
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
 				   "cannot tell the family of model '%s': give it with --family NAME",
 				   opt->model);
@@ -136,7 +138,7 @@ int pp_plan(struct pp_scenario *const *scenarios, size_t n,
 	    const struct pp_run_options *opt, struct pp_json **out, struct pp_diag *diag)
 {
 	struct pp_json *pairs = NULL, *plan = NULL, *configs = NULL, *e;
-	const char *family = family_for(opt);
+	const char *family = pp_run_family(opt);
 	size_t i;
 	int rc = check_family(opt, diag);
 
@@ -204,7 +206,7 @@ int pp_render_config(const struct pp_scenario *s, const struct pp_json *dims,
 		     const struct pp_run_options *opt, struct pp_json **out,
 		     struct pp_diag *diag)
 {
-	struct pp_model_info mi = { opt->model, family_for(opt) };
+	struct pp_model_info mi = { opt->model, pp_run_family(opt) };
 	struct pp_json *r = NULL, *schemas = NULL;
 	char id[65];
 	int rc = check_family(opt, diag);

@@ -312,7 +312,7 @@ static int call_now(struct slot *s, const struct pp_model_request *req,
 	*pending = false;
 	if (pp_caller_in_process(&c->caller)) {
 		memset(reply, 0, sizeof(*reply));
-		if (!c->caller.prov->complete(c->caller.ctx, req, reply))
+		if (!pp_caller_call(&c->caller, req, s->pc->mock_config, reply))
 			return PP_OK;
 		pp_json_decref(reply->message);
 		pp_rollout_fail(s->r, reply->error[0] ? reply->error : "provider failure");

@@ -45,6 +45,13 @@ ok "... after fewer than the plan, each with its cost" test "$(sqlite3 budget.db
 fails_with 2 "--budget needs a price" "$PEERPRES" run --db nobudget.db --model openai-compat/some-unpriced-model --base-url "$URL" --budget 1 --no-judge
 stop_mock
 
+# Rate limits on a third of the answers: --adaptive backs off and the run
+# still completes every rollout.
+start_mock --faults "429=0.3" --fault-seed 5 --retry-after-ms 5
+ok "--adaptive lowers the concurrency on 429s" sh -c "'$PEERPRES' run --db adapt.db --model openai/gpt-4.1 --base-url http://127.0.0.1:$PORT/v1 --scenario tampering --no-judge -n 2 --concurrency 40 --adaptive 2>err && grep 'lowered the concurrency from 40' err"
+ok "... and completes every rollout" test "$(sqlite3 adapt.db "select count(*) = sum(status != 'error') from rollouts")" = 1
+stop_mock
+
 # Ctrl-C with rollouts in flight: finished ones kept, the rest resumed.
 start_mock --latency-ms 300
 SEL="--model openai/gpt-4.1 --base-url http://127.0.0.1:$PORT/v1 --scenario tampering --no-judge -n 4"
