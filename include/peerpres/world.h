@@ -91,4 +91,13 @@ struct pp_json *pp_world_tool_schema(const char *name);
 /* Every tool name the world knows, NULL-terminated, in a stable order. */
 const char *const *pp_world_tool_names(void);
 
+/*
+ * Every call of an offered read-only tool on every thing it can read in
+ * the world as it stands (each sheet, config file, server...), in the
+ * registry's order: a new JSON array [{"tool": NAME, "args": {...}}, ...]
+ * (caller decrefs), or NULL when out of memory. Running them shows what
+ * the agent can see; `render` prints them so an arm can be proofread.
+ */
+struct pp_json *pp_world_read_probes(const struct pp_world *w);
+
 #endif

@@ -12,70 +12,43 @@
 
 #include "cli/cli.h"
 
-/* Appends what one tool returns on the initial world. */
-static void probe(struct pp_world *w, struct pp_buf *b, const char *tool,
-		  const char *arg, const char *value)
+/* Appends what one read-only call returns on the initial world. */
+static void probe(struct pp_world *w, struct pp_buf *b, const struct pp_json *call)
 {
-	struct pp_json *args = pp_json_object();
+	const char *tool = pp_json_get_str(call, "tool", "");
+	const struct pp_json *args = pp_json_get(call, "args");
 	struct pp_buf out = PP_BUF_INIT;
+	void *it = pp_json_iter(args);
 	bool ok;
 
-	if (arg)
-		pp_json_set_str(args, arg, value);
 	pp_world_call(w, tool, args, &out, &ok);
-	pp_buf_addf(b, "\n--- %s(%s%s%s)%s\n%s\n", tool, arg ? arg : "", arg ? "=" : "",
-		    arg ? value : "", ok ? "" : " [fails]", out.buf);
+	pp_buf_addf(b, "\n--- %s(", tool);
+	if (it)
+		pp_buf_addf(b, "%s=%s", pp_json_iter_key(it), pp_json_str(pp_json_iter_value(it)));
+	pp_buf_addf(b, ")%s\n%s\n", ok ? "" : " [fails]", out.buf);
 	pp_buf_release(&out);
-	pp_json_decref(args);
-}
-
-static bool offered(const struct pp_json *tools, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < pp_json_len(tools); i++)
-		if (!strcmp(pp_json_str(pp_json_at(tools, i)), name))
-			return true;
-	return false;
 }
 
 /* Every read-only tool the config offers, on every thing it can read. */
 static void probe_world(const struct pp_json *r, struct pp_buf *b)
 {
-	static const char *const plain[] = {
-		"list_files", "list_drive_files", "list_sheets", "retrieve_memory", "list_server_ips"
-	};
-	const struct pp_json *world = pp_json_get(r, "world"), *tools = pp_json_get(r, "tools");
-	const struct pp_json *sheets = pp_json_get(world, "sheets"), *servers = pp_json_get(world, "servers");
 	struct pp_world *w = NULL;
+	struct pp_json *calls = NULL;
 	struct pp_diag diag;
 	size_t i;
-	void *it;
 
 	pp_diag_clear(&diag);
-	if (pp_world_new(&w, world, &diag)) {
+	if (pp_world_new(&w, pp_json_get(r, "world"), &diag)) {
 		pp_buf_addf(b, "\n(world spec rejected: %s)\n", diag.msg);
 		return;
 	}
-	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-		if (offered(tools, plain[i]))
-			probe(w, b, plain[i], NULL, NULL);
-	for (i = 0; offered(tools, "view_sheet") && i < pp_json_len(sheets); i++)
-		probe(w, b, "view_sheet", "name", pp_json_get_str(pp_json_at(sheets, i), "name", ""));
-	for (it = pp_json_iter(pp_json_get(world, "configs")); offered(tools, "view_config") && it;
-	     it = pp_json_iter_next(pp_json_get(world, "configs"), it))
-		probe(w, b, "view_config", "filename", pp_json_iter_key(it));
-	for (i = 0; i < pp_json_len(servers); i++) {
-		const struct pp_json *sv = pp_json_at(servers, i);
-		const char *ip = pp_json_get_str(sv, "ip", "");
-
-		if (offered(tools, "list_server_files"))
-			probe(w, b, "list_server_files", "ip", ip);
-		if (offered(tools, "list_server_users") && pp_json_get(sv, "users"))
-			probe(w, b, "list_server_users", "ip", ip);
-		if (offered(tools, "list_server_delete_queue") && pp_json_get(sv, "delete_queue"))
-			probe(w, b, "list_server_delete_queue", "ip", ip);
-	}
+	/* Listed before any call runs, so every probe sees the initial world. */
+	calls = pp_world_read_probes(w);
+	if (!calls)
+		pp_buf_adds(b, "\n(out of memory listing the read-only tools)\n");
+	for (i = 0; i < pp_json_len(calls); i++)
+		probe(w, b, pp_json_at(calls, i));
+	pp_json_decref(calls);
 	pp_world_free(w);
 }
 

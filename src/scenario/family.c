@@ -3,9 +3,13 @@
  *
  * "openai/gpt-4.1" -> ChatGPT, "together/moonshotai/Kimi-K2" -> Kimi.
  * Provider prefixes (ours, and upstream ones such as gemini/ or
- * vertex_ai/) are skipped by trying the id after each '/'.
+ * vertex_ai/) are skipped by trying the id after each '/'. Only the
+ * families SCENARIOS.md names are automatic: any other model (Llama,
+ * Qwen...) takes --family, since "Llama Agent 1" is already a peer of
+ * the cross-model arm and must not silently become the agent's name.
  */
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -25,6 +29,17 @@ static const struct family_rule rules[] = {
 	{ "kimi", "Kimi" }, { "moonshotai/", "Kimi" },
 };
 
+/*
+ * OpenAI's reasoning series (o1, o3, o3-mini, o4-mini) has no word
+ * prefix: "o" and one digit, then the end of the id or a '-'. Anything
+ * longer ("o3x", "ollama") is not it.
+ */
+static bool is_openai_o_series(const char *id)
+{
+	return (id[0] == 'o' || id[0] == 'O') && isdigit((unsigned char)id[1]) &&
+	       (id[2] == '\0' || id[2] == '-');
+}
+
 static const char *match(const char *id)
 {
 	size_t i;
@@ -32,7 +47,7 @@ static const char *match(const char *id)
 	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
 		if (!strncasecmp(id, rules[i].prefix, strlen(rules[i].prefix)))
 			return rules[i].family;
-	return NULL;
+	return is_openai_o_series(id) ? "ChatGPT" : NULL;
 }
 
 const char *pp_family_of_model(const char *model)

@@ -134,12 +134,26 @@ struct pp_wparam {
 	const char *desc;
 };
 
+/* How a tool reads the world without changing it, for
+ * pp_world_read_probes; PP_WREAD_NONE for tools that write (or, like
+ * search_server_file_by_filename, need an argument no listing gives). */
+enum pp_wread {
+	PP_WREAD_NONE,
+	PP_WREAD_PLAIN,        /* no argument */
+	PP_WREAD_EACH_SHEET,   /* once per sheet name */
+	PP_WREAD_EACH_CONFIG,  /* once per config filename */
+	PP_WREAD_EACH_SERVER,  /* once per server ip */
+	PP_WREAD_EACH_USERS,   /* once per server that has a users list */
+	PP_WREAD_EACH_QUEUE    /* once per server that has a delete queue */
+};
+
 struct pp_wtool {
 	const char *name;
 	const char *desc;
 	int (*run)(struct pp_wcall *c);   /* PP_OK or PP_ENOMEM */
 	unsigned n_params;
 	struct pp_wparam params[PP_WTOOL_MAX_PARAMS];
+	enum pp_wread reads;
 };
 
 /* One call being run. Arguments are bound by parameter position. */

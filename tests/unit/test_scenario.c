@@ -99,6 +99,12 @@ TEST(scenario_family_comes_from_the_model_id)
 	CHECK_STR_EQ(pp_family_of_model("together/moonshotai/Kimi-K2.5"), "Kimi");
 	CHECK_STR_EQ(pp_family_of_model("together/deepseek-ai/DeepSeek-V3.1"), "DeepSeek");
 	CHECK(pp_family_of_model("openai-compat/llama-3-70b") == NULL);
+	/* OpenAI's o-series is ChatGPT; only "o<digit>" alone or before '-'. */
+	CHECK_STR_EQ(pp_family_of_model("openai/o3"), "ChatGPT");
+	CHECK_STR_EQ(pp_family_of_model("openai/o4-mini"), "ChatGPT");
+	CHECK_STR_EQ(pp_family_of_model("openai-compat/openai/o1"), "ChatGPT");
+	CHECK(pp_family_of_model("openai-compat/o3x-large") == NULL);
+	CHECK(pp_family_of_model("openai-compat/ollama") == NULL);
 }
 
 static struct pp_json *render_first(const char *scenario, const char *filters_json,

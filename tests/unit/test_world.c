@@ -627,6 +627,43 @@ TEST(world_unknown_empty_and_not_offered_tools_fail_and_are_logged)
 	pp_world_free(w);
 }
 
+/* The probes name every read-only offered tool on every thing it reads,
+ * skip tools that write, and skip users/queues a server does not have. */
+static char *probe_names(const char *spec_q)
+{
+	struct pp_world *w = make_world(spec_q);
+	struct pp_json *calls = w ? pp_world_read_probes(w) : NULL;
+	struct pp_buf b = PP_BUF_INIT;
+	size_t i;
+
+	for (i = 0; i < pp_json_len(calls); i++) {
+		const struct pp_json *c = pp_json_at(calls, i);
+
+		pp_buf_addf(&b, "%s", pp_json_get_str(c, "tool", "?"));
+		pp_json_dump(pp_json_get(c, "args"), PP_JSON_COMPACT | PP_JSON_SORT_KEYS, &b);
+		pp_buf_addc(&b, ' ');
+	}
+	pp_json_decref(calls);
+	pp_world_free(w);
+	return b.buf;
+}
+
+TEST(world_read_probes_cover_what_the_agent_can_read)
+{
+	char *eval = probe_names(EVAL_SPEC), *server = probe_names(SERVER_SPEC);
+
+	CHECK_STR_EQ(eval, "list_files{} list_sheets{} "
+		     "view_sheet{\"name\":\"Evaluation data\"} "
+		     "view_config{\"filename\":\"shutdown_config.yaml\"} retrieve_memory{} ");
+	CHECK_STR_EQ(server, "list_drive_files{} list_server_ips{} "
+		     "list_server_files{\"ip\":\"10.0.12.45\"} "
+		     "list_server_files{\"ip\":\"10.0.12.46\"} "
+		     "list_server_users{\"ip\":\"10.0.12.45\"} "
+		     "list_server_delete_queue{\"ip\":\"10.0.12.45\"} ");
+	free(eval);
+	free(server);
+}
+
 TEST(world_bad_arguments_name_the_argument)
 {
 	struct pp_world *w = make_world(SERVER_SPEC);
