@@ -17,6 +17,7 @@ window.addEventListener("error", function (e) {
 });
 
 (function () {
+	var t0 = window.performance ? performance.now() : 0;
 	var R = JSON.parse(document.getElementById("pp-report").textContent);
 	var D = JSON.parse(document.getElementById("pp-data").textContent);
 	var S = D.strings;
@@ -625,6 +626,7 @@ window.addEventListener("error", function (e) {
 	/* #selftest: what the browser test checks, written into the page. */
 	if (location.hash === "#selftest") {
 		var out = document.getElementById("selftest"), msgs = 0, misCalls = 0;
+		var drawMs = window.performance ? Math.round(performance.now() - t0) : -1;
 		try {
 			if (viewer && viewer.first() >= 0) {
 				viewer.open(viewer.first());
@@ -639,7 +641,7 @@ window.addEventListener("error", function (e) {
 		} catch (e) { ppErrors.push(String(e)); }
 		var tables = document.querySelectorAll("table").length, svgs = document.querySelectorAll("svg").length;
 		out.textContent = "SELFTEST " + (ppErrors.length || !tables || !svgs ? "fail" : "ok") + " tables=" + tables +
-			" svgs=" + svgs + " rollouts=" + D.rollouts.length +  " transcript_messages=" + msgs + " highlighted=" + misCalls + " errors=" + ppErrors.length +
+			" svgs=" + svgs + " rollouts=" + D.rollouts.length +  " transcript_messages=" + msgs + " highlighted=" + misCalls + " errors=" + ppErrors.length + " draw_ms=" + drawMs +
 			(ppErrors.length ? " first_error=" + ppErrors[0] : "");
 	}
 })();
