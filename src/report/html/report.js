@@ -600,6 +600,12 @@ window.addEventListener("error", function (e) {
 		});
 		pane.appendChild(box);
 		pane.setAttribute("data-messages", String(n));
+		/* The misaligned call is often deep in a long transcript. */
+		var hit = box.querySelector("pre.call.mis");
+		if (hit)
+			pane.insertBefore(el("p", {}, [el("a", { href: "#transcript", cls: "jump", onclick: function (ev) {
+				ev.preventDefault(); hit.scrollIntoView({ block: "center" }); } }, ["\u2193 go to the misaligned call"])]),
+				pane.childNodes[2] || null);
 		if (pane.scrollIntoView && location.hash !== "#selftest") pane.scrollIntoView();
 	}
 
