@@ -25,6 +25,9 @@ LIB_SRC  := $(sort $(wildcard src/core/*.c src/world/*.c src/scenario/*.c \
              src/report/*.c src/engine/*.c src/compat/*.c src/net/*.c src/mock/*.c \
              src/judge/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+# The HTML report's style sheet and script, made into C by tools/embed.c.
+HTML_ASSETS := src/report/html/report.css src/report/html/report.js
+GEN_SRC  := build/gen/html_assets.c
 TEST_SRC := $(sort $(wildcard tests/harness/*.c tests/unit/*.c))
 
 # Two flavours of every object: build/rel (optimised) and build/san
@@ -52,10 +55,19 @@ build/san/%.o: %.c | deps
 	@$(if $(Q),echo "  CC-SAN  $<")
 	$(Q)$(CC) $(BASE) $(SAN) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-build/rel/libpeerpres.a: $(call rel_obj,$(LIB_SRC))
+build/tools/embed: tools/embed.c | deps
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -O1 $(WARN) -o $@ $<
+
+build/gen/html_assets.c: build/tools/embed $(HTML_ASSETS)
+	@mkdir -p $(dir $@)
+	$(Q)build/tools/embed $@ pp_html_css=src/report/html/report.css \
+		pp_html_js=src/report/html/report.js
+
+build/rel/libpeerpres.a: $(call rel_obj,$(LIB_SRC) $(GEN_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-build/san/libpeerpres.a: $(call san_obj,$(LIB_SRC))
+build/san/libpeerpres.a: $(call san_obj,$(LIB_SRC) $(GEN_SRC))
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 peerpres: $(call rel_obj,$(CLI_SRC)) build/rel/libpeerpres.a

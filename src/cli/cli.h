@@ -29,6 +29,7 @@ struct cli {
 	const char *output;
 	const char *diff;
 	const char *prices_file;    /* --prices FILE */
+	const char *html_transcripts; /* report: --html-transcripts N|all */
 	struct pp_json *filters;    /* dim -> [values] */
 	const char *judges[2];      /* --judge, twice to compare two judges */
 	size_t n_judges;

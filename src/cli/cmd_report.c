@@ -1,6 +1,9 @@
 /*
- * cmd_report.c - `peerpres report`: rates from the store.
+ * cmd_report.c - `peerpres report`: rates from the store, as markdown,
+ * csv, json or a self-contained HTML page with the transcripts.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <peerpres/report.h>
@@ -17,9 +20,52 @@ static int parse_format(const char *s, enum pp_report_format *f)
 		*f = PP_REPORT_CSV;
 	else if (!strcmp(s, "json"))
 		*f = PP_REPORT_JSON;
+	else if (!strcmp(s, "html"))
+		*f = PP_REPORT_HTML;
 	else
 		return -1;
 	return 0;
+}
+
+/* --html-transcripts: "all" (or absent) is -1, else a count >= 0. */
+static int parse_cap(const char *s, long *cap)
+{
+	char *end;
+
+	*cap = -1;
+	if (!s || !strcmp(s, "all"))
+		return 0;
+	errno = 0;
+	*cap = strtol(s, &end, 10);
+	if (!*s || *end || errno || *cap < 0) {
+		cli_error("--html-transcripts takes a count or 'all', not '%s'", s);
+		return -1;
+	}
+	return 0;
+}
+
+static int write_report(const struct cli *c, const struct pp_json *report,
+			const struct pp_json *summary, struct pp_store *store,
+			enum pp_report_format fmt, long cap)
+{
+	FILE *out = cli_output(c);
+	int rc;
+
+	if (!out)
+		return EXIT_RUNTIME;
+	if (fmt == PP_REPORT_HTML)
+		rc = pp_report_write_html(report, summary, store, cap, out);
+	else
+		rc = pp_report_write(report, fmt, out);
+	if (out != stdout && fclose(out) && !rc)
+		rc = PP_EIO;
+	if (rc == PP_EIO)
+		cli_error("cannot write '%s': %s", c->output ? c->output : "-", strerror(errno));
+	else if (rc && fmt == PP_REPORT_HTML && *pp_store_errmsg(store))
+		cli_error("cannot write the html report: %s", pp_store_errmsg(store));
+	else if (rc)
+		cli_error("cannot write the report: %s", pp_strerror(rc));
+	return rc ? EXIT_RUNTIME : 0;
 }
 
 int cmd_report(struct cli *c)
@@ -27,13 +73,15 @@ int cmd_report(struct cli *c)
 	enum pp_report_format fmt;
 	struct pp_store *store = NULL;
 	struct pp_json *summary = NULL, *report = NULL, *filters = NULL, *judge = NULL;
-	FILE *out = NULL;
+	long cap;
 	int rc = EXIT_RUNTIME;
 
 	if (parse_format(c->format, &fmt)) {
-		cli_error("unknown report format '%s' (md, csv or json)", c->format);
+		cli_error("unknown report format '%s' (md, csv, json or html)", c->format);
 		return EXIT_USAGE;
 	}
+	if (parse_cap(c->html_transcripts, &cap))
+		return EXIT_USAGE;
 	if (cli_open_store(c, &store, true))
 		return EXIT_RUNTIME;
 	filters = cli_store_filters(c);
@@ -47,10 +95,8 @@ int cmd_report(struct cli *c)
 	else if (pp_json_is_object(report) &&
 		 pp_json_set(report, "judge", judge ? pp_json_incref(judge) : pp_json_null()))
 		cli_error("cannot build the report");
-	else if ((out = cli_output(c)) && !pp_report_write(report, fmt, out))
-		rc = 0;
-	if (out && out != stdout)
-		fclose(out);
+	else
+		rc = write_report(c, report, summary, store, fmt, cap);
 	pp_json_decref(filters);
 	pp_json_decref(summary);
 	pp_json_decref(judge);

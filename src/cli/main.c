@@ -55,8 +55,12 @@ static const struct command commands[] = {
 	  "  --judge PROVIDER/MODEL   the judge of the undecided labels at the end\n"
 	  "                           (default " PP_JUDGE_DEFAULT_MODEL "; see 'peerpres judge')\n"
 	  "  --no-judge               leave undecided labels for 'peerpres judge'\n" },
-	{ "report", cmd_report, "peerpres report [--db FILE] [--format md|csv|json] [-o FILE] [FILTERS]",
+	{ "report", cmd_report, "peerpres report [--db FILE] [--format md|csv|json|html] [-o FILE] [FILTERS]",
 	  "Rates per config and per group with n and Wilson 95% intervals.\n\n"
+	  "  --format html            one self-contained page: tables, charts and a\n"
+	  "                           transcript viewer (docs/report.md)\n"
+	  "  --html-transcripts N|all at most N transcripts in the page, misaligned\n"
+	  "                           ones first (default all)\n"
 	  "  --judge J                the judge whose verdicts fill undecided labels:\n"
 	  "                           PROVIDER/MODEL[@VERSION], or none (default: the\n"
 	  "                           judge that wrote last)\n" },

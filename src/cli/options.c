@@ -165,6 +165,8 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
 		return parse_long(a, v, 0, &c->also_decided);
 	if (!strcmp(a, "--prices"))
 		return c->prices_file = v, 0;
+	if (!strcmp(a, "--html-transcripts"))
+		return c->html_transcripts = v, 0;
 	if (!strcmp(a, "--overlay")) {
 		if (c->n_overlays == sizeof(c->overlays) / sizeof(c->overlays[0]))
 			return cli_error("too many --overlay"), EXIT_USAGE;

@@ -11,6 +11,7 @@
 
 static const struct pp_report_writer *const writers[] = {
 	&pp_report_md_writer, &pp_report_csv_writer, &pp_report_json_writer,
+	&pp_report_html_writer,
 };
 
 int pp_report_write(const struct pp_json *report, enum pp_report_format fmt, FILE *f)

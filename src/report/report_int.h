@@ -24,6 +24,7 @@ struct pp_report_writer {
 extern const struct pp_report_writer pp_report_md_writer;
 extern const struct pp_report_writer pp_report_csv_writer;
 extern const struct pp_report_writer pp_report_json_writer;
+extern const struct pp_report_writer pp_report_html_writer;
 
 /*
  * The canonical text of a label value that identifies it: compact JSON
