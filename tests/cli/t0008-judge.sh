@@ -61,6 +61,18 @@ done
 port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' server.out)
 ok "an OpenAI judge through the mock server" sh -c \
 	"\"\$PEERPRES\" judge --db r.db --judge openai/gpt-4.1-mini --base-url http://127.0.0.1:$port/v1 > o.txt && grep -q ' 0 failed, 0 refused' o.txt && grep -q 'input and' o.txt"
+# The same verdicts one question at a time and fifty at once.
+cp r.db c1.db && cp r.db c50.db
+table="SELECT rollout, label, quote(value), outcome, quote(error) FROM judge_verdicts
+  WHERE judge = 'openai/judge-garbage' ORDER BY rollout, label"
+ok "a judge pass at --concurrency 1" sh -c \
+	"\"\$PEERPRES\" judge --db c1.db --judge openai/judge-garbage --concurrency 1 --base-url http://127.0.0.1:$port/v1 > c1.txt 2>c1.err"
+ok "... and at --concurrency 50, with a progress line" sh -c \
+	"\"\$PEERPRES\" judge --db c50.db --judge openai/judge-garbage --concurrency 50 --base-url http://127.0.0.1:$port/v1 > c50.txt 2>c50.err && grep -q 'rollouts judged .* in flight' c50.err"
+sqlite3 c1.db "$table" > c1.tab
+sqlite3 c50.db "$table" > c50.tab
+ok "... store the same verdict table" sh -c "test -s c1.tab && cmp c1.tab c50.tab"
+ok "... with failures in it" grep -q "|failed|" c1.tab
 kill -TERM $pid
 wait $pid
 fails_with 1 "a judge that cannot be reached stops at its first question" \
