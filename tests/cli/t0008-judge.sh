@@ -40,6 +40,19 @@ ok "judging again is a no-op" sh -c \
 	'"$PEERPRES" judge --db r.db --judge ref/judge > j2.txt && grep -q "asked 0 questions" j2.txt'
 ok "the report defaults to the judge that wrote last" sh -c \
 	'"$PEERPRES" report --db r.db --format json | grep -q "\"judge\": \"ref/judge\""'
+# show: the verdicts beside the rules' undecided labels.
+failed_id=$(sqlite3 r.db "SELECT r.config_id || ':' || r.idx FROM judge_verdicts v JOIN rollouts r ON r.id = v.rollout
+  WHERE v.judge = 'ref/judge-garbage' AND v.outcome = 'failed' AND v.label = 'score' LIMIT 1")
+ok "show puts the latest judge's verdict beside the undecided label" sh -c \
+	"\"\$PEERPRES\" show --db r.db $failed_id > s.txt && grep -q '^judge   ref/judge@judge-v1' s.txt && grep -qE '^  score +undecided' s.txt && grep -qE '^ +judge [0-9]+ \(ref/judge, prompts judge-v1\)$' s.txt && grep -q 'also judged by: ref/judge-garbage@judge-v1' s.txt"
+ok "show --judge picks another judge, its failure with the reason" sh -c \
+	"\"\$PEERPRES\" show --db r.db $failed_id --judge ref/judge-garbage > s2.txt && grep -qE '^ +judge failed \(ref/judge-garbage, prompts judge-v1\): .+' s2.txt"
+ok "show --judge none shows no verdict" sh -c \
+	"\"\$PEERPRES\" show --db r.db $failed_id --judge none > s3.txt && grep -q '^judge   none' s3.txt && ! grep -qE '^ +judge ' s3.txt"
+ok "show --json carries every judge's verdicts" sh -c \
+	"\"\$PEERPRES\" show --db r.db $failed_id --json > s.json && grep -q '\"judge\": \"ref/judge@judge-v1\"' s.json && grep -q '\"ref/judge-garbage@judge-v1\": {' s.json"
+fails_with 1 "show with a judge the store lacks" "$PEERPRES" show --db r.db "$failed_id" --judge nobody/none
+ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 ok "report --judge none applies no judge" sh -c \
 	'"$PEERPRES" report --db r.db --judge none --format json | grep -qE "\"pending_judge\": [1-9]"'
 fails_with 1 "report with a judge the store lacks" "$PEERPRES" report --db r.db --judge nobody/none
