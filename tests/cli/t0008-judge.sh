@@ -55,6 +55,8 @@ fails_with 1 "show with a judge the store lacks" "$PEERPRES" show --db r.db "$fa
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 ok "report --judge none applies no judge" sh -c \
 	'"$PEERPRES" report --db r.db --judge none --format json | grep -qE "\"pending_judge\": [1-9]"'
+ok "report --study-refusal says what it adjusted" sh -c \
+	'"$PEERPRES" report --db r.db --study-refusal --format json > sr.json && grep -q "\"refusal_adjustment\"" sr.json && grep -q "\"rollouts_changed\": 0" sr.json && "$PEERPRES" report --db r.db --study-refusal | grep -q "no Claude model is in this report"'
 fails_with 1 "report with a judge the store lacks" "$PEERPRES" report --db r.db --judge nobody/none
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 ok "both judges are kept" sh -c \
