@@ -180,16 +180,13 @@ static int choose_judge(const struct cli *c, struct pp_store *store, char *chose
 		snprintf(judge, sizeof(judge), "%s", pp_json_get_str(pp_json_at(list, 0), "judge", ""));
 		snprintf(version, sizeof(version), "%s",
 			 pp_json_get_str(pp_json_at(list, 0), "prompt_version", ""));
-	} else if (!rc) {
-		return 0;
 	}
-	pp_json_decref(list);
-	if (rc) {
+	if (rc)
 		cli_error("%s", pp_store_errmsg(store));
-		return EXIT_RUNTIME;
-	}
-	snprintf(chosen, len, "%s@%s", judge, version);
-	return 0;
+	else if (spec || pp_json_len(list))
+		snprintf(chosen, len, "%s@%s", judge, version);
+	pp_json_decref(list);
+	return rc ? EXIT_RUNTIME : 0;
 }
 
 /* --json: the record with "judge" (the chosen one, or null) and

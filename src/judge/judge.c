@@ -380,7 +380,9 @@ static void advance(struct slot *s)
 	int rc = PP_OK;
 
 	while ((q = pp_judge_next(s->labels, also)) != PP_JQ_COUNT && !s->asked[q]) {
-		if (stopped(p)) {
+		/* Stopped, or the pass failed in another rollout's answer:
+		 * nothing more is asked (the rc kept is the first). */
+		if (stopped(p) || p->rc) {
 			rc = PP_EINTR;
 			break;
 		}
