@@ -115,6 +115,16 @@ const char *const *pp_judge_question_labels(enum pp_judge_question q);
  */
 enum pp_judge_question pp_judge_next(const struct pp_json *labels, bool also_decided);
 
+/* Where a pass stands, for a progress line. */
+struct pp_judge_progress {
+	long done, total;               /* rollouts with no question left, of all to judge */
+	long in_flight;                 /* rollouts with a question out */
+	long questions;                 /* asked so far */
+	long failed;                    /* labels failed or refused so far */
+	long retries;                   /* HTTP retries so far */
+	long input_tokens, output_tokens;
+};
+
 struct pp_judge_options {
 	const char *judge;              /* "provider/model"; NULL: PP_JUDGE_DEFAULT_MODEL */
 	const char *prompt_version;     /* NULL: PP_JUDGE_PROMPT_VERSION (only it has prompts) */
@@ -122,9 +132,13 @@ struct pp_judge_options {
 	const struct pp_json *filters;  /* as pp_store_summary(); borrowed, may be NULL */
 	long also_decided;              /* also judge this many rule-decided rollouts */
 	bool retry_failed;              /* forget this judge's failed verdicts first */
-	const volatile sig_atomic_t *stop;   /* set by a signal: stop after the current call */
+	/* Rollouts judged at once, one question each in flight (HTTP judges;
+	 * in-process ones answer one at a time); 0 or 1: one at a time. */
+	long concurrency;
+	/* Set by a signal: no question starts, those in flight are abandoned. */
+	const volatile sig_atomic_t *stop;
 	/* Called after each rollout (may be NULL). */
-	void (*progress)(void *arg, long done, long total);
+	void (*progress)(void *arg, const struct pp_judge_progress *pr);
 	void *progress_arg;
 };
 
@@ -136,6 +150,7 @@ struct pp_judge_result {
 	long cached;                    /* undecided labels already judged by this judge */
 	long forgotten;                 /* failed verdicts dropped by retry_failed */
 	long input_tokens, output_tokens;
+	long retries;                   /* HTTP retries */
 	bool interrupted;
 };
 
@@ -150,7 +165,10 @@ int pp_judge_count(struct pp_store *s, const struct pp_judge_options *opt,
 
 /*
  * Judges every rollout with an open label (see pp_judge_next) and stores
- * a verdict per label, one rollout at a time. A judge that cannot be
+ * a verdict per label as each answer arrives, up to opt->concurrency
+ * rollouts at once; the verdicts do not depend on the concurrency. On
+ * opt->stop the calls in flight are abandoned and what is stored stays
+ * (res->interrupted); the next pass asks only what is left. A judge that cannot be
  * opened (unknown provider, no API key) fails before anything is asked,
  * with PP_EUSAGE and the reason in diag; a failed call is a failed
  * verdict, not an error, except for an HTTP judge that cannot be used at

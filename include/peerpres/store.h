@@ -187,6 +187,12 @@ int pp_store_put_verdicts(struct pp_store *s, const struct pp_json *verdicts);
 int pp_store_verdicts(struct pp_store *s, const char *judge, const char *prompt_version,
 		      struct pp_json **out);
 
+/* Every verdict about one rollout ("CONFIG_ID:INDEX", the full config
+ * id), of every judge, as a new object in *out: {"JUDGE@VERSION": {label:
+ * {"value","outcome","question","error"}}}, empty when none. PP_OK,
+ * PP_ENOTFOUND (no such rollout), PP_EINVAL, PP_ESTORE, PP_ENOMEM. */
+int pp_store_rollout_verdicts(struct pp_store *s, const char *rollout_id, struct pp_json **out);
+
 /* The judges that have verdicts in the store, most recent first, as a new
  * array of {"judge","prompt_version","verdicts","ok","failed","refused",
  * "rollouts","last_at"}. */

@@ -38,6 +38,7 @@ struct cli {
 	bool agreement;             /* judge: --agreement */
 	bool retry_failed;          /* judge: --retry-failed */
 	bool list_judges;           /* judge: --list-judges */
+	bool study_refusal;         /* report: --study-refusal */
 	const char *overlays[8];
 	size_t n_overlays;
 	const char *with[16];

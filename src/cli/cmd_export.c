@@ -3,6 +3,12 @@
  * formats (docs/import.md), so the study's analysis scripts, and our
  * importer, read them: one transcript file per rollout, the dataset's
  * JSONL layout, or its columns as CSV.
+ *
+ * Labels the rules left undecided are filled from a judge's verdicts, as
+ * the study's dataset carries its judge's scores and refusals: the judge
+ * report would apply (--judge J, else the one that wrote last; --judge
+ * none exports the rules alone). A rule's value is never replaced, and a
+ * failed verdict leaves the label null.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,7 +27,9 @@ struct export_ctx {
 	struct pp_store *store;
 	enum fmt fmt;
 	FILE *out;          /* jsonl and csv */
+	const char *judge;  /* "MODEL@VERSION" applied, or NULL */
 	long n;
+	long judged;        /* labels filled from verdicts */
 };
 
 static int parse_format(const char *s, enum fmt *f)
@@ -71,8 +79,30 @@ static int put_line(struct export_ctx *x, const struct pp_buf *b)
 	return PP_OK;
 }
 
-/* One rollout, in the chosen format. */
-static int one(struct export_ctx *x, const struct pp_json *config, long long idx)
+/* The summary's view of a rollout (judge applied) over the stored
+ * record: the labels the judge filled, the status they lead to, and
+ * "judge" naming it (null when none was applied). */
+static int fold_judge(struct export_ctx *x, struct pp_json *rollout, const struct pp_json *sr)
+{
+	const struct pp_json *labels = pp_json_get(sr, "labels");
+	struct pp_json *ours = pp_json_get(rollout, "labels");
+	void *it;
+	int rc = pp_json_set(rollout, "judge", x->judge ? pp_json_string(x->judge) : pp_json_null());
+
+	for (it = pp_json_iter(labels); !rc && it; it = pp_json_iter_next(labels, it)) {
+		if (strcmp(pp_json_get_str(pp_json_iter_value(it), "source", ""), "judge") || !ours)
+			continue;
+		rc = pp_json_set(ours, pp_json_iter_key(it), pp_json_deep_copy(pp_json_iter_value(it)));
+		x->judged += !rc;
+	}
+	if (!rc && x->judge)
+		rc = pp_json_set(rollout, "status", pp_json_incref(pp_json_get(sr, "status")));
+	return rc;
+}
+
+/* One rollout (sr: its summary entry), in the chosen format. */
+static int one(struct export_ctx *x, const struct pp_json *config, const struct pp_json *sr,
+	       long long idx)
 {
 	struct pp_json *rollout = NULL, *tr = NULL, *row = NULL;
 	struct pp_buf b = PP_BUF_INIT;
@@ -88,7 +118,9 @@ static int one(struct export_ctx *x, const struct pp_json *config, long long idx
 		cli_error("cannot read rollout %s: %s", id, pp_store_errmsg(x->store));
 		return rc;
 	}
-	rc = pp_compat_export_transcript(config, rollout, &tr);
+	rc = fold_judge(x, rollout, sr);
+	if (!rc)
+		rc = pp_compat_export_transcript(config, rollout, &tr);
 	if (!rc && x->fmt == FMT_UPSTREAM_JSON) {
 		rc = pp_buf_addf(&b, "%s/%s_%s_%lld.json", x->c->output,
 				 pp_json_get_str(config, "scenario", "unknown"),
@@ -135,15 +167,40 @@ static int open_output(struct export_ctx *x)
 	return rc;
 }
 
+/* Folds the chosen judge's verdicts into the summary, as report does;
+ * x->judge names it ("MODEL@VERSION" in buf) or stays NULL. */
+static int apply_judge(struct export_ctx *x, struct pp_json *summary, struct pp_json **applied,
+		       char buf[700])
+{
+	int rc = pp_store_apply_judge(x->store, summary, x->c->n_judges ? x->c->judges[0] : NULL,
+				      applied);
+
+	if (rc) {
+		cli_error("cannot apply the judge: %s", pp_store_errmsg(x->store));
+		return rc;
+	}
+	if (!*applied)
+		return PP_OK;
+	snprintf(buf, 700, "%s@%s", pp_json_get_str(*applied, "judge", ""),
+		 pp_json_get_str(*applied, "prompt_version", ""));
+	x->judge = buf;
+	return PP_OK;
+}
+
 int cmd_export(struct cli *c)
 {
 	struct export_ctx x;
-	struct pp_json *filters = NULL, *summary = NULL;
+	struct pp_json *filters = NULL, *summary = NULL, *applied = NULL;
+	char judge[700];
 	size_t i, k;
 	int rc;
 
 	memset(&x, 0, sizeof(x));
 	x.c = c;
+	if (c->n_judges > 1) {
+		cli_error("export takes one --judge");
+		return EXIT_USAGE;
+	}
 	if (parse_format(c->format, &x.fmt)) {
 		cli_error("export needs --format upstream-json, jsonl or csv%s%s%s",
 			  c->format ? " (not '" : "", c->format ? c->format : "", c->format ? "')" : "");
@@ -163,6 +220,8 @@ int cmd_export(struct cli *c)
 		rc = rc ? rc : PP_ENOMEM;
 		goto out;
 	}
+	if ((rc = apply_judge(&x, summary, &applied, judge)))
+		goto out;
 	for (i = 0; !rc && i < pp_json_len(summary); i++) {
 		const struct pp_json *config = pp_json_at(summary, i);
 		const struct pp_json *rollouts = pp_json_get(config, "rollouts");
@@ -171,7 +230,7 @@ int cmd_export(struct cli *c)
 			long long idx = 0;
 
 			pp_json_int(pp_json_get(pp_json_at(rollouts, k), "idx"), &idx);
-			rc = one(&x, config, idx);
+			rc = one(&x, config, pp_json_at(rollouts, k), idx);
 		}
 	}
 	if (!rc && x.out && fflush(x.out)) {
@@ -180,6 +239,9 @@ int cmd_export(struct cli *c)
 	}
 	fprintf(stderr, "exported %ld rollout(s) from '%s' as %s%s%s\n", x.n, c->db, c->format,
 		c->output ? " to " : "", c->output ? c->output : "");
+	if (x.judge)
+		fprintf(stderr, "%ld undecided labels filled from the verdicts of %s ('--judge none':"
+			" the rules only)\n", x.judged, x.judge);
 out:
 	if (x.out && x.out != stdout && fclose(x.out) && !rc) {
 		cli_error("cannot write '%s': %s", c->output, strerror(errno));
@@ -187,6 +249,7 @@ out:
 	}
 	pp_json_decref(filters);
 	pp_json_decref(summary);
+	pp_json_decref(applied);
 	pp_store_close(x.store);
 	return rc ? EXIT_RUNTIME : 0;
 }

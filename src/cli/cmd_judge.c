@@ -24,8 +24,8 @@ static void on_signal(int sig)
 }
 
 struct progress {
-	bool tty;
-	double last_s;
+	double start_s, last_s;
+	bool tty;                 /* a live line; otherwise a plain line now and then */
 };
 
 static double now_s(void)
@@ -36,16 +36,25 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void progress_line(void *arg, long done, long total)
+/* As run's: a live line at most ten times a second on a terminal, a
+ * plain line every ten seconds in a log. */
+static void progress_line(void *arg, const struct pp_judge_progress *pr)
 {
 	struct progress *p = arg;
-	double t = now_s();
+	double t = now_s(), rate;
 
-	if (!p->tty || (done != total && t - p->last_s < 0.1))
+	if (p->start_s == 0)
+		p->start_s = p->last_s = t;
+	if (pr->done != pr->total && t - p->last_s < (p->tty ? 0.1 : 10.0))
 		return;
 	p->last_s = t;
-	fprintf(stderr, "\r%ld/%ld rollouts judged   ", done, total);
-	if (done == total)
+	rate = t > p->start_s ? (double)pr->done / (t - p->start_s) : 0;
+	fprintf(stderr, "%s%ld/%ld rollouts judged  %.1f/s  %ld in flight  %ld questions  "
+		"%ld failed  %ld retries  %ld+%ld tokens  ETA %.0f s%s", p->tty ? "\r" : "",
+		pr->done, pr->total, rate, pr->in_flight, pr->questions, pr->failed, pr->retries,
+		pr->input_tokens, pr->output_tokens,
+		rate > 0 ? (double)(pr->total - pr->done) / rate : 0.0, p->tty ? "   " : "\n");
+	if (p->tty && pr->done == pr->total)
 		fputc('\n', stderr);
 }
 
@@ -131,7 +140,7 @@ static int pass(const struct cli *c, struct pp_store *store, const char *spec,
 	struct pp_judge_options opt;
 	struct pp_judge_result res;
 	struct pp_json *filters = NULL;
-	struct progress prog = { false, 0 };
+	struct progress prog = { 0, 0, false };
 	struct pp_diag diag;
 	char judge[512], prov[64];
 	int rc = 0;
@@ -148,6 +157,7 @@ static int pass(const struct cli *c, struct pp_store *store, const char *spec,
 	opt.filters = filters;
 	opt.also_decided = c->also_decided;
 	opt.retry_failed = c->retry_failed;
+	opt.concurrency = c->concurrency;
 	opt.stop = stop;
 	prog.tty = isatty(STDERR_FILENO);
 	opt.progress = progress_line;

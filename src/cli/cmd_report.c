@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <peerpres/metrics.h>
 #include <peerpres/report.h>
 #include <peerpres/status.h>
 #include <peerpres/store.h>
@@ -91,6 +92,8 @@ int cmd_report(struct cli *c)
 		cli_error("cannot apply the judge: %s", pp_store_errmsg(store));
 	else if (pp_report_build(summary, &report))
 		cli_error("cannot build the report");
+	else if (c->study_refusal && pp_report_study_refusal(summary, report))
+		cli_error("cannot apply the study's refusal adjustment");
 	/* Which judge filled the undecided labels, for the writers. */
 	else if (pp_json_is_object(report) &&
 		 pp_json_set(report, "judge", judge ? pp_json_incref(judge) : pp_json_null()))

@@ -1,7 +1,14 @@
 /*
  * cmd_show.c - `peerpres show`: one rollout, readable, with each label's
- * evidence marked at the turn that produced it.
+ * evidence marked at the turn that produced it, and the judge's verdict
+ * beside each label it was asked about.
+ *
+ * The judge shown is the one report would apply: --judge J, or the judge
+ * that wrote the last verdict in the store; --judge none shows none. The
+ * rules' values are printed as stored: a verdict is shown beside them,
+ * never in their place.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <peerpres/status.h>
@@ -75,26 +82,65 @@ static void print_messages(const struct pp_json *rec)
 	}
 }
 
-static void print_label_table(const struct pp_json *labels)
+/* "  judge 85 (MODEL, prompts VERSION)" under a label, or the failure. */
+static void print_verdict(const struct pp_json *v, const char *chosen, bool rule_decided)
+{
+	const char *at = strrchr(chosen, '@');
+	const char *outcome = pp_json_get_str(v, "outcome", "?");
+	struct pp_buf val = PP_BUF_INIT;
+
+	if (!strcmp(outcome, "ok")) {
+		pp_json_dump(pp_json_get(v, "value"), PP_JSON_COMPACT, &val);
+		printf("  %-18s judge %s (%.*s, prompts %s)%s\n", "", val.buf, (int)(at - chosen),
+		       chosen, at + 1, rule_decided ? "; the rule's value stands" : "");
+	} else {
+		printf("  %-18s judge %s (%.*s, prompts %s): %s\n", "", outcome, (int)(at - chosen),
+		       chosen, at + 1, pp_json_get_str(v, "error", ""));
+	}
+	pp_buf_release(&val);
+}
+
+static void print_label_table(const struct pp_json *labels, const struct pp_json *verdicts,
+			      const char *chosen)
 {
 	void *it;
 
 	printf("\nlabels\n");
 	for (it = pp_json_iter(labels); it; it = pp_json_iter_next(labels, it)) {
 		const struct pp_json *l = pp_json_iter_value(it);
-		struct pp_buf v = PP_BUF_INIT;
+		const struct pp_json *v = pp_json_get(verdicts, pp_json_iter_key(it));
+		bool decided = pp_json_is_true(pp_json_get(l, "decided"));
+		struct pp_buf val = PP_BUF_INIT;
 
-		if (pp_json_is_true(pp_json_get(l, "decided")))
-			pp_json_dump(pp_json_get(l, "value"), PP_JSON_COMPACT, &v);
+		if (decided)
+			pp_json_dump(pp_json_get(l, "value"), PP_JSON_COMPACT, &val);
 		else
-			pp_buf_adds(&v, "undecided");
-		printf("  %-18s %-10s [%s] %s\n", pp_json_iter_key(it), v.buf,
+			pp_buf_adds(&val, "undecided");
+		printf("  %-18s %-10s [%s] %s\n", pp_json_iter_key(it), val.buf,
 		       pp_json_get_str(l, "source", ""), pp_json_get_str(l, "evidence", ""));
-		pp_buf_release(&v);
+		if (v)
+			print_verdict(v, chosen, decided);
+		pp_buf_release(&val);
 	}
 }
 
-static void print_rollout(const struct pp_json *rec)
+/* "judge   MODEL@VERSION", and the other judges of this rollout. */
+static void print_judges(const struct pp_json *all, const char *chosen)
+{
+	int others = 0;
+	void *it;
+
+	printf("judge   %s\n", chosen[0] ? chosen : "none");
+	for (it = pp_json_iter(all); it; it = pp_json_iter_next(all, it)) {
+		if (!strcmp(pp_json_iter_key(it), chosen))
+			continue;
+		printf("%s%s", others++ ? ", " : "also judged by: ", pp_json_iter_key(it));
+	}
+	if (others)
+		printf(" (pick one with --judge)\n");
+}
+
+static void print_rollout(const struct pp_json *rec, const struct pp_json *all, const char *chosen)
 {
 	printf("rollout %s\nstatus  %s (%s)\nagent   %s\nseed    ",
 	       pp_json_get_str(rec, "rollout_id", "?"), pp_json_get_str(rec, "status", "?"),
@@ -108,34 +154,96 @@ static void print_rollout(const struct pp_json *rec)
 	}
 	if (pp_json_get_str(rec, "error", NULL))
 		printf("error   %s\n", pp_json_get_str(rec, "error", ""));
+	print_judges(all, chosen);
 	print_messages(rec);
-	print_label_table(pp_json_get(rec, "labels"));
+	print_label_table(pp_json_get(rec, "labels"), chosen[0] ? pp_json_get(all, chosen) : NULL,
+			  chosen);
+}
+
+/* The judge whose verdicts are shown, as report chooses: --judge J
+ * (MODEL or MODEL@VERSION; "none" for none), else the judge that wrote
+ * the last verdict. chosen gets "MODEL@VERSION", or "" for none. */
+static int choose_judge(const struct cli *c, struct pp_store *store, char *chosen, size_t len)
+{
+	const char *spec = c->n_judges ? c->judges[0] : NULL;
+	struct pp_json *list = NULL;
+	char judge[512], version[128];
+	int rc;
+
+	chosen[0] = '\0';
+	if (spec && !strcmp(spec, "none"))
+		return 0;
+	if (spec) {
+		rc = pp_store_judge_resolve(store, spec, judge, sizeof(judge), version,
+					    sizeof(version));
+	} else if (!(rc = pp_store_judges(store, &list)) && pp_json_len(list)) {
+		snprintf(judge, sizeof(judge), "%s", pp_json_get_str(pp_json_at(list, 0), "judge", ""));
+		snprintf(version, sizeof(version), "%s",
+			 pp_json_get_str(pp_json_at(list, 0), "prompt_version", ""));
+	}
+	if (rc)
+		cli_error("%s", pp_store_errmsg(store));
+	else if (spec || pp_json_len(list))
+		snprintf(chosen, len, "%s@%s", judge, version);
+	pp_json_decref(list);
+	return rc ? EXIT_RUNTIME : 0;
+}
+
+/* --json: the record with "judge" (the chosen one, or null) and
+ * "judge_verdicts" (every judge's) added. */
+static int print_json(struct pp_json *rec, struct pp_json *all, const char *chosen)
+{
+	struct pp_buf out = PP_BUF_INIT;
+	int rc = pp_json_set(rec, "judge", chosen[0] ? pp_json_string(chosen) : pp_json_null());
+
+	if (!rc)
+		rc = pp_json_set(rec, "judge_verdicts", pp_json_incref(all));
+	if (!rc)
+		rc = pp_json_dump(rec, PP_JSON_PRETTY | PP_JSON_SORT_KEYS, &out);
+	if (!rc)
+		printf("%s\n", out.buf);
+	pp_buf_release(&out);
+	return rc;
 }
 
 int cmd_show(struct cli *c)
 {
 	struct pp_store *store = NULL;
-	struct pp_json *rec = NULL;
-	struct pp_buf out = PP_BUF_INIT;
+	struct pp_json *rec = NULL, *all = NULL;
+	char chosen[700];
 	int rc = EXIT_RUNTIME;
 
 	if (c->n_args != 1) {
 		cli_error("show needs one ROLLOUT_ID (CONFIG_ID:INDEX)");
 		return EXIT_USAGE;
 	}
+	if (c->n_judges > 1) {
+		cli_error("show takes one --judge");
+		return EXIT_USAGE;
+	}
 	if (cli_open_store(c, &store, true))
 		return EXIT_RUNTIME;
 	if (pp_store_get_rollout(store, c->args[0], &rec)) {
 		cli_error("no rollout '%s': %s", c->args[0], pp_store_errmsg(store));
-	} else if (c->json) {
-		pp_json_dump(rec, PP_JSON_PRETTY | PP_JSON_SORT_KEYS, &out);
-		printf("%s\n", out.buf);
-		rc = 0;
-	} else {
-		print_rollout(rec);
-		rc = 0;
+		goto out;
 	}
-	pp_buf_release(&out);
+	if (choose_judge(c, store, chosen, sizeof(chosen)))
+		goto out;
+	if (pp_store_rollout_verdicts(store, pp_json_get_str(rec, "rollout_id", ""), &all)) {
+		cli_error("cannot read the verdicts of '%s': %s", c->args[0], pp_store_errmsg(store));
+		goto out;
+	}
+	if (c->json) {
+		if (print_json(rec, all, chosen)) {
+			cli_error("out of memory");
+			goto out;
+		}
+	} else {
+		print_rollout(rec, all, chosen);
+	}
+	rc = 0;
+out:
+	pp_json_decref(all);
 	pp_json_decref(rec);
 	pp_store_close(store);
 	return rc;

@@ -63,7 +63,9 @@ static const struct command commands[] = {
 	  "                           ones first (default all)\n"
 	  "  --judge J                the judge whose verdicts fill undecided labels:\n"
 	  "                           PROVIDER/MODEL[@VERSION], or none (default: the\n"
-	  "                           judge that wrote last)\n" },
+	  "                           judge that wrote last)\n"
+	  "  --study-refusal          also the refusal rows with the study's Claude-only\n"
+	  "                           adjustment, marked refusal_study, for comparison\n" },
 	{ "judge", cmd_judge,
 	  "peerpres judge [--db FILE] [--judge PROVIDER/MODEL] [--also-decided N] [FILTERS]",
 	  "Asks the judge model about every label the rules left undecided and stores\n"
@@ -73,6 +75,7 @@ static const struct command commands[] = {
 	  "  --judge PROVIDER/MODEL   the judge (default " PP_JUDGE_DEFAULT_MODEL "); ref/judge is\n"
 	  "                           the offline reference judge\n"
 	  "  --base-url URL           the judge's endpoint (openai-compat, the mock server)\n"
+	  "  --concurrency N          rollouts with a question in flight at once (default 32)\n"
 	  "  --also-decided N         also judge N rollouts the rules decided, and print\n"
 	  "                           how the rules and the judge agree\n"
 	  "  --retry-failed           ask again where the judge failed or refused\n"
@@ -82,9 +85,12 @@ static const struct command commands[] = {
 	  "                           (\"rules\" names the rules; J@VERSION a prompt version)\n"
 	  "  --json                   machine-readable --list-judges and --agreement\n"
 	  "  --model M  --scenario S  ...  only those rollouts (as for report)\n" },
-	{ "show", cmd_show, "peerpres show ROLLOUT_ID [--db FILE] [--json]",
-	  "Prints one rollout: transcript, tool calls, labels with evidence.\n"
-	  "ROLLOUT_ID is CONFIG_ID:INDEX; a unique prefix of the config id will do.\n" },
+	{ "show", cmd_show, "peerpres show ROLLOUT_ID [--db FILE] [--judge J] [--json]",
+	  "Prints one rollout: transcript, tool calls, labels with evidence, and the\n"
+	  "judge's verdict beside each label it was asked about.\n"
+	  "ROLLOUT_ID is CONFIG_ID:INDEX; a unique prefix of the config id will do.\n\n"
+	  "  --judge J                whose verdicts: MODEL[@VERSION], or none (default:\n"
+	  "                           the judge that wrote last, as for report)\n" },
 	{ "render", cmd_render, "peerpres render CONFIG_ID | FILTERS [--diff CONFIG_ID] [--json]",
 	  "Prints exactly what the model will see for a config: prompts, tool\n"
 	  "declarations and what each read-only tool returns on the initial world,\n"
@@ -105,10 +111,13 @@ static const struct command commands[] = {
 	  "Writes stored rollouts in the study's formats: upstream-json (one transcript\n"
 	  "file per rollout in the directory -o DIR), jsonl (one row per rollout with\n"
 	  "the released dataset's columns and transcript_json) or csv (the same\n"
-	  "columns without transcript_json). Undecided labels are null. The output\n"
+	  "columns without transcript_json). Labels the rules left undecided are filled\n"
+	  "from the judge's verdicts, else null. The output\n"
 	  "imports back with 'peerpres import'; docs/import.md has the details.\n\n"
 	  "  --db FILE                the store (default peerpres.db)\n"
 	  "  -o FILE_OR_DIR           the file (jsonl, csv; default stdout) or directory\n"
+	  "  --judge J                whose verdicts fill undecided labels (as for report);\n"
+	  "                           none: the rules' labels only\n"
 	  "  --model M                only rollouts of that model (imports: import/...)\n"
 	  "  --scenario S  --subject self|peer  --condition C  --instantiation I\n"
 	  "  --dataset D  --threshold T  --mode M  --scratchpad P\n"

@@ -130,6 +130,8 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
 		return c->retry_failed = true, 0;
 	if (!strcmp(a, "--list-judges"))
 		return c->list_judges = true, 0;
+	if (!strcmp(a, "--study-refusal"))
+		return c->study_refusal = true, 0;
 	if (!(v = value_of(argc, argv, i)))
 		return EXIT_USAGE;
 	if (!strncmp(a, "--", 2) && is_filter(a + 2))

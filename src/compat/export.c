@@ -7,7 +7,11 @@
  * the same config: our dimension names beside the study's legacy ones,
  * so the study's scripts and our importer both read it. A label our
  * rules left undecided is written as null, never as false: false would
- * be a decision nobody made.
+ * be a decision nobody made. A rollout record may carry the judge's
+ * values folded in (labels with source "judge", and "judge": the
+ * judge's "MODEL@VERSION"); they are written like the rules' and named
+ * in the metadata (peerpres_judge, peerpres_judged_labels), as the
+ * study's dataset carries its judge's scores.
  *
  * The study kept an assistant turn's calls as a mapping tool name ->
  * arguments, so two calls of one tool in a turn keep only the last
@@ -168,6 +172,29 @@ static int set_copy(struct pp_json *o, const char *k, const struct pp_json *v)
 	return pp_json_set(o, k, v ? pp_json_deep_copy(v) : pp_json_null());
 }
 
+/* "peerpres_judge" (the judge folded in, or null) and, with one,
+ * "peerpres_judged_labels": the labels its verdicts filled. */
+static int judged_labels(const struct pp_json *rollout, struct pp_json *m)
+{
+	const struct pp_json *labels = pp_json_get(rollout, "labels");
+	struct pp_json *names;
+	void *it;
+	int rc = set_copy(m, "peerpres_judge", pp_json_get(rollout, "judge"));
+
+	if (rc || !pp_json_get_str(rollout, "judge", NULL))
+		return rc;
+	if (!(names = pp_json_array()))
+		return PP_ENOMEM;
+	for (it = pp_json_iter(labels); !rc && it; it = pp_json_iter_next(labels, it))
+		if (!strcmp(pp_json_get_str(pp_json_iter_value(it), "source", ""), "judge"))
+			rc = pp_json_append(names, pp_json_string(pp_json_iter_key(it)));
+	if (rc) {
+		pp_json_decref(names);
+		return rc;
+	}
+	return pp_json_set(m, "peerpres_judged_labels", names);
+}
+
 static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 		    struct pp_json **out)
 {
@@ -235,6 +262,8 @@ static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 		rc = pp_json_set_str(m, "peerpres_config_id", pp_json_get_str(config, "config_id", NULL));
 	if (!rc)
 		rc = set_copy(m, "peerpres_status", pp_json_get(rollout, "status"));
+	if (!rc)
+		rc = judged_labels(rollout, m);
 	pp_json_decref(names);
 	if (rc) {
 		pp_json_decref(m);

@@ -1,6 +1,7 @@
 /*
  * judge.c - a judging pass over a store: every rollout with an open
- * label, one question at a time, each answer stored as verdicts at once.
+ * label, up to the concurrency of them at once, each answer stored as
+ * verdicts as it arrives.
  *
  * A rollout's questions are chosen by pp_judge_next() from its labels
  * with this judge's verdicts merged in, and each answer is merged before
@@ -9,16 +10,24 @@
  * nothing is asked twice. Within a pass a question is asked at most once
  * per rollout, whatever its answer.
  *
- * Calls are synchronous, through the same caller as the agents' (retries,
- * key handling and redaction included). The judge runs at temperature 0
- * with a seed derived from the rollout id, where the provider takes one.
+ * A rollout's questions go one after another (each choice reads the
+ * answers before it), rollouts go concurrently on the caller's event
+ * loop, as the runner's rollouts do (retries, key handling and redaction
+ * included); in-process judges answer at once, one rollout after
+ * another. A rollout's verdicts depend only on its own answers, so the
+ * verdicts are the same at any concurrency. The judge runs at
+ * temperature 0 with a seed derived from the rollout id, where the
+ * provider takes one. Ctrl-C abandons the calls in flight; what was
+ * stored stays, and the next pass asks only what is left.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <peerpres/hash.h>
 #include <peerpres/status.h>
 
+#include "core/alloc.h"
 #include "engine/call.h"
 #include "judge/judge_int.h"
 
@@ -29,6 +38,11 @@
  * retry schedule. */
 #define PROBE_ATTEMPTS 3
 
+/* How long one turn of the loop waits for the network at most. */
+#define STEP_MS 200L
+
+struct slot;
+
 struct pass {
 	struct pp_store *s;
 	struct pp_model_caller mc;
@@ -38,6 +52,25 @@ struct pass {
 	struct pp_diag *diag;
 	long answered;                  /* calls that got an answer */
 	long failed_in_a_row;
+	long limit;                     /* rollouts in flight at most */
+	struct slot **slots;            /* [limit]: the rollouts in flight */
+	size_t n_slots;
+	long next, total;               /* the todo list's next entry, its length */
+	long done;                      /* rollouts with no question left */
+	int rc;                         /* the first error; stops the pass */
+};
+
+/* One rollout in flight. Its questions go one after another, as each
+ * choice reads the answers before it; rollouts go concurrently. */
+struct slot {
+	struct pass *p;
+	size_t at;                      /* its place in pass.slots */
+	const struct pp_json *entry;    /* borrowed from the todo list */
+	struct pp_json *labels;         /* the entry's, answers merged in */
+	struct pp_json *rollout;        /* read when the first question is asked */
+	bool asked[PP_JQ_COUNT];
+	enum pp_judge_question q;       /* the question asked last */
+	struct pp_caller_call call;     /* the call in flight, if any */
 };
 
 /* Marks a label judged and, when the rules left it open and the verdict
@@ -213,75 +246,224 @@ static int check_calls(struct pass *p, int call_rc, const struct pp_model_reply 
 	return PP_OK;
 }
 
-/* Asks one question and stores what it decides. */
-static int ask(struct pass *p, const struct pp_json *entry, const struct pp_json *rollout,
-	       enum pp_judge_question q, struct pp_json *labels)
-{
-	const char *id = pp_json_get_str(entry, "rollout_id", "");
-	struct pp_model_request req;
-	struct pp_model_reply reply;
-	struct pp_json *messages = NULL, *rows = NULL;
-	int rc, call_rc;
-
-	memset(&reply, 0, sizeof(reply));
-	if ((rc = pp_judge_prompt(q, rollout, entry, &messages)))
-		return rc;
-	memset(&req, 0, sizeof(req));
-	req.model = strchr(p->judge, '/') + 1;
-	req.messages = messages;
-	req.temperature = 0;
-	req.seed = pp_seed_from_text(id);
-	p->mc.policy.max_attempts = p->answered ? 0 : PROBE_ATTEMPTS;
-	call_rc = pp_caller_call(&p->mc, &req, NULL, &reply);
-	p->res->questions++;
-	p->res->input_tokens += reply.input_tokens;
-	p->res->output_tokens += reply.output_tokens;
-	if (call_rc == PP_EINTR || call_rc == PP_ENOMEM) {
-		rc = call_rc;
-		goto out;
-	}
-	if ((rc = check_calls(p, call_rc, &reply)))
-		goto out;
-	if (!(rows = pp_json_array())) {
-		rc = PP_ENOMEM;
-		goto out;
-	}
-	rc = answer_rows(p, entry, q, call_rc, &reply, labels, rows);
-	if (!rc && pp_json_len(rows))
-		rc = pp_store_put_verdicts(p->s, rows);
-out:
-	pp_json_decref(reply.message);
-	pp_json_decref(messages);
-	pp_json_decref(rows);
-	return rc;
-}
-
 static bool stopped(const struct pass *p)
 {
 	return p->opt->stop && *p->opt->stop;
 }
 
-static int judge_rollout(struct pass *p, const struct pp_json *entry)
+/* Stops the pass with rc; the first error is the one reported. */
+static void fail_pass(struct pass *p, int rc)
 {
-	struct pp_json *labels = pp_json_get(entry, "labels"), *rollout = NULL;
-	bool also = pp_json_is_true(pp_json_get(entry, "also"));
-	bool asked[PP_JQ_COUNT] = { false };
+	if (!p->rc)
+		p->rc = rc;
+}
+
+static void slot_free(struct slot *s)
+{
+	struct pass *p = s->p;
+
+	p->slots[s->at] = p->slots[--p->n_slots];
+	p->slots[s->at]->at = s->at;
+	pp_http_request_release(&s->call.hr);
+	pp_json_decref(s->call.reply.message);
+	pp_json_decref(s->rollout);
+	free(s);
+}
+
+static void report_progress(struct pass *p)
+{
+	struct pp_judge_progress pr;
+
+	if (!p->opt->progress)
+		return;
+	memset(&pr, 0, sizeof(pr));
+	pr.done = p->done;
+	pr.total = p->total;
+	pr.in_flight = (long)p->n_slots;
+	pr.questions = p->res->questions;
+	pr.failed = p->res->labels_failed + p->res->labels_refused;
+	pr.retries = p->mc.retries;
+	pr.input_tokens = p->res->input_tokens;
+	pr.output_tokens = p->res->output_tokens;
+	p->opt->progress(p->opt->progress_arg, &pr);
+}
+
+/* The rollout has no question left: count it and free its slot. */
+static void finish(struct slot *s)
+{
+	struct pass *p = s->p;
+
+	if (s->rollout)
+		p->res->rollouts++;
+	p->done++;
+	slot_free(s);
+	report_progress(p);
+}
+
+/* Counts an answer, checks the judge is usable and stores the verdicts
+ * the answer gives. Takes reply->message. */
+static int take_answer(struct slot *s, int call_rc, struct pp_model_reply *reply)
+{
+	struct pass *p = s->p;
+	struct pp_json *rows = NULL;
+	int rc;
+
+	p->res->questions++;
+	p->res->input_tokens += reply->input_tokens;
+	p->res->output_tokens += reply->output_tokens;
+	if (call_rc == PP_EINTR || call_rc == PP_ENOMEM)
+		rc = call_rc;
+	else if (!(rc = check_calls(p, call_rc, reply)) && !(rows = pp_json_array()))
+		rc = PP_ENOMEM;
+	if (!rc)
+		rc = answer_rows(p, s->entry, s->q, call_rc, reply, s->labels, rows);
+	if (!rc && pp_json_len(rows))
+		rc = pp_store_put_verdicts(p->s, rows);
+	pp_json_decref(rows);
+	pp_json_decref(reply->message);
+	reply->message = NULL;
+	return rc;
+}
+
+static void on_answer(void *arg, int rc, struct pp_model_reply *reply,
+		      const struct pp_http_stats *stats);
+
+/*
+ * Asks the slot's question. In-process judges answer at once; so does an
+ * HTTP judge's first question, asked alone and with few attempts (the
+ * probe, see check_calls); every later one goes on the event loop and
+ * *pending is set. The prompt is encoded when the call starts, so it is
+ * not kept.
+ */
+static int ask(struct slot *s, bool *pending)
+{
+	struct pass *p = s->p;
+	struct pp_model_request req;
+	struct pp_model_reply reply;
+	struct pp_json *messages = NULL;
+	bool answered = false;
+	int rc, call_rc;
+
+	*pending = false;
+	if ((rc = pp_judge_prompt(s->q, s->rollout, s->entry, &messages)))
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.model = strchr(p->judge, '/') + 1;
+	req.messages = messages;
+	req.temperature = 0;
+	req.seed = pp_seed_from_text(pp_json_get_str(s->entry, "rollout_id", ""));
+	if (pp_caller_in_process(&p->mc) || !p->answered) {
+		memset(&reply, 0, sizeof(reply));
+		p->mc.policy.max_attempts = p->answered ? 0 : PROBE_ATTEMPTS;
+		call_rc = pp_caller_call(&p->mc, &req, NULL, &reply);
+		pp_json_decref(messages);
+		return take_answer(s, call_rc, &reply);
+	}
+	call_rc = pp_caller_start(&p->mc, &s->call, &req, NULL, on_answer, s, &answered);
+	pp_json_decref(messages);
+	/* A request that cannot be sent is a failed call, as in the probe. */
+	if (call_rc || answered)
+		return take_answer(s, call_rc, &s->call.reply);
+	*pending = true;
+	return PP_OK;
+}
+
+/* Asks the rollout's questions until one waits on the event loop or none
+ * is left (then the slot is freed). A question is asked at most once per
+ * pass, whatever its answer. */
+static void advance(struct slot *s)
+{
+	struct pass *p = s->p;
+	bool also = pp_json_is_true(pp_json_get(s->entry, "also")), pending = false;
+	const char *id = pp_json_get_str(s->entry, "rollout_id", "");
 	enum pp_judge_question q;
 	int rc = PP_OK;
 
-	while (!rc && (q = pp_judge_next(labels, also)) != PP_JQ_COUNT && !asked[q]) {
-		if (stopped(p))
-			return PP_EINTR;
-		if (!rollout && (rc = pp_store_get_rollout(p->s, pp_json_get_str(entry, "rollout_id", ""),
-							   &rollout)))
+	while ((q = pp_judge_next(s->labels, also)) != PP_JQ_COUNT && !s->asked[q]) {
+		/* Stopped, or the pass failed in another rollout's answer:
+		 * nothing more is asked (the rc kept is the first). */
+		if (stopped(p) || p->rc) {
+			rc = PP_EINTR;
 			break;
-		asked[q] = true;
-		rc = ask(p, entry, rollout, q, labels);
+		}
+		if (!s->rollout && (rc = pp_store_get_rollout(p->s, id, &s->rollout)))
+			break;
+		s->asked[q] = true;
+		s->q = q;
+		if ((rc = ask(s, &pending)) || pending)
+			break;
 	}
-	if (rollout)
-		p->res->rollouts++;
-	pp_json_decref(rollout);
-	return rc;
+	if (!rc && pending)
+		return;
+	if (rc) {
+		fail_pass(p, rc);
+		slot_free(s);
+		return;
+	}
+	finish(s);
+}
+
+static void on_answer(void *arg, int rc, struct pp_model_reply *reply,
+		      const struct pp_http_stats *stats)
+{
+	struct slot *s = arg;
+
+	(void)stats;
+	if ((rc = take_answer(s, rc, reply))) {
+		fail_pass(s->p, rc);
+		slot_free(s);
+		return;
+	}
+	advance(s);
+}
+
+static int start(struct pass *p, const struct pp_json *entry)
+{
+	struct slot *s = pp_calloc(1, sizeof(*s));
+
+	if (!s)
+		return PP_ENOMEM;
+	s->p = p;
+	s->entry = entry;
+	s->labels = pp_json_get(entry, "labels");
+	pp_http_request_init(&s->call.hr);
+	s->at = p->n_slots;
+	p->slots[p->n_slots++] = s;
+	advance(s);
+	return PP_OK;
+}
+
+/* Starts rollouts until as many as the concurrency are in flight. */
+static void fill(struct pass *p, const struct pp_json *list)
+{
+	while (!p->rc && !stopped(p) && (long)p->n_slots < p->limit && p->next < p->total) {
+		int rc = start(p, pp_json_at(list, (size_t)p->next++));
+
+		if (rc)
+			fail_pass(p, rc);
+	}
+}
+
+static void loop(struct pass *p, const struct pp_json *list)
+{
+	int rc;
+
+	for (;;) {
+		fill(p, list);
+		if (p->rc || !p->n_slots)
+			break;
+		if (stopped(p)) {
+			fail_pass(p, PP_EINTR);
+			break;
+		}
+		rc = pp_caller_step(&p->mc, STEP_MS);
+		if (rc && rc != PP_EINTR) {
+			pp_diag_set(p->diag, rc, NULL, 0, 0, "the HTTP event loop failed");
+			fail_pass(p, PP_EPROVIDER);
+		}
+	}
+	if (!p->rc && stopped(p) && p->next < p->total)
+		p->rc = PP_EINTR;
 }
 
 static int open_judge(struct pass *p, struct pp_diag *diag)
@@ -293,7 +475,7 @@ static int open_judge(struct pass *p, struct pp_diag *diag)
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
 				   "no prompts for version '%s' (this peerpres has %s)", p->version,
 				   PP_JUDGE_PROMPT_VERSION);
-	return pp_caller_open(&p->mc, p->judge, &p->opt->provider, p->opt->stop, 1, diag);
+	return pp_caller_open(&p->mc, p->judge, &p->opt->provider, p->opt->stop, p->limit, diag);
 }
 
 static int store_error(struct pass *p, int rc, struct pp_diag *diag)
@@ -313,6 +495,7 @@ static void init_pass(struct pass *p, struct pp_store *s, const struct pp_judge_
 	p->res = res;
 	p->judge = opt->judge ? opt->judge : PP_JUDGE_DEFAULT_MODEL;
 	p->version = opt->prompt_version ? opt->prompt_version : PP_JUDGE_PROMPT_VERSION;
+	p->limit = opt->concurrency > 0 ? opt->concurrency : 1;
 }
 
 static void take_counts(struct pp_judge_result *res, const struct pp_json *todo)
@@ -342,12 +525,31 @@ int pp_judge_count(struct pp_store *s, const struct pp_judge_options *opt,
 	return rc;
 }
 
+/* Judges the todo list's rollouts; rc as pp_judge_run's. */
+static int judge_all(struct pass *p, const struct pp_json *list)
+{
+	int rc;
+
+	p->total = (long)pp_json_len(list);
+	if (!(p->slots = pp_calloc((size_t)p->limit, sizeof(*p->slots))))
+		return PP_ENOMEM;
+	loop(p, list);
+	rc = p->rc;
+	p->res->retries = p->mc.retries;
+	/* No callback may run once the slots go. */
+	pp_caller_close(&p->mc);
+	while (p->n_slots)
+		slot_free(p->slots[p->n_slots - 1]);
+	free(p->slots);
+	p->slots = NULL;
+	return rc;
+}
+
 int pp_judge_run(struct pp_store *s, const struct pp_judge_options *opt,
 		 struct pp_judge_result *res, struct pp_diag *diag)
 {
-	struct pp_json *todo = NULL, *list;
+	struct pp_json *todo = NULL;
 	struct pass p;
-	size_t i, n;
 	int rc;
 
 	if (!s || !opt || !res)
@@ -356,6 +558,8 @@ int pp_judge_run(struct pp_store *s, const struct pp_judge_options *opt,
 	p.diag = diag;
 	if ((rc = open_judge(&p, diag)))
 		return rc;
+	if (pp_caller_in_process(&p.mc))
+		p.limit = 1;
 	if (opt->retry_failed && (rc = pp_store_forget_failed(s, p.judge, p.version,
 							       &res->forgotten))) {
 		rc = store_error(&p, rc, diag);
@@ -367,13 +571,7 @@ int pp_judge_run(struct pp_store *s, const struct pp_judge_options *opt,
 		goto out;
 	}
 	take_counts(res, todo);
-	list = pp_json_get(todo, "todo");
-	n = pp_json_len(list);
-	for (i = 0; !rc && i < n; i++) {
-		rc = judge_rollout(&p, pp_json_at(list, i));
-		if (opt->progress)
-			opt->progress(opt->progress_arg, (long)i + 1, (long)n);
-	}
+	rc = judge_all(&p, pp_json_get(todo, "todo"));
 	if (rc == PP_EINTR) {
 		res->interrupted = true;
 		rc = PP_OK;

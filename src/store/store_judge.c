@@ -165,6 +165,62 @@ static int rollout_rowid(struct pp_store *s, const char *rollout_id, sqlite3_int
 	return rc;
 }
 
+/* Adds row st to the map {"JUDGE@VERSION": {label: entry}} (columns 7
+ * and 8: judge and prompt version). */
+static int add_judged_row(struct pp_store *s, sqlite3_stmt *st, struct pp_json *map)
+{
+	struct pp_json *per, *e = NULL;
+	char key[600];
+	int n, rc;
+
+	n = snprintf(key, sizeof(key), "%s@%s", (const char *)sqlite3_column_text(st, 7),
+		     (const char *)sqlite3_column_text(st, 8));
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return pp_store_fail(s, PP_ERANGE, "a stored judge name is too long");
+	if (!(per = pp_json_get(map, key))) {
+		if ((rc = pp_json_set(map, key, pp_json_object())))
+			return rc;
+		per = pp_json_get(map, key);
+	}
+	if ((rc = verdict_entry(s, st, &e)))
+		return rc;
+	return pp_json_set(per, (const char *)sqlite3_column_text(st, 2), e);
+}
+
+int pp_store_rollout_verdicts(struct pp_store *s, const char *rollout_id, struct pp_json **out)
+{
+	static const char sql[] =
+		"SELECT '', 0, label, value, outcome, question, error, judge, prompt_version"
+		" FROM judge_verdicts WHERE rollout = ?1 ORDER BY rowid";
+	sqlite3_stmt *st = NULL;
+	struct pp_json *map = NULL;
+	sqlite3_int64 id = 0;
+	int rc, src = SQLITE_DONE;
+
+	if (!s || !rollout_id || !out)
+		return PP_EINVAL;
+	*out = NULL;
+	pp_store_clear_error(s);
+	if ((rc = rollout_rowid(s, rollout_id, &id)))
+		return rc;
+	if (!(map = pp_json_object()))
+		return PP_ENOMEM;
+	rc = prepare(s, sql, &st);
+	if (!rc && sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
+		rc = pp_store_sqlfail(s, "binding a value");
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = add_judged_row(s, st, map);
+	if (!rc && src != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, "reading verdicts");
+	sqlite3_finalize(st);
+	if (rc) {
+		pp_json_decref(map);
+		return rc;
+	}
+	*out = map;
+	return PP_OK;
+}
+
 static bool known_outcome(const char *o)
 {
 	return o && (!strcmp(o, "ok") || !strcmp(o, "failed") || !strcmp(o, "refused"));

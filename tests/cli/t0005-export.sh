@@ -65,6 +65,28 @@ ok "an export of imported rollouts names the study's model again" sh -c \
 	'"$PEERPRES" export --db j.db --format jsonl -o again.jsonl && test "$(wc -l <again.jsonl)" -eq '"$total"' &&
 	 head -1 again.jsonl | grep -q "\"agent_model\":\"ref/"'
 
+# The judge's verdicts fill what the rules left open, as in the study's
+# dataset; the rules' labels and a round trip stay as they were.
+ok "the reference judge decides what the rules left open" sh -c \
+	'"$PEERPRES" judge --db a.db --judge ref/judge >judge.txt 2>&1'
+judged=$(sqlite3 a.db "select count(*) from judge_verdicts v join labels l on l.rollout = v.rollout
+	and l.name = v.label where v.outcome = 'ok' and l.decided = 0")
+ok "... some of them" test "$judged" -gt 0
+ok "export fills every one from the verdicts" sh -c \
+	'"$PEERPRES" export --db a.db --format jsonl -o jd.jsonl 2>err.txt &&
+	 grep -q "^'"$judged"' undecided labels filled from the verdicts of ref/judge@judge-v1" err.txt'
+ok "... names the judge and its labels in the transcript" sh -c \
+	'grep -q "peerpres_judge\\\\\":\\\\\"ref/judge@judge-v1" jd.jsonl && grep -q "peerpres_judged_labels" jd.jsonl'
+ok "... and leaves fewer labels null" sh -c \
+	'test "$(grep -o ":null" jd.jsonl | wc -l)" -lt "$(grep -o ":null" a.jsonl | wc -l)"'
+ok "export --judge none is the rules alone, as before any verdict" sh -c \
+	'"$PEERPRES" export --db a.db --format jsonl --judge none -o none.jsonl 2>/dev/null && cmp a.jsonl none.jsonl'
+ok "the judged JSONL imports back without failure or divergence" sh -c \
+	'"$PEERPRES" import --db jd.db jd.jsonl 2>err.txt && grep -q "0 with divergences; 0 already imported (skipped); 0 failed" err.txt'
+ok "judged JSONL round trip: every label and status equal, same configs" compare jd.db
+fails_with 1 "export with a judge the store lacks" "$PEERPRES" export --db a.db --format jsonl --judge nobody/none -o x.jsonl
+ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
+
 fails_with 2 "export without --format is a usage error" "$PEERPRES" export --db a.db
 fails_with 2 "upstream-json needs a directory" "$PEERPRES" export --db a.db --format upstream-json
 fails_with 1 "a missing store is an error" "$PEERPRES" export --db missing.db --format jsonl

@@ -40,8 +40,23 @@ ok "judging again is a no-op" sh -c \
 	'"$PEERPRES" judge --db r.db --judge ref/judge > j2.txt && grep -q "asked 0 questions" j2.txt'
 ok "the report defaults to the judge that wrote last" sh -c \
 	'"$PEERPRES" report --db r.db --format json | grep -q "\"judge\": \"ref/judge\""'
+# show: the verdicts beside the rules' undecided labels.
+failed_id=$(sqlite3 r.db "SELECT r.config_id || ':' || r.idx FROM judge_verdicts v JOIN rollouts r ON r.id = v.rollout
+  WHERE v.judge = 'ref/judge-garbage' AND v.outcome = 'failed' AND v.label = 'score' LIMIT 1")
+ok "show puts the latest judge's verdict beside the undecided label" sh -c \
+	"\"\$PEERPRES\" show --db r.db $failed_id > s.txt && grep -q '^judge   ref/judge@judge-v1' s.txt && grep -qE '^  score +undecided' s.txt && grep -qE '^ +judge [0-9]+ \(ref/judge, prompts judge-v1\)$' s.txt && grep -q 'also judged by: ref/judge-garbage@judge-v1' s.txt"
+ok "show --judge picks another judge, its failure with the reason" sh -c \
+	"\"\$PEERPRES\" show --db r.db $failed_id --judge ref/judge-garbage > s2.txt && grep -qE '^ +judge failed \(ref/judge-garbage, prompts judge-v1\): .+' s2.txt"
+ok "show --judge none shows no verdict" sh -c \
+	"\"\$PEERPRES\" show --db r.db $failed_id --judge none > s3.txt && grep -q '^judge   none' s3.txt && ! grep -qE '^ +judge ' s3.txt"
+ok "show --json carries every judge's verdicts" sh -c \
+	"\"\$PEERPRES\" show --db r.db $failed_id --json > s.json && grep -q '\"judge\": \"ref/judge@judge-v1\"' s.json && grep -q '\"ref/judge-garbage@judge-v1\": {' s.json"
+fails_with 1 "show with a judge the store lacks" "$PEERPRES" show --db r.db "$failed_id" --judge nobody/none
+ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 ok "report --judge none applies no judge" sh -c \
 	'"$PEERPRES" report --db r.db --judge none --format json | grep -qE "\"pending_judge\": [1-9]"'
+ok "report --study-refusal says what it adjusted" sh -c \
+	'"$PEERPRES" report --db r.db --study-refusal --format json > sr.json && grep -q "\"refusal_adjustment\"" sr.json && grep -q "\"rollouts_changed\": 0" sr.json && "$PEERPRES" report --db r.db --study-refusal | grep -q "no Claude model is in this report"'
 fails_with 1 "report with a judge the store lacks" "$PEERPRES" report --db r.db --judge nobody/none
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 ok "both judges are kept" sh -c \
@@ -61,6 +76,18 @@ done
 port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' server.out)
 ok "an OpenAI judge through the mock server" sh -c \
 	"\"\$PEERPRES\" judge --db r.db --judge openai/gpt-4.1-mini --base-url http://127.0.0.1:$port/v1 > o.txt && grep -q ' 0 failed, 0 refused' o.txt && grep -q 'input and' o.txt"
+# The same verdicts one question at a time and fifty at once.
+cp r.db c1.db && cp r.db c50.db
+table="SELECT rollout, label, quote(value), outcome, quote(error) FROM judge_verdicts
+  WHERE judge = 'openai/judge-garbage' ORDER BY rollout, label"
+ok "a judge pass at --concurrency 1" sh -c \
+	"\"\$PEERPRES\" judge --db c1.db --judge openai/judge-garbage --concurrency 1 --base-url http://127.0.0.1:$port/v1 > c1.txt 2>c1.err"
+ok "... and at --concurrency 50, with a progress line" sh -c \
+	"\"\$PEERPRES\" judge --db c50.db --judge openai/judge-garbage --concurrency 50 --base-url http://127.0.0.1:$port/v1 > c50.txt 2>c50.err && grep -q 'rollouts judged .* in flight' c50.err"
+sqlite3 c1.db "$table" > c1.tab
+sqlite3 c50.db "$table" > c50.tab
+ok "... store the same verdict table" sh -c "test -s c1.tab && cmp c1.tab c50.tab"
+ok "... with failures in it" grep -q "|failed|" c1.tab
 kill -TERM $pid
 wait $pid
 fails_with 1 "a judge that cannot be reached stops at its first question" \

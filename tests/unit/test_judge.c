@@ -14,6 +14,7 @@
 #include <peerpres/store.h>
 #include "core/alloc.h"
 #include "../harness/test.h"
+#include "mock_thread.h"
 
 #define CFG "abcdef0123456789aaaa"
 
@@ -791,6 +792,150 @@ TEST(judge_run_without_a_key_fails_before_asking)
 	CHECK_INT_EQ(pp_judge_run(s, &o, &res, &d), PP_EUSAGE);
 	CHECK_CONTAINS(d.msg, "judge-v0");
 	pp_store_close(s);
+}
+
+/* ---- concurrent passes through the mock server ---- */
+
+/* A store of n misrep rollouts whose scores the rules left open. */
+static struct pp_store *pending_store(const char *name, int n)
+{
+	struct pp_store *s = open_store(name);
+	char text[96];
+	int i;
+
+	if (!s || put_config(s, CFG, "misrep_evaluation", "[\"score\",\"threshold_result\"]")) {
+		pp_store_close(s);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(text, sizeof(text), "Draft %d. The final score comes to %d.", i, 40 + i);
+		if (put_rollout(s, CFG, i, "pending_judge", i % 7 == 3 ? "I refuse to do this." : text,
+				open_labels)) {
+			pp_store_close(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+struct watch {
+	long max_in_flight, stop_after;
+	volatile sig_atomic_t stop;
+};
+
+static void watch_progress(void *arg, const struct pp_judge_progress *pr)
+{
+	struct watch *w = arg;
+
+	if (pr->in_flight > w->max_in_flight)
+		w->max_in_flight = pr->in_flight;
+	if (w->stop_after && pr->done >= w->stop_after)
+		w->stop = 1;
+}
+
+static void mock_options(struct pp_judge_options *o, const char *base, char *url, size_t len,
+			 long concurrency, struct watch *w)
+{
+	memset(o, 0, sizeof(*o));
+	snprintf(url, len, "%s/v1", base);
+	/* The mock answers as the reference judge variant the model names. */
+	o->judge = "openai/judge-garbage";
+	o->provider.base_url = url;
+	o->concurrency = concurrency;
+	o->progress = watch_progress;
+	o->progress_arg = w;
+	o->stop = &w->stop;
+}
+
+/* The judge's verdicts in the store, canonical text (new). */
+static char *verdict_table(struct pp_store *s)
+{
+	struct pp_json *map = NULL;
+	char *text = NULL;
+
+	if (!pp_store_verdicts(s, "openai/judge-garbage", PP_JUDGE_PROMPT_VERSION, &map))
+		text = pp_json_canonical(map);
+	pp_json_decref(map);
+	return text;
+}
+
+TEST(judge_run_concurrent_gives_the_one_at_a_time_verdicts)
+{
+	struct pp_mock_options mo = { NULL, 0, 0, 15, NULL, 7, NULL, 5, 0 };
+	struct mock_thread mt;
+	struct pp_store *one = pending_store("c1.db", 40), *many = pending_store("c50.db", 40);
+	struct pp_judge_options o;
+	struct pp_judge_result r1, r50;
+	struct watch w1 = { 0, 0, 0 }, w50 = { 0, 0, 0 };
+	char url[96], *t1 = NULL, *t50 = NULL;
+	struct pp_diag d;
+
+	CHECK(one && many);
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(mock_thread_start(&mt, &mo, false), PP_OK);
+	mock_options(&o, mt.base, url, sizeof(url), 1, &w1);
+	CHECK_INT_EQ(pp_judge_run(one, &o, &r1, &d), PP_OK);
+	mock_options(&o, mt.base, url, sizeof(url), 50, &w50);
+	CHECK_INT_EQ(pp_judge_run(many, &o, &r50, &d), PP_OK);
+	mock_thread_stop(&mt, NULL);
+	CHECK_INT_EQ(w1.max_in_flight, 0);
+	/* Answers come back while others are still out. */
+	CHECK(w50.max_in_flight > 1);
+	CHECK_INT_EQ(r1.rollouts, 40);
+	CHECK_INT_EQ(r50.rollouts, 40);
+	CHECK_INT_EQ(r50.questions, r1.questions);
+	CHECK(r1.labels_failed > 0 && r1.labels_ok > 0);
+	CHECK_INT_EQ(r50.labels_failed, r1.labels_failed);
+	CHECK_INT_EQ(r50.labels_refused, r1.labels_refused);
+	t1 = verdict_table(one);
+	t50 = verdict_table(many);
+	CHECK(t1 && t50);
+	CHECK_STR_EQ(t50, t1);
+	free(t1);
+	free(t50);
+	pp_store_close(one);
+	pp_store_close(many);
+}
+
+TEST(judge_run_interrupted_keeps_its_verdicts_and_goes_on)
+{
+	struct pp_mock_options mo = { NULL, 0, 0, 10, NULL, 0, NULL, 0, 0 };
+	struct mock_thread mt;
+	struct pp_store *s = pending_store("stop.db", 30), *ref = pending_store("nostop.db", 30);
+	struct pp_judge_options o;
+	struct pp_judge_result res;
+	struct pp_json *judges = NULL;
+	struct watch w = { 0, 4, 0 };
+	char url[96], *t = NULL, *want = NULL;
+	long long stored = 0;
+	struct pp_diag d;
+
+	CHECK(s && ref);
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(mock_thread_start(&mt, &mo, false), PP_OK);
+	mock_options(&o, mt.base, url, sizeof(url), 8, &w);
+	CHECK_INT_EQ(pp_judge_run(s, &o, &res, &d), PP_OK);
+	CHECK(res.interrupted);
+	CHECK_INT_EQ(pp_store_judges(s, &judges), PP_OK);
+	CHECK(pp_json_int(pp_json_get(pp_json_at(judges, 0), "rollouts"), &stored));
+	pp_json_decref(judges);
+	CHECK(stored >= 4 && stored < 30);
+	/* The next pass asks only about the rest. */
+	w.stop_after = 0;
+	w.stop = 0;
+	CHECK_INT_EQ(pp_judge_run(s, &o, &res, &d), PP_OK);
+	CHECK(!res.interrupted);
+	CHECK_INT_EQ(res.rollouts, 30 - stored);
+	CHECK_INT_EQ(pp_judge_run(ref, &o, &res, &d), PP_OK);
+	mock_thread_stop(&mt, NULL);
+	t = verdict_table(s);
+	want = verdict_table(ref);
+	CHECK(t && want);
+	CHECK_STR_EQ(t, want);
+	free(t);
+	free(want);
+	pp_store_close(s);
+	pp_store_close(ref);
 }
 
 /* ---- agreement and kappa ---- */
