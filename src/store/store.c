@@ -567,6 +567,10 @@ void pp_store_close(struct pp_store *s)
 		return;
 	for (i = 0; i < PP_ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	/* Back to the log batches left (store_batch.c); should this fail
+	 * (another connection appeared), the next open sets it again. */
+	if (s->bulk)
+		sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 	/* close_v2 defers the close if a statement somehow survives. */
 	sqlite3_close_v2(s->db);
 	pp_buf_release(&s->scratch);
