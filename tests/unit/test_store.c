@@ -586,6 +586,16 @@ TEST(store_batches_use_a_rollback_journal_only_alone)
 	CHECK_INT_EQ(pp_store_commit(s), PP_OK);
 	journal_of(path, mode, sizeof(mode));
 	CHECK_STR_EQ(mode, "delete");
+	/* Opened meanwhile (the log cannot be set back yet), another handle
+	 * reads and writes in the journal mode the file has. */
+	other = open_store("bulk.db");
+	CHECK(other != NULL);
+	CHECK_INT_EQ(pp_store_done_indexes(other, CFG_A, 1, done), PP_OK);
+	CHECK(done[0]);
+	CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 3, "while another reads"), PP_OK);
+	CHECK_INT_EQ(pp_store_commit(s), PP_OK);
+	pp_store_close(other);
 	pp_store_close(s);
 	journal_of(path, mode, sizeof(mode));
 	CHECK_STR_EQ(mode, "wal");
