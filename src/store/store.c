@@ -191,6 +191,10 @@ static const char *const stmt_sql[PP_ST_COUNT] = {
 	[PP_ST_FIND_EXTRA] =
 		"SELECT idx FROM rollouts WHERE config_id = ?1"
 		" AND json_extract(extra, ?2) = ?3 ORDER BY idx LIMIT 1",
+	/* A rollout inside a batch (store_batch.c): prepared once rather
+	 * than compiled for every rollout. */
+	[PP_ST_SAVEPOINT] = "SAVEPOINT pp_rollout",
+	[PP_ST_RELEASE] = "RELEASE pp_rollout",
 };
 
 /* The dimension columns of configs, in the order of PP_ST_INS_CONFIG's

@@ -584,8 +584,10 @@ TEST(store_batches_use_a_rollback_journal_only_alone)
 	CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
 	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "in a batch"), PP_OK);
 	CHECK_INT_EQ(pp_store_commit(s), PP_OK);
+	/* Out of the log (which of the rollback journals is the handle's
+	 * own setting, not the file's). */
 	journal_of(path, mode, sizeof(mode));
-	CHECK_STR_EQ(mode, "delete");
+	CHECK(strcmp(mode, "wal") != 0 && strcmp(mode, "?") != 0);
 	/* Opened meanwhile (the log cannot be set back yet), another handle
 	 * reads and writes in the journal mode the file has. */
 	other = open_store("bulk.db");
