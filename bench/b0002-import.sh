@@ -8,8 +8,13 @@
 # of the machine while it ran (other processes share the cores: compare
 # runs made under the same load), and the same figures for reading the
 # file alone (cat) as the disk-speed yardstick.
+#
+# BASE=path/to/an/older/peerpres also times that program on the same file,
+# each program three times in turn, and prints the medians and their
+# ratio: the way to measure a change on a machine whose load moves.
 cd "$(dirname "$0")/.." || exit 2
 ROWS=${ROWS:-10000}
+PROG=${PROG:-./peerpres}
 out=bench/out
 mkdir -p "$out"
 rm -f "$out"/import-src.db* "$out"/import.db*
@@ -29,7 +34,7 @@ import() {
 	label=$1; shift
 	rm -f "$out"/import.db*
 	start=$(date +%s.%N)
-	OUT=$out sh -c './peerpres import --db "$OUT/import.db" "$@" "$OUT/import.jsonl" 2>"$OUT/import.log"
+	OUT=$out P=$PROG sh -c '"$P" import --db "$OUT/import.db" "$@" "$OUT/import.jsonl" 2>"$OUT/import.log"
 		s=$?; times >"$OUT/import.times"; exit $s' sh "$@"
 	status=$?
 	end=$(date +%s.%N)
@@ -55,3 +60,25 @@ awk -v t0="$cstart" -v t1="$cend" -v w0="$start" -v w1="$end" -v b="$bytes" 'BEG
 	dr = t1 - t0; if (dr <= 0) dr = 1e-6
 	printf "reading the file alone: %.0f MB/s; import (default threads) is %.0fx slower\n", b / 1e6 / dr, (w1 - w0) / dr
 }'
+
+# before/after: three alternated imports per program, default threads.
+if [ -n "$BASE" ]; then
+	: >"$out/ab.times"
+	: >"$out/ab.log"
+	for round in 1 2 3; do
+		for who in base new; do
+			if [ $who = base ]; then PROG=$BASE; else PROG=./peerpres; fi
+			import "$who" >>"$out/ab.log"
+			read -r end start <"$out/import.wall"
+			echo "$who $end $start $(cpu_of "$out/import.times")" >>"$out/ab.times"
+		done
+	done
+	awk -v n="$rows" -v b="$bytes" '{ t[$1] = t[$1] " " ($2 - $3); c[$1] = c[$1] " " $4 }
+	function median(s,   a, k) { k = split(s, a, " "); asorted(a, k); return a[int((k + 1) / 2)] }
+	function asorted(a, k,   i, j, x) { for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x } }
+	END {
+		mb = median(t["base"]); mn = median(t["new"]); cb = median(c["base"]); cn = median(c["new"])
+		printf "before/after (median of 3 alternated): base %.2f s = %.0f transcripts/s, %.1f MB/s, %.1f s CPU; new %.2f s = %.0f transcripts/s, %.1f MB/s, %.1f s CPU; new/base speed %.2fx, CPU %.2fx\n",
+			mb, n / mb, b / 1e6 / mb, cb, mn, n / mn, b / 1e6 / mn, cn, mb / mn, cn / cb
+	}' "$out/ab.times"
+fi

@@ -7,9 +7,22 @@
  * SHA instructions do the same rounds several times faster. The state
  * is kept as the instructions want it (ABEF and CDGH halves) across the
  * blocks and put back in order at the end. The results are checked
- * against the portable code in tests/unit/test_compat.c.
+ * against the portable code on random states, messages and lengths in
+ * tests/unit/test_alloc_hash.c, which turns this path off for its
+ * calling thread (pp_sha256_hw_off) to get the portable answer.
  */
 #include "core/sha256_hw.h"
+
+/* Per thread, so a test comparing the two paths disturbs no other. */
+static _Thread_local bool hw_off;
+
+bool pp_sha256_hw_off(bool off)
+{
+	bool was = hw_off;
+
+	hw_off = off;
+	return was;
+}
 
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 
@@ -69,15 +82,26 @@ static void blocks(uint32_t h[8], const unsigned char *p, size_t n)
 	_mm_storeu_si128((__m128i *)&h[4], s1);
 }
 
+bool pp_sha256_hw_available(void)
+{
+	return __builtin_cpu_supports("sha") && __builtin_cpu_supports("sse4.1") &&
+	       __builtin_cpu_supports("ssse3");
+}
+
 bool pp_sha256_hw_blocks(uint32_t h[8], const unsigned char *p, size_t n)
 {
-	if (!__builtin_cpu_supports("sha") || !__builtin_cpu_supports("sse4.1"))
+	if (hw_off || !pp_sha256_hw_available())
 		return false;
 	blocks(h, p, n);
 	return true;
 }
 
 #else
+
+bool pp_sha256_hw_available(void)
+{
+	return false;
+}
 
 bool pp_sha256_hw_blocks(uint32_t h[8], const unsigned char *p, size_t n)
 {

@@ -14,4 +14,12 @@
  * processor (or build) has no SHA instructions. */
 bool pp_sha256_hw_blocks(uint32_t h[8], const unsigned char *p, size_t n);
 
+/* Whether this processor and build have the SHA instructions. */
+bool pp_sha256_hw_available(void);
+
+/* For tests: off = true makes pp_sha256_hw_blocks decline in the calling
+ * thread only, so hash.c's portable code runs; returns the previous
+ * setting. */
+bool pp_sha256_hw_off(bool off);
+
 #endif

@@ -9,6 +9,7 @@
 #ifndef PP_STORE_INT_H
 #define PP_STORE_INT_H
 
+#include <stdbool.h>
 #include <sqlite3.h>
 
 #include <peerpres/buf.h>
@@ -28,6 +29,8 @@ enum pp_store_stmt {
 	PP_ST_INS_TOOL_CALL,
 	PP_ST_INS_LABEL,
 	PP_ST_FIND_EXTRA,
+	PP_ST_SAVEPOINT,
+	PP_ST_RELEASE,
 	PP_ST_COUNT
 };
 
@@ -37,6 +40,8 @@ struct pp_store {
 	char errmsg[1024];
 	sqlite3_stmt *st[PP_ST_COUNT];
 	struct pp_buf scratch; /* reused for JSON text bound to statements */
+	bool bulk;             /* batches switched the file to a rollback
+				* journal; closing goes back to WAL */
 };
 
 /* Records "path: message" as the last error and returns rc. */

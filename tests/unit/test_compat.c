@@ -622,12 +622,17 @@ TEST(compat_fast_json_parses_as_the_general_parser)
 	/* NUL bytes in the buffer itself, outside and inside a string. */
 	CHECK(same_parse("[1]\0", 4));
 	CHECK(same_parse("\"a\0b\"", 5));
-	/* Special characters at every offset of an 8-byte word. */
-	for (k = 0; k < 40; k++) {
+	/* Special characters at every offset of an 8-byte word and of a
+	 * 16-byte one (the SSE2 scan): escapes, UTF-8, a raw control
+	 * character (an error), DEL (plain) and a quote ending the string
+	 * early (an error after it). */
+	for (k = 0; k < 80; k++) {
+		static const char *const special[] = { "\\n", "\xc3\xa9", "\x01", "\x7f", "\"" };
+
 		pp_buf_reset(&b);
 		pp_buf_adds(&b, "[\"");
 		for (i = 0; i < 64; i++)
-			pp_buf_adds(&b, i % 9 == k % 9 ? (k % 2 ? "\\n" : "\xc3\xa9") : "x");
+			pp_buf_adds(&b, i % 17 == k % 17 ? special[k % 5] : "x");
 		pp_buf_adds(&b, k % 3 ? "\"]" : "\"");
 		CHECK(same_parse(b.buf, b.len));
 	}

@@ -4,6 +4,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <peerpres/json.h>
 #include <peerpres/status.h>
 #include <peerpres/store.h>
@@ -549,5 +551,68 @@ TEST(store_find_extra_finds_a_rollout_by_an_extra_key)
 	CHECK_INT_EQ(pp_store_find_extra(s, CFG_A, "a') OR 1 --", "k1", &idx), PP_EINVAL);
 	CHECK_INT_EQ(pp_store_find_extra(s, CFG_A, "", "k1", &idx), PP_EINVAL);
 	pp_json_decref(r);
+	pp_store_close(s);
+}
+
+/* The journal mode of the file at path, read by a connection of its own. */
+static void journal_of(const char *path, char *mode, size_t len)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	snprintf(mode, len, "?");
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		snprintf(mode, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Batches move a store that only they use to a rollback journal (each
+ * page written once); closing puts the log back. With another handle
+ * open the switch is refused and the batch runs in the log. */
+TEST(store_batches_use_a_rollback_journal_only_alone)
+{
+	char path[1024], mode[32];
+	struct pp_store *s = open_store("bulk.db"), *other = NULL;
+	bool done[3] = { false, false, false };
+
+	CHECK(s);
+	db_path(path, sizeof(path), "bulk.db");
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "in a batch"), PP_OK);
+	CHECK_INT_EQ(pp_store_commit(s), PP_OK);
+	/* Out of the log (which of the rollback journals is the handle's
+	 * own setting, not the file's). */
+	journal_of(path, mode, sizeof(mode));
+	CHECK(strcmp(mode, "wal") != 0 && strcmp(mode, "?") != 0);
+	/* Opened meanwhile (the log cannot be set back yet), another handle
+	 * reads and writes in the journal mode the file has. */
+	other = open_store("bulk.db");
+	CHECK(other != NULL);
+	CHECK_INT_EQ(pp_store_done_indexes(other, CFG_A, 1, done), PP_OK);
+	CHECK(done[0]);
+	CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 3, "while another reads"), PP_OK);
+	CHECK_INT_EQ(pp_store_commit(s), PP_OK);
+	pp_store_close(other);
+	pp_store_close(s);
+	journal_of(path, mode, sizeof(mode));
+	CHECK_STR_EQ(mode, "wal");
+	/* Two handles: the log stays, and both still write. */
+	s = open_store("bulk.db");
+	other = open_store("bulk.db");
+	CHECK(s && other);
+	CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 1, "beside another handle"), PP_OK);
+	CHECK_INT_EQ(pp_store_commit(s), PP_OK);
+	journal_of(path, mode, sizeof(mode));
+	CHECK_STR_EQ(mode, "wal");
+	CHECK_INT_EQ(put_rollout(other, 0, CFG_A, 2, "the other"), PP_OK);
+	CHECK_INT_EQ(pp_store_done_indexes(s, CFG_A, 3, done), PP_OK);
+	CHECK(done[0] && done[1] && done[2]);
+	pp_store_close(other);
 	pp_store_close(s);
 }
