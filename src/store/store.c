@@ -481,23 +481,6 @@ out:
 	return rc;
 }
 
-/*
- * The write-ahead log, so readers never wait for a run's writes. An
- * import alone on the file moves it to a rollback journal for its
- * batches (store_batch.c); while it runs the log cannot be set again
- * (SQLite answers "busy" at once), and this handle then works in the
- * journal mode the file has: readers and writers take turns through the
- * busy timeout, and the first open after the import sets the log.
- */
-static int set_wal(struct pp_store *s)
-{
-	if (sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL) == SQLITE_OK)
-		return PP_OK;
-	if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_BUSY)
-		return pp_store_sqlfail(s, "opening");
-	return exec_sql(s, "PRAGMA journal_mode", "opening");
-}
-
 static int configure(struct pp_store *s)
 {
 	int rc;
@@ -507,7 +490,7 @@ static int configure(struct pp_store *s)
 		return pp_store_sqlfail(s, "setting the busy timeout");
 	/* The first statement reads the header: a file that is not a
 	 * database fails here with SQLite's "file is not a database". */
-	rc = set_wal(s);
+	rc = exec_sql(s, "PRAGMA journal_mode = WAL", "opening");
 	if (!rc)
 		rc = exec_sql(s, "PRAGMA synchronous = NORMAL", "opening");
 	if (!rc)
@@ -588,10 +571,6 @@ void pp_store_close(struct pp_store *s)
 		return;
 	for (i = 0; i < PP_ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
-	/* Back to the log batches left (store_batch.c); should this fail
-	 * (another connection appeared), the next open sets it again. */
-	if (s->bulk)
-		sqlite3_exec(s->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 	/* close_v2 defers the close if a statement somehow survives. */
 	sqlite3_close_v2(s->db);
 	pp_buf_release(&s->scratch);

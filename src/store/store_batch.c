@@ -9,18 +9,11 @@
  * savepoint of its own, so one that fails (an index already taken, a bad
  * shape) is undone alone and the others stay.
  *
- * The first batch also moves the file from the write-ahead log to a
- * rollback journal (TRUNCATE) when this is the only connection (SQLite refuses
- * otherwise, and the log stays): an import appends new pages, whose
- * journal is almost empty, and each page is then written once instead of
- * twice (to the log, then to the file at a checkpoint). A crash leaves a
- * hot journal that the next open rolls back, as the log would have been;
- * closing the handle, or the next open (store.c), sets the log again.
- *
  * Invariant: a batch is open exactly when the handle is outside SQLite's
  * autocommit mode; no other function leaves a transaction open.
- * Besides the journal mode above, only this handle's settings change
- * (cache, journals, checkpoints).
+ * Only this handle's settings change (cache, journals, checkpoints),
+ * never the file's: the file stays in the write-ahead log, so a report
+ * reads beside an import without waiting.
  */
 #include <string.h>
 
@@ -66,25 +59,6 @@ static int data_version(struct pp_store *s, int64_t *version)
 	return rc;
 }
 
-/* Tries the rollback journal (see the top); staying in the log is no
- * error. TRUNCATE empties the journal at each commit instead of deleting
- * and creating the file again. */
-static void try_bulk(struct pp_store *s)
-{
-	sqlite3_stmt *st = NULL;
-	const unsigned char *mode;
-
-	if (s->bulk || sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = TRUNCATE", -1, &st,
-					   NULL) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW && (mode = sqlite3_column_text(st, 0)) &&
-	    !strcmp((const char *)mode, "truncate"))
-		s->bulk = true;
-	sqlite3_finalize(st);
-}
-
 int pp_store_begin(struct pp_store *s, int64_t *version)
 {
 	int rc;
@@ -97,7 +71,6 @@ int pp_store_begin(struct pp_store *s, int64_t *version)
 	/* A batch's new pages stay in the cache until the commit writes
 	 * them once; a savepoint's journal in a temporary file was most of
 	 * the writes; fewer, larger checkpoints copy each page once. */
-	try_bulk(s);
 	rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;"
 		  " PRAGMA wal_autocheckpoint = 10000", "setting the handle up for batches");
 	if (!rc)

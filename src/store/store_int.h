@@ -9,7 +9,6 @@
 #ifndef PP_STORE_INT_H
 #define PP_STORE_INT_H
 
-#include <stdbool.h>
 #include <sqlite3.h>
 
 #include <peerpres/buf.h>
@@ -40,8 +39,6 @@ struct pp_store {
 	char errmsg[1024];
 	sqlite3_stmt *st[PP_ST_COUNT];
 	struct pp_buf scratch; /* reused for JSON text bound to statements */
-	bool bulk;             /* batches switched the file to a rollback
-				* journal; closing goes back to WAL */
 };
 
 /* Records "path: message" as the last error and returns rc. */
