@@ -36,17 +36,26 @@ if [ -z "$browser" ]; then
 fi
 # The page's #selftest fragment makes its script check itself and write
 # the result into <pre id="selftest">.
-render() {
+dom() {
 	HOME="$WORK" timeout 60 "$browser" --headless=new --no-sandbox --disable-gpu \
 		--no-first-run --disable-extensions --user-data-dir="$WORK/chrome" \
-		--virtual-time-budget=10000 --dump-dom "file://$WORK/$1#selftest" 2>/dev/null |
-		grep -o '<pre id="selftest">[^<]*' | sed 's/.*>//'
+		--virtual-time-budget=10000 --dump-dom "file://$WORK/$1" 2>/dev/null
+}
+render() {
+	dom "$1#selftest" | grep -o '<pre id="selftest">[^<]*' | sed 's/.*>//'
 }
 render r.html > st.txt
 ok "the page renders in headless Chromium without a script error" grep -q "^SELFTEST ok .* errors=0" st.txt
 ok "... with tables and charts" grep -Eq "tables=[1-9][0-9]* svgs=[1-9]" st.txt
 ok "... and a transcript opens with its messages and highlighted calls" \
 	grep -Eq "transcript_messages=[1-9][0-9]* highlighted=[1-9]" st.txt
+# A link #rollout=CONFIG:IDX opens that rollout (the last one stored, so
+# not the one a default view would show first).
+last=$(sqlite3 r.db "SELECT config_id || ':' || idx FROM rollouts ORDER BY id DESC LIMIT 1")
+dom "r.html#rollout=$last" > link.dom
+ok "a #rollout= link opens that rollout" grep -q "<h3>Rollout $last</h3>" link.dom
+dom "r.html#rollout=0000000000:9" > nolink.dom
+ok "... and names one the page does not hold" grep -q "Rollout 0000000000:9 is not in this page" nolink.dom
 # A page whose script throws must fail the check above.
 sed 's|var by = metricsByName();|var by = metricsByName(); null.x = 1;|' r.html > broken.html
 render broken.html > st2.txt

@@ -537,6 +537,16 @@ window.addEventListener("error", function (e) {
 		this.count = function () { return matches.length; };
 		this.first = function () { return matches.length ? matches[0] : -1; };
 		this.open = function (k) { renderTranscript(pane, info[k]); };
+		/* A rollout named "CONFIG_ID:IDX" (as `peerpres show` takes it):
+		 * opened when this page holds it, whatever the filters. */
+		this.openId = function (name) {
+			for (var k = 0; k < info.length; k++)
+				if (info[k].id + ":" + info[k].idx === name) { self.open(k); return true; }
+			while (pane.firstChild) pane.removeChild(pane.firstChild);
+			pane.appendChild(el("p", { cls: "warn", text: "Rollout " + name + " is not in this page (a filter of the report, or " +
+				"--html-transcripts, left it out); 'peerpres show " + name + "' prints it." }));
+			return false;
+		};
 		apply();
 	}
 
@@ -557,6 +567,8 @@ window.addEventListener("error", function (e) {
 		var labels = r.labels.map(labelOf), turn = 0, n = 0;
 		while (pane.firstChild) pane.removeChild(pane.firstChild);
 		pane.appendChild(el("h3", { text: "Rollout " + r.id + ":" + r.idx }));
+		pane.appendChild(el("p", { cls: "meta" }, ["Link: ", el("a", { href: "#rollout=" + r.id + ":" + r.idx, text: "#rollout=" + r.id + ":" + r.idx }),
+			" \u00b7 in a terminal: peerpres show " + r.id + ":" + r.idx]));
 		pane.appendChild(el("p", { cls: "meta", text: [r.scenario, r.subject, r.condition, r.instantiation, r.dataset, r.threshold, r.mode, r.scratchpad].join(" / ") +
 			" \u00b7 " + r.model + " \u00b7 status " + r.status + (r.error ? " \u00b7 error: " + r.error : "") }));
 		var flags = MIS.filter(function (m) { return r.mis & m[0]; });
@@ -606,8 +618,21 @@ window.addEventListener("error", function (e) {
 			pane.insertBefore(el("p", {}, [el("a", { href: "#transcript", cls: "jump", onclick: function (ev) {
 				ev.preventDefault(); hit.scrollIntoView({ block: "center" }); } }, ["\u2193 go to the misaligned call"])]),
 				pane.childNodes[2] || null);
-		if (pane.scrollIntoView && location.hash !== "#selftest") pane.scrollIntoView();
+		if (location.hash !== "#selftest") {
+			/* The address names the open rollout, so it can be shared. */
+			if (window.history && history.replaceState)
+				history.replaceState(null, "", "#rollout=" + r.id + ":" + r.idx);
+			if (pane.scrollIntoView) pane.scrollIntoView();
+		}
 	}
+
+	/* #rollout=CONFIG_ID:IDX opens that rollout, on load and later. */
+	function openFromAddress() {
+		var m = /^#rollout=(.+)$/.exec(location.hash);
+		if (m && viewer)
+			viewer.openId(decodeURIComponent(m[1]));
+	}
+	window.addEventListener("hashchange", openFromAddress);
 
 	function transcriptsSection() {
 		var s = section("transcripts", "Transcripts",
@@ -628,6 +653,8 @@ window.addEventListener("error", function (e) {
 	 transcriptsSection, scenariosSection, usageSection].forEach(function (f) {
 		try { f(); } catch (e) { ppErrors.push(String(e && e.stack || e)); }
 	});
+
+	try { openFromAddress(); } catch (e) { ppErrors.push(String(e)); }
 
 	/* #selftest: what the browser test checks, written into the page. */
 	if (location.hash === "#selftest") {
