@@ -96,30 +96,21 @@ static int add_verdict_row(struct pp_store *s, sqlite3_stmt *st, struct pp_json 
 	return pp_json_set(per, (const char *)sqlite3_column_text(st, 2), e);
 }
 
-int pp_store_verdicts(struct pp_store *s, const char *judge, const char *prompt_version,
-		      struct pp_json **out)
+/*
+ * Steps st (prepared and bound, or rc already set) and adds every row to
+ * a new JSON object with add; finalizes st. On success *out is the object.
+ */
+static int collect_rows(struct pp_store *s, sqlite3_stmt *st, int rc,
+			int (*add)(struct pp_store *, sqlite3_stmt *, struct pp_json *),
+			struct pp_json **out)
 {
-	static const char sql[] =
-		"SELECT r.config_id, r.idx, v.label, v.value, v.outcome, v.question,"
-		" v.error FROM judge_verdicts v JOIN rollouts r ON r.id = v.rollout"
-		" WHERE v.judge = ?1 AND v.prompt_version = ?2";
-	sqlite3_stmt *st = NULL;
-	struct pp_json *map = NULL;
-	int rc, src = SQLITE_DONE;
+	struct pp_json *map = rc ? NULL : pp_json_object();
+	int src = SQLITE_DONE;
 
-	if (!s || !judge || !prompt_version || !out)
-		return PP_EINVAL;
-	*out = NULL;
-	pp_store_clear_error(s);
-	if (!(map = pp_json_object()))
-		return PP_ENOMEM;
-	rc = prepare(s, sql, &st);
-	if (!rc)
-		rc = bind_str(s, st, 1, judge);
-	if (!rc)
-		rc = bind_str(s, st, 2, prompt_version);
+	if (!rc && !map)
+		rc = PP_ENOMEM;
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-		rc = add_verdict_row(s, st, map);
+		rc = add(s, st, map);
 	if (!rc && src != SQLITE_DONE)
 		rc = pp_store_sqlfail(s, "reading verdicts");
 	sqlite3_finalize(st);
@@ -129,6 +120,28 @@ int pp_store_verdicts(struct pp_store *s, const char *judge, const char *prompt_
 	}
 	*out = map;
 	return PP_OK;
+}
+
+int pp_store_verdicts(struct pp_store *s, const char *judge, const char *prompt_version,
+		      struct pp_json **out)
+{
+	static const char sql[] =
+		"SELECT r.config_id, r.idx, v.label, v.value, v.outcome, v.question,"
+		" v.error FROM judge_verdicts v JOIN rollouts r ON r.id = v.rollout"
+		" WHERE v.judge = ?1 AND v.prompt_version = ?2";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!s || !judge || !prompt_version || !out)
+		return PP_EINVAL;
+	*out = NULL;
+	pp_store_clear_error(s);
+	rc = prepare(s, sql, &st);
+	if (!rc)
+		rc = bind_str(s, st, 1, judge);
+	if (!rc)
+		rc = bind_str(s, st, 2, prompt_version);
+	return collect_rows(s, st, rc, add_verdict_row, out);
 }
 
 /* The rollouts.id of "<config_id>:<idx>" (the full config id). */
@@ -193,9 +206,8 @@ int pp_store_rollout_verdicts(struct pp_store *s, const char *rollout_id, struct
 		"SELECT '', 0, label, value, outcome, question, error, judge, prompt_version"
 		" FROM judge_verdicts WHERE rollout = ?1 ORDER BY rowid";
 	sqlite3_stmt *st = NULL;
-	struct pp_json *map = NULL;
 	sqlite3_int64 id = 0;
-	int rc, src = SQLITE_DONE;
+	int rc;
 
 	if (!s || !rollout_id || !out)
 		return PP_EINVAL;
@@ -203,22 +215,10 @@ int pp_store_rollout_verdicts(struct pp_store *s, const char *rollout_id, struct
 	pp_store_clear_error(s);
 	if ((rc = rollout_rowid(s, rollout_id, &id)))
 		return rc;
-	if (!(map = pp_json_object()))
-		return PP_ENOMEM;
 	rc = prepare(s, sql, &st);
 	if (!rc && sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
 		rc = pp_store_sqlfail(s, "binding a value");
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-		rc = add_judged_row(s, st, map);
-	if (!rc && src != SQLITE_DONE)
-		rc = pp_store_sqlfail(s, "reading verdicts");
-	sqlite3_finalize(st);
-	if (rc) {
-		pp_json_decref(map);
-		return rc;
-	}
-	*out = map;
-	return PP_OK;
+	return collect_rows(s, st, rc, add_judged_row, out);
 }
 
 static bool known_outcome(const char *o)
