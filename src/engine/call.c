@@ -180,7 +180,7 @@ static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_
 		snprintf(reply->agent, sizeof(reply->agent), "%s", resp->route);
 	/* A cache that cannot be written costs a rerun money, not this run
 	 * its answer: the error is not the call's. */
-	if (!rc && call->key[0])
+	if (!rc && call->key[0] && (!mc->before_write || !mc->before_write(mc->write_arg)))
 		pp_store_cache_put(mc->cache, call->key, resp->body.buf, resp->body.len);
 	return rc;
 }

@@ -11,6 +11,12 @@
  * freed when their last rollout is stored, so memory follows the
  * rollouts in flight, not the size of the plan.
  *
+ * Writes go in batches (pp_store_begin): the finished rollouts and the
+ * cached answers of up to BATCH_MS or BATCH_MAX rollouts share one
+ * transaction, opened at the first write after a commit, so a crash
+ * loses at most one batch besides the rollouts in flight, and the write
+ * lock is free whenever nothing waits to be written.
+ *
  * Ctrl-C sets opt->stop: no rollout starts, the calls in flight are
  * abandoned (their rollouts are not stored), the finished ones are kept,
  * and the same command does the rest.
@@ -36,6 +42,10 @@
 #define STEP_MS 200L
 /* The adaptive mode lowers the concurrency at most this often. */
 #define ADAPT_INTERVAL_MS 1000.0
+/* A batch is committed this long after its first write at the latest, */
+#define BATCH_MS 50.0
+/* or once it holds this many rollouts. */
+#define BATCH_MAX 64
 
 struct run_ctx;
 
@@ -76,6 +86,9 @@ struct run_ctx {
 	struct pp_price price;
 	bool priced;                     /* the model has a price (cost is known) */
 	double spent_usd;                /* every call answered so far, in flight too */
+	bool batch_open;                 /* a write transaction is open */
+	long batch_n;                    /* rollouts stored in it */
+	double batch_t0;                 /* when it opened */
 	int rc;                          /* the first error that stops the run */
 	struct pp_diag *diag;
 };
@@ -112,6 +125,51 @@ static void fail_run(struct run_ctx *c, const struct slot *s, int rc)
 	c->rc = rc;
 	pp_diag_set(c->diag, rc, NULL, 0, 0, "rollout %.12s:%ld: %s", s->pc->config_id, s->idx,
 		    rc == PP_ESTORE || rc == PP_EINVAL ? pp_store_errmsg(c->store) : pp_strerror(rc));
+}
+
+/* ---- batches of writes ---- */
+
+/* Opens a batch unless one is open; the caller's cache writes join it. */
+static int batch_join(void *arg)
+{
+	struct run_ctx *c = arg;
+	int rc;
+
+	if (c->batch_open)
+		return PP_OK;
+	if ((rc = pp_store_begin(c->store, NULL)))
+		return rc;
+	c->batch_open = true;
+	c->batch_n = 0;
+	c->batch_t0 = now_ms();
+	return PP_OK;
+}
+
+/* Commits the open batch when it is due (or always, with force). A
+ * failed commit stops the run: what the batch held is not stored. */
+static void batch_end(struct run_ctx *c, bool force)
+{
+	int rc;
+
+	if (!c->batch_open ||
+	    (!force && c->batch_n < BATCH_MAX && now_ms() - c->batch_t0 < BATCH_MS))
+		return;
+	c->batch_open = false;
+	if ((rc = pp_store_commit(c->store)) && !c->rc) {
+		c->rc = rc;
+		pp_diag_set(c->diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
+	}
+}
+
+/* How long the loop may wait before the open batch is due. */
+static long step_timeout(const struct run_ctx *c)
+{
+	double left;
+
+	if (!c->batch_open)
+		return STEP_MS;
+	left = BATCH_MS - (now_ms() - c->batch_t0);
+	return left <= 0 ? 0 : left >= STEP_MS ? STEP_MS : (long)left + 1;
 }
 
 /* ---- the work: configs in plan order, missing indexes in order ---- */
@@ -282,7 +340,9 @@ static void finish(struct run_ctx *c, struct slot *s)
 	int rc = rollout_record(c, s, &rec);
 
 	if (!rc)
-		rc = pp_store_put_rollout(c->store, c->run_id, rec);
+		rc = batch_join(c);
+	if (!rc && !(rc = pp_store_put_rollout(c->store, c->run_id, rec)))
+		c->batch_n++;
 	if (rc) {
 		fail_run(c, s, rc);
 	} else {
@@ -293,6 +353,7 @@ static void finish(struct run_ctx *c, struct slot *s)
 	slot_free(c, s);
 	if (!rc)
 		report_progress(c);
+	batch_end(c, false);
 }
 
 static void on_reply(void *arg, int rc, struct pp_model_reply *reply,
@@ -491,10 +552,11 @@ static void loop(struct run_ctx *c)
 			break;
 		if (stopped(c))
 			break;
-		if ((c->rc = pp_caller_step(&c->caller, STEP_MS)) == PP_EINTR)
+		if ((c->rc = pp_caller_step(&c->caller, step_timeout(c))) == PP_EINTR)
 			c->rc = PP_OK;
 		else if (c->rc)
 			pp_diag_set(c->diag, c->rc, NULL, 0, 0, "the HTTP event loop failed");
+		batch_end(c, false);
 	}
 	c->res->interrupted = stopped(c);
 }
@@ -528,6 +590,8 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 		return pp_diag_set(c->diag, PP_EUSAGE, NULL, 0, 0,
 				   "--budget needs a price for '%s' (add it with --prices FILE)", opt->model);
 	c->caller.cache = opt->no_cache ? NULL : c->store;
+	c->caller.before_write = batch_join;
+	c->caller.write_arg = c;
 	c->limit = pp_caller_in_process(&c->caller) ? 1 : conn;
 	c->res->concurrency_low = c->limit;
 	if ((rc = pp_plan(c->scenarios, c->n_scenarios, opt, plan, c->diag)))
@@ -559,6 +623,7 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(store));
 	if (!rc) {
 		loop(&c);
+		batch_end(&c, true);
 		rc = c.rc;
 	}
 	if (c.run_id)

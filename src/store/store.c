@@ -191,6 +191,10 @@ static const char *const stmt_sql[PP_ST_COUNT] = {
 	[PP_ST_FIND_EXTRA] =
 		"SELECT idx FROM rollouts WHERE config_id = ?1"
 		" AND json_extract(extra, ?2) = ?3 ORDER BY idx LIMIT 1",
+	[PP_ST_CACHE_GET] = "SELECT body FROM response_cache WHERE key = ?1",
+	[PP_ST_CACHE_PUT] =
+		"INSERT OR REPLACE INTO response_cache (key, body, created_at)"
+		" VALUES (?1, ?2, ?3)",
 };
 
 /* The dimension columns of configs, in the order of PP_ST_INS_CONFIG's

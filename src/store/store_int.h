@@ -28,6 +28,8 @@ enum pp_store_stmt {
 	PP_ST_INS_TOOL_CALL,
 	PP_ST_INS_LABEL,
 	PP_ST_FIND_EXTRA,
+	PP_ST_CACHE_GET,
+	PP_ST_CACHE_PUT,
 	PP_ST_COUNT
 };
 
