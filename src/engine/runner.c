@@ -60,6 +60,7 @@ struct slot {
 	char agent[128], started[32];
 	double t0_ms;
 	double cost_usd;             /* of its calls so far */
+	struct pp_wire_cache *wire;  /* its transcript as sent (HTTP providers) */
 	struct pp_caller_call call;  /* the call in flight, if any */
 };
 
@@ -253,6 +254,7 @@ static void slot_free(struct run_ctx *c, struct slot *s)
 	c->slots[s->at]->at = s->at;
 	pp_http_request_release(&s->call.hr);
 	pp_rollout_free(s->r);
+	pp_wire_cache_free(s->wire);
 	s->pc->in_flight--;
 	release_config(s->pc);
 	free(s);
@@ -418,7 +420,7 @@ static void advance(struct slot *s)
 	while (pp_rollout_wants_model(s->r)) {
 		struct pp_model_request req = { c->model_name, pp_rollout_messages(s->r),
 						pp_rollout_tools(s->r), c->opt->temperature, s->seed,
-						s->pc->rendered };
+						s->pc->rendered, s->wire };
 		struct pp_model_reply reply;
 		bool pending;
 
@@ -491,7 +493,7 @@ static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 					 c->opt->token_cap };
 	struct slot *s = pp_calloc(1, sizeof(*s));
 	char seed_text[128];
-	int rc;
+	int rc = PP_OK;
 
 	if (!s)
 		return PP_ENOMEM;
@@ -505,8 +507,11 @@ static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 	s->t0_ms = now_ms();
 	now_iso(s->started);
 	pp_http_request_init(&s->call.hr);
-	if ((rc = pp_rollout_new(&s->r, &cfg, c->diag)) || (rc = slot_add(c, s))) {
+	if (!pp_caller_in_process(&c->caller))
+		rc = pp_wire_cache_new(&s->wire);
+	if (rc || (rc = pp_rollout_new(&s->r, &cfg, c->diag)) || (rc = slot_add(c, s))) {
 		pp_rollout_free(s->r);
+		pp_wire_cache_free(s->wire);
 		free(s);
 		return rc;
 	}

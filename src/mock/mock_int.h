@@ -67,6 +67,10 @@ struct pp_mock {
 	int port;
 	struct mock_conn **conns;
 	size_t n_conns, cap_conns;
+	bool any_closed;         /* since the last sweep of conns */
+	int epfd;                /* every open socket, or -1 before the first run */
+	struct mock_conn **timers;   /* a min-heap by due time of the waiting replies */
+	size_t n_timers, cap_timers;
 	struct mock_faults faults;
 	struct mock_render *cache[MOCK_CACHE_BUCKETS];
 	size_t n_cached;

@@ -128,6 +128,31 @@ void pp_call_id(char *out, size_t outlen, const char *body, size_t len, size_t i
  * roles). items is stolen; an empty array adds nothing. */
 int pp_wire_push(struct pp_json *wire, const char *role, const char *key, struct pp_json *items);
 
+/*
+ * A rollout's transcript in a wire format, kept between its requests
+ * (struct pp_model_request.wire). text holds the body from its start up
+ * to the end of the wire message made from internal message n - 1; the
+ * messages after n are serialised per request. It is valid for one
+ * format (owner: the build function's provider ops), one open provider
+ * (ctx) and one transcript (messages); pp_wire_cache_fits() says whether
+ * it holds a prefix of this request's, and empties it when not.
+ */
+struct pp_wire_cache {
+	const void *owner;
+	const void *ctx;
+	const struct pp_json *messages;
+	size_t n;                  /* internal messages in text */
+	struct pp_buf text;
+	const struct pp_json *tools;   /* the declarations tools_text holds */
+	size_t n_tools;
+	struct pp_buf tools_text;
+};
+
+/* Whether w holds a prefix of req's transcript for (owner, ctx); when it
+ * does not, w is emptied and bound to them. */
+bool pp_wire_cache_fits(struct pp_wire_cache *w, const void *owner, const void *ctx,
+			const struct pp_model_request *req);
+
 /* Whether an assistant message carries a verbatim copy of its wire
  * content for `format` ("anthropic", "gemini"); the copy, borrowed. */
 const struct pp_json *pp_replay_get(const struct pp_json *msg, const char *format);
