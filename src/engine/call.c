@@ -141,20 +141,52 @@ static void request_key(const struct pp_model_caller *mc, const struct pp_http_r
 	key[64] = '\0';
 }
 
+/*
+ * A cache entry is the response body, then, when the answer named the
+ * mock server's route (the agent a rerun must record too), a NUL and the
+ * route. A JSON body holds no NUL byte, so the split is unambiguous and
+ * entries written before the route was kept read as bodies alone.
+ */
+static int cache_put(struct pp_model_caller *mc, const char *key,
+		     const struct pp_http_response *resp)
+{
+	struct pp_buf entry = PP_BUF_INIT;
+	int rc;
+
+	if (!resp->route[0])
+		return pp_store_cache_put(mc->cache, key, resp->body.buf, resp->body.len);
+	rc = pp_buf_add(&entry, resp->body.buf, resp->body.len);
+	if (!rc)
+		rc = pp_buf_addc(&entry, '\0');
+	if (!rc)
+		rc = pp_buf_adds(&entry, resp->route);
+	if (!rc)
+		rc = pp_store_cache_put(mc->cache, key, entry.buf, entry.len);
+	pp_buf_release(&entry);
+	return rc;
+}
+
 /* The cached answer to the call's request, read into call->reply. A
  * cached body the provider can no longer read counts as a miss. */
 static bool from_cache(struct pp_model_caller *mc, struct pp_caller_call *call)
 {
 	struct pp_buf body;
+	const char *route;
+	size_t len;
 	bool hit = false;
 
 	pp_buf_init(&body, 64u << 20);
 	if (!pp_store_cache_get(mc->cache, call->key, &body, &hit) && hit) {
+		route = memchr(body.buf, '\0', body.len);
+		len = route ? (size_t)(route - body.buf) : body.len;
 		memset(&call->reply, 0, sizeof(call->reply));
-		if (mc->prov->parse(mc->ctx, 200, body.buf, body.len, &call->reply)) {
+		if (mc->prov->parse(mc->ctx, 200, body.buf, len, &call->reply)) {
 			pp_json_decref(call->reply.message);
 			memset(&call->reply, 0, sizeof(call->reply));
 			hit = false;
+		} else if (route) {
+			snprintf(call->reply.agent, sizeof(call->reply.agent), "%.*s",
+				 (int)(body.len - len - 1), route + 1);
 		}
 	}
 	pp_buf_release(&body);
@@ -181,7 +213,7 @@ static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_
 	/* A cache that cannot be written costs a rerun money, not this run
 	 * its answer: the error is not the call's. */
 	if (!rc && call->key[0] && (!mc->before_write || !mc->before_write(mc->write_arg)))
-		pp_store_cache_put(mc->cache, call->key, resp->body.buf, resp->body.len);
+		cache_put(mc, call->key, resp);
 	return rc;
 }
 

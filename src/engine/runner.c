@@ -43,9 +43,9 @@
 /* The adaptive mode lowers the concurrency at most this often. */
 #define ADAPT_INTERVAL_MS 1000.0
 /* A batch is committed this long after its first write at the latest, */
-#define BATCH_MS 50.0
+#define BATCH_MS 200.0
 /* or once it holds this many rollouts. */
-#define BATCH_MAX 64
+#define BATCH_MAX 256
 
 struct run_ctx;
 
