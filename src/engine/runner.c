@@ -130,7 +130,9 @@ static void fail_run(struct run_ctx *c, const struct slot *s, int rc)
 
 /* ---- batches of writes ---- */
 
-/* Opens a batch unless one is open; the caller's cache writes join it. */
+/* Opens a batch unless one is open; the caller's cache writes join it.
+ * A batch the caller of pp_run opened (PP_EINVAL) is joined instead, and
+ * left for that caller to commit. */
 static int batch_join(void *arg)
 {
 	struct run_ctx *c = arg;
@@ -139,7 +141,7 @@ static int batch_join(void *arg)
 	if (c->batch_open)
 		return PP_OK;
 	if ((rc = pp_store_begin(c->store, NULL)))
-		return rc;
+		return rc == PP_EINVAL ? PP_OK : rc;
 	c->batch_open = true;
 	c->batch_n = 0;
 	c->batch_t0 = now_ms();

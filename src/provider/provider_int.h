@@ -146,12 +146,22 @@ struct pp_wire_cache {
 	const struct pp_json *tools;   /* the declarations tools_text holds */
 	size_t n_tools;
 	struct pp_buf tools_text;
+	/* Formats that merge consecutive messages of one role: the wire
+	 * messages in text (the one still open is not), and the system text
+	 * the head of text was written with. */
+	size_t n_items;
+	struct pp_buf system;
 };
 
 /* Whether w holds a prefix of req's transcript for (owner, ctx); when it
  * does not, w is emptied and bound to them. */
 bool pp_wire_cache_fits(struct pp_wire_cache *w, const void *owner, const void *ctx,
 			const struct pp_model_request *req);
+
+/* Appends the members of obj to b, each after a comma (",\"k\":v"), for
+ * the fields that follow a cached prefix; obj NULL or empty: nothing.
+ * PP_OK or PP_ENOMEM. */
+int pp_wire_tail(const struct pp_json *obj, struct pp_buf *b);
 
 /* Whether an assistant message carries a verbatim copy of its wire
  * content for `format` ("anthropic", "gemini"); the copy, borrowed. */

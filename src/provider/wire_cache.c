@@ -27,6 +27,7 @@ int pp_wire_cache_new(struct pp_wire_cache **out)
 		return PP_ENOMEM;
 	pp_buf_init(&w->text, PP_BUF_MAX_DEFAULT);
 	pp_buf_init(&w->tools_text, PP_BUF_MAX_DEFAULT);
+	pp_buf_init(&w->system, PP_BUF_MAX_DEFAULT);
 	return PP_OK;
 }
 
@@ -36,6 +37,7 @@ void pp_wire_cache_free(struct pp_wire_cache *w)
 		return;
 	pp_buf_release(&w->text);
 	pp_buf_release(&w->tools_text);
+	pp_buf_release(&w->system);
 	free(w);
 }
 
@@ -53,5 +55,19 @@ bool pp_wire_cache_fits(struct pp_wire_cache *w, const void *owner, const void *
 	w->tools = NULL;
 	w->n_tools = 0;
 	pp_buf_reset(&w->tools_text);
+	w->n_items = 0;
+	pp_buf_reset(&w->system);
 	return false;
+}
+
+int pp_wire_tail(const struct pp_json *obj, struct pp_buf *b)
+{
+	struct pp_buf t = PP_BUF_INIT;
+	int rc = obj ? pp_json_dump(obj, PP_JSON_COMPACT, &t) : PP_OK;
+
+	/* t is {...}: its inside, after a comma. */
+	if (!rc && t.len > 2 && !(rc = pp_buf_addc(b, ',')))
+		rc = pp_buf_add(b, t.buf + 1, t.len - 2);
+	pp_buf_release(&t);
+	return rc;
 }

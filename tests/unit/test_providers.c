@@ -1504,3 +1504,46 @@ ENV_TEST(providers_wire_cache_gives_the_bytes_of_a_whole_build)
 	CHECK_INT_EQ(route_matches("google/gemini-2.5-pro", "gemini_thought.json"), 0);
 	CHECK_INT_EQ(route_matches("google/gemini-2.5-pro", "gemini_function_calls.json"), 0);
 }
+
+/* An allocation failing in the middle of a cached build leaves a cache
+ * the next build can trust (or starts over): the bytes stay right. */
+static int cache_survives_failures(const char *model)
+{
+	const struct pp_provider_ops *ops;
+	struct pp_json *msgs = json(transcript_text), *tools = json(tools_text);
+	struct pp_model_request req = { "", msgs, tools, 0.7, SEED, NULL, NULL };
+	struct pp_wire_cache *w = NULL;
+	struct pp_http_request out;
+	struct pp_diag diag;
+	unsigned long n;
+	int bad = 0, rc;
+	void *ctx = NULL;
+
+	if (open_model(model, NULL, &ops, &ctx, &diag) || pp_wire_cache_new(&w))
+		bad = 1;
+	for (n = 1; !bad && n < 400; n++) {
+		/* The transcript grows by one message between the attempts. */
+		pp_json_append(msgs, json("{\"role\":\"user\",\"content\":\"More.\"}"));
+		pp_http_request_init(&out);
+		req.wire = w;
+		pp_alloc_fail_after(n);
+		rc = ops->build(ctx, &req, &out);
+		pp_alloc_fail_after(0);
+		pp_http_request_release(&out);
+		bad = (rc && rc != PP_ENOMEM) || same_body(ops, ctx, &req, w);
+	}
+	if (ctx)
+		ops->close(ctx);
+	pp_wire_cache_free(w);
+	pp_json_decref(msgs);
+	pp_json_decref(tools);
+	return bad;
+}
+
+ENV_TEST(providers_wire_cache_survives_allocation_failures)
+{
+	setenv("OPENAI_API_KEY", KEY, 1);
+	setenv("ANTHROPIC_API_KEY", KEY, 1);
+	CHECK_INT_EQ(cache_survives_failures("openai/gpt-4.1"), 0);
+	CHECK_INT_EQ(cache_survives_failures("anthropic/claude-sonnet-4-5"), 0);
+}
