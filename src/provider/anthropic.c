@@ -14,6 +14,10 @@
  * reply with thinking also carries "replay": {"format": "anthropic",
  * "blocks": [the content exactly as received]}, and that turn is sent
  * back verbatim, as the format requires when thinking and tool use mix.
+ *
+ * With the rollout's wire cache (req->wire), the wire messages that can
+ * no longer grow are serialised once (pp_wire_merged_body); the bytes
+ * are those of the whole build.
  */
 #include <stdio.h>
 #include <string.h>
@@ -261,148 +265,52 @@ static int build_body(const struct pp_http_provider *p, const struct pp_model_re
 	return rc;
 }
 
-/* ---- the body from the rollout's wire cache ----
- *
- * The cache holds {"model","max_tokens","system","messages":[ and the
- * wire messages that can no longer change: every one but the last, which
- * the next tool result or user message may still grow. w->n is the
- * internal message the last one starts at; each request serialises from
- * there. The system text comes from every system message of the
- * transcript, so the head is rewritten if it ever changes. */
+/* ---- the body from the rollout's wire cache (pp_wire_merged_body) ---- */
 
-static const char anthropic_format = 'a';
-
-static int system_text(const struct pp_model_request *req, struct pp_buf *out)
+/* {"model":..,"max_tokens":..,"system":..: the head, without its brace. */
+static int merged_head(const void *ctx, const struct pp_buf *system, struct pp_buf *text)
 {
-	size_t i;
-	int rc = PP_OK;
-
-	for (i = 0; !rc && i < pp_json_len(req->messages); i++) {
-		const struct pp_json *m = pp_json_at(req->messages, i);
-
-		if (strcmp(pp_json_get_str(m, "role", ""), "system"))
-			continue;
-		rc = out->len ? pp_buf_adds(out, "\n\n") : PP_OK;
-		if (!rc)
-			rc = pp_buf_adds(out, pp_json_get_str(m, "content", ""));
-	}
-	return rc;
-}
-
-/* Starts w over: the head of the body up to the messages' bracket. */
-static int cache_head(const struct pp_http_provider *p, struct pp_wire_cache *w,
-		      const struct pp_buf *system)
-{
+	const struct pp_http_provider *p = ctx;
 	struct pp_json *head = pp_json_object();
 	int rc = head ? pp_json_set_str(head, "model", p->model) : PP_ENOMEM;
 
-	w->n = 0;
-	w->n_items = 0;
-	pp_buf_reset(&w->text);
-	pp_buf_reset(&w->system);
 	if (!rc)
 		rc = pp_json_set(head, "max_tokens", pp_json_integer(max_tokens(p)));
 	if (!rc && system->len)
 		rc = pp_json_set(head, "system", pp_json_stringn(system->buf, system->len));
 	if (!rc)
-		rc = pp_json_dump(head, PP_JSON_COMPACT, &w->text);
-	/* {"model":..}: drop the brace, open the messages. */
-	if (!rc) {
-		w->text.buf[--w->text.len] = '\0';
-		rc = pp_buf_adds(&w->text, ",\"messages\":[");
-	}
+		rc = pp_json_dump(head, PP_JSON_COMPACT, text);
 	if (!rc)
-		rc = pp_buf_add(&w->system, system->buf, system->len);
+		text->buf[--text->len] = '\0';
 	pp_json_decref(head);
 	return rc;
 }
 
-/* The wire messages from internal message w->n on; *last_start: the
- * internal message the last of them starts at. */
-static int open_messages(const struct pp_model_request *req, struct pp_wire_cache *w,
-			 struct pp_json **out, size_t *last_start)
+static int merged_push(const void *ctx, const struct pp_model_request *req, size_t i,
+		       struct pp_json *wire, const struct pp_json **state)
 {
-	struct pp_json *wire = pp_json_array();
-	struct pp_buf ignored = PP_BUF_INIT;
-	size_t i, had;
-	int rc = wire ? PP_OK : PP_ENOMEM;
+	struct pp_buf ignored = PP_BUF_INIT;   /* the system text is the head's */
+	int rc = wire_message(pp_json_at(req->messages, i), wire, &ignored);
 
-	*last_start = w->n;
-	for (i = w->n; !rc && i < pp_json_len(req->messages); i++) {
-		had = pp_json_len(wire);
-		rc = wire_message(pp_json_at(req->messages, i), wire, &ignored);
-		if (pp_json_len(wire) > had)
-			*last_start = i;
-	}
+	(void)ctx;
+	(void)state;
 	pp_buf_release(&ignored);
-	if (rc) {
-		pp_json_decref(wire);
-		return rc;
-	}
-	*out = wire;
-	return PP_OK;
+	return rc;
 }
 
-/* Appends wire items [from, to) to b, each after a comma when *count
- * items are there already. */
-static int dump_items(const struct pp_json *wire, size_t from, size_t to, size_t *count,
-		      struct pp_buf *b)
+/* "tools" then the sampling fields, as build_body orders them. */
+static int merged_tail(const void *ctx, const struct pp_model_request *req, struct pp_json *rest)
 {
 	int rc = PP_OK;
 
-	for (; !rc && from < to; from++) {
-		if (*count && (rc = pp_buf_addc(b, ',')))
-			break;
-		if (!(rc = pp_json_dump(pp_json_at(wire, from), PP_JSON_COMPACT, b)))
-			(*count)++;
-	}
-	return rc;
+	if (pp_json_len(req->tools))
+		rc = pp_json_set(rest, "tools", wire_tools(req->tools));
+	return rc ? rc : set_sampling(ctx, req, rest);
 }
 
-static int cached_body(const struct pp_http_provider *p, const struct pp_model_request *req,
-		       struct pp_wire_cache *w, struct pp_buf *out)
-{
-	struct pp_buf system = PP_BUF_INIT;
-	struct pp_json *wire = NULL, *rest = pp_json_object(), *tools = NULL;
-	size_t n, last_start, count;
-	int rc = rest ? system_text(req, &system) : PP_ENOMEM;
-
-	if (!rc && (!pp_wire_cache_fits(w, &anthropic_format, p, req) ||
-		    system.len != w->system.len || memcmp(system.buf, w->system.buf, system.len)))
-		rc = cache_head(p, w, &system);
-	if (!rc)
-		rc = open_messages(req, w, &wire, &last_start);
-	/* All but the last wire message are final: into the cache. */
-	if (!rc && (n = pp_json_len(wire)) > 1 &&
-	    !(rc = dump_items(wire, 0, n - 1, &w->n_items, &w->text)))
-		w->n = last_start;
-	count = w->n_items;
-	if (!rc)
-		rc = pp_buf_add(out, w->text.buf, w->text.len);
-	if (!rc && (n = pp_json_len(wire)))
-		rc = dump_items(wire, n - 1, n, &count, out);
-	if (!rc)
-		rc = pp_buf_addc(out, ']');
-	if (!rc && pp_json_len(req->tools)) {
-		tools = pp_json_object();
-		rc = tools ? pp_json_set(tools, "tools", wire_tools(req->tools)) : PP_ENOMEM;
-	}
-	if (!rc)
-		rc = set_sampling(p, req, rest);
-	if (!rc)
-		rc = pp_wire_tail(tools, out);
-	if (!rc)
-		rc = pp_wire_tail(rest, out);
-	if (!rc)
-		rc = pp_buf_addc(out, '}');
-	if (rc)
-		w->owner = NULL;   /* half-written: the next request starts over */
-	pp_json_decref(wire);
-	pp_json_decref(rest);
-	pp_json_decref(tools);
-	pp_buf_release(&system);
-	return rc;
-}
+static const struct pp_wire_merged merged = {
+	"messages", NULL, merged_head, merged_push, merged_tail
+};
 
 static int anthropic_build(void *ctx, const struct pp_model_request *req,
 			   struct pp_http_request *out)
@@ -416,7 +324,7 @@ static int anthropic_build(void *ctx, const struct pp_model_request *req,
 		rc = pp_http_set_url(out, "%s/v1/messages", p->base_url);
 	if (!rc && req->wire) {
 		pp_buf_reset(&out->body);
-		rc = cached_body(p, req, req->wire, &out->body);
+		rc = pp_wire_merged_body(&merged, p, req, req->wire, &out->body);
 	} else if (!rc) {
 		rc = build_body(p, req, body);
 		if (!rc)

@@ -6,7 +6,8 @@
  *
  * Requests are pure functions of the transcript and the settings, so the
  * same request always has the same bytes (the response cache relies on
- * it). Tool-call arguments travel as JSON text; arguments the model wrote
+ * it; with the rollout's wire cache each message is serialised once, and
+ * the bytes are the same). Tool-call arguments travel as JSON text; arguments the model wrote
  * that are not a JSON object are kept as {"_raw": text}, flagged, and
  * sent back exactly as they came. Reasoning text the server returns
  * (reasoning_content, reasoning) is kept in the reply but never sent

@@ -158,6 +158,38 @@ struct pp_wire_cache {
 bool pp_wire_cache_fits(struct pp_wire_cache *w, const void *owner, const void *ctx,
 			const struct pp_model_request *req);
 
+/*
+ * The body of a format that merges consecutive messages of one role into
+ * one wire message (Messages, Gemini) from the wire cache: the cache
+ * holds the head and every wire message but the last, which the next
+ * tool result or user message may still grow; w->n is the internal
+ * message that last one starts at, and each request serialises from
+ * there. The head holds the system text (every system message of the
+ * transcript, joined by a blank line), so it is rewritten when that
+ * changes. The format says:
+ */
+struct pp_wire_merged {
+	const char *list;   /* the key of the wire messages */
+	/* The state push() needs before internal message `from` (Gemini:
+	 * the replayed parts of the last model turn), or NULL for none. */
+	const struct pp_json *(*resume)(const struct pp_model_request *req, size_t from);
+	/* Appends the body's head, up to but without the comma before the
+	 * list and without the closing brace: "{...". */
+	int (*head)(const void *ctx, const struct pp_buf *system, struct pp_buf *text);
+	/* Pushes internal message i onto the wire messages (system messages
+	 * add nothing). */
+	int (*push)(const void *ctx, const struct pp_model_request *req, size_t i,
+		    struct pp_json *wire, const struct pp_json **state);
+	/* Sets the fields after the list, in the body's order, into rest. */
+	int (*tail)(const void *ctx, const struct pp_model_request *req, struct pp_json *rest);
+};
+
+/* Appends the body of req to out (empty on entry), using and updating w.
+ * Same bytes as the format's whole build; PP_OK or the build's error. */
+int pp_wire_merged_body(const struct pp_wire_merged *f, const void *ctx,
+			const struct pp_model_request *req, struct pp_wire_cache *w,
+			struct pp_buf *out);
+
 /* Appends the members of obj to b, each after a comma (",\"k\":v"), for
  * the fields that follow a cached prefix; obj NULL or empty: nothing.
  * PP_OK or PP_ENOMEM. */

@@ -1503,6 +1503,7 @@ ENV_TEST(providers_wire_cache_gives_the_bytes_of_a_whole_build)
 	CHECK_INT_EQ(route_matches("anthropic/claude-sonnet-4-5", "anthropic_tool_use.json"), 0);
 	CHECK_INT_EQ(route_matches("google/gemini-2.5-pro", "gemini_thought.json"), 0);
 	CHECK_INT_EQ(route_matches("google/gemini-2.5-pro", "gemini_function_calls.json"), 0);
+	CHECK_INT_EQ(route_matches("google/gemini-2.5-pro", "gemini_call_ids.json"), 0);
 }
 
 /* An allocation failing in the middle of a cached build leaves a cache
@@ -1544,6 +1545,8 @@ ENV_TEST(providers_wire_cache_survives_allocation_failures)
 {
 	setenv("OPENAI_API_KEY", KEY, 1);
 	setenv("ANTHROPIC_API_KEY", KEY, 1);
+	setenv("GEMINI_API_KEY", KEY, 1);
 	CHECK_INT_EQ(cache_survives_failures("openai/gpt-4.1"), 0);
 	CHECK_INT_EQ(cache_survives_failures("anthropic/claude-sonnet-4-5"), 0);
+	CHECK_INT_EQ(cache_survives_failures("google/gemini-2.5-pro"), 0);
 }
