@@ -50,6 +50,8 @@ void pp_caller_close(struct pp_model_caller *mc)
 		mc->prov->close(mc->ctx);
 	pp_http_multi_free(mc->multi);
 	pp_http_client_free(mc->http);
+	pp_json_decref(mc->mock_config);
+	free(mc->mock_header);
 	memset(mc, 0, sizeof(*mc));
 }
 
@@ -82,25 +84,47 @@ static bool retry_unreadable(void *arg, const struct pp_http_response *resp)
 	return false;
 }
 
-static int add_mock_headers(struct pp_http_request *hr, const struct pp_json *cfg, uint64_t seed)
+/* The config header of cfg. A config's rollouts ask in a row, so the
+ * last one is kept; holding a reference to its config keeps its address
+ * from being reused by another while it is kept. */
+static const char *config_header(struct pp_model_caller *mc, const struct pp_json *cfg)
 {
-	char *canon = pp_json_canonical(cfg);
 	struct pp_buf h = PP_BUF_INIT;
-	int rc = canon ? PP_OK : PP_ENOMEM;
+	char *canon;
+
+	if (mc->mock_header && mc->mock_config == cfg)
+		return mc->mock_header;
+	pp_json_decref(mc->mock_config);
+	free(mc->mock_header);
+	mc->mock_config = NULL;
+	mc->mock_header = NULL;
+	if (!(canon = pp_json_canonical(cfg)))
+		return NULL;
+	if (!pp_buf_addf(&h, "X-Peerpres-Config: %s", canon)) {
+		mc->mock_header = pp_buf_detach(&h, NULL);
+		mc->mock_config = mc->mock_header ? pp_json_incref((struct pp_json *)cfg) : NULL;
+	}
+	pp_buf_release(&h);
+	free(canon);
+	return mc->mock_header;
+}
+
+static int add_mock_headers(struct pp_model_caller *mc, struct pp_http_request *hr,
+			    const struct pp_json *cfg, uint64_t seed)
+{
+	const char *config = config_header(mc, cfg);
+	struct pp_buf h = PP_BUF_INIT;
+	int rc = config ? PP_OK : PP_ENOMEM;
 
 	if (!hr->headers && !(hr->headers = pp_json_array()))
 		rc = PP_ENOMEM;
 	if (!rc)
-		rc = pp_buf_addf(&h, "X-Peerpres-Config: %s", canon);
-	if (!rc)
-		rc = pp_json_append(hr->headers, pp_json_string(h.buf));
-	pp_buf_reset(&h);
+		rc = pp_json_append(hr->headers, pp_json_string(config));
 	if (!rc)
 		rc = pp_buf_addf(&h, "X-Peerpres-Seed: %llu", (unsigned long long)seed);
 	if (!rc)
 		rc = pp_json_append(hr->headers, pp_json_string(h.buf));
 	pp_buf_release(&h);
-	free(canon);
 	return rc;
 }
 
@@ -111,7 +135,7 @@ static int build_request(struct pp_model_caller *mc, const struct pp_model_reque
 	int rc = mc->prov->build(mc->ctx, req, hr);
 
 	if (!rc && mc->local && mock_config)
-		rc = add_mock_headers(hr, mock_config, req->seed);
+		rc = add_mock_headers(mc, hr, mock_config, req->seed);
 	return rc;
 }
 

@@ -23,6 +23,9 @@ struct pp_model_caller {
 	 * batch (pp_store_begin); nonzero skips the write. May be NULL. */
 	int (*before_write)(void *arg);
 	void *write_arg;
+	/* The last mock config's header, kept while its config is held. */
+	struct pp_json *mock_config;
+	char *mock_header;
 };
 
 /* max_connections: the most connections the event loop opens to the

@@ -100,15 +100,18 @@ static void transfer_free(struct transfer *t)
 }
 
 #ifdef __linux__
-/* curl's socket callback: what to watch on one socket. A socket closed
- * leaves the epoll set by itself, so failures to remove are no error. */
+/* curl's socket callback: what to watch on one socket. curl keeps a
+ * pointer per socket (sockp, set with curl_multi_assign) until it says
+ * REMOVE: non-NULL means the socket is in the epoll set, so each change
+ * costs one system call. A socket closed leaves the set by itself, so
+ * failures to remove are no error. */
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp)
 {
 	struct pp_http_multi *m = arg;
 	struct epoll_event ev;
+	int op = sockp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
 
 	(void)e;
-	(void)sockp;
 	if (what == CURL_POLL_REMOVE) {
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, fd, NULL);
 		return 0;
@@ -116,8 +119,11 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp
 	memset(&ev, 0, sizeof(ev));
 	ev.data.fd = fd;
 	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
-	if (epoll_ctl(m->epfd, EPOLL_CTL_MOD, fd, &ev) && epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev))
+	if (epoll_ctl(m->epfd, op, fd, &ev) &&
+	    epoll_ctl(m->epfd, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev))
 		return -1;
+	if (!sockp)
+		curl_multi_assign(m->multi, fd, m);
 	return 0;
 }
 
