@@ -29,7 +29,19 @@ struct pp_model_request {
 	/* The config as rendered (borrowed): only the reference agents read
 	 * it, for their routes; real providers never look at it. */
 	const struct pp_json *config;
+	/* The rollout's serialised transcript, or NULL: HTTP providers keep
+	 * in it the wire text of the messages already sent, so a request
+	 * serialises only those added since. One cache serves one transcript,
+	 * which may only grow (messages appended, none changed). */
+	struct pp_wire_cache *wire;
 };
+
+/* A new, empty wire cache (*out; free with pp_wire_cache_free). PP_OK or
+ * PP_ENOMEM. A request built with a cache has the same bytes as one built
+ * without. */
+struct pp_wire_cache;
+int pp_wire_cache_new(struct pp_wire_cache **out);
+void pp_wire_cache_free(struct pp_wire_cache *w);   /* NULL-safe */
 
 /* What a run asks of its provider beyond the model name. */
 struct pp_provider_options {

@@ -50,6 +50,8 @@ void pp_caller_close(struct pp_model_caller *mc)
 		mc->prov->close(mc->ctx);
 	pp_http_multi_free(mc->multi);
 	pp_http_client_free(mc->http);
+	pp_json_decref(mc->mock_config);
+	free(mc->mock_header);
 	memset(mc, 0, sizeof(*mc));
 }
 
@@ -82,25 +84,47 @@ static bool retry_unreadable(void *arg, const struct pp_http_response *resp)
 	return false;
 }
 
-static int add_mock_headers(struct pp_http_request *hr, const struct pp_json *cfg, uint64_t seed)
+/* The config header of cfg. A config's rollouts ask in a row, so the
+ * last one is kept; holding a reference to its config keeps its address
+ * from being reused by another while it is kept. */
+static const char *config_header(struct pp_model_caller *mc, const struct pp_json *cfg)
 {
-	char *canon = pp_json_canonical(cfg);
 	struct pp_buf h = PP_BUF_INIT;
-	int rc = canon ? PP_OK : PP_ENOMEM;
+	char *canon;
+
+	if (mc->mock_header && mc->mock_config == cfg)
+		return mc->mock_header;
+	pp_json_decref(mc->mock_config);
+	free(mc->mock_header);
+	mc->mock_config = NULL;
+	mc->mock_header = NULL;
+	if (!(canon = pp_json_canonical(cfg)))
+		return NULL;
+	if (!pp_buf_addf(&h, "X-Peerpres-Config: %s", canon)) {
+		mc->mock_header = pp_buf_detach(&h, NULL);
+		mc->mock_config = mc->mock_header ? pp_json_incref((struct pp_json *)cfg) : NULL;
+	}
+	pp_buf_release(&h);
+	free(canon);
+	return mc->mock_header;
+}
+
+static int add_mock_headers(struct pp_model_caller *mc, struct pp_http_request *hr,
+			    const struct pp_json *cfg, uint64_t seed)
+{
+	const char *config = config_header(mc, cfg);
+	struct pp_buf h = PP_BUF_INIT;
+	int rc = config ? PP_OK : PP_ENOMEM;
 
 	if (!hr->headers && !(hr->headers = pp_json_array()))
 		rc = PP_ENOMEM;
 	if (!rc)
-		rc = pp_buf_addf(&h, "X-Peerpres-Config: %s", canon);
-	if (!rc)
-		rc = pp_json_append(hr->headers, pp_json_string(h.buf));
-	pp_buf_reset(&h);
+		rc = pp_json_append(hr->headers, pp_json_string(config));
 	if (!rc)
 		rc = pp_buf_addf(&h, "X-Peerpres-Seed: %llu", (unsigned long long)seed);
 	if (!rc)
 		rc = pp_json_append(hr->headers, pp_json_string(h.buf));
 	pp_buf_release(&h);
-	free(canon);
 	return rc;
 }
 
@@ -111,7 +135,7 @@ static int build_request(struct pp_model_caller *mc, const struct pp_model_reque
 	int rc = mc->prov->build(mc->ctx, req, hr);
 
 	if (!rc && mc->local && mock_config)
-		rc = add_mock_headers(hr, mock_config, req->seed);
+		rc = add_mock_headers(mc, hr, mock_config, req->seed);
 	return rc;
 }
 
@@ -141,20 +165,52 @@ static void request_key(const struct pp_model_caller *mc, const struct pp_http_r
 	key[64] = '\0';
 }
 
+/*
+ * A cache entry is the response body, then, when the answer named the
+ * mock server's route (the agent a rerun must record too), a NUL and the
+ * route. A JSON body holds no NUL byte, so the split is unambiguous and
+ * entries written before the route was kept read as bodies alone.
+ */
+static int cache_put(struct pp_model_caller *mc, const char *key,
+		     const struct pp_http_response *resp)
+{
+	struct pp_buf entry = PP_BUF_INIT;
+	int rc;
+
+	if (!resp->route[0])
+		return pp_store_cache_put(mc->cache, key, resp->body.buf, resp->body.len);
+	rc = pp_buf_add(&entry, resp->body.buf, resp->body.len);
+	if (!rc)
+		rc = pp_buf_addc(&entry, '\0');
+	if (!rc)
+		rc = pp_buf_adds(&entry, resp->route);
+	if (!rc)
+		rc = pp_store_cache_put(mc->cache, key, entry.buf, entry.len);
+	pp_buf_release(&entry);
+	return rc;
+}
+
 /* The cached answer to the call's request, read into call->reply. A
  * cached body the provider can no longer read counts as a miss. */
 static bool from_cache(struct pp_model_caller *mc, struct pp_caller_call *call)
 {
 	struct pp_buf body;
+	const char *route;
+	size_t len;
 	bool hit = false;
 
 	pp_buf_init(&body, 64u << 20);
 	if (!pp_store_cache_get(mc->cache, call->key, &body, &hit) && hit) {
+		route = memchr(body.buf, '\0', body.len);
+		len = route ? (size_t)(route - body.buf) : body.len;
 		memset(&call->reply, 0, sizeof(call->reply));
-		if (mc->prov->parse(mc->ctx, 200, body.buf, body.len, &call->reply)) {
+		if (mc->prov->parse(mc->ctx, 200, body.buf, len, &call->reply)) {
 			pp_json_decref(call->reply.message);
 			memset(&call->reply, 0, sizeof(call->reply));
 			hit = false;
+		} else if (route) {
+			snprintf(call->reply.agent, sizeof(call->reply.agent), "%.*s",
+				 (int)(body.len - len - 1), route + 1);
 		}
 	}
 	pp_buf_release(&body);
@@ -180,8 +236,8 @@ static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_
 		snprintf(reply->agent, sizeof(reply->agent), "%s", resp->route);
 	/* A cache that cannot be written costs a rerun money, not this run
 	 * its answer: the error is not the call's. */
-	if (!rc && call->key[0])
-		pp_store_cache_put(mc->cache, call->key, resp->body.buf, resp->body.len);
+	if (!rc && call->key[0] && (!mc->before_write || !mc->before_write(mc->write_arg)))
+		cache_put(mc, call->key, resp);
 	return rc;
 }
 

@@ -19,6 +19,13 @@ struct pp_model_caller {
 	struct pp_store *cache;           /* the response cache, or NULL for none */
 	long cache_hits;                  /* over the run */
 	long retries;                     /* over the run */
+	/* Called before each write to the cache, so the owner can open a
+	 * batch (pp_store_begin); nonzero skips the write. May be NULL. */
+	int (*before_write)(void *arg);
+	void *write_arg;
+	/* The last mock config's header, kept while its config is held. */
+	struct pp_json *mock_config;
+	char *mock_header;
 };
 
 /* max_connections: the most connections the event loop opens to the

@@ -11,6 +11,15 @@
  * freed when their last rollout is stored, so memory follows the
  * rollouts in flight, not the size of the plan.
  *
+ * Writes go in batches (pp_store_begin), opened at the first write after
+ * a commit. A finished rollout is committed before the loop waits on the
+ * network again: the rollouts one turn of the loop finished share one
+ * commit (group commit), and one finished outside the loop (an
+ * in-process agent) is committed at once, so a crash loses the rollouts
+ * in flight and never a finished one (ARCHITECTURE.md, the store).
+ * Cached answers alone wait up to BATCH_MS for company: losing them
+ * loses nothing but a cache entry of a rollout still in flight.
+ *
  * Ctrl-C sets opt->stop: no rollout starts, the calls in flight are
  * abandoned (their rollouts are not stored), the finished ones are kept,
  * and the same command does the rest.
@@ -36,6 +45,9 @@
 #define STEP_MS 200L
 /* The adaptive mode lowers the concurrency at most this often. */
 #define ADAPT_INTERVAL_MS 1000.0
+/* A batch holding only cached answers is committed this long after its
+ * first write at the latest. */
+#define BATCH_MS 200.0
 
 struct run_ctx;
 
@@ -50,6 +62,7 @@ struct slot {
 	char agent[128], started[32];
 	double t0_ms;
 	double cost_usd;             /* of its calls so far */
+	struct pp_wire_cache *wire;  /* its transcript as sent (HTTP providers) */
 	struct pp_caller_call call;  /* the call in flight, if any */
 };
 
@@ -76,6 +89,10 @@ struct run_ctx {
 	struct pp_price price;
 	bool priced;                     /* the model has a price (cost is known) */
 	double spent_usd;                /* every call answered so far, in flight too */
+	bool batch_open;                 /* a write transaction is open */
+	long batch_n;                    /* rollouts stored in it */
+	double batch_t0;                 /* when it opened */
+	bool in_step;                    /* inside the event loop's callbacks */
 	int rc;                          /* the first error that stops the run */
 	struct pp_diag *diag;
 };
@@ -112,6 +129,54 @@ static void fail_run(struct run_ctx *c, const struct slot *s, int rc)
 	c->rc = rc;
 	pp_diag_set(c->diag, rc, NULL, 0, 0, "rollout %.12s:%ld: %s", s->pc->config_id, s->idx,
 		    rc == PP_ESTORE || rc == PP_EINVAL ? pp_store_errmsg(c->store) : pp_strerror(rc));
+}
+
+/* ---- batches of writes ---- */
+
+/* Opens a batch unless one is open; the caller's cache writes join it.
+ * A batch the caller of pp_run opened (PP_EINVAL) is joined instead, and
+ * left for that caller to commit. */
+static int batch_join(void *arg)
+{
+	struct run_ctx *c = arg;
+	int rc;
+
+	if (c->batch_open)
+		return PP_OK;
+	if ((rc = pp_store_begin(c->store, NULL)))
+		return rc == PP_EINVAL ? PP_OK : rc;
+	c->batch_open = true;
+	c->batch_n = 0;
+	c->batch_t0 = now_ms();
+	return PP_OK;
+}
+
+/* Commits the open batch when it is due: it holds a finished rollout,
+ * its cached answers have waited BATCH_MS, or force. A failed commit
+ * stops the run: what the batch held is not stored. */
+static void batch_end(struct run_ctx *c, bool force)
+{
+	int rc;
+
+	if (!c->batch_open ||
+	    (!force && !c->batch_n && now_ms() - c->batch_t0 < BATCH_MS))
+		return;
+	c->batch_open = false;
+	if ((rc = pp_store_commit(c->store)) && !c->rc) {
+		c->rc = rc;
+		pp_diag_set(c->diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
+	}
+}
+
+/* How long the loop may wait before the open batch is due. */
+static long step_timeout(const struct run_ctx *c)
+{
+	double left;
+
+	if (!c->batch_open)
+		return STEP_MS;
+	left = BATCH_MS - (now_ms() - c->batch_t0);
+	return left <= 0 ? 0 : left >= STEP_MS ? STEP_MS : (long)left + 1;
 }
 
 /* ---- the work: configs in plan order, missing indexes in order ---- */
@@ -195,6 +260,7 @@ static void slot_free(struct run_ctx *c, struct slot *s)
 	c->slots[s->at]->at = s->at;
 	pp_http_request_release(&s->call.hr);
 	pp_rollout_free(s->r);
+	pp_wire_cache_free(s->wire);
 	s->pc->in_flight--;
 	release_config(s->pc);
 	free(s);
@@ -282,7 +348,9 @@ static void finish(struct run_ctx *c, struct slot *s)
 	int rc = rollout_record(c, s, &rec);
 
 	if (!rc)
-		rc = pp_store_put_rollout(c->store, c->run_id, rec);
+		rc = batch_join(c);
+	if (!rc && !(rc = pp_store_put_rollout(c->store, c->run_id, rec)))
+		c->batch_n++;
 	if (rc) {
 		fail_run(c, s, rc);
 	} else {
@@ -293,6 +361,9 @@ static void finish(struct run_ctx *c, struct slot *s)
 	slot_free(c, s);
 	if (!rc)
 		report_progress(c);
+	/* Inside the loop's callbacks the end of the turn commits them all. */
+	if (!c->in_step)
+		batch_end(c, false);
 }
 
 static void on_reply(void *arg, int rc, struct pp_model_reply *reply,
@@ -357,7 +428,7 @@ static void advance(struct slot *s)
 	while (pp_rollout_wants_model(s->r)) {
 		struct pp_model_request req = { c->model_name, pp_rollout_messages(s->r),
 						pp_rollout_tools(s->r), c->opt->temperature, s->seed,
-						s->pc->rendered };
+						s->pc->rendered, s->wire };
 		struct pp_model_reply reply;
 		bool pending;
 
@@ -430,7 +501,7 @@ static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 					 c->opt->token_cap };
 	struct slot *s = pp_calloc(1, sizeof(*s));
 	char seed_text[128];
-	int rc;
+	int rc = PP_OK;
 
 	if (!s)
 		return PP_ENOMEM;
@@ -444,8 +515,11 @@ static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 	s->t0_ms = now_ms();
 	now_iso(s->started);
 	pp_http_request_init(&s->call.hr);
-	if ((rc = pp_rollout_new(&s->r, &cfg, c->diag)) || (rc = slot_add(c, s))) {
+	if (!pp_caller_in_process(&c->caller))
+		rc = pp_wire_cache_new(&s->wire);
+	if (rc || (rc = pp_rollout_new(&s->r, &cfg, c->diag)) || (rc = slot_add(c, s))) {
 		pp_rollout_free(s->r);
+		pp_wire_cache_free(s->wire);
 		free(s);
 		return rc;
 	}
@@ -491,10 +565,14 @@ static void loop(struct run_ctx *c)
 			break;
 		if (stopped(c))
 			break;
-		if ((c->rc = pp_caller_step(&c->caller, STEP_MS)) == PP_EINTR)
+		c->in_step = true;
+		c->rc = pp_caller_step(&c->caller, step_timeout(c));
+		c->in_step = false;
+		if (c->rc == PP_EINTR)
 			c->rc = PP_OK;
 		else if (c->rc)
 			pp_diag_set(c->diag, c->rc, NULL, 0, 0, "the HTTP event loop failed");
+		batch_end(c, false);
 	}
 	c->res->interrupted = stopped(c);
 }
@@ -528,6 +606,8 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 		return pp_diag_set(c->diag, PP_EUSAGE, NULL, 0, 0,
 				   "--budget needs a price for '%s' (add it with --prices FILE)", opt->model);
 	c->caller.cache = opt->no_cache ? NULL : c->store;
+	c->caller.before_write = batch_join;
+	c->caller.write_arg = c;
 	c->limit = pp_caller_in_process(&c->caller) ? 1 : conn;
 	c->res->concurrency_low = c->limit;
 	if ((rc = pp_plan(c->scenarios, c->n_scenarios, opt, plan, c->diag)))
@@ -559,6 +639,7 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(store));
 	if (!rc) {
 		loop(&c);
+		batch_end(&c, true);
 		rc = c.rc;
 	}
 	if (c.run_id)

@@ -67,6 +67,10 @@ struct pp_mock {
 	int port;
 	struct mock_conn **conns;
 	size_t n_conns, cap_conns;
+	bool any_closed;         /* since the last sweep of conns */
+	int epfd;                /* every open socket, or -1 before the first run */
+	struct mock_conn **timers;   /* a min-heap by due time of the waiting replies */
+	size_t n_timers, cap_timers;
 	struct mock_faults faults;
 	struct mock_render *cache[MOCK_CACHE_BUCKETS];
 	size_t n_cached;
@@ -101,6 +105,14 @@ void mock_cache_clear(struct pp_mock *m);
  * path, or "" to read the body's. */
 int mock_judge_answer(enum mock_format f, const char *model, const struct pp_json *body,
 		      struct mock_reply *r, bool *handled);
+
+/* skim.c. Reads a request body without building it: true when body is
+ * one JSON object whose assistant turns (the count mock_wire_turns gives)
+ * and "model" string ("mock" when absent or not a string; model_len
+ * bytes at most, 8 or more) it could read for sure; false means "parse
+ * it whole". */
+bool mock_skim(enum mock_format f, const char *body, size_t len, size_t *turns, char *model,
+	       size_t model_len);
 
 /* wire.c. The assistant turns of a request body. */
 size_t mock_wire_turns(enum mock_format f, const struct pp_json *body);

@@ -14,6 +14,10 @@
  * reply with thinking also carries "replay": {"format": "anthropic",
  * "blocks": [the content exactly as received]}, and that turn is sent
  * back verbatim, as the format requires when thinking and tool use mix.
+ *
+ * With the rollout's wire cache (req->wire), the wire messages that can
+ * no longer grow are serialised once (pp_wire_merged_body); the bytes
+ * are those of the whole build.
  */
 #include <stdio.h>
 #include <string.h>
@@ -261,6 +265,53 @@ static int build_body(const struct pp_http_provider *p, const struct pp_model_re
 	return rc;
 }
 
+/* ---- the body from the rollout's wire cache (pp_wire_merged_body) ---- */
+
+/* {"model":..,"max_tokens":..,"system":..: the head, without its brace. */
+static int merged_head(const void *ctx, const struct pp_buf *system, struct pp_buf *text)
+{
+	const struct pp_http_provider *p = ctx;
+	struct pp_json *head = pp_json_object();
+	int rc = head ? pp_json_set_str(head, "model", p->model) : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_set(head, "max_tokens", pp_json_integer(max_tokens(p)));
+	if (!rc && system->len)
+		rc = pp_json_set(head, "system", pp_json_stringn(system->buf, system->len));
+	if (!rc)
+		rc = pp_json_dump(head, PP_JSON_COMPACT, text);
+	if (!rc)
+		text->buf[--text->len] = '\0';
+	pp_json_decref(head);
+	return rc;
+}
+
+static int merged_push(const void *ctx, const struct pp_model_request *req, size_t i,
+		       struct pp_json *wire, const struct pp_json **state)
+{
+	struct pp_buf ignored = PP_BUF_INIT;   /* the system text is the head's */
+	int rc = wire_message(pp_json_at(req->messages, i), wire, &ignored);
+
+	(void)ctx;
+	(void)state;
+	pp_buf_release(&ignored);
+	return rc;
+}
+
+/* "tools" then the sampling fields, as build_body orders them. */
+static int merged_tail(const void *ctx, const struct pp_model_request *req, struct pp_json *rest)
+{
+	int rc = PP_OK;
+
+	if (pp_json_len(req->tools))
+		rc = pp_json_set(rest, "tools", wire_tools(req->tools));
+	return rc ? rc : set_sampling(ctx, req, rest);
+}
+
+static const struct pp_wire_merged merged = {
+	"messages", NULL, merged_head, merged_push, merged_tail
+};
+
 static int anthropic_build(void *ctx, const struct pp_model_request *req,
 			   struct pp_http_request *out)
 {
@@ -271,10 +322,14 @@ static int anthropic_build(void *ctx, const struct pp_model_request *req,
 	snprintf(out->method, sizeof(out->method), "POST");
 	if (!rc)
 		rc = pp_http_set_url(out, "%s/v1/messages", p->base_url);
-	if (!rc)
+	if (!rc && req->wire) {
+		pp_buf_reset(&out->body);
+		rc = pp_wire_merged_body(&merged, p, req, req->wire, &out->body);
+	} else if (!rc) {
 		rc = build_body(p, req, body);
-	if (!rc)
-		rc = pp_http_set_body(out, body);
+		if (!rc)
+			rc = pp_http_set_body(out, body);
+	}
 	if (!rc)
 		rc = pp_http_add_header(out, "Content-Type", "application/json");
 	if (!rc)

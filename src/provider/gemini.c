@@ -14,6 +14,10 @@
  * signature, a thought or a server call id carries "replay":
  * {"format": "gemini", "blocks": [the parts exactly as received]}, and
  * that turn is sent back verbatim.
+ *
+ * With the rollout's wire cache (req->wire), the contents that can no
+ * longer grow are serialised once (pp_wire_merged_body); the bytes are
+ * those of the whole build.
  */
 #include <stdio.h>
 #include <string.h>
@@ -335,6 +339,65 @@ static int build_body(const struct pp_http_provider *p, const struct pp_model_re
 	return rc;
 }
 
+/* ---- the body from the rollout's wire cache (pp_wire_merged_body) ---- */
+
+/* {"systemInstruction":..: the head, without its brace. */
+static int merged_head(const void *ctx, const struct pp_buf *system, struct pp_buf *text)
+{
+	struct pp_json *head = pp_json_object();
+	int rc = head ? PP_OK : PP_ENOMEM;
+
+	(void)ctx;
+	if (!rc && system->len)
+		rc = pp_json_set(head, "systemInstruction", system_instruction(system));
+	if (!rc)
+		rc = pp_json_dump(head, PP_JSON_COMPACT, text);
+	if (!rc)
+		text->buf[--text->len] = '\0';
+	pp_json_decref(head);
+	return rc;
+}
+
+/* A tool response names its call's id only when the model turn it
+ * answers had it: the replayed parts of the last model turn before
+ * message `from`. */
+static const struct pp_json *merged_resume(const struct pp_model_request *req, size_t from)
+{
+	while (from--) {
+		const struct pp_json *m = pp_json_at(req->messages, from);
+
+		if (!strcmp(pp_json_get_str(m, "role", ""), "assistant"))
+			return pp_replay_get(m, "gemini");
+	}
+	return NULL;
+}
+
+static int merged_push(const void *ctx, const struct pp_model_request *req, size_t i,
+		       struct pp_json *contents, const struct pp_json **state)
+{
+	struct wire w = { contents, PP_BUF_INIT, *state };
+	int rc = wire_message(&w, pp_json_at(req->messages, i));
+
+	(void)ctx;
+	*state = w.last_parts;
+	pp_buf_release(&w.system);   /* the system text is the head's */
+	return rc;
+}
+
+/* "tools" then "generationConfig", as build_body orders them. */
+static int merged_tail(const void *ctx, const struct pp_model_request *req, struct pp_json *rest)
+{
+	int rc = PP_OK;
+
+	if (pp_json_len(req->tools))
+		rc = pp_json_set(rest, "tools", wire_tools(req->tools));
+	return rc ? rc : pp_json_set(rest, "generationConfig", generation_config(ctx, req));
+}
+
+static const struct pp_wire_merged merged = {
+	"contents", merged_resume, merged_head, merged_push, merged_tail
+};
+
 static int gemini_build(void *ctx, const struct pp_model_request *req,
 			struct pp_http_request *out)
 {
@@ -346,10 +409,14 @@ static int gemini_build(void *ctx, const struct pp_model_request *req,
 	if (!rc)
 		rc = pp_http_set_url(out, "%s/v1beta/models/%s:generateContent", p->base_url,
 				     p->model);
-	if (!rc)
+	if (!rc && req->wire) {
+		pp_buf_reset(&out->body);
+		rc = pp_wire_merged_body(&merged, p, req, req->wire, &out->body);
+	} else if (!rc) {
 		rc = build_body(p, req, body);
-	if (!rc)
-		rc = pp_http_set_body(out, body);
+		if (!rc)
+			rc = pp_http_set_body(out, body);
+	}
 	if (!rc)
 		rc = pp_http_add_header(out, "Content-Type", "application/json");
 	if (!rc && p->key[0])

@@ -6,7 +6,8 @@
  *
  * Requests are pure functions of the transcript and the settings, so the
  * same request always has the same bytes (the response cache relies on
- * it). Tool-call arguments travel as JSON text; arguments the model wrote
+ * it; with the rollout's wire cache each message is serialised once, and
+ * the bytes are the same). Tool-call arguments travel as JSON text; arguments the model wrote
  * that are not a JSON object are kept as {"_raw": text}, flagged, and
  * sent back exactly as they came. Reasoning text the server returns
  * (reasoning_content, reasoning) is kept in the reply but never sent
@@ -285,16 +286,13 @@ static int add_auth(struct pp_http_request *out, const char *key)
 	return rc;
 }
 
-static int openai_build(void *ctx, const struct pp_model_request *req,
-			struct pp_http_request *out)
+/* The body in one go: {"model", "messages", "tools", sampling, "seed"}. */
+static int whole_body(const struct pp_http_provider *p, const struct pp_model_request *req,
+		      struct pp_buf *out)
 {
-	const struct pp_http_provider *p = ctx;
 	struct pp_json *body = pp_json_object(), *msgs = NULL;
 	int rc = body ? PP_OK : PP_ENOMEM;
 
-	snprintf(out->method, sizeof(out->method), "POST");
-	if (!rc)
-		rc = pp_http_set_url(out, "%s/chat/completions", p->base_url);
 	if (!rc)
 		rc = pp_json_set_str(body, "model", p->model);
 	if (!rc && !(rc = wire_messages(req->messages, &msgs)))
@@ -304,12 +302,107 @@ static int openai_build(void *ctx, const struct pp_model_request *req,
 	if (!rc)
 		rc = set_sampling(p, req, body);
 	if (!rc)
-		rc = pp_http_set_body(out, body);
+		rc = pp_json_dump(body, PP_JSON_COMPACT, out);
+	pp_json_decref(body);
+	return rc;
+}
+
+/* The cache's owner tag: the format, whichever of the three providers. */
+static const char openai_format = 'o';
+
+/* Brings w up to the whole transcript: {"model":..,"messages":[m0,..,mn-1
+ * with each wire message serialised once. */
+static int cached_messages(const struct pp_http_provider *p, const struct pp_model_request *req,
+			   struct pp_wire_cache *w)
+{
+	size_t i, n = pp_json_len(req->messages);
+	int rc = PP_OK;
+
+	if (!pp_wire_cache_fits(w, &openai_format, p, req)) {
+		struct pp_json *model = pp_json_string(p->model);
+
+		rc = model ? pp_buf_adds(&w->text, "{\"model\":") : PP_ENOMEM;
+		if (!rc)
+			rc = pp_json_dump(model, PP_JSON_COMPACT, &w->text);
+		if (!rc)
+			rc = pp_buf_adds(&w->text, ",\"messages\":[");
+		pp_json_decref(model);
+	}
+	for (i = w->n; !rc && i < n; i++) {
+		struct pp_json *one = pp_json_array();
+
+		rc = one ? wire_message(pp_json_at(req->messages, i), one) : PP_ENOMEM;
+		if (!rc && i)
+			rc = pp_buf_addc(&w->text, ',');
+		if (!rc)
+			rc = pp_json_dump(pp_json_at(one, 0), PP_JSON_COMPACT, &w->text);
+		pp_json_decref(one);
+		if (!rc)
+			w->n = i + 1;
+	}
+	if (rc)
+		w->owner = NULL;   /* half-written: the next request starts over */
+	return rc;
+}
+
+/* The body from the cache: the messages' text, the tools' (serialised
+ * once per rollout) and the sampling fields, in whole_body's order. */
+static int cached_body(const struct pp_http_provider *p, const struct pp_model_request *req,
+		       struct pp_wire_cache *w, struct pp_buf *out)
+{
+	struct pp_json *rest = pp_json_object();
+	struct pp_buf tail = PP_BUF_INIT;
+	size_t n_tools = pp_json_len(req->tools);
+	int rc = rest ? cached_messages(p, req, w) : PP_ENOMEM;
+
+	if (!rc && n_tools && (w->tools != req->tools || w->n_tools != n_tools)) {
+		struct pp_json *t = wire_tools(req->tools);
+
+		pp_buf_reset(&w->tools_text);
+		w->tools = NULL;
+		rc = t ? pp_json_dump(t, PP_JSON_COMPACT, &w->tools_text) : PP_ENOMEM;
+		pp_json_decref(t);
+		if (!rc) {
+			w->tools = req->tools;
+			w->n_tools = n_tools;
+		}
+	}
+	if (!rc)
+		rc = set_sampling(p, req, rest);
+	if (!rc)
+		rc = pp_json_dump(rest, PP_JSON_COMPACT, &tail);
+	if (!rc)
+		rc = pp_buf_add(out, w->text.buf, w->text.len);
+	if (!rc)
+		rc = pp_buf_addc(out, ']');
+	if (!rc && n_tools && !(rc = pp_buf_adds(out, ",\"tools\":")))
+		rc = pp_buf_add(out, w->tools_text.buf, w->tools_text.len);
+	/* tail is {...}: its members follow the tools. */
+	if (!rc && tail.len > 2)
+		rc = pp_buf_addc(out, ',');
+	if (!rc)
+		rc = tail.len > 2 ? pp_buf_add(out, tail.buf + 1, tail.len - 1) : pp_buf_addc(out, '}');
+	pp_buf_release(&tail);
+	pp_json_decref(rest);
+	return rc;
+}
+
+static int openai_build(void *ctx, const struct pp_model_request *req,
+			struct pp_http_request *out)
+{
+	const struct pp_http_provider *p = ctx;
+	int rc;
+
+	snprintf(out->method, sizeof(out->method), "POST");
+	rc = pp_http_set_url(out, "%s/chat/completions", p->base_url);
+	pp_buf_reset(&out->body);
+	if (!rc)
+		rc = req->wire ? cached_body(p, req, req->wire, &out->body) :
+				 whole_body(p, req, &out->body);
 	if (!rc)
 		rc = pp_http_add_header(out, "Content-Type", "application/json");
 	if (!rc && p->key[0])
 		rc = add_auth(out, p->key);
-	pp_json_decref(body);
 	return rc;
 }
 

@@ -128,6 +128,73 @@ void pp_call_id(char *out, size_t outlen, const char *body, size_t len, size_t i
  * roles). items is stolen; an empty array adds nothing. */
 int pp_wire_push(struct pp_json *wire, const char *role, const char *key, struct pp_json *items);
 
+/*
+ * A rollout's transcript in a wire format, kept between its requests
+ * (struct pp_model_request.wire). text holds the body from its start up
+ * to the end of the wire message made from internal message n - 1; the
+ * messages after n are serialised per request. It is valid for one
+ * format (owner: the build function's provider ops), one open provider
+ * (ctx) and one transcript (messages); pp_wire_cache_fits() says whether
+ * it holds a prefix of this request's, and empties it when not.
+ */
+struct pp_wire_cache {
+	const void *owner;
+	const void *ctx;
+	const struct pp_json *messages;
+	size_t n;                  /* internal messages in text */
+	struct pp_buf text;
+	const struct pp_json *tools;   /* the declarations tools_text holds */
+	size_t n_tools;
+	struct pp_buf tools_text;
+	/* Formats that merge consecutive messages of one role: the wire
+	 * messages in text (the one still open is not), and the system text
+	 * the head of text was written with. */
+	size_t n_items;
+	struct pp_buf system;
+};
+
+/* Whether w holds a prefix of req's transcript for (owner, ctx); when it
+ * does not, w is emptied and bound to them. */
+bool pp_wire_cache_fits(struct pp_wire_cache *w, const void *owner, const void *ctx,
+			const struct pp_model_request *req);
+
+/*
+ * The body of a format that merges consecutive messages of one role into
+ * one wire message (Messages, Gemini) from the wire cache: the cache
+ * holds the head and every wire message but the last, which the next
+ * tool result or user message may still grow; w->n is the internal
+ * message that last one starts at, and each request serialises from
+ * there. The head holds the system text (every system message of the
+ * transcript, joined by a blank line), so it is rewritten when that
+ * changes. The format says:
+ */
+struct pp_wire_merged {
+	const char *list;   /* the key of the wire messages */
+	/* The state push() needs before internal message `from` (Gemini:
+	 * the replayed parts of the last model turn), or NULL for none. */
+	const struct pp_json *(*resume)(const struct pp_model_request *req, size_t from);
+	/* Appends the body's head, up to but without the comma before the
+	 * list and without the closing brace: "{...". */
+	int (*head)(const void *ctx, const struct pp_buf *system, struct pp_buf *text);
+	/* Pushes internal message i onto the wire messages (system messages
+	 * add nothing). */
+	int (*push)(const void *ctx, const struct pp_model_request *req, size_t i,
+		    struct pp_json *wire, const struct pp_json **state);
+	/* Sets the fields after the list, in the body's order, into rest. */
+	int (*tail)(const void *ctx, const struct pp_model_request *req, struct pp_json *rest);
+};
+
+/* Appends the body of req to out (empty on entry), using and updating w.
+ * Same bytes as the format's whole build; PP_OK or the build's error. */
+int pp_wire_merged_body(const struct pp_wire_merged *f, const void *ctx,
+			const struct pp_model_request *req, struct pp_wire_cache *w,
+			struct pp_buf *out);
+
+/* Appends the members of obj to b, each after a comma (",\"k\":v"), for
+ * the fields that follow a cached prefix; obj NULL or empty: nothing.
+ * PP_OK or PP_ENOMEM. */
+int pp_wire_tail(const struct pp_json *obj, struct pp_buf *b);
+
 /* Whether an assistant message carries a verbatim copy of its wire
  * content for `format` ("anthropic", "gemini"); the copy, borrowed. */
 const struct pp_json *pp_replay_get(const struct pp_json *msg, const char *format);

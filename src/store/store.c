@@ -195,6 +195,10 @@ static const char *const stmt_sql[PP_ST_COUNT] = {
 	 * than compiled for every rollout. */
 	[PP_ST_SAVEPOINT] = "SAVEPOINT pp_rollout",
 	[PP_ST_RELEASE] = "RELEASE pp_rollout",
+	[PP_ST_CACHE_GET] = "SELECT body FROM response_cache WHERE key = ?1",
+	[PP_ST_CACHE_PUT] =
+		"INSERT OR REPLACE INTO response_cache (key, body, created_at)"
+		" VALUES (?1, ?2, ?3)",
 };
 
 /* The dimension columns of configs, in the order of PP_ST_INS_CONFIG's

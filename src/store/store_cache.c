@@ -4,8 +4,10 @@
  * again with the same seed) does not pay for calls already made.
  *
  * Only bodies the provider could read are kept, so a fault never comes
- * back from the cache. Each entry is written in its own statement: a
- * crash loses at most the answer being written.
+ * back from the cache. Each entry is written in one statement, which
+ * joins the batch when one is open (pp_store_begin): a crash loses at
+ * most the answers of that batch. Both statements are prepared once, at
+ * open (store.c), as a run reads and writes the cache on every call.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +26,14 @@ static bool key_ok(const char *key)
 
 int pp_store_cache_get(struct pp_store *s, const char *key, struct pp_buf *body, bool *hit)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc = PP_OK, src;
 
 	if (!s || !body || !hit || !key_ok(key))
 		return PP_EINVAL;
 	pp_store_clear_error(s);
 	*hit = false;
-	if (sqlite3_prepare_v2(s->db, "SELECT body FROM response_cache WHERE key = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
-		return pp_store_sqlfail(s, "reading the response cache");
+	st = s->st[PP_ST_CACHE_GET];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
@@ -43,13 +43,13 @@ int pp_store_cache_get(struct pp_store *s, const char *key, struct pp_buf *body,
 	} else if (src != SQLITE_DONE) {
 		rc = pp_store_sqlfail(s, "reading the response cache");
 	}
-	sqlite3_finalize(st);
+	pp_store_reset(st);
 	return rc;
 }
 
 int pp_store_cache_put(struct pp_store *s, const char *key, const char *body, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	char now[32];
 	struct tm tm;
 	time_t t = time(NULL);
@@ -61,14 +61,12 @@ int pp_store_cache_put(struct pp_store *s, const char *key, const char *body, si
 	gmtime_r(&t, &tm);
 	if (!strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm))
 		now[0] = '\0';
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO response_cache (key, body, created_at)"
-			       " VALUES (?1, ?2, ?3)", -1, &st, NULL) != SQLITE_OK)
-		return pp_store_sqlfail(s, "writing the response cache");
+	st = s->st[PP_ST_CACHE_PUT];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, body, (int)len, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = pp_store_sqlfail(s, "writing the response cache");
-	sqlite3_finalize(st);
+	pp_store_reset(st);
 	return rc;
 }

@@ -30,6 +30,8 @@ enum pp_store_stmt {
 	PP_ST_FIND_EXTRA,
 	PP_ST_SAVEPOINT,
 	PP_ST_RELEASE,
+	PP_ST_CACHE_GET,
+	PP_ST_CACHE_PUT,
 	PP_ST_COUNT
 };
 

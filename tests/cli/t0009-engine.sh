@@ -34,9 +34,10 @@ ok "... and the whole plan" test "$(wc -l < many.txt)" -gt 50
 sqlite3 many.db "delete from labels; delete from messages; delete from tool_calls; delete from rollouts"
 ok "a rerun is answered from the cache" sh -c "'$PEERPRES' run --db many.db $SEL --concurrency 50 2>err && grep -E ' [1-9][0-9]* calls from the cache' err"
 labels many.db > again.txt
-# The mock names its route in a header, which the cache does not keep:
-# compare all but the agent column.
-ok "... with the same labels" sh -c "cut -d'|' -f1,2,4 one.txt > a; cut -d'|' -f1,2,4 again.txt > b; cmp a b"
+# The mock names its route in a header: the cache keeps it with the
+# answer, so the rerun records the same agents too.
+ok "... with the same labels and agents" cmp one.txt again.txt
+ok "... every rollout naming its agent" test "$(sqlite3 many.db "select count(*) from rollouts where agent is null")" = 0
 sqlite3 many.db "delete from labels; delete from messages; delete from tool_calls; delete from rollouts"
 ok "--no-cache asks the model again" sh -c "'$PEERPRES' run --db many.db $SEL --no-cache 2>err && grep ' 0 calls from the cache' err"
 

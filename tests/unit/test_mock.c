@@ -11,6 +11,7 @@
 #include <peerpres/mock.h>
 #include <peerpres/provider.h>
 #include <peerpres/status.h>
+#include "mock/mock_int.h"
 #include "../harness/test.h"
 #include "mock_thread.h"
 
@@ -405,4 +406,60 @@ TEST(mock_rejects_a_bad_fault_spec)
 	CHECK_INT_EQ(pp_mock_new(&m, &mo, &d), PP_EUSAGE);
 	CHECK_CONTAINS(d.msg, "unknown fault 'teapot'");
 	CHECK(m == NULL);
+}
+
+/* What the skim says of body, against the whole parse: 1 when it agrees
+ * (or declines: the caller then parses whole), 0 when it answers wrong. */
+static int skim_agrees(enum mock_format f, const char *body, int *declined)
+{
+	struct pp_json *v = NULL;
+	char model[64];
+	size_t turns = 99;
+	bool sure = mock_skim(f, body, strlen(body), &turns, model, sizeof(model));
+	bool parsed = !pp_json_parse(body, strlen(body), &v, NULL, 0) && pp_json_is_object(v);
+	int ok = !sure || (parsed && turns == mock_wire_turns(f, v) &&
+			   !strcmp(model, pp_json_get_str(v, "model", "mock")));
+
+	*declined += !sure;
+	pp_json_decref(v);
+	return ok;
+}
+
+TEST(mock_skim_reads_what_the_whole_parse_reads)
+{
+	static const char *const sure[] = {
+		"{\"model\":\"gpt-4.1\",\"messages\":[{\"role\":\"system\",\"content\":\"x\"},"
+		"{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"a\"}]},"
+		"{\"role\":\"tool\",\"content\":\"caf\u00e9 \\\"q\\\" \\u00e9\"},"
+		"{\"content\":\"x\",\"role\":\"assistant\"}],\"temperature\":0.7,\"seed\":-12e+3}",
+		" { \"messages\" : [ ] , \"model\" : 5 } ",
+		"{\"messages\":{\"role\":\"assistant\"}}",
+		"{\"messages\":[1,\"assistant\",[{\"role\":\"assistant\"}],{\"role\":\"assistant\",\"role\":\"user\"}]}",
+		"{\"messages\":[{\"role\":\"assistant\"}],\"messages\":[]}",
+		"{}",
+	};
+	static const char *const wrong[] = {
+		"", "[]", "{\"model\":\"x\"", "{\"model\":\"x\"} x", "{\"a\":tru}", "{\"a\":01}",
+		"{\"a\":\"\\x\"}", "{\"a\":\"\xff\"}", "{\"a\":1.}", "{\"a\":[1,]}", "{,}",
+		"{\"a\":\"tab\there\"}",
+	};
+	size_t i;
+	int declined = 0;
+
+	for (i = 0; i < sizeof(sure) / sizeof(sure[0]); i++)
+		CHECK(skim_agrees(MOCK_OPENAI, sure[i], &declined));
+	CHECK_INT_EQ(declined, 0);
+	for (i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		declined = 0;
+		CHECK(skim_agrees(MOCK_OPENAI, wrong[i], &declined));
+		CHECK_INT_EQ(declined, 1);
+	}
+	/* Gemini counts "model" turns in "contents"; an escaped role is
+	 * left to the whole parse. */
+	declined = 0;
+	CHECK(skim_agrees(MOCK_GEMINI, "{\"contents\":[{\"role\":\"model\"},{\"role\":\"user\"},"
+				       "{\"role\":\"model\"}]}", &declined));
+	CHECK_INT_EQ(declined, 0);
+	CHECK(skim_agrees(MOCK_ANTHROPIC, "{\"messages\":[{\"role\":\"assist\\u0061nt\"}]}", &declined));
+	CHECK_INT_EQ(declined, 1);
 }

@@ -155,7 +155,7 @@ static int build_with(const struct pp_provider_ops *ops, void *ctx, const struct
 		      struct pp_http_request *out, struct pp_json **body)
 {
 	struct pp_json *tools = json(tools_text);
-	struct pp_model_request req = { "", msgs, tools, 0.7, SEED, NULL };
+	struct pp_model_request req = { "", msgs, tools, 0.7, SEED, NULL, NULL };
 	int rc;
 
 	pp_http_request_init(out);
@@ -1269,7 +1269,7 @@ static void torture(const char *model, const char *file)
 {
 	const struct pp_provider_ops *ops;
 	struct pp_json *msgs = json(transcript_text), *tools = json(tools_text);
-	struct pp_model_request req = { "", msgs, tools, 0.7, SEED, NULL };
+	struct pp_model_request req = { "", msgs, tools, 0.7, SEED, NULL, NULL };
 	struct pp_http_request out;
 	struct pp_model_reply r;
 	struct pp_buf b = PP_BUF_INIT;
@@ -1406,4 +1406,147 @@ ENV_TEST(providers_usage_prices_a_cached_call)
 	CHECK_NEAR(pp_price_cost_usd(&price, r.input_tokens, r.output_tokens, r.reasoning_tokens,
 				     r.cached_tokens),
 		   (904 * 1.25 + 4096 * 0.125 + 700 * 10.0) / 1e6, 1e-12);
+}
+
+/* The body of req built with the wire cache w equals the one built
+ * without: 0, or 1 when they differ (or a build fails). */
+static int same_body(const struct pp_provider_ops *ops, void *ctx, struct pp_model_request *req,
+		     struct pp_wire_cache *w)
+{
+	struct pp_http_request a, b;
+	int rc, differ;
+
+	pp_http_request_init(&a);
+	pp_http_request_init(&b);
+	req->wire = w;
+	rc = ops->build(ctx, req, &a);
+	req->wire = NULL;
+	if (!rc)
+		rc = ops->build(ctx, req, &b);
+	differ = rc || a.body.len != b.body.len || memcmp(a.body.buf, b.body.buf, a.body.len);
+	if (differ)
+		fprintf(stderr, "cached:  %s\nwhole:   %s\n", a.body.buf, b.body.buf);
+	pp_http_request_release(&a);
+	pp_http_request_release(&b);
+	return differ;
+}
+
+/* A route grown one message at a time, as a rollout grows it: after each
+ * message the cached body must be the whole body, byte for byte. The
+ * model's turn is the format's canned tool-call reply. Returns the number
+ * of the step that differed, or 0. */
+static int route_matches(const char *model, const char *reply_file)
+{
+	const struct pp_provider_ops *ops;
+	struct pp_json *script = json(transcript_text), *tools = json(tools_text);
+	struct pp_json *msgs = pp_json_array(), *other = pp_json_array();
+	struct pp_model_request req = { "", msgs, tools, 0.7, SEED, NULL, NULL };
+	struct pp_wire_cache *w = NULL;
+	struct pp_model_reply r;
+	struct pp_diag diag;
+	const struct pp_json *calls;
+	size_t i, step = 0;
+	int bad = 0;
+	void *ctx = NULL;
+
+	if (open_model(model, NULL, &ops, &ctx, &diag) || pp_wire_cache_new(&w)) {
+		bad = 1000;
+		goto out;
+	}
+	for (i = 0; !bad && i < pp_json_len(script); i++) {
+		pp_json_append(msgs, pp_json_incref(pp_json_at(script, i)));
+		step++;
+		bad = same_body(ops, ctx, &req, w) ? (int)step : 0;
+	}
+	if (!bad && !parse_file(ops, ctx, 200, reply_file, &r)) {
+		calls = pp_json_get(r.message, "tool_calls");
+		pp_json_append(msgs, r.message);
+		bad = same_body(ops, ctx, &req, w) ? 100 : 0;
+		for (i = 0; !bad && i < pp_json_len(calls); i++) {
+			struct pp_json *t = json("{\"role\":\"tool\",\"content\":\"ok\"}");
+
+			pp_json_set_str(t, "tool_call_id", pp_json_get_str(pp_json_at(calls, i), "id", ""));
+			pp_json_set_str(t, "name", pp_json_get_str(pp_json_at(calls, i), "name", ""));
+			pp_json_append(msgs, t);
+			bad = same_body(ops, ctx, &req, w) ? 200 + (int)i : 0;
+		}
+		pp_json_append(msgs, json("{\"role\":\"user\",\"content\":\"Go on.\"}"));
+		if (!bad)
+			bad = same_body(ops, ctx, &req, w) ? 300 : 0;
+	} else if (!bad) {
+		bad = 999;
+	}
+	/* The same cache handed another transcript starts over. */
+	pp_json_append(other, json("{\"role\":\"user\",\"content\":\"Another rollout.\"}"));
+	req.messages = other;
+	if (!bad)
+		bad = same_body(ops, ctx, &req, w) ? 400 : 0;
+out:
+	if (ctx)
+		ops->close(ctx);
+	pp_wire_cache_free(w);
+	pp_json_decref(script);
+	pp_json_decref(tools);
+	pp_json_decref(msgs);
+	pp_json_decref(other);
+	return bad;
+}
+
+ENV_TEST(providers_wire_cache_gives_the_bytes_of_a_whole_build)
+{
+	setenv("OPENAI_API_KEY", KEY, 1);
+	setenv("ANTHROPIC_API_KEY", KEY, 1);
+	setenv("GEMINI_API_KEY", KEY, 1);
+	CHECK_INT_EQ(route_matches("openai/gpt-4.1", "openai_tool_calls.json"), 0);
+	CHECK_INT_EQ(route_matches("openai/o3", "openai_reasoning.json"), 0);
+	CHECK_INT_EQ(route_matches("anthropic/claude-sonnet-4-5", "anthropic_thinking.json"), 0);
+	CHECK_INT_EQ(route_matches("anthropic/claude-sonnet-4-5", "anthropic_tool_use.json"), 0);
+	CHECK_INT_EQ(route_matches("google/gemini-2.5-pro", "gemini_thought.json"), 0);
+	CHECK_INT_EQ(route_matches("google/gemini-2.5-pro", "gemini_function_calls.json"), 0);
+	CHECK_INT_EQ(route_matches("google/gemini-2.5-pro", "gemini_call_ids.json"), 0);
+}
+
+/* An allocation failing in the middle of a cached build leaves a cache
+ * the next build can trust (or starts over): the bytes stay right. */
+static int cache_survives_failures(const char *model)
+{
+	const struct pp_provider_ops *ops;
+	struct pp_json *msgs = json(transcript_text), *tools = json(tools_text);
+	struct pp_model_request req = { "", msgs, tools, 0.7, SEED, NULL, NULL };
+	struct pp_wire_cache *w = NULL;
+	struct pp_http_request out;
+	struct pp_diag diag;
+	unsigned long n;
+	int bad = 0, rc;
+	void *ctx = NULL;
+
+	if (open_model(model, NULL, &ops, &ctx, &diag) || pp_wire_cache_new(&w))
+		bad = 1;
+	for (n = 1; !bad && n < 400; n++) {
+		/* The transcript grows by one message between the attempts. */
+		pp_json_append(msgs, json("{\"role\":\"user\",\"content\":\"More.\"}"));
+		pp_http_request_init(&out);
+		req.wire = w;
+		pp_alloc_fail_after(n);
+		rc = ops->build(ctx, &req, &out);
+		pp_alloc_fail_after(0);
+		pp_http_request_release(&out);
+		bad = (rc && rc != PP_ENOMEM) || same_body(ops, ctx, &req, w);
+	}
+	if (ctx)
+		ops->close(ctx);
+	pp_wire_cache_free(w);
+	pp_json_decref(msgs);
+	pp_json_decref(tools);
+	return bad;
+}
+
+ENV_TEST(providers_wire_cache_survives_allocation_failures)
+{
+	setenv("OPENAI_API_KEY", KEY, 1);
+	setenv("ANTHROPIC_API_KEY", KEY, 1);
+	setenv("GEMINI_API_KEY", KEY, 1);
+	CHECK_INT_EQ(cache_survives_failures("openai/gpt-4.1"), 0);
+	CHECK_INT_EQ(cache_survives_failures("anthropic/claude-sonnet-4-5"), 0);
+	CHECK_INT_EQ(cache_survives_failures("google/gemini-2.5-pro"), 0);
 }
