@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include <peerpres/labels.h>
+#include <peerpres/price.h>
 #include <peerpres/run.h>
 #include <peerpres/scenario.h>
 #include <peerpres/store.h>
@@ -29,7 +30,17 @@ struct pp_prepared {
 	long next_idx;                 /* the next index to look at */
 	long in_flight;                /* its rollouts started and not yet stored */
 	bool current;                  /* still handing out indexes */
+	double est_cost_usd;           /* a rollout's estimated cost; < 0: not yet */
 };
+
+/*
+ * What one rollout of a rendered config is expected to cost at price,
+ * before any is run: its compliant reference route played with the
+ * token assumptions of `plan` (estimate.c). PP_OK, PP_ENOMEM, or a
+ * failure playing the route, in diag.
+ */
+int pp_rollout_cost_estimate(const struct pp_json *rendered, const struct pp_run_options *opt,
+			     const struct pp_price *price, double *usd, struct pp_diag *diag);
 
 /* The family the agents are named after: --family, else the model id's. */
 const char *pp_run_family(const struct pp_run_options *opt);

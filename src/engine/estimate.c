@@ -21,6 +21,8 @@
 #include <peerpres/run.h>
 #include <peerpres/status.h>
 
+#include "engine/engine_int.h"
+
 #define EST_CHARS_PER_TOKEN 4
 #define EST_TOKENS_PER_MESSAGE 3
 #define EST_OUTPUT_TOKENS_PER_CALL 200
@@ -119,6 +121,17 @@ static int calibrate(const struct pp_json *rendered, const struct pp_run_options
 	t->reasoning = t->calls * (double)reasoning;
 	t->output = t->calls * EST_OUTPUT_TOKENS_PER_CALL + t->reasoning;
 	pp_rollout_free(r);
+	return rc;
+}
+
+int pp_rollout_cost_estimate(const struct pp_json *rendered, const struct pp_run_options *opt,
+			     const struct pp_price *price, double *usd, struct pp_diag *diag)
+{
+	struct tally t;
+	int rc = calibrate(rendered, opt, reasoning_per_call(opt->provider.reasoning, price->reasons),
+			   &t, diag);
+
+	*usd = rc ? 0 : pp_price_cost_usd(price, (long)t.input, (long)t.output, (long)t.reasoning, 0);
 	return rc;
 }
 

@@ -121,6 +121,7 @@ int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 	if (!rc) {
 		pc->s = s;
 		pc->current = true;
+		pc->est_cost_usd = -1;
 		rc = pp_render_config(s, dims, opt, &pc->rendered, diag);
 	}
 	if (!rc)

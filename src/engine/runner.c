@@ -56,6 +56,7 @@ struct slot {
 	struct run_ctx *c;
 	struct pp_prepared *pc;
 	size_t at;                   /* its place in run_ctx.slots */
+	double expected_usd;         /* its expected cost, for --budget */
 	long idx;
 	uint64_t seed;
 	struct pp_rollout *r;
@@ -89,6 +90,8 @@ struct run_ctx {
 	struct pp_price price;
 	bool priced;                     /* the model has a price (cost is known) */
 	double spent_usd;                /* every call answered so far, in flight too */
+	double in_flight_spent;          /* the part of it spent by the slots */
+	double in_flight_expected;       /* what the slots are expected to cost */
 	bool batch_open;                 /* a write transaction is open */
 	long batch_n;                    /* rollouts stored in it */
 	double batch_t0;                 /* when it opened */
@@ -261,6 +264,8 @@ static void slot_free(struct run_ctx *c, struct slot *s)
 	pp_http_request_release(&s->call.hr);
 	pp_rollout_free(s->r);
 	pp_wire_cache_free(s->wire);
+	c->in_flight_spent -= s->cost_usd;
+	c->in_flight_expected -= s->expected_usd;
 	s->pc->in_flight--;
 	release_config(s->pc);
 	free(s);
@@ -412,6 +417,7 @@ static int take_reply(struct slot *s, struct pp_model_reply *reply)
 
 	s->cost_usd += cost;
 	c->spent_usd += cost;
+	c->in_flight_spent += cost;
 	if (reply->agent[0])
 		snprintf(s->agent, sizeof(s->agent), "%s", reply->agent);
 	return pp_rollout_feed(s->r, reply->message, reply->input_tokens, reply->output_tokens,
@@ -495,6 +501,35 @@ static void on_reply(void *arg, int rc, struct pp_model_reply *reply,
 	advance(s);
 }
 
+/*
+ * What a new rollout of pc is expected to cost, for --budget: the mean
+ * cost of the rollouts this run stored, or before there is one, the
+ * estimate `plan` would give for its config (made once per config).
+ */
+static double expected_cost(struct run_ctx *c, struct pp_prepared *pc)
+{
+	if (c->opt->budget_usd <= 0 || !c->priced)
+		return 0;
+	if (c->res->done > 0)
+		return c->res->cost_usd / (double)c->res->done;
+	/* A route that cannot be played leaves the estimate at 0: the
+	 * budget then counts the calls answered only, as without it. */
+	if (pc->est_cost_usd < 0 &&
+	    pp_rollout_cost_estimate(pc->rendered, c->opt, &c->price, &pc->est_cost_usd, NULL))
+		pc->est_cost_usd = 0;
+	return pc->est_cost_usd;
+}
+
+/* What the run will have spent once the rollouts in flight end: the calls
+ * answered, plus what those rollouts are still expected to cost beyond
+ * what they spent already. */
+static double projected_spend(const struct run_ctx *c)
+{
+	double more = c->in_flight_expected - c->in_flight_spent;
+
+	return c->spent_usd + (more > 0 ? more : 0);
+}
+
 static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 {
 	struct pp_rollout_config cfg = { pc->rendered, pc->labels, c->opt->max_iters,
@@ -524,16 +559,21 @@ static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 		return rc;
 	}
 	pc->in_flight++;
+	s->expected_usd = expected_cost(c, pc);
+	c->in_flight_expected += s->expected_usd;
 	if (c->starts_left > 0)
 		c->starts_left--;
 	advance(s);
 	return PP_OK;
 }
 
-/* --budget: no rollout starts once the calls answered cost that much. */
+/* --budget: no rollout starts once the calls answered, and those the
+ * rollouts in flight are expected to make, cost that much; so the run
+ * passes the budget by about one rollout's spread, not by the whole
+ * concurrency's worth. */
 static bool over_budget(struct run_ctx *c)
 {
-	if (c->opt->budget_usd <= 0 || c->spent_usd < c->opt->budget_usd)
+	if (c->opt->budget_usd <= 0 || projected_spend(c) < c->opt->budget_usd)
 		return false;
 	c->res->budget_reached = 1;
 	return true;

@@ -43,6 +43,10 @@ ok "--no-cache asks the model again" sh -c "'$PEERPRES' run --db many.db $SEL --
 
 ok "--budget stops starting rollouts" sh -c "'$PEERPRES' run --db budget.db $SEL --budget 0.05 --concurrency 4 2>err && grep 'budget reached' err"
 ok "... after fewer than the plan, each with its cost" test "$(sqlite3 budget.db "select count(*) < 50 and min(cost_usd) > 0 from rollouts")" = 1
+# With many in flight, the rollouts still running are counted at the mean
+# cost: the run passes the budget by a few rollouts, not by 40.
+ok "... and with 40 in flight passes it by a few rollouts at most" sh -c "'$PEERPRES' run --db budget40.db $SEL --budget 0.05 --concurrency 40 2>err && grep 'budget reached' err"
+ok "... (spent minus budget under 5 rollouts' mean cost)" test "$(sqlite3 budget40.db "select sum(cost_usd) - 0.05 < 5 * avg(cost_usd) from rollouts")" = 1
 fails_with 2 "--budget needs a price" "$PEERPRES" run --db nobudget.db --model openai-compat/some-unpriced-model --base-url "$URL" --budget 1 --no-judge
 stop_mock
 
