@@ -92,11 +92,19 @@ int pp_store_find_extra(struct pp_store *s, const char *config_id, const char *k
  * SQLite already rolled the batch back after an I/O error or a full disk
  * (nothing of the batch is stored then). pp_store_rollback drops an open
  * batch (none open, or a NULL store: nothing happens). A handle that
- * opened a batch keeps, for the rest of its life, a 32 MB page cache,
- * savepoint journals in memory and a checkpoint every 10,000 log pages:
- * a batch's pages are written once, not spilled and journaled again.
+ * opened a batch keeps its savepoint journals in memory (a temporary
+ * file per savepoint was most of the writes).
  */
 int pp_store_begin(struct pp_store *s, int64_t *version);
+
+/*
+ * For a bulk writer (import): gives the handle, for the rest of its life,
+ * a 32 MB page cache and a checkpoint every 10,000 log pages, so large
+ * batches write each page once instead of spilling and journaling it
+ * again. A run does not call it: its batches are small and its memory
+ * should follow the rollouts in flight. PP_OK or PP_ESTORE.
+ */
+int pp_store_tune_for_bulk(struct pp_store *s);
 int pp_store_commit(struct pp_store *s);
 void pp_store_rollback(struct pp_store *s);
 

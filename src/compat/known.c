@@ -210,8 +210,10 @@ int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
 int pp_compat_known_begin(struct pp_compat_known *k, struct pp_store *store)
 {
 	int64_t version = 0;
-	int rc = pp_store_begin(store, &version);
+	int rc = k && !k->have_version ? pp_store_tune_for_bulk(store) : PP_OK;
 
+	if (!rc)
+		rc = pp_store_begin(store, &version);
 	if (rc || !k)
 		return rc;
 	/* Another connection wrote since the last batch: what we read of

@@ -68,16 +68,27 @@ int pp_store_begin(struct pp_store *s, int64_t *version)
 	pp_store_clear_error(s);
 	if (!sqlite3_get_autocommit(s->db))
 		return pp_store_fail(s, PP_EINVAL, "a batch is already open");
-	/* A batch's new pages stay in the cache until the commit writes
-	 * them once; a savepoint's journal in a temporary file was most of
-	 * the writes; fewer, larger checkpoints copy each page once. */
-	rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;"
-		  " PRAGMA wal_autocheckpoint = 10000", "setting the handle up for batches");
+	/* A savepoint's journal in a temporary file was most of the
+	 * writes; set once per handle, not at every batch. */
+	rc = s->batches_ready ? PP_OK
+			      : exec(s, "PRAGMA temp_store = MEMORY", "setting the handle up for batches");
+	s->batches_ready = !rc;
 	if (!rc)
 		rc = step_cached(s, PP_ST_BEGIN, "starting a batch");
 	if (!rc && version && (rc = data_version(s, version)))
 		rollback_quietly(s);
 	return rc;
+}
+
+int pp_store_tune_for_bulk(struct pp_store *s)
+{
+	if (!s)
+		return PP_EINVAL;
+	pp_store_clear_error(s);
+	/* A batch's new pages stay in the cache until the commit writes them
+	 * once; fewer, larger checkpoints copy each page once. */
+	return exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000",
+		    "setting the handle up for a bulk import");
 }
 
 int pp_store_commit(struct pp_store *s)

@@ -41,6 +41,7 @@ struct pp_store {
 	char errmsg[1024];
 	sqlite3_stmt *st[PP_ST_COUNT];
 	struct pp_buf scratch; /* reused for JSON text bound to statements */
+	int batches_ready;     /* pp_store_begin set the handle up */
 };
 
 /* Records "path: message" as the last error and returns rc. */
