@@ -441,7 +441,7 @@ window.addEventListener("error", function (e) {
 	}
 
 	function Viewer(sec) {
-		var self = this, ROW = 24, dims = ["model", "scenario", "subject", "condition", "instantiation", "status"];
+		var self = this, ROW = 24, dims = ["model", "scenario", "subject", "condition", "instantiation", "dataset", "threshold", "mode", "status"];
 		var selects = {}, filter = {}, matches = [], info = D.rollouts.map(rolloutInfo);
 		var bar = el("div", { cls: "filters" });
 		var labelSel = el("select", { id: "f-label" });
@@ -636,7 +636,7 @@ window.addEventListener("error", function (e) {
 
 	function transcriptsSection() {
 		var s = section("transcripts", "Transcripts",
-			"Filter by label, model, scenario, subject, condition, instantiation or status; click a rollout to read it. Misaligned calls and the labels they decide are highlighted; each label's evidence is shown at the turn that produced it.");
+			"Filter by label, model, scenario, subject, condition, instantiation, dataset, threshold, mode or status; click a rollout to read it. Misaligned calls and the labels they decide are highlighted; each label's evidence is shown at the turn that produced it.");
 		var left = D.n_total - D.n_included;
 		if (left > 0)
 			s.appendChild(el("p", { cls: "warn", text: left + " of " + D.n_total + " transcripts are left out of this page (--html-transcripts " + D.n_included +
