@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include <peerpres/diag.h>
+#include <peerpres/hash.h>
 #include <peerpres/json.h>
 #include <peerpres/provider.h>
 
@@ -151,6 +152,17 @@ struct pp_wire_cache {
 	 * the head of text was written with. */
 	size_t n_items;
 	struct pp_buf system;
+	/* Bumped whenever text is emptied: text only grows between two. */
+	unsigned long resets;
+	/* The response cache's digest so far (engine/call.c): its state after
+	 * the key's head (for ctx key_ctx, url key_url) and key_len bytes of
+	 * text, valid while resets is still key_resets. A request then
+	 * hashes only what was added since. */
+	struct pp_sha256 key_state;
+	size_t key_len;
+	unsigned long key_resets;
+	const void *key_ctx;
+	char *key_url;
 };
 
 /* Whether w holds a prefix of req's transcript for (owner, ctx); when it
