@@ -533,7 +533,7 @@ static double projected_spend(const struct run_ctx *c)
 static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 {
 	struct pp_rollout_config cfg = { pc->rendered, pc->labels, c->opt->max_iters,
-					 c->opt->token_cap };
+					 c->opt->token_cap, pc->tools };
 	struct slot *s = pp_calloc(1, sizeof(*s));
 	char seed_text[128];
 	int rc = PP_OK;
