@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <peerpres/buf.h>
 #include <peerpres/diag.h>
 #include <peerpres/hash.h>
 #include <peerpres/json.h>
@@ -23,6 +24,10 @@
 #define PP_KEY_MAX 512
 
 /* The ctx of an open HTTP provider. */
+/* A config's rollouts share its declarations, and a few configs run at
+ * once: enough to hold theirs. */
+#define PP_WIRE_TOOLS_KEPT 16
+
 struct pp_http_provider {
 	const char *name;            /* "openai", "anthropic", ... (static) */
 	char model[256];
@@ -32,6 +37,16 @@ struct pp_http_provider {
 	char reasoning[8];           /* "", "low", "medium" or "high" */
 	long max_tokens;             /* 0: the provider's default */
 	double temperature_max;      /* the wire format's highest temperature */
+	/* Tool declarations' wire text by declarations (a reference held,
+	 * so an address is not reused while kept), for the formats whose
+	 * rollouts share declarations (openai.c); replaced in turn. A
+	 * provider's build is so for one thread at a time. */
+	struct {
+		struct pp_json *of;
+		size_t n;                /* declarations in it when written */
+		struct pp_buf text;
+	} tools[PP_WIRE_TOOLS_KEPT];
+	unsigned tools_next;
 };
 
 /*
