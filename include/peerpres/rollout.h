@@ -32,7 +32,16 @@ struct pp_rollout_config {
 	const struct pp_labels *labels;   /* compiled detectors (borrowed) */
 	int max_iters;
 	long token_cap;
+	/* The declarations pp_rollout_tools_new() built for rendered, shared
+	 * by the config's rollouts (borrowed); NULL: the rollout builds its
+	 * own. */
+	const struct pp_json *tools;
 };
+
+/* The tool declarations a rollout of rendered offers the model. *out new
+ * on PP_OK; PP_ENOMEM, or PP_EINVAL when rendered names a tool the world
+ * does not have. */
+int pp_rollout_tools_new(const struct pp_json *rendered, struct pp_json **out);
 
 /* A fresh world and the opening messages. *out new. cfg is copied; what
  * it points to is borrowed and must outlive the rollout. */

@@ -170,6 +170,9 @@ int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct p
  */
 int pp_store_cache_get(struct pp_store *s, const char *key, struct pp_buf *body, bool *hit);
 int pp_store_cache_put(struct pp_store *s, const char *key, const char *body, size_t len);
+/* Sets *any to whether the response cache holds an entry. Returns PP_OK,
+ * PP_EINVAL (a NULL argument) or PP_ESTORE. */
+int pp_store_cache_any(struct pp_store *s, bool *any);
 
 /*
  * The judge's verdicts (store_judge.c; docs/judge.md). A verdict is

@@ -67,20 +67,35 @@ static struct pp_json *text_message(const char *role, const char *content)
 	return m;
 }
 
-static int build_tools(struct pp_rollout *r)
+int pp_rollout_tools_new(const struct pp_json *rendered, struct pp_json **out)
 {
-	const struct pp_json *names = pp_json_get(r->cfg.rendered, "tools");
+	const struct pp_json *names = pp_json_get(rendered, "tools");
+	struct pp_json *tools = pp_json_array();
 	size_t i;
-	int rc = PP_OK;
+	int rc = tools ? PP_OK : PP_ENOMEM;
 
-	if (!(r->tools = pp_json_array()))
-		return PP_ENOMEM;
+	*out = NULL;
 	for (i = 0; !rc && i < pp_json_len(names); i++) {
 		struct pp_json *decl = pp_world_tool_schema(pp_json_str(pp_json_at(names, i)));
 
-		rc = decl ? pp_json_append(r->tools, decl) : PP_EINVAL;
+		rc = decl ? pp_json_append(tools, decl) : PP_EINVAL;
 	}
+	if (rc)
+		pp_json_decref(tools);
+	else
+		*out = tools;
 	return rc;
+}
+
+/* The config's shared declarations when it has them: they are the same
+ * for each of its rollouts, and building them was a tenth of starting one. */
+static int build_tools(struct pp_rollout *r)
+{
+	if (r->cfg.tools) {
+		r->tools = pp_json_incref((struct pp_json *)r->cfg.tools);
+		return PP_OK;
+	}
+	return pp_rollout_tools_new(r->cfg.rendered, &r->tools);
 }
 
 int pp_rollout_new(struct pp_rollout **out, const struct pp_rollout_config *cfg,

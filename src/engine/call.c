@@ -13,7 +13,9 @@
 #include <peerpres/hash.h>
 #include <peerpres/status.h>
 
+#include "core/alloc.h"
 #include "engine/call.h"
+#include "provider/provider_int.h"
 
 static bool is_local(const char *url)
 {
@@ -139,22 +141,74 @@ static int build_request(struct pp_model_caller *mc, const struct pp_model_reque
 	return rc;
 }
 
-/* The digest of everything that decides the answer: the provider, the
- * URL without its query (where Gemini keys may travel), the body and the
- * seed. Headers stay out: they carry the key. */
-static void request_key(const struct pp_model_caller *mc, const struct pp_http_request *hr,
-			uint64_t seed, char key[65])
+/* The key's head: the provider and the URL without its query (where
+ * Gemini keys may travel). */
+static void key_head(const struct pp_model_caller *mc, const char *url, struct pp_sha256 *h)
+{
+	pp_sha256_init(h);
+	pp_sha256_update(h, mc->prov->name, strlen(mc->prov->name) + 1);
+	pp_sha256_update(h, url, strcspn(url, "?") + 1);
+}
+
+/* Whether w's saved digest state may go on with this request: same
+ * provider context and URL, and text not emptied since it was saved. */
+static bool key_state_fits(const struct pp_model_caller *mc, const struct pp_wire_cache *w,
+			   const char *url)
+{
+	return w->key_url && w->key_ctx == mc->ctx && w->key_resets == w->resets &&
+	       w->key_len <= w->text.len && !strcmp(w->key_url, url);
+}
+
+/*
+ * The state after the head and the part of the body w's text holds; the
+ * number of body bytes it covers. A body is its transcript's text then
+ * the rest, so what a rollout sent before is hashed once, not on every
+ * call (the body is checked to start with the text, so a provider that
+ * built it otherwise only costs the saving).
+ */
+static size_t key_prefix(const struct pp_model_caller *mc, struct pp_wire_cache *w,
+			 const struct pp_http_request *hr, struct pp_sha256 *h)
+{
+	size_t from = 0;
+	char *url;
+
+	if (!w || !w->text.len || w->text.len > hr->body.len ||
+	    memcmp(w->text.buf, hr->body.buf, w->text.len)) {
+		key_head(mc, hr->url, h);
+		return 0;
+	}
+	if (key_state_fits(mc, w, hr->url)) {
+		*h = w->key_state;
+		from = w->key_len;
+	} else {
+		key_head(mc, hr->url, h);
+	}
+	pp_sha256_update(h, hr->body.buf + from, w->text.len - from);
+	if (from || (url = pp_strdup(hr->url))) {
+		if (!from) {
+			free(w->key_url);
+			w->key_url = url;
+		}
+		w->key_state = *h;
+		w->key_len = w->text.len;
+		w->key_resets = w->resets;
+		w->key_ctx = mc->ctx;
+	}
+	return w->text.len;
+}
+
+/* The digest of everything that decides the answer: the key's head, the
+ * body and the seed. Headers stay out: they carry the key. */
+void pp_caller_request_key(const struct pp_model_caller *mc, const struct pp_http_request *hr,
+			   struct pp_wire_cache *w, uint64_t seed, char key[65])
 {
 	static const char hex[] = "0123456789abcdef";
 	struct pp_sha256 h;
 	unsigned char d[32];
 	char seed_text[32];
-	size_t i;
+	size_t i, from = key_prefix(mc, w, hr, &h);
 
-	pp_sha256_init(&h);
-	pp_sha256_update(&h, mc->prov->name, strlen(mc->prov->name) + 1);
-	pp_sha256_update(&h, hr->url, strcspn(hr->url, "?") + 1);
-	pp_sha256_update(&h, hr->body.buf, hr->body.len + 1);
+	pp_sha256_update(&h, hr->body.buf + from, hr->body.len - from + 1);
 	snprintf(seed_text, sizeof(seed_text), "%llu", (unsigned long long)seed);
 	pp_sha256_update(&h, seed_text, strlen(seed_text));
 	pp_sha256_final(&h, d);
@@ -199,6 +253,8 @@ static bool from_cache(struct pp_model_caller *mc, struct pp_caller_call *call)
 	size_t len;
 	bool hit = false;
 
+	if (mc->cache_cold)
+		return false;
 	pp_buf_init(&body, 64u << 20);
 	if (!pp_store_cache_get(mc->cache, call->key, &body, &hit) && hit) {
 		route = memchr(body.buf, '\0', body.len);
@@ -255,7 +311,7 @@ static int http_call(struct pp_model_caller *mc, const struct pp_model_request *
 	pp_http_response_init(&resp);
 	rc = build_request(mc, req, mock_config, &call.hr);
 	if (!rc && mc->cache) {
-		request_key(mc, &call.hr, req->seed, call.key);
+		pp_caller_request_key(mc, &call.hr, req->wire, req->seed, call.key);
 		if (from_cache(mc, &call)) {
 			*reply = call.reply;
 			pp_http_request_release(&call.hr);
@@ -299,7 +355,7 @@ int pp_caller_start(struct pp_model_caller *mc, struct pp_caller_call *call,
 	pp_http_request_init(&call->hr);
 	rc = build_request(mc, req, mock_config, &call->hr);
 	if (!rc && mc->cache) {
-		request_key(mc, &call->hr, req->seed, call->key);
+		pp_caller_request_key(mc, &call->hr, req->wire, req->seed, call->key);
 		if ((*answered = from_cache(mc, call))) {
 			pp_http_request_release(&call->hr);
 			return PP_OK;

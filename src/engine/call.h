@@ -17,6 +17,9 @@ struct pp_model_caller {
 	struct pp_http_policy policy;
 	bool local;                       /* base URL on this machine: the mock server */
 	struct pp_store *cache;           /* the response cache, or NULL for none */
+	/* The cache held nothing when the run began: a lookup cannot hit, as
+	 * each of the run's requests is its rollout's own and asked once. */
+	bool cache_cold;
 	long cache_hits;                  /* over the run */
 	long retries;                     /* over the run */
 	/* Called before each write to the cache, so the owner can open a
@@ -27,6 +30,16 @@ struct pp_model_caller {
 	struct pp_json *mock_config;
 	char *mock_header;
 };
+
+/*
+ * The response cache's key of hr, sent with seed (64 hex digits and a
+ * NUL into key). w: the wire cache hr's body was built with, or NULL;
+ * with it, the part of the body an earlier request of w's rollout had
+ * already hashed is not hashed again, and the key is the same as
+ * without. w's digest state is updated; nothing can fail.
+ */
+void pp_caller_request_key(const struct pp_model_caller *mc, const struct pp_http_request *hr,
+			   struct pp_wire_cache *w, uint64_t seed, char key[65]);
 
 /* max_connections: the most connections the event loop opens to the
  * provider (the run's concurrency); 0 for curl's default. */

@@ -13,7 +13,7 @@ int pp_check_route(const struct pp_json *rendered, const struct pp_labels *label
 		   const struct pp_json *route, int max_iters, int *mismatches,
 		   struct pp_buf *why, struct pp_json **labels_out)
 {
-	struct pp_rollout_config cfg = { rendered, labels, max_iters, PP_DEFAULT_TOKEN_CAP };
+	struct pp_rollout_config cfg = { rendered, labels, max_iters, PP_DEFAULT_TOKEN_CAP, NULL };
 	struct pp_rollout *r = NULL;
 	struct pp_json *rec = NULL, *msg;
 	struct pp_diag diag;

@@ -23,6 +23,7 @@ struct pp_prepared {
 	struct pp_json *mock_config;   /* dims, model, family: what the mock server renders */
 	struct pp_json *rendered;
 	struct pp_labels *labels;
+	struct pp_json *tools;         /* its rollouts' tool declarations, shared */
 	char prompt_hash[65];
 	const char *config_id;         /* borrowed from rendered */
 	bool *done;                    /* [n_rollouts]: indexes already stored */

@@ -90,7 +90,7 @@ static int calibrate(const struct pp_json *rendered, const struct pp_run_options
 		     long reasoning, struct tally *t, struct pp_diag *diag)
 {
 	const struct pp_json *route = pp_ref_pick_route("compliant", rendered, 0);
-	struct pp_rollout_config cfg = { rendered, NULL, opt->max_iters, opt->token_cap };
+	struct pp_rollout_config cfg = { rendered, NULL, opt->max_iters, opt->token_cap, NULL };
 	struct pp_rollout *r = NULL;
 	struct pp_json *msg;
 	double tools = 0, transcript = 0, prompt;

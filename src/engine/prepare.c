@@ -8,6 +8,7 @@
 
 #include <peerpres/hash.h>
 #include <peerpres/provider.h>
+#include <peerpres/rollout.h>
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
@@ -131,6 +132,8 @@ int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 				       pp_json_get(pc->rendered, "patterns"),
 				       pp_json_get(pc->rendered, "extract"), diag);
 	if (!rc)
+		rc = pp_rollout_tools_new(pc->rendered, &pc->tools);
+	if (!rc)
 		rc = hash_prompt(pc->rendered, pc->prompt_hash);
 	if (!rc) {
 		pc->config_id = pp_json_get_str(pc->rendered, "config_id", "");
@@ -155,6 +158,7 @@ void pp_prepared_free(struct pp_prepared *pc)
 		return;
 	pp_json_decref(pc->mock_config);
 	pp_json_decref(pc->rendered);
+	pp_json_decref(pc->tools);
 	pp_labels_free(pc->labels);
 	free(pc->done);
 	free(pc);

@@ -533,7 +533,7 @@ static double projected_spend(const struct run_ctx *c)
 static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 {
 	struct pp_rollout_config cfg = { pc->rendered, pc->labels, c->opt->max_iters,
-					 c->opt->token_cap };
+					 c->opt->token_cap, pc->tools };
 	struct slot *s = pp_calloc(1, sizeof(*s));
 	char seed_text[128];
 	int rc = PP_OK;
@@ -634,6 +634,7 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 {
 	const struct pp_run_options *opt = c->opt;
 	long conn = opt->concurrency > 0 ? opt->concurrency : 1;
+	bool any = true;
 	int rc;
 
 	if ((rc = pp_caller_open(&c->caller, opt->model, &opt->provider, opt->stop, conn, c->diag)))
@@ -646,6 +647,10 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 		return pp_diag_set(c->diag, PP_EUSAGE, NULL, 0, 0,
 				   "--budget needs a price for '%s' (add it with --prices FILE)", opt->model);
 	c->caller.cache = opt->no_cache ? NULL : c->store;
+	/* An error here only costs the lookups' saving. */
+	if (c->caller.cache && pp_store_cache_any(c->store, &any))
+		any = true;
+	c->caller.cache_cold = !any;
 	c->caller.before_write = batch_join;
 	c->caller.write_arg = c;
 	c->limit = pp_caller_in_process(&c->caller) ? 1 : conn;

@@ -334,6 +334,7 @@ int pp_http_provider_open(struct pp_http_provider **out, const char *name, const
 			  const char *const *key_vars, struct pp_diag *diag)
 {
 	struct pp_http_provider *p = pp_calloc(1, sizeof(*p));
+	size_t i;
 	int rc;
 
 	*out = NULL;
@@ -341,6 +342,8 @@ int pp_http_provider_open(struct pp_http_provider **out, const char *name, const
 		return pp_diag_set(diag, PP_ENOMEM, NULL, 0, 0, "%s: out of memory", name);
 	p->name = name;
 	p->temperature_max = 2.0;
+	for (i = 0; i < PP_WIRE_TOOLS_KEPT; i++)
+		pp_buf_init(&p->tools[i].text, PP_BUF_MAX_DEFAULT);
 	rc = check_settings(p, model, opt, diag);
 	if (!rc)
 		rc = check_base_url(p, base_url, diag);
@@ -358,8 +361,14 @@ void pp_http_provider_close(void *ctx)
 {
 	struct pp_http_provider *p = ctx;
 
+	size_t i;
+
 	if (!p)
 		return;
+	for (i = 0; i < PP_WIRE_TOOLS_KEPT; i++) {
+		pp_json_decref(p->tools[i].of);
+		pp_buf_release(&p->tools[i].text);
+	}
 	explicit_bzero(p->key, sizeof(p->key));
 	free(p);
 }

@@ -345,9 +345,36 @@ static int cached_messages(const struct pp_http_provider *p, const struct pp_mod
 	return rc;
 }
 
+/* The wire text of the declarations `tools`, from p's when it holds
+ * them: a config's rollouts share theirs, so each config's are written
+ * once, not once per rollout. NULL when out of memory. */
+static const struct pp_buf *shared_tools(struct pp_http_provider *p, const struct pp_json *tools)
+{
+	struct pp_json *t;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < PP_WIRE_TOOLS_KEPT; i++)
+		if (p->tools[i].of == tools && p->tools[i].n == pp_json_len(tools))
+			return &p->tools[i].text;
+	i = p->tools_next++ % PP_WIRE_TOOLS_KEPT;
+	pp_json_decref(p->tools[i].of);
+	p->tools[i].of = NULL;
+	pp_buf_reset(&p->tools[i].text);
+	if (!(t = wire_tools(tools)))
+		return NULL;
+	rc = pp_json_dump(t, PP_JSON_COMPACT, &p->tools[i].text);
+	pp_json_decref(t);
+	if (rc)
+		return NULL;
+	p->tools[i].of = pp_json_incref((struct pp_json *)tools);
+	p->tools[i].n = pp_json_len(tools);
+	return &p->tools[i].text;
+}
+
 /* The body from the cache: the messages' text, the tools' (serialised
  * once per rollout) and the sampling fields, in whole_body's order. */
-static int cached_body(const struct pp_http_provider *p, const struct pp_model_request *req,
+static int cached_body(struct pp_http_provider *p, const struct pp_model_request *req,
 		       struct pp_wire_cache *w, struct pp_buf *out)
 {
 	struct pp_json *rest = pp_json_object();
@@ -356,12 +383,11 @@ static int cached_body(const struct pp_http_provider *p, const struct pp_model_r
 	int rc = rest ? cached_messages(p, req, w) : PP_ENOMEM;
 
 	if (!rc && n_tools && (w->tools != req->tools || w->n_tools != n_tools)) {
-		struct pp_json *t = wire_tools(req->tools);
+		const struct pp_buf *t = shared_tools(p, req->tools);
 
 		pp_buf_reset(&w->tools_text);
 		w->tools = NULL;
-		rc = t ? pp_json_dump(t, PP_JSON_COMPACT, &w->tools_text) : PP_ENOMEM;
-		pp_json_decref(t);
+		rc = t ? pp_buf_add(&w->tools_text, t->buf, t->len) : PP_ENOMEM;
 		if (!rc) {
 			w->tools = req->tools;
 			w->n_tools = n_tools;
@@ -390,7 +416,7 @@ static int cached_body(const struct pp_http_provider *p, const struct pp_model_r
 static int openai_build(void *ctx, const struct pp_model_request *req,
 			struct pp_http_request *out)
 {
-	const struct pp_http_provider *p = ctx;
+	struct pp_http_provider *p = ctx;
 	int rc;
 
 	snprintf(out->method, sizeof(out->method), "POST");

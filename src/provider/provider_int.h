@@ -15,13 +15,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <peerpres/buf.h>
 #include <peerpres/diag.h>
+#include <peerpres/hash.h>
 #include <peerpres/json.h>
 #include <peerpres/provider.h>
 
 #define PP_KEY_MAX 512
 
 /* The ctx of an open HTTP provider. */
+/* A config's rollouts share its declarations, and a few configs run at
+ * once: enough to hold theirs. */
+#define PP_WIRE_TOOLS_KEPT 16
+
 struct pp_http_provider {
 	const char *name;            /* "openai", "anthropic", ... (static) */
 	char model[256];
@@ -31,6 +37,16 @@ struct pp_http_provider {
 	char reasoning[8];           /* "", "low", "medium" or "high" */
 	long max_tokens;             /* 0: the provider's default */
 	double temperature_max;      /* the wire format's highest temperature */
+	/* Tool declarations' wire text by declarations (a reference held,
+	 * so an address is not reused while kept), for the formats whose
+	 * rollouts share declarations (openai.c); replaced in turn. A
+	 * provider's build is so for one thread at a time. */
+	struct {
+		struct pp_json *of;
+		size_t n;                /* declarations in it when written */
+		struct pp_buf text;
+	} tools[PP_WIRE_TOOLS_KEPT];
+	unsigned tools_next;
 };
 
 /*
@@ -151,6 +167,17 @@ struct pp_wire_cache {
 	 * the head of text was written with. */
 	size_t n_items;
 	struct pp_buf system;
+	/* Bumped whenever text is emptied: text only grows between two. */
+	unsigned long resets;
+	/* The response cache's digest so far (engine/call.c): its state after
+	 * the key's head (for ctx key_ctx, url key_url) and key_len bytes of
+	 * text, valid while resets is still key_resets. A request then
+	 * hashes only what was added since. */
+	struct pp_sha256 key_state;
+	size_t key_len;
+	unsigned long key_resets;
+	const void *key_ctx;
+	char *key_url;
 };
 
 /* Whether w holds a prefix of req's transcript for (owner, ctx); when it

@@ -39,6 +39,7 @@ void pp_wire_cache_free(struct pp_wire_cache *w)
 	pp_buf_release(&w->text);
 	pp_buf_release(&w->tools_text);
 	pp_buf_release(&w->system);
+	free(w->key_url);
 	free(w);
 }
 
@@ -53,6 +54,7 @@ bool pp_wire_cache_fits(struct pp_wire_cache *w, const void *owner, const void *
 	w->messages = req->messages;
 	w->n = 0;
 	pp_buf_reset(&w->text);
+	w->resets++;
 	w->tools = NULL;
 	w->n_tools = 0;
 	pp_buf_reset(&w->tools_text);
@@ -102,6 +104,7 @@ static int merged_head(const struct pp_wire_merged *f, const void *ctx, struct p
 	w->n = 0;
 	w->n_items = 0;
 	pp_buf_reset(&w->text);
+	w->resets++;
 	pp_buf_reset(&w->system);
 	rc = f->head(ctx, system, &w->text);
 	if (!rc && w->text.len > 1)

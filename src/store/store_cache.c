@@ -70,3 +70,24 @@ int pp_store_cache_put(struct pp_store *s, const char *key, const char *body, si
 	pp_store_reset(st);
 	return rc;
 }
+
+/* One row read at most, so a large cache costs no scan. Not a prepared
+ * statement of the store's: a run asks once, at its start. */
+int pp_store_cache_any(struct pp_store *s, bool *any)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = PP_OK, src;
+
+	if (!s || !any)
+		return PP_EINVAL;
+	pp_store_clear_error(s);
+	*any = true;
+	if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM response_cache LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		rc = pp_store_sqlfail(s, "reading the response cache");
+	if (!rc && (src = sqlite3_step(st)) != SQLITE_ROW && src != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, "reading the response cache");
+	else if (!rc)
+		*any = src == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc;
+}

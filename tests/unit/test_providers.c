@@ -15,6 +15,7 @@
 #include <peerpres/provider.h>
 #include <peerpres/status.h>
 #include "core/alloc.h"
+#include "engine/call.h"
 #include "provider/provider_int.h"
 #include "../harness/test.h"
 
@@ -1409,11 +1410,14 @@ ENV_TEST(providers_usage_prices_a_cached_call)
 }
 
 /* The body of req built with the wire cache w equals the one built
- * without: 0, or 1 when they differ (or a build fails). */
+ * without, and so does its response-cache key, which resumes the digest
+ * w keeps: 0, or 1 when they differ (or a build fails). */
 static int same_body(const struct pp_provider_ops *ops, void *ctx, struct pp_model_request *req,
 		     struct pp_wire_cache *w)
 {
 	struct pp_http_request a, b;
+	struct pp_model_caller mc;
+	char ka[65], kb[65];
 	int rc, differ;
 
 	pp_http_request_init(&a);
@@ -1426,6 +1430,15 @@ static int same_body(const struct pp_provider_ops *ops, void *ctx, struct pp_mod
 	differ = rc || a.body.len != b.body.len || memcmp(a.body.buf, b.body.buf, a.body.len);
 	if (differ)
 		fprintf(stderr, "cached:  %s\nwhole:   %s\n", a.body.buf, b.body.buf);
+	memset(&mc, 0, sizeof(mc));
+	mc.prov = ops;
+	mc.ctx = ctx;
+	if (!differ) {
+		pp_caller_request_key(&mc, &a, w, req->seed, ka);
+		pp_caller_request_key(&mc, &b, NULL, req->seed, kb);
+		if ((differ = strcmp(ka, kb) != 0))
+			fprintf(stderr, "key with the wire cache %s, without %s\n", ka, kb);
+	}
 	pp_http_request_release(&a);
 	pp_http_request_release(&b);
 	return differ;
