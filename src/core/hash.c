@@ -7,7 +7,7 @@
 
 #include "core/sha256_hw.h"
 
-static const uint32_t K[64] = {
+const uint32_t pp_sha256_k[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
 	0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
 	0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
@@ -44,7 +44,7 @@ static void compress(struct pp_sha256 *c, const unsigned char *p)
 	e = c->h[4]; f = c->h[5]; g = c->h[6]; h = c->h[7];
 	for (i = 0; i < 64; i++) {
 		t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) +
-		     K[i] + w[i];
+		     pp_sha256_k[i] + w[i];
 		t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) +
 		     ((a & b) ^ (a & cc) ^ (b & cc));
 		h = g; g = f; f = e; e = d + t1;

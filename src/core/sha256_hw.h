@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* SHA-256's round constants (FIPS 180-4), defined in hash.c and read by
+ * both the portable and the hardware code. */
+extern const uint32_t pp_sha256_k[64];
+
 /* Runs the compression function over n 64-byte blocks at p, updating
  * h, and returns true; returns false, touching nothing, when this
  * processor (or build) has no SHA instructions. */
