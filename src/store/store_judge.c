@@ -98,13 +98,14 @@ static int add_verdict_row(struct pp_store *s, sqlite3_stmt *st, struct pp_json 
 
 /*
  * Steps st (prepared and bound, or rc already set) and adds every row to
- * a new JSON object with add; finalizes st. On success *out is the object.
+ * a new JSON container (an object, or an array when as_list) with add;
+ * finalizes st. On success *out is the container.
  */
-static int collect_rows(struct pp_store *s, sqlite3_stmt *st, int rc,
+static int collect_rows(struct pp_store *s, sqlite3_stmt *st, int rc, bool as_list,
 			int (*add)(struct pp_store *, sqlite3_stmt *, struct pp_json *),
 			struct pp_json **out)
 {
-	struct pp_json *map = rc ? NULL : pp_json_object();
+	struct pp_json *map = rc ? NULL : as_list ? pp_json_array() : pp_json_object();
 	int src = SQLITE_DONE;
 
 	if (!rc && !map)
@@ -141,7 +142,7 @@ int pp_store_verdicts(struct pp_store *s, const char *judge, const char *prompt_
 		rc = bind_str(s, st, 1, judge);
 	if (!rc)
 		rc = bind_str(s, st, 2, prompt_version);
-	return collect_rows(s, st, rc, add_verdict_row, out);
+	return collect_rows(s, st, rc, false, add_verdict_row, out);
 }
 
 /* The rollouts.id of "<config_id>:<idx>" (the full config id). */
@@ -218,7 +219,7 @@ int pp_store_rollout_verdicts(struct pp_store *s, const char *rollout_id, struct
 	rc = prepare(s, sql, &st);
 	if (!rc && sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
 		rc = pp_store_sqlfail(s, "binding a value");
-	return collect_rows(s, st, rc, add_judged_row, out);
+	return collect_rows(s, st, rc, false, add_judged_row, out);
 }
 
 static bool known_outcome(const char *o)
@@ -334,6 +335,12 @@ static struct pp_json *judge_entry(sqlite3_stmt *st)
 	return e;
 }
 
+static int add_judge_row(struct pp_store *s, sqlite3_stmt *st, struct pp_json *list)
+{
+	(void)s;
+	return pp_json_append(list, judge_entry(st));
+}
+
 int pp_store_judges(struct pp_store *s, struct pp_json **out)
 {
 	static const char sql[] =
@@ -343,27 +350,14 @@ int pp_store_judges(struct pp_store *s, struct pp_json **out)
 		" FROM judge_verdicts GROUP BY judge, prompt_version"
 		" ORDER BY latest DESC";
 	sqlite3_stmt *st = NULL;
-	struct pp_json *list = NULL;
-	int rc, src = SQLITE_DONE;
+	int rc;
 
 	if (!s || !out)
 		return PP_EINVAL;
 	*out = NULL;
 	pp_store_clear_error(s);
-	if (!(list = pp_json_array()))
-		return PP_ENOMEM;
 	rc = prepare(s, sql, &st);
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-		rc = pp_json_append(list, judge_entry(st));
-	if (!rc && src != SQLITE_DONE)
-		rc = pp_store_sqlfail(s, "listing judges");
-	sqlite3_finalize(st);
-	if (rc) {
-		pp_json_decref(list);
-		return rc;
-	}
-	*out = list;
-	return PP_OK;
+	return collect_rows(s, st, rc, true, add_judge_row, out);
 }
 
 int pp_store_forget_failed(struct pp_store *s, const char *judge, const char *prompt_version,
