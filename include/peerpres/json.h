@@ -39,6 +39,10 @@ int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b);
 /* Returns a new compact, key-sorted string (canonical form for hashing),
  * or NULL on allocation failure. Caller frees. */
 char *pp_json_canonical(const struct pp_json *v);
+/* The SHA-256 hex digest of pp_json_canonical(v), computed without
+ * writing the text out. PP_OK, or PP_ENOMEM when pp_json_canonical would
+ * fail (no memory, a string that is not UTF-8). */
+int pp_json_canonical_sha256(const struct pp_json *v, char hex[65]);
 
 /* Types. A NULL value has type PP_JSON_NULL for these queries. */
 enum pp_json_type pp_json_type(const struct pp_json *v);

@@ -93,15 +93,5 @@ int pp_compat_free_index(struct pp_store *store, const char *id, long *idx);
 int pp_compat_put_at(struct pp_store *store, const char *id, long idx, struct pp_json *rollout,
 		     const struct pp_json *source);
 
-/* pp_json_parse, faster on the study's rows (fastjson.c): the same value,
- * and for input it is not sure of, pp_json_parse itself (so the same
- * errors and messages). */
-int pp_compat_json_parse(const char *text, size_t len, struct pp_json **out, char *err,
-			 size_t errlen);
-
-/* The SHA-256 hex digest of pp_json_canonical(v), computed without
- * writing the text out. PP_OK, or PP_ENOMEM when pp_json_canonical would
- * fail (no memory, a string that is not UTF-8). */
-int pp_compat_canonical_sha256(const struct pp_json *v, char hex[65]);
 
 #endif

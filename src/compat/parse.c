@@ -229,7 +229,7 @@ static struct pp_json *arguments_of(const struct pp_json *a)
 	if (pp_json_is_object(a))
 		return pp_json_incref((struct pp_json *)a);
 	if (pp_json_is_string(a) &&
-	    !pp_compat_json_parse(pp_json_str(a), strlen(pp_json_str(a)), &v, NULL, 0) &&
+	    !pp_json_parse(pp_json_str(a), strlen(pp_json_str(a)), &v, NULL, 0) &&
 	    pp_json_is_object(v))
 		return v;
 	pp_json_decref(v);
@@ -549,7 +549,7 @@ static int source_key(const struct pp_json *tr, const struct pp_json *row, struc
 	if (!rc)
 		rc = pp_json_set(o, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
 	if (!rc)
-		rc = pp_compat_canonical_sha256(o, hex);
+		rc = pp_json_canonical_sha256(o, hex);
 	if (!rc)
 		rc = pp_json_set_str(out, "source_key", hex);
 	if (!rc)

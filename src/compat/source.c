@@ -379,7 +379,7 @@ static int dispatch(const char *path, long line, const struct pp_json *v, pp_com
 		return fail(fn, arg, path, line, "no transcript (no conversation, transcript or "
 			    "transcript_json)");
 	err[0] = '\0';
-	if (pp_compat_json_parse(pp_json_str(tj), strlen(pp_json_str(tj)), &t, err, sizeof(err)))
+	if (pp_json_parse(pp_json_str(tj), strlen(pp_json_str(tj)), &t, err, sizeof(err)))
 		return t ? PP_ENOMEM : fail(fn, arg, path, line, "transcript_json is not valid JSON: %s",
 					    err);
 	rc = fn(arg, path, line, t, v, NULL);
@@ -397,7 +397,7 @@ int pp_compat_decode(const struct pp_compat_raw *raw, pp_compat_fn fn, void *arg
 	if (raw->error)
 		return fn(arg, raw->path, raw->line, NULL, NULL, raw->error);
 	err[0] = '\0';
-	if (pp_compat_json_parse(raw->text, raw->len, &v, err, sizeof(err))) {
+	if (pp_json_parse(raw->text, raw->len, &v, err, sizeof(err))) {
 		if (!raw->jsonl)
 			return fail(fn, arg, raw->path, error_line(err), "bad JSON: %s", err);
 		col = strstr(err, "column");

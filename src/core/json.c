@@ -14,6 +14,7 @@
 #include <peerpres/json.h>
 #include <peerpres/status.h>
 #include "core/alloc.h"
+#include "core/json_fast.h"
 
 #define J(v) ((json_t *)(v))
 #define P(v) ((struct pp_json *)(v))
@@ -32,6 +33,16 @@ static void use_our_allocator(void)
 
 int pp_json_parse(const char *text, size_t len, struct pp_json **out,
 		  char *err, size_t errlen)
+{
+	/* The fast reader takes what it is sure of; jansson the rest, so
+	 * errors keep jansson's messages. */
+	if (!pp_json_parse_fast(text, len, out))
+		return PP_OK;
+	return pp_json_parse_general(text, len, out, err, errlen);
+}
+
+int pp_json_parse_general(const char *text, size_t len, struct pp_json **out,
+			  char *err, size_t errlen)
 {
 	json_error_t e;
 	json_t *v;

@@ -23,6 +23,7 @@
 
 #include "../harness/test.h"
 #include "compat/compat_int.h"
+#include "core/json_fast.h"
 
 static struct pp_scenario **compat_scenarios(size_t *n)
 {
@@ -567,7 +568,8 @@ TEST(compat_conformance_on_the_study_examples)
 	CHECK(x.compared >= 50);
 }
 
-/* ---- the fast paths of an import: same answers as the slow ones ---- */
+/* ---- the fast paths of an import (and of every JSON read): same
+ * answers as the slow ones ---- */
 
 /* Both parsers on one text: the same result code, the same value in the
  * same key order, or the same error message. */
@@ -576,8 +578,8 @@ static bool same_parse(const char *text, size_t len)
 	struct pp_json *a = NULL, *b = NULL;
 	struct pp_buf da = PP_BUF_INIT, db = PP_BUF_INIT;
 	char ea[512] = "", eb[512] = "";
-	int ra = pp_compat_json_parse(text, len, &a, ea, sizeof(ea));
-	int rb = pp_json_parse(text, len, &b, eb, sizeof(eb));
+	int ra = pp_json_parse(text, len, &a, ea, sizeof(ea));
+	int rb = pp_json_parse_general(text, len, &b, eb, sizeof(eb));
 	bool same = ra == rb && !strcmp(ea, eb);
 
 	if (same && !ra) {
@@ -619,6 +621,21 @@ TEST(compat_fast_json_parses_as_the_general_parser)
 
 	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++)
 		CHECK(same_parse(parse_cases[i], strlen(parse_cases[i])));
+	/* pp_json_parse goes to the fast reader first: it must take
+	 * well-formed input itself, a provider's reply included. */
+	for (i = 0; i < 3; i++) {
+		struct pp_json *v = NULL;
+		static const char reply[] =
+			"{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"message\":{\"role\":"
+			"\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c\",\"type\":"
+			"\"function\",\"function\":{\"name\":\"read_file\",\"arguments\":"
+			"\"{\\\"filename\\\": \\\"a.txt\\\"}\"}}]},\"finish_reason\":\"tool_calls\"}],"
+			"\"usage\":{\"prompt_tokens\":812,\"completion_tokens\":20}}";
+		const char *text = i < 2 ? parse_cases[i] : reply;
+
+		CHECK_INT_EQ(pp_json_parse_fast(text, strlen(text), &v), PP_OK);
+		pp_json_decref(v);
+	}
 	/* NUL bytes in the buffer itself, outside and inside a string. */
 	CHECK(same_parse("[1]\0", 4));
 	CHECK(same_parse("\"a\0b\"", 5));
@@ -674,7 +691,7 @@ TEST(compat_fast_json_agrees_on_damaged_input)
 static bool same_hash(const struct pp_json *v)
 {
 	char *text = pp_json_canonical(v), want[65], got[65];
-	int rc = pp_compat_canonical_sha256(v, got);
+	int rc = pp_json_canonical_sha256(v, got);
 
 	if (!text)
 		return rc == PP_ENOMEM;

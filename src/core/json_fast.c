@@ -1,15 +1,15 @@
 /*
- * fastjson.c - reading the study's JSON fast, and hashing it canonically
- * without writing it out first.
+ * json_fast.c - reading JSON fast, and hashing it canonically without
+ * writing it out first.
  *
- * A dataset row is about 10 KB of JSON whose transcript_json string holds
- * the transcript as JSON again; the general parser reads a byte at a time
- * and was the largest cost of an import. The parser here scans strings in
- * runs and builds the very same values (same types, same key order, the
- * last of two equal keys winning). It takes only input it is sure of:
- * anything else (any syntax error, a number out of range, bad UTF-8, a NUL
- * in a key, very deep nesting, a failed allocation) is handed to
- * pp_json_parse, so errors and their messages are exactly that parser's.
+ * jansson reads a byte at a time; on the study's rows (about 10 KB of
+ * JSON whose transcript_json string holds JSON again) and on providers'
+ * replies it was a large cost. The parser here scans strings in runs and
+ * builds the very same values (same types, same key order, the last of
+ * two equal keys winning). It takes only input it is sure of: anything
+ * else (any syntax error, a number out of range, bad UTF-8, a NUL in a
+ * key, very deep nesting, a failed allocation) is left to jansson (json.c),
+ * so errors and their messages are exactly jansson's.
  *
  * The canonical hash is SHA-256 of the text pp_json_canonical would make
  * (compact, keys sorted by byte value, strings escaped as the dumper
@@ -30,8 +30,8 @@
 #include <peerpres/hash.h>
 #include <peerpres/status.h>
 
-#include "compat/compat_int.h"
 #include "core/alloc.h"
+#include "core/json_fast.h"
 
 /* Nesting beyond this goes to the general parser (it allows 2048). */
 #define FAST_MAX_DEPTH 256
@@ -473,8 +473,7 @@ static struct pp_json *parse_value(struct fp *f)
 	return v;
 }
 
-int pp_compat_json_parse(const char *text, size_t len, struct pp_json **out, char *err,
-			 size_t errlen)
+int pp_json_parse_fast(const char *text, size_t len, struct pp_json **out)
 {
 	struct fp f = { (const unsigned char *)text, (const unsigned char *)text + len, 0, NULL, 0 };
 	struct pp_json *v = parse_value(&f);
@@ -486,7 +485,7 @@ int pp_compat_json_parse(const char *text, size_t len, struct pp_json **out, cha
 		return PP_OK;
 	}
 	pp_json_decref(v);
-	return pp_json_parse(text, len, out, err, errlen);
+	return PP_EPARSE;
 }
 
 /* ---- the canonical hash ---- */
@@ -660,7 +659,7 @@ static int ch_value(struct ch *c, const struct pp_json *v)
 	}
 }
 
-int pp_compat_canonical_sha256(const struct pp_json *v, char hex[65])
+int pp_json_canonical_sha256(const struct pp_json *v, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
 	struct ch *c = pp_malloc(sizeof(*c));

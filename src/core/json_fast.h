@@ -1,0 +1,21 @@
+/*
+ * json_fast.h - the fast JSON reader behind pp_json_parse (json_fast.c).
+ */
+#ifndef PP_CORE_JSON_FAST_H
+#define PP_CORE_JSON_FAST_H
+
+#include <stddef.h>
+
+#include <peerpres/json.h>
+
+/* The value of text, as jansson would build it, or PP_EPARSE (with *out
+ * untouched) for any input this reader is not sure of: the caller then
+ * asks jansson, for the value or for the error. */
+int pp_json_parse_fast(const char *text, size_t len, struct pp_json **out);
+
+/* jansson alone: what pp_json_parse falls back to (tests compare the
+ * two readers with it). */
+int pp_json_parse_general(const char *text, size_t len, struct pp_json **out,
+			  char *err, size_t errlen);
+
+#endif
