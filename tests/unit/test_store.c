@@ -601,3 +601,45 @@ TEST(store_batches_keep_the_log_for_readers_beside_them)
 	pp_store_close(other);
 	pp_store_close(s);
 }
+
+/* A store of version 3 keeps its cached answers when opened: the table
+ * moves to rowid order with a unique key, answers and all. */
+TEST(store_migrates_the_response_cache_of_an_older_store)
+{
+	char path[1024];
+	struct pp_store *s = open_store("cache3.db");
+	struct pp_buf body = PP_BUF_INIT;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	bool hit = false;
+
+	CHECK(s);
+	pp_store_close(s);
+	db_path(path, sizeof(path), "cache3.db");
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DROP TABLE response_cache;"
+			   "CREATE TABLE response_cache (key TEXT PRIMARY KEY, body BLOB NOT NULL,"
+			   " created_at TEXT NOT NULL) WITHOUT ROWID;"
+			   "INSERT INTO response_cache VALUES ('ab12', 'the answer', '2026-11-01T00:00:00Z');"
+			   "PRAGMA user_version = 3;", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	s = open_store("cache3.db");
+	CHECK(s);
+	CHECK_INT_EQ(pp_store_cache_get(s, "ab12", &body, &hit), PP_OK);
+	CHECK(hit);
+	CHECK(body.len == 10 && !memcmp(body.buf, "the answer", 10));
+	/* The same key again replaces the answer. */
+	CHECK_INT_EQ(pp_store_cache_put(s, "ab12", "newer", 5), PP_OK);
+	CHECK_INT_EQ(pp_store_cache_get(s, "ab12", &body, &hit), PP_OK);
+	CHECK(hit && body.len == 5);
+	pp_store_close(s);
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, "SELECT count(*), min(id) FROM response_cache", -1, &st,
+				 NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	CHECK_INT_EQ(sqlite3_column_int(st, 0), 1);
+	CHECK(sqlite3_column_int(st, 1) >= 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	pp_buf_release(&body);
+}
