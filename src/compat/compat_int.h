@@ -93,5 +93,4 @@ int pp_compat_free_index(struct pp_store *store, const char *id, long *idx);
 int pp_compat_put_at(struct pp_store *store, const char *id, long idx, struct pp_json *rollout,
 		     const struct pp_json *source);
 
-
 #endif
