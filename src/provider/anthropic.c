@@ -267,22 +267,16 @@ static int build_body(const struct pp_http_provider *p, const struct pp_model_re
 
 /* ---- the body from the rollout's wire cache (pp_wire_merged_body) ---- */
 
-/* {"model":..,"max_tokens":..,"system":..: the head, without its brace. */
-static int merged_head(const void *ctx, const struct pp_buf *system, struct pp_buf *text)
+/* The fields before the messages: model, max_tokens, system. */
+static int merged_head(const void *ctx, const struct pp_buf *system, struct pp_json *head)
 {
 	const struct pp_http_provider *p = ctx;
-	struct pp_json *head = pp_json_object();
-	int rc = head ? pp_json_set_str(head, "model", p->model) : PP_ENOMEM;
+	int rc = pp_json_set_str(head, "model", p->model);
 
 	if (!rc)
 		rc = pp_json_set(head, "max_tokens", pp_json_integer(max_tokens(p)));
 	if (!rc && system->len)
 		rc = pp_json_set(head, "system", pp_json_stringn(system->buf, system->len));
-	if (!rc)
-		rc = pp_json_dump(head, PP_JSON_COMPACT, text);
-	if (!rc)
-		text->buf[--text->len] = '\0';
-	pp_json_decref(head);
 	return rc;
 }
 

@@ -341,21 +341,12 @@ static int build_body(const struct pp_http_provider *p, const struct pp_model_re
 
 /* ---- the body from the rollout's wire cache (pp_wire_merged_body) ---- */
 
-/* {"systemInstruction":..: the head, without its brace. */
-static int merged_head(const void *ctx, const struct pp_buf *system, struct pp_buf *text)
+/* The field before the contents: systemInstruction. */
+static int merged_head(const void *ctx, const struct pp_buf *system, struct pp_json *head)
 {
-	struct pp_json *head = pp_json_object();
-	int rc = head ? PP_OK : PP_ENOMEM;
-
 	(void)ctx;
-	if (!rc && system->len)
-		rc = pp_json_set(head, "systemInstruction", system_instruction(system));
-	if (!rc)
-		rc = pp_json_dump(head, PP_JSON_COMPACT, text);
-	if (!rc)
-		text->buf[--text->len] = '\0';
-	pp_json_decref(head);
-	return rc;
+	return system->len ? pp_json_set(head, "systemInstruction", system_instruction(system))
+			   : PP_OK;
 }
 
 /* A tool response names its call's id only when the model turn it

@@ -200,9 +200,9 @@ struct pp_wire_merged {
 	/* The state push() needs before internal message `from` (Gemini:
 	 * the replayed parts of the last model turn), or NULL for none. */
 	const struct pp_json *(*resume)(const struct pp_model_request *req, size_t from);
-	/* Appends the body's head, up to but without the comma before the
-	 * list and without the closing brace: "{...". */
-	int (*head)(const void *ctx, const struct pp_buf *system, struct pp_buf *text);
+	/* Sets the fields before the list, in the body's order, into head
+	 * (system: every system message's content, joined). */
+	int (*head)(const void *ctx, const struct pp_buf *system, struct pp_json *head);
 	/* Pushes internal message i onto the wire messages (system messages
 	 * add nothing). */
 	int (*push)(const void *ctx, const struct pp_model_request *req, size_t i,

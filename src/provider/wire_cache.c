@@ -99,6 +99,7 @@ static int system_text(const struct pp_model_request *req, struct pp_buf *out)
 static int merged_head(const struct pp_wire_merged *f, const void *ctx, struct pp_wire_cache *w,
 		       const struct pp_buf *system)
 {
+	struct pp_json *head = pp_json_object();
 	int rc;
 
 	w->n = 0;
@@ -106,7 +107,13 @@ static int merged_head(const struct pp_wire_merged *f, const void *ctx, struct p
 	pp_buf_reset(&w->text);
 	w->resets++;
 	pp_buf_reset(&w->system);
-	rc = f->head(ctx, system, &w->text);
+	rc = head ? f->head(ctx, system, head) : PP_ENOMEM;
+	if (!rc)
+		rc = pp_json_dump(head, PP_JSON_COMPACT, &w->text);
+	pp_json_decref(head);
+	/* The head without its closing brace: "{...". */
+	if (!rc)
+		w->text.buf[--w->text.len] = '\0';
 	if (!rc && w->text.len > 1)
 		rc = pp_buf_addc(&w->text, ',');
 	if (!rc)
