@@ -75,17 +75,12 @@ static int verdict_entry(struct pp_store *s, sqlite3_stmt *st, struct pp_json **
 	return PP_OK;
 }
 
-/* Adds row st to the map {rollout_id: {label: entry}}. */
-static int add_verdict_row(struct pp_store *s, sqlite3_stmt *st, struct pp_json *map)
+/* Adds row st's entry to map[key][label], making map[key] if new. */
+static int add_under(struct pp_store *s, sqlite3_stmt *st, struct pp_json *map, const char *key)
 {
 	struct pp_json *per, *e = NULL;
-	char key[ID_MAX];
 	int rc;
 
-	rc = rollout_key(key, sizeof(key), (const char *)sqlite3_column_text(st, 0),
-			 sqlite3_column_int64(st, 1));
-	if (rc)
-		return pp_store_fail(s, rc, "a stored config id is too long");
 	if (!(per = pp_json_get(map, key))) {
 		if ((rc = pp_json_set(map, key, pp_json_object())))
 			return rc;
@@ -94,6 +89,19 @@ static int add_verdict_row(struct pp_store *s, sqlite3_stmt *st, struct pp_json 
 	if ((rc = verdict_entry(s, st, &e)))
 		return rc;
 	return pp_json_set(per, (const char *)sqlite3_column_text(st, 2), e);
+}
+
+/* Adds row st to the map {rollout_id: {label: entry}}. */
+static int add_verdict_row(struct pp_store *s, sqlite3_stmt *st, struct pp_json *map)
+{
+	char key[ID_MAX];
+	int rc;
+
+	rc = rollout_key(key, sizeof(key), (const char *)sqlite3_column_text(st, 0),
+			 sqlite3_column_int64(st, 1));
+	if (rc)
+		return pp_store_fail(s, rc, "a stored config id is too long");
+	return add_under(s, st, map, key);
 }
 
 /*
@@ -183,22 +191,14 @@ static int rollout_rowid(struct pp_store *s, const char *rollout_id, sqlite3_int
  * and 8: judge and prompt version). */
 static int add_judged_row(struct pp_store *s, sqlite3_stmt *st, struct pp_json *map)
 {
-	struct pp_json *per, *e = NULL;
 	char key[600];
-	int n, rc;
+	int n;
 
 	n = snprintf(key, sizeof(key), "%s@%s", (const char *)sqlite3_column_text(st, 7),
 		     (const char *)sqlite3_column_text(st, 8));
 	if (n < 0 || (size_t)n >= sizeof(key))
 		return pp_store_fail(s, PP_ERANGE, "a stored judge name is too long");
-	if (!(per = pp_json_get(map, key))) {
-		if ((rc = pp_json_set(map, key, pp_json_object())))
-			return rc;
-		per = pp_json_get(map, key);
-	}
-	if ((rc = verdict_entry(s, st, &e)))
-		return rc;
-	return pp_json_set(per, (const char *)sqlite3_column_text(st, 2), e);
+	return add_under(s, st, map, key);
 }
 
 int pp_store_rollout_verdicts(struct pp_store *s, const char *rollout_id, struct pp_json **out)
