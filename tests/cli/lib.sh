@@ -42,6 +42,25 @@ json_int() {
 	grep -E "^  \"$1\": [0-9]+" "$2" | head -1 | sed -E 's/.*: ([0-9]+).*/\1/'
 }
 
+# start_mock [MOCK-SERVER OPTIONS]: a mock server on a free port, in
+# $MOCK (pid) and $PORT. The old mock.out goes first: the child truncates
+# the file only when it starts, and a wait that read the last server's
+# "listening" line would then take the port of an empty file.
+start_mock() {
+	rm -f mock.out
+	"$PEERPRES" mock-server --port 0 "$@" >mock.out 2>mock.err &
+	MOCK=$!
+	i=0
+	while [ $i -lt 300 ] && ! grep -q listening mock.out 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+	PORT=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+).*/\1/p' mock.out)
+	if [ -z "$PORT" ]; then
+		echo "the mock server did not start:" >&2; cat mock.err >&2
+		kill $MOCK 2>/dev/null
+		exit 1
+	fi
+}
+stop_mock() { kill $MOCK 2>/dev/null; wait $MOCK 2>/dev/null; }
+
 finish() {
 	echo "$passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]

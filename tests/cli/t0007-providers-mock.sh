@@ -7,14 +7,6 @@
 KEY=sk-peerpres-test-key-0123456789abcdef
 export OPENAI_API_KEY=$KEY ANTHROPIC_API_KEY=$KEY GOOGLE_API_KEY=$KEY
 
-start_mock() {
-	"$PEERPRES" mock-server --port 0 "$@" >mock.out 2>mock.err &
-	MOCK=$!
-	i=0
-	while [ $i -lt 100 ] && ! grep -q listening mock.out 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-	PORT=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+).*/\1/p' mock.out)
-}
-stop_mock() { kill $MOCK 2>/dev/null; wait $MOCK 2>/dev/null; }
 
 SEL="--scenario exfiltration_transfer --scenario tampering --family Reference -n 6"
 "$PEERPRES" run --db ref.db $SEL >/dev/null 2>&1

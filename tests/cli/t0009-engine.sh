@@ -6,15 +6,6 @@
 
 export OPENAI_API_KEY=sk-peerpres-test-key-0123456789abcdef
 
-start_mock() {
-	"$PEERPRES" mock-server --port 0 "$@" >mock.out 2>mock.err &
-	MOCK=$!
-	i=0
-	while [ $i -lt 100 ] && ! grep -q listening mock.out 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-	PORT=$(sed -nE 's/.*127\.0\.0\.1:([0-9]+).*/\1/p' mock.out)
-}
-stop_mock() { kill $MOCK 2>/dev/null; wait $MOCK 2>/dev/null; }
-
 labels() {
 	sqlite3 "$1" "select r.config_id||':'||r.idx, r.status, r.agent, group_concat(l.name||'='||l.value, ',')
 	  from rollouts r join (select * from labels order by name) l on l.rollout = r.id group by r.id order by 1"
