@@ -36,6 +36,11 @@ struct pp_store;
  * newer than this program, a directory that does not exist. */
 int pp_store_open(struct pp_store **out, const char *path, struct pp_diag *diag);
 void pp_store_close(struct pp_store *s);     /* NULL-safe */
+/* Another handle on s's file, for another thread (a handle is used by
+ * one thread at a time). PP_EINVAL, with nothing in diag, when s cannot
+ * have one: an in-memory store, or one inside a transaction whose
+ * writes the new handle would not see. Otherwise as pp_store_open. */
+int pp_store_open_twin(struct pp_store *s, struct pp_store **out, struct pp_diag *diag);
 /* The last error's message (borrowed, valid until the next call; "" when
  * the last call succeeded). */
 const char *pp_store_errmsg(const struct pp_store *s);

@@ -225,6 +225,14 @@ void pp_caller_request_key(const struct pp_model_caller *mc, const struct pp_htt
  * route. A JSON body holds no NUL byte, so the split is unambiguous and
  * entries written before the route was kept read as bodies alone.
  */
+static int write_entry(struct pp_model_caller *mc, const char *key, const char *entry,
+		       size_t len)
+{
+	if (mc->write_cache)
+		return mc->write_cache(mc->write_arg, key, entry, len);
+	return pp_store_cache_put(mc->cache, key, entry, len);
+}
+
 static int cache_put(struct pp_model_caller *mc, const char *key,
 		     const struct pp_http_response *resp)
 {
@@ -232,14 +240,14 @@ static int cache_put(struct pp_model_caller *mc, const char *key,
 	int rc;
 
 	if (!resp->route[0])
-		return pp_store_cache_put(mc->cache, key, resp->body.buf, resp->body.len);
+		return write_entry(mc, key, resp->body.buf, resp->body.len);
 	rc = pp_buf_add(&entry, resp->body.buf, resp->body.len);
 	if (!rc)
 		rc = pp_buf_addc(&entry, '\0');
 	if (!rc)
 		rc = pp_buf_adds(&entry, resp->route);
 	if (!rc)
-		rc = pp_store_cache_put(mc->cache, key, entry.buf, entry.len);
+		rc = write_entry(mc, key, entry.buf, entry.len);
 	pp_buf_release(&entry);
 	return rc;
 }
@@ -292,7 +300,7 @@ static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_
 		snprintf(reply->agent, sizeof(reply->agent), "%s", resp->route);
 	/* A cache that cannot be written costs a rerun money, not this run
 	 * its answer: the error is not the call's. */
-	if (!rc && call->key[0] && (!mc->before_write || !mc->before_write(mc->write_arg)))
+	if (!rc && call->key[0])
 		cache_put(mc, call->key, resp);
 	return rc;
 }

@@ -22,9 +22,9 @@ struct pp_model_caller {
 	bool cache_cold;
 	long cache_hits;                  /* over the run */
 	long retries;                     /* over the run */
-	/* Called before each write to the cache, so the owner can open a
-	 * batch (pp_store_begin); nonzero skips the write. May be NULL. */
-	int (*before_write)(void *arg);
+	/* Writes a cache entry in the owner's stead (into its batch, or to
+	 * its storing thread); NULL: straight to `cache`. */
+	int (*write_cache)(void *arg, const char *key, const char *entry, size_t len);
 	void *write_arg;
 	/* The last mock config's header, kept while its config is held. */
 	struct pp_json *mock_config;

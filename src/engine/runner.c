@@ -40,6 +40,7 @@
 #include "core/alloc.h"
 #include "engine/call.h"
 #include "engine/engine_int.h"
+#include "engine/writer.h"
 
 /* How long one turn of the loop waits for the network at most. */
 #define STEP_MS 200L
@@ -92,6 +93,7 @@ struct run_ctx {
 	double spent_usd;                /* every call answered so far, in flight too */
 	double in_flight_spent;          /* the part of it spent by the slots */
 	double in_flight_expected;       /* what the slots are expected to cost */
+	struct pp_writer *writer;        /* the storing thread, or NULL: batches here */
 	bool batch_open;                 /* a write transaction is open */
 	long batch_n;                    /* rollouts stored in it */
 	double batch_t0;                 /* when it opened */
@@ -139,9 +141,8 @@ static void fail_run(struct run_ctx *c, const struct slot *s, int rc)
 /* Opens a batch unless one is open; the caller's cache writes join it.
  * A batch the caller of pp_run opened (PP_EINVAL) is joined instead, and
  * left for that caller to commit. */
-static int batch_join(void *arg)
+static int batch_join(struct run_ctx *c)
 {
-	struct run_ctx *c = arg;
 	int rc;
 
 	if (c->batch_open)
@@ -154,13 +155,35 @@ static int batch_join(void *arg)
 	return PP_OK;
 }
 
+/* The writer's first failure (rc, msg) stops the run. */
+static void writer_failed(struct run_ctx *c, int rc, const char *msg)
+{
+	if (rc && !c->rc) {
+		c->rc = rc;
+		pp_diag_set(c->diag, rc, NULL, 0, 0, "%s", msg);
+	}
+}
+
+/* Frees what the writer stored; its failure stops the run. */
+static void writer_collect(struct run_ctx *c)
+{
+	char msg[1024];
+
+	writer_failed(c, pp_writer_collect(c->writer, msg, sizeof(msg)), msg);
+}
+
 /* Commits the open batch when it is due: it holds a finished rollout,
  * its cached answers have waited BATCH_MS, or force. A failed commit
- * stops the run: what the batch held is not stored. */
+ * stops the run: what the batch held is not stored. With a writer,
+ * collects what it stored instead. */
 static void batch_end(struct run_ctx *c, bool force)
 {
 	int rc;
 
+	if (c->writer) {
+		writer_collect(c);
+		return;
+	}
 	if (!c->batch_open ||
 	    (!force && !c->batch_n && now_ms() - c->batch_t0 < BATCH_MS))
 		return;
@@ -346,6 +369,29 @@ static void report_progress(struct run_ctx *c)
 	c->opt->progress(c->opt->progress_arg, &c->prog);
 }
 
+/* Stores rec into this thread's batch, or hands it to the writer (which
+ * takes the reference: rec is NULL then). */
+static int store_rollout(struct run_ctx *c, struct slot *s, struct pp_json **rec)
+{
+	int rc;
+
+	if (c->writer) {
+		/* Counted first: from the hand-over on, the record is the
+		 * writer's. A failure to store it stops the run. */
+		c->res->cost_usd += s->cost_usd;
+		count_stored(c, *rec);
+		rc = pp_writer_put_rollout(c->writer, c->run_id, *rec);
+		*rec = NULL;
+		return rc;
+	}
+	if ((rc = batch_join(c)) || (rc = pp_store_put_rollout(c->store, c->run_id, *rec)))
+		return rc;
+	c->batch_n++;
+	c->res->cost_usd += s->cost_usd;
+	count_stored(c, *rec);
+	return PP_OK;
+}
+
 /* The rollout has ended: store it and free its slot. */
 static void finish(struct run_ctx *c, struct slot *s)
 {
@@ -353,15 +399,9 @@ static void finish(struct run_ctx *c, struct slot *s)
 	int rc = rollout_record(c, s, &rec);
 
 	if (!rc)
-		rc = batch_join(c);
-	if (!rc && !(rc = pp_store_put_rollout(c->store, c->run_id, rec)))
-		c->batch_n++;
-	if (rc) {
+		rc = store_rollout(c, s, &rec);
+	if (rc)
 		fail_run(c, s, rc);
-	} else {
-		c->res->cost_usd += s->cost_usd;
-		count_stored(c, rec);
-	}
 	pp_json_decref(rec);
 	slot_free(c, s);
 	if (!rc)
@@ -630,6 +670,39 @@ static void abandon(struct run_ctx *c)
 	}
 }
 
+/* The caller's cache writes: to the writer, or into this thread's batch. */
+static int write_cache(void *arg, const char *key, const char *entry, size_t len)
+{
+	struct run_ctx *c = arg;
+	int rc;
+
+	if (c->writer)
+		return pp_writer_put_cache(c->writer, key, entry, len);
+	if ((rc = batch_join(c)))
+		return rc;
+	return pp_store_cache_put(c->store, key, entry, len);
+}
+
+/* Storing goes to a thread of its own when the store allows a second
+ * handle (a file, no transaction of the caller's open); otherwise it
+ * stays on this thread, in batches. */
+static int writer_start(struct run_ctx *c)
+{
+	int rc = pp_writer_start(&c->writer, c->store, c->diag);
+
+	return rc == PP_EINVAL ? PP_OK : rc;
+}
+
+/* Stores what is still handed over and stops the thread. */
+static void writer_finish(struct run_ctx *c)
+{
+	char msg[1024];
+	int rc = pp_writer_finish(c->writer, msg, sizeof(msg));
+
+	c->writer = NULL;
+	writer_failed(c, rc, msg);
+}
+
 static int open_run(struct run_ctx *c, struct pp_json **plan)
 {
 	const struct pp_run_options *opt = c->opt;
@@ -651,7 +724,7 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 	if (c->caller.cache && pp_store_cache_any(c->store, &any))
 		any = true;
 	c->caller.cache_cold = !any;
-	c->caller.before_write = batch_join;
+	c->caller.write_cache = write_cache;
 	c->caller.write_arg = c;
 	c->limit = pp_caller_in_process(&c->caller) ? 1 : conn;
 	c->res->concurrency_low = c->limit;
@@ -682,9 +755,12 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	rc = open_run(&c, &plan);
 	if (!rc && (rc = pp_store_begin_run(store, run_record, &c.run_id)))
 		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(store));
+	if (!rc)
+		rc = writer_start(&c);
 	if (!rc) {
 		loop(&c);
 		batch_end(&c, true);
+		writer_finish(&c);
 		rc = c.rc;
 	}
 	if (c.run_id)

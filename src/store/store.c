@@ -583,6 +583,19 @@ out:
 	return rc;
 }
 
+int pp_store_open_twin(struct pp_store *s, struct pp_store **out, struct pp_diag *diag)
+{
+	const char *file;
+
+	*out = NULL;
+	if (!s || !sqlite3_get_autocommit(s->db))
+		return PP_EINVAL;
+	file = sqlite3_db_filename(s->db, "main");
+	if (!file || !*file)
+		return PP_EINVAL;   /* in memory, or a temporary file */
+	return pp_store_open(out, s->path, diag);
+}
+
 void pp_store_close(struct pp_store *s)
 {
 	int i;

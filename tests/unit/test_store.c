@@ -10,6 +10,7 @@
 #include <peerpres/status.h>
 #include <peerpres/store.h>
 #include "core/alloc.h"
+#include "engine/writer.h"
 #include "../harness/test.h"
 
 #define CFG_A "abcdef0123456789aaaa"
@@ -642,4 +643,87 @@ TEST(store_migrates_the_response_cache_of_an_older_store)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	pp_buf_release(&body);
+}
+
+/* The run's storing thread (src/engine/writer.c): what it is handed is
+ * stored on its own handle, and readable from the run's once finished. */
+TEST(store_writer_stores_rollouts_and_cache_entries_from_its_thread)
+{
+	struct pp_store *s = open_store("writer.db");
+	struct pp_writer *w = NULL;
+	struct pp_json *out = NULL;
+	struct pp_buf body = PP_BUF_INIT;
+	struct pp_diag d;
+	char msg[256] = "";
+	bool hit = false;
+	int i;
+
+	pp_diag_clear(&d);
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_writer_start(&w, s, &d), PP_OK);
+	for (i = 0; i < 300; i++) {
+		char tag[16];
+
+		snprintf(tag, sizeof(tag), "n%d", i);
+		CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, i, tag)), PP_OK);
+	}
+	CHECK_INT_EQ(pp_writer_put_cache(w, "ab12", "an answer", 9), PP_OK);
+	CHECK_INT_EQ(pp_writer_collect(w, msg, sizeof(msg)), PP_OK);
+	CHECK_INT_EQ(pp_writer_finish(w, msg, sizeof(msg)), PP_OK);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":257", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(out, "messages"), 0), "content", ""),
+		     "n257");
+	CHECK_INT_EQ(pp_store_cache_get(s, "ab12", &body, &hit), PP_OK);
+	CHECK(hit && body.len == 9);
+	pp_json_decref(out);
+	pp_buf_release(&body);
+	pp_store_close(s);
+}
+
+/* A rollout the store refuses fails the writer with a message naming
+ * it; the ones around it are stored all the same. */
+TEST(store_writer_names_a_rollout_it_cannot_store_and_keeps_the_others)
+{
+	struct pp_store *s = open_store("writer-fail.db");
+	struct pp_writer *w = NULL;
+	struct pp_json *out = NULL;
+	struct pp_diag d;
+	char msg[512] = "";
+
+	pp_diag_clear(&d);
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_writer_start(&w, s, &d), PP_OK);
+	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 0, "a")), PP_OK);
+	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_B, 4, "b")), PP_OK);
+	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 1, "c")), PP_OK);
+	CHECK_INT_EQ(pp_writer_finish(w, msg, sizeof(msg)), PP_EINVAL);
+	CHECK_CONTAINS(msg, "rollout abcdef019999:4");
+	CHECK_CONTAINS(msg, "is not stored");
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":1", &out), PP_OK);
+	pp_json_decref(out);
+	pp_store_close(s);
+}
+
+/* No second handle where it would not see the first one's writes. */
+TEST(store_twin_is_refused_in_memory_and_inside_a_transaction)
+{
+	struct pp_store *s = NULL, *twin = NULL;
+	struct pp_diag d;
+
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_store_open(&s, ":memory:", &d), PP_OK);
+	CHECK_INT_EQ(pp_store_open_twin(s, &twin, &d), PP_EINVAL);
+	CHECK(!twin);
+	pp_store_close(s);
+	s = open_store("twin.db");
+	CHECK(s);
+	CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
+	CHECK_INT_EQ(pp_store_open_twin(s, &twin, &d), PP_EINVAL);
+	CHECK_INT_EQ(pp_store_commit(s), PP_OK);
+	CHECK_INT_EQ(pp_store_open_twin(s, &twin, &d), PP_OK);
+	CHECK(twin != NULL);
+	pp_store_close(twin);
+	pp_store_close(s);
 }

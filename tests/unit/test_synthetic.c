@@ -108,3 +108,59 @@ TEST(synthetic_rates_cover_the_declared_truth)
 	pp_store_close(store);
 	pp_scenario_list_free(list, n);
 }
+
+/* One small run's summary, stored at path (a file: the run's writer
+ * thread stores it) or in memory (the loop's thread stores it). */
+static struct pp_json *small_run_summary(struct pp_scenario **list, size_t n, const char *path)
+{
+	struct pp_store *store = NULL;
+	struct pp_json *summary = NULL, *filters = NULL, *run = NULL;
+	const char *f = "{\"scenario\":[\"tampering\"]}";
+	const char *r = "{\"command\":\"test\",\"argv\":[],\"version\":\"test\","
+			"\"dirty\":false,\"model\":\"ref/synthetic\"}";
+	struct pp_run_options opt;
+	struct pp_run_result res;
+	struct pp_diag d;
+
+	pp_diag_clear(&d);
+	memset(&opt, 0, sizeof(opt));
+	opt.model = "ref/synthetic";
+	opt.n_rollouts = 5;
+	opt.max_iters = 30;
+	opt.token_cap = 120000;
+	opt.temperature = 1;
+	pp_json_parse(f, strlen(f), &filters, NULL, 0);
+	pp_json_parse(r, strlen(r), &run, NULL, 0);
+	opt.filters = filters;
+	if (!pp_store_open(&store, path, &d) && !pp_run(list, n, &opt, store, run, &res, &d) &&
+	    res.done > 0)
+		pp_store_summary(store, NULL, &summary);
+	if (d.msg[0])
+		fprintf(stderr, "    %s\n", d.msg);
+	pp_store_close(store);
+	pp_json_decref(filters);
+	pp_json_decref(run);
+	return summary;
+}
+
+/* Storing on the writer's thread or on the loop's gives the same store. */
+TEST(run_stores_the_same_from_its_writer_thread_as_inline)
+{
+	struct pp_scenario **list = NULL;
+	struct pp_json *file = NULL, *memory = NULL;
+	struct pp_diag d;
+	char path[512];
+	size_t n = 0;
+
+	pp_diag_clear(&d);
+	snprintf(path, sizeof(path), "%s/writer-run.db", pp_test_tmpdir());
+	CHECK_INT_EQ(pp_scenario_load_dir("scenarios", &list, &n, &d), PP_OK);
+	file = small_run_summary(list, n, path);
+	memory = small_run_summary(list, n, ":memory:");
+	CHECK(file && memory);
+	CHECK(pp_json_len(pp_json_at(file, 0)) > 0);
+	CHECK(pp_json_equal(file, memory));
+	pp_json_decref(file);
+	pp_json_decref(memory);
+	pp_scenario_list_free(list, n);
+}
