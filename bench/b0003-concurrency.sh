@@ -4,6 +4,9 @@
 #   efficiency = achieved rollouts/s / (concurrency / (calls per rollout x latency))
 #   CPU per model call (the runner's user + system time / calls)
 #   peak memory per in-flight rollout ((peak RSS - peak RSS at 1 in flight) / concurrency)
+#   the mean time a rollout took per call, against the server's latency:
+#   the engine's own delay, apart from the ramp-up and the drain of the
+#   last rollouts, which also count in the efficiency
 # Aims: efficiency >= 0.95 at 1,000, < 100 us CPU per call, < 200 KB per
 # rollout. Each level runs about 20 rollout lifetimes, so ramp-up and
 # drain cost under 5% of the ideal.
@@ -20,7 +23,7 @@ mock=$!
 trap 'kill $mock 2>/dev/null' EXIT INT TERM
 sleep 0.5
 
-# run CONCURRENCY N_PER_CONFIG LIMIT: prints "wall user sys maxrss_kb rollouts calls"
+# run CONCURRENCY N_PER_CONFIG LIMIT: prints "wall user sys maxrss_kb rollouts calls ms_per_call"
 run() {
 	db="$out/conc-$1.db"
 	rm -f "$db" "$db-wal" "$db-shm"
@@ -28,7 +31,8 @@ run() {
 		./peerpres run --model openai/gpt-4.1 --base-url "http://127.0.0.1:$PORT/v1" \
 		--db "$db" -n "$2" --limit "$3" --concurrency "$1" --no-judge 2>/dev/null
 	printf '%s %s\n' "$(cat "$out/time-$1")" \
-		"$(sqlite3 "$db" 'select count(*), sum(n_model_calls) from rollouts' | tr '|' ' ')"
+		"$(sqlite3 "$db" 'select count(*), sum(n_model_calls),
+		sum(duration_ms) / sum(n_model_calls) from rollouts' | tr '|' ' ')"
 }
 
 base=$(run 1 1 20)
@@ -37,12 +41,12 @@ for c in 10 100 1000; do
 	limit=$((c * GENERATIONS))
 	n=$(( (limit + 270) / 271 ))
 	run "$c" "$n" "$limit" | awk -v c="$c" -v lat="$LATENCY_MS" -v base="$base_rss" '{
-		wall = $1; cpu = $2 + $3; rss = $4; rollouts = $5; calls = $6
+		wall = $1; cpu = $2 + $3; rss = $4; rollouts = $5; calls = $6; per_call = $7
 		per = calls / rollouts
 		ideal = c / (per * lat / 1000)
 		achieved = rollouts / wall
-		printf "concurrency %4d: %5d rollouts, %.2f calls each, %.1f s: %.1f rollouts/s of %.1f ideal, efficiency %.3f; %.0f us CPU per call; %.0f KB per in-flight rollout (peak RSS %.0f MB)\n",
-			c, rollouts, per, wall, achieved, ideal, achieved / ideal, cpu / calls * 1e6,
+		printf "concurrency %4d: %5d rollouts, %.2f calls each, %.1f s: %.1f rollouts/s of %.1f ideal, efficiency %.3f; %.1f ms per call (latency %d); %.0f us CPU per call; %.0f KB per in-flight rollout (peak RSS %.0f MB)\n",
+			c, rollouts, per, wall, achieved, ideal, achieved / ideal, per_call, lat, cpu / calls * 1e6,
 			(rss - base) / c, rss / 1024
 	}'
 done
