@@ -8,6 +8,7 @@
  * and the first failure; the store handle is the thread's alone.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -193,6 +194,20 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* The thread blocks every signal, so Ctrl-C reaches the loop's thread
+ * and interrupts its wait on the network. */
+static bool start_thread(struct pp_writer *w)
+{
+	sigset_t all, old;
+	bool ok;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ok = !pthread_create(&w->thread, NULL, writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ok;
+}
+
 int pp_writer_start(struct pp_writer **out, struct pp_store *store, struct pp_diag *diag)
 {
 	struct pp_writer *w;
@@ -210,7 +225,7 @@ int pp_writer_start(struct pp_writer **out, struct pp_store *store, struct pp_di
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->more, NULL);
 	pthread_cond_init(&w->room, NULL);
-	if (pthread_create(&w->thread, NULL, writer_main, w)) {
+	if (!start_thread(w)) {
 		/* No thread: the caller stores on its own. */
 		pp_writer_finish(w, NULL, 0);
 		return PP_EINVAL;
@@ -247,9 +262,11 @@ int pp_writer_put_rollout(struct pp_writer *w, int64_t run_id, struct pp_json *r
 
 int pp_writer_put_cache(struct pp_writer *w, const char *key, const char *body, size_t len)
 {
-	struct item *it = pp_malloc(sizeof(*it) + len);
+	struct item *it;
 
-	if (!it)
+	if (strlen(key) >= sizeof(it->key))
+		return PP_EINVAL;
+	if (!(it = pp_malloc(sizeof(*it) + len)))
 		return PP_ENOMEM;
 	memset(it, 0, sizeof(*it));
 	snprintf(it->key, sizeof(it->key), "%s", key);

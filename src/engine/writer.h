@@ -34,9 +34,10 @@ struct pp_writer;
 int pp_writer_start(struct pp_writer **out, struct pp_store *store, struct pp_diag *diag);
 
 /* Hands over a finished rollout (the writer takes the reference, also
- * on failure) or a cache entry (copied). Blocks while the writer is far
- * behind, so memory stays bounded. PP_OK or PP_ENOMEM; the writer's own
- * failures come from pp_writer_collect. */
+ * on failure) or a cache entry (copied; its key is at most 64
+ * characters, else PP_EINVAL). Blocks while the writer is far behind, so
+ * memory stays bounded. PP_OK or PP_ENOMEM; the writer's own failures
+ * come from pp_writer_collect. */
 int pp_writer_put_rollout(struct pp_writer *w, int64_t run_id, struct pp_json *rollout);
 int pp_writer_put_cache(struct pp_writer *w, const char *key, const char *body, size_t len);
 

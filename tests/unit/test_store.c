@@ -669,6 +669,9 @@ TEST(store_writer_stores_rollouts_and_cache_entries_from_its_thread)
 		CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, i, tag)), PP_OK);
 	}
 	CHECK_INT_EQ(pp_writer_put_cache(w, "ab12", "an answer", 9), PP_OK);
+	/* A key longer than a digest is refused, not cut. */
+	CHECK_INT_EQ(pp_writer_put_cache(w, "0123456789abcdef0123456789abcdef"
+					 "0123456789abcdef0123456789abcdef0", "x", 1), PP_EINVAL);
 	CHECK_INT_EQ(pp_writer_collect(w, msg, sizeof(msg)), PP_OK);
 	CHECK_INT_EQ(pp_writer_finish(w, msg, sizeof(msg)), PP_OK);
 	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":257", &out), PP_OK);
