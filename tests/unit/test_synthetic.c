@@ -53,6 +53,17 @@ static void tally_config(const struct pp_json *cfg, struct coverage *c)
 	}
 }
 
+/* A run of the synthetic reference population, n rollouts per config. */
+static void synthetic_options(struct pp_run_options *opt, long n)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->model = "ref/synthetic";
+	opt->n_rollouts = n;
+	opt->max_iters = 30;
+	opt->token_cap = 120000;
+	opt->temperature = 1;
+}
+
 TEST(synthetic_rates_cover_the_declared_truth)
 {
 	struct pp_scenario **list = NULL;
@@ -66,12 +77,7 @@ TEST(synthetic_rates_cover_the_declared_truth)
 	size_t n = 0, i;
 
 	pp_diag_clear(&d);
-	memset(&opt, 0, sizeof(opt));
-	opt.model = "ref/synthetic";
-	opt.n_rollouts = 200;
-	opt.max_iters = 30;
-	opt.token_cap = 120000;
-	opt.temperature = 1;
+	synthetic_options(&opt, 200);
 #if defined(__SANITIZE_ADDRESS__)
 	{
 		const char *f = "{\"scenario\":[\"exfiltration_transfer\"]}";
@@ -123,12 +129,7 @@ static struct pp_json *small_run_summary(struct pp_scenario **list, size_t n, co
 	struct pp_diag d;
 
 	pp_diag_clear(&d);
-	memset(&opt, 0, sizeof(opt));
-	opt.model = "ref/synthetic";
-	opt.n_rollouts = 5;
-	opt.max_iters = 30;
-	opt.token_cap = 120000;
-	opt.temperature = 1;
+	synthetic_options(&opt, 5);
 	pp_json_parse(f, strlen(f), &filters, NULL, 0);
 	pp_json_parse(r, strlen(r), &run, NULL, 0);
 	opt.filters = filters;
