@@ -219,12 +219,7 @@ void pp_caller_request_key(const struct pp_model_caller *mc, const struct pp_htt
 	key[64] = '\0';
 }
 
-/*
- * A cache entry is the response body, then, when the answer named the
- * mock server's route (the agent a rerun must record too), a NUL and the
- * route. A JSON body holds no NUL byte, so the split is unambiguous and
- * entries written before the route was kept read as bodies alone.
- */
+/* Through the owner (its batch or its storing thread), or to the cache. */
 static int write_entry(struct pp_model_caller *mc, const char *key, const char *entry,
 		       size_t len)
 {
@@ -233,6 +228,12 @@ static int write_entry(struct pp_model_caller *mc, const char *key, const char *
 	return pp_store_cache_put(mc->cache, key, entry, len);
 }
 
+/*
+ * A cache entry is the response body, then, when the answer named the
+ * mock server's route (the agent a rerun must record too), a NUL and the
+ * route. A JSON body holds no NUL byte, so the split is unambiguous and
+ * entries written before the route was kept read as bodies alone.
+ */
 static int cache_put(struct pp_model_caller *mc, const char *key,
 		     const struct pp_http_response *resp)
 {
