@@ -477,3 +477,55 @@ TEST(net_multi_free_abandons_live_calls_without_callbacks)
 	CHECK_INT_EQ(multi_round(&mo, 20, true, &t, &server), PP_OK);
 	CHECK_INT_EQ(t.done, 0);
 }
+
+/* A chain of calls, each added by the callback of the one before, as a
+ * rollout adds its next call. */
+struct chain {
+	struct pp_http_multi *m;
+	struct pp_http_request req;
+	int left, ok;
+};
+
+static void chain_done(void *arg, int rc, struct pp_http_response *resp,
+		       const struct pp_http_stats *stats)
+{
+	struct chain *c = arg;
+
+	(void)stats;
+	c->ok += !rc && resp->status == 200;
+	if (--c->left > 0 && pp_http_multi_add(c->m, &c->req, (uint64_t)c->left, NULL, NULL,
+					       chain_done, c))
+		c->left = 0;
+}
+
+/* The request a callback adds leaves in the same step: each call of the
+ * chain then takes one step, not one to send it and one to read it. */
+TEST(net_multi_sends_what_a_callback_added_in_the_same_step)
+{
+	struct pp_http_policy pol = fast_policy();
+	struct pp_mock_options mo;
+	struct pp_mock_stats server;
+	struct mock_thread mt;
+	struct chain c;
+	int steps = 0, rc;
+
+	memset(&mo, 0, sizeof(mo));
+	memset(&c, 0, sizeof(c));
+	c.left = 20;
+	CHECK_INT_EQ(mock_thread_start(&mt, &mo, false), PP_OK);
+	CHECK_INT_EQ(pp_http_multi_new(&c.m, &pol, 4), PP_OK);
+	CHECK_INT_EQ(health_request(&c.req, mt.base), PP_OK);
+	rc = pp_http_multi_add(c.m, &c.req, 0, NULL, NULL, chain_done, &c);
+	while (!rc && pp_http_multi_live(c.m) && steps < 1000) {
+		rc = pp_http_multi_step(c.m, 2000);
+		steps++;
+	}
+	CHECK_INT_EQ(rc, PP_OK);
+	CHECK_INT_EQ(c.ok, 20);
+	if (steps > 30)
+		fprintf(stdout, "    %d steps for 20 calls\n", steps);
+	CHECK(steps <= 30);
+	pp_http_multi_free(c.m);
+	pp_http_request_release(&c.req);
+	mock_thread_stop(&mt, &server);
+}
