@@ -98,61 +98,50 @@ static double now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Records the first failure; called with the lock held. */
-static void fail(struct pp_writer *w, int rc, const char *msg)
+/* Records the first failure, for the loop to collect. */
+static void failed(struct pp_writer *w, int rc, const char *msg)
 {
-	if (w->rc)
-		return;
-	w->rc = rc;
-	snprintf(w->msg, sizeof(w->msg), "%s", msg);
+	pthread_mutex_lock(&w->mu);
+	if (!w->rc) {
+		w->rc = rc;
+		snprintf(w->msg, sizeof(w->msg), "%s", msg);
+	}
+	pthread_mutex_unlock(&w->mu);
 }
 
-/* One item into the open batch; on failure, msg says why. A cache entry
- * that cannot be written costs a rerun money, not this run its answer:
- * no failure then. */
-static int store_item(struct pp_writer *w, const struct item *it, char *msg, size_t len)
+/* One item into the open batch. A cache entry that cannot be written
+ * costs a rerun money, not this run its answer: no failure then. */
+static void store_item(struct pp_writer *w, const struct item *it)
 {
+	char msg[1024];
 	long long idx = -1;
 	int rc;
 
 	if (!it->rollout) {
 		pp_store_cache_put(w->store, it->key, it->body, it->len);
-		return PP_OK;
+		return;
 	}
 	if (!(rc = pp_store_put_rollout(w->store, it->run_id, it->rollout)))
-		return PP_OK;
+		return;
 	pp_json_int(pp_json_get(it->rollout, "idx"), &idx);
-	snprintf(msg, len, "rollout %.12s:%lld: %s", pp_json_get_str(it->rollout, "config_id", "?"),
-		 idx, rc == PP_ESTORE || rc == PP_EINVAL ? pp_store_errmsg(w->store) : pp_strerror(rc));
-	return rc;
+	snprintf(msg, sizeof(msg), "rollout %.12s:%lld: %s",
+		 pp_json_get_str(it->rollout, "config_id", "?"), idx,
+		 rc == PP_ESTORE || rc == PP_EINVAL ? pp_store_errmsg(w->store) : pp_strerror(rc));
+	failed(w, rc, msg);
 }
 
 /* Stores a batch in one transaction. A rollout that fails is undone
- * alone (its savepoint) and the rest are kept, as on the loop's thread;
- * the first failure is kept for the loop. */
+ * alone (its savepoint) and the rest are kept, as on the loop's thread. */
 static void store_batch(struct pp_writer *w, struct queue *b)
 {
-	char msg[1024] = "", first_msg[1024] = "";
-	int rc = pp_store_begin(w->store, NULL), first = rc;
 	const struct item *it;
+	int rc = pp_store_begin(w->store, NULL);
 
-	if (rc)
-		snprintf(first_msg, sizeof(first_msg), "%s", pp_store_errmsg(w->store));
-	for (it = b->head; !rc && it; it = it->next) {
-		int irc = store_item(w, it, msg, sizeof(msg));
-
-		if (irc && !first) {
-			first = irc;
-			memcpy(first_msg, msg, sizeof(msg));
-		}
-	}
-	if (!rc && (rc = pp_store_commit(w->store)) && !first) {
-		first = rc;
-		snprintf(first_msg, sizeof(first_msg), "%s", pp_store_errmsg(w->store));
-	}
+	for (it = b->head; !rc && it; it = it->next)
+		store_item(w, it);
+	if (rc || (rc = pp_store_commit(w->store)))
+		failed(w, rc, pp_store_errmsg(w->store));
 	pthread_mutex_lock(&w->mu);
-	if (first)
-		fail(w, first, first_msg);
 	queue_append(&w->done, b);
 	pthread_mutex_unlock(&w->mu);
 }
