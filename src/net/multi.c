@@ -409,7 +409,9 @@ static int socket_step(struct pp_http_multi *m, long timeout_ms, long next_due)
  * transfer on its timeout action, which the next step would run only
  * after its own sockets: at 1,000 in flight each request then left
  * about 15 ms late, which was most of the time a call took beyond the
- * server's. */
+ * server's. A server close by may have answered already, read by curl
+ * in the same action: such a transfer is done and watches no socket, so
+ * its message is read now, and the next step does not wait. */
 static void send_added(struct pp_http_multi *m, int *rc)
 {
 #ifdef __linux__
@@ -418,9 +420,13 @@ static void send_added(struct pp_http_multi *m, int *rc)
 	if (m->epfd < 0 || m->timer_ms < 0 || m->timer_ms > pp_net_now_ms())
 		return;
 	m->timer_ms = -1;
-	if (curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK &&
-	    !*rc)
-		*rc = PP_EPROVIDER;
+	if (curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running) != CURLM_OK) {
+		if (!*rc)
+			*rc = PP_EPROVIDER;
+		return;
+	}
+	if (!*rc)
+		*rc = read_messages(m);
 #else
 	(void)m;
 	(void)rc;
