@@ -22,7 +22,8 @@ struct pp_prepared {
 	const struct pp_scenario *s;
 	struct pp_json *mock_config;   /* dims, model, family: what the mock server renders */
 	struct pp_json *rendered;
-	struct pp_labels *labels;
+	struct pp_labels *labels;      /* from detectors, shared */
+	struct pp_detector_cache *detectors;
 	struct pp_json *tools;         /* its rollouts' tool declarations, shared */
 	char prompt_hash[65];
 	const char *config_id;         /* borrowed from rendered */
@@ -46,11 +47,30 @@ int pp_rollout_cost_estimate(const struct pp_json *rendered, const struct pp_run
 /* The family the agents are named after: --family, else the model id's. */
 const char *pp_run_family(const struct pp_run_options *opt);
 
+/*
+ * The compiled detectors of a run's configs (detectors.c): configs whose
+ * rendered label sections (labels, patterns, extract) are the same share
+ * one compiled set. pp_detectors_get compiles a set the cache does not
+ * hold (PP_OK, PP_ENOMEM, or a schema error in diag); each get is
+ * matched by one pp_detectors_put. A set no config uses is kept for
+ * later configs, up to a few, then freed.
+ */
+struct pp_detector_cache;
+#define PP_DETECTORS_KEEP 16   /* sets no config uses, kept for those to come */
+int pp_detector_cache_new(struct pp_detector_cache **out);
+size_t pp_detector_cache_count(const struct pp_detector_cache *dc);   /* sets held */
+void pp_detector_cache_free(struct pp_detector_cache *dc);   /* NULL-safe */
+int pp_detectors_get(struct pp_detector_cache *dc, const struct pp_json *rendered,
+		     struct pp_labels **out, struct pp_diag *diag);
+void pp_detectors_put(struct pp_detector_cache *dc, struct pp_labels *labels);
+
 /* Renders the config, records it in the store and reads which indexes
- * are stored. *out is new; free with pp_prepared_free(). */
+ * are stored; its detectors come from dc. *out is new; free with
+ * pp_prepared_free(). */
 int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 		    const struct pp_scenario *s, const struct pp_json *dims,
-		    struct pp_prepared **out, struct pp_diag *diag);
+		    struct pp_detector_cache *dc, struct pp_prepared **out,
+		    struct pp_diag *diag);
 void pp_prepared_free(struct pp_prepared *pc);   /* NULL-safe */
 
 /* The next index of pc not yet stored, or -1 when none is left. */

@@ -112,7 +112,8 @@ static int read_done(struct pp_prepared *pc, struct pp_store *store, long n, str
 
 int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 		    const struct pp_scenario *s, const struct pp_json *dims,
-		    struct pp_prepared **out, struct pp_diag *diag)
+		    struct pp_detector_cache *dc, struct pp_prepared **out,
+		    struct pp_diag *diag)
 {
 	struct pp_prepared *pc = pp_calloc(1, sizeof(*pc));
 	struct pp_json *rec = NULL;
@@ -121,6 +122,7 @@ int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 	*out = NULL;
 	if (!rc) {
 		pc->s = s;
+		pc->detectors = dc;
 		pc->current = true;
 		pc->est_cost_usd = -1;
 		rc = pp_render_config(s, dims, opt, &pc->rendered, diag);
@@ -128,9 +130,7 @@ int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 	if (!rc)
 		rc = mock_config(opt, dims, &pc->mock_config);
 	if (!rc)
-		rc = pp_labels_compile(&pc->labels, pp_json_get(pc->rendered, "labels"),
-				       pp_json_get(pc->rendered, "patterns"),
-				       pp_json_get(pc->rendered, "extract"), diag);
+		rc = pp_detectors_get(dc, pc->rendered, &pc->labels, diag);
 	if (!rc)
 		rc = pp_rollout_tools_new(pc->rendered, &pc->tools);
 	if (!rc)
@@ -159,7 +159,7 @@ void pp_prepared_free(struct pp_prepared *pc)
 	pp_json_decref(pc->mock_config);
 	pp_json_decref(pc->rendered);
 	pp_json_decref(pc->tools);
-	pp_labels_free(pc->labels);
+	pp_detectors_put(pc->detectors, pc->labels);
 	free(pc->done);
 	free(pc);
 }

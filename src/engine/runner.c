@@ -75,6 +75,7 @@ struct run_ctx {
 	const struct pp_json *configs;   /* the plan's entries */
 	size_t next_config;
 	struct pp_prepared *cur;         /* handing out indexes */
+	struct pp_detector_cache *detectors;   /* the configs' compiled detectors */
 	struct pp_model_caller caller;
 	const char *model_name;          /* after "provider/" */
 	struct pp_store *store;
@@ -227,7 +228,7 @@ static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 	rc = dims ? pp_json_remove(dims, 0, "config_id") : PP_ENOMEM;
 	if (!rc)
 		rc = pp_prepared_new(c->opt, c->store, scenario_named(c, pp_json_get_str(e, "scenario", "")),
-				     dims, out, c->diag);
+				     dims, c->detectors, out, c->diag);
 	pp_json_decref(dims);
 	if (!rc) {
 		c->res->skipped += (*out)->n_done;
@@ -730,6 +731,8 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 	c->res->concurrency_low = c->limit;
 	if ((rc = pp_plan(c->scenarios, c->n_scenarios, opt, plan, c->diag)))
 		return rc;
+	if ((rc = pp_detector_cache_new(&c->detectors)))
+		return rc;
 	c->configs = pp_json_get(*plan, "configs");
 	c->prog.total = (long)pp_json_len(c->configs) * opt->n_rollouts;
 	return PP_OK;
@@ -769,6 +772,7 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	res->cache_hits = c.caller.cache_hits;
 	pp_caller_close(&c.caller);
 	abandon(&c);
+	pp_detector_cache_free(c.detectors);
 	pp_price_table_free(c.prices);
 	pp_json_decref(plan);
 	return rc;

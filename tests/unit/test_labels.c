@@ -18,6 +18,7 @@
 #include <peerpres/status.h>
 #include <peerpres/yaml.h>
 #include "core/alloc.h"
+#include "engine/engine_int.h"
 #include "../harness/test.h"
 
 /* ---- helpers ---- */
@@ -937,6 +938,90 @@ TEST(labels_check_leaves_templates_for_the_rendered_config)
 	CHECK(l == NULL);
 	CHECK_CONTAINS(diag.msg, "threshold 'eighty' is not a number");
 	pp_json_decref(labels);
+}
+
+/* ---- compiled detectors shared by a run's configs ---- */
+
+/* A rendered config with only the sections the detectors read. */
+static struct pp_json *rendered_with(const char *pattern)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "{'config_id':'x','labels':{'r':{'value':{'text_matches':'p'}}},"
+		 "'patterns':{'p':['%s']}}", pattern);
+	return J(text);
+}
+
+TEST(detectors_are_shared_by_configs_with_the_same_sections)
+{
+	struct pp_json *a = rendered_with("copied"), *a2 = rendered_with("copied");
+	struct pp_json *b = rendered_with("deleted");
+	struct pp_labels *la = NULL, *la2 = NULL, *lb = NULL;
+	struct pp_detector_cache *dc = NULL;
+	struct pp_json *out;
+	struct pp_diag diag;
+
+	pp_diag_clear(&diag);
+	CHECK_INT_EQ(pp_detector_cache_new(&dc), PP_OK);
+	CHECK_INT_EQ(pp_detectors_get(dc, a, &la, &diag), PP_OK);
+	CHECK_INT_EQ(pp_detectors_get(dc, a2, &la2, &diag), PP_OK);
+	CHECK_INT_EQ(pp_detectors_get(dc, b, &lb, &diag), PP_OK);
+	CHECK(la == la2);
+	CHECK(la != lb);
+	/* Each set is the one its own sections compile to. */
+	out = run(lb, "{}", "[]", "[{'turn':1,'text':'the weights were deleted'}]");
+	CHECK_LABELS(out, "{'r':true}", NULL);
+	pp_json_decref(out);
+	out = run(la, "{}", "[]", "[{'turn':1,'text':'the weights were deleted'}]");
+	CHECK_LABELS(out, "{'r':false}", NULL);
+	pp_json_decref(out);
+	pp_detectors_put(dc, la);
+	pp_detectors_put(dc, lb);
+	/* Still used by the second config: not freed (the sanitizer build
+	 * would catch the use after free). */
+	out = run(la2, "{}", "[]", "[{'turn':1,'text':'it was copied'}]");
+	CHECK_LABELS(out, "{'r':true}", NULL);
+	pp_json_decref(out);
+	pp_detectors_put(dc, la2);
+	pp_detector_cache_free(dc);
+	pp_json_decref(a);
+	pp_json_decref(a2);
+	pp_json_decref(b);
+}
+
+TEST(detectors_no_config_uses_are_freed_beyond_a_few)
+{
+	struct pp_detector_cache *dc = NULL;
+	struct pp_labels *l = NULL;
+	struct pp_diag diag;
+	char word[32];
+	int i;
+
+	pp_diag_clear(&diag);
+	CHECK_INT_EQ(pp_detector_cache_new(&dc), PP_OK);
+	/* 40 sets, each released at once: the cache keeps a few of them, and
+	 * a set asked again after its eviction is compiled anew, correctly. */
+	for (i = 0; i < 40; i++) {
+		struct pp_json *r;
+
+		snprintf(word, sizeof(word), "word%d", i);
+		r = rendered_with(word);
+		CHECK_INT_EQ(pp_detectors_get(dc, r, &l, &diag), PP_OK);
+		pp_detectors_put(dc, l);
+		pp_json_decref(r);
+	}
+	CHECK_INT_EQ(pp_detector_cache_count(dc), PP_DETECTORS_KEEP);
+	{
+		struct pp_json *r = rendered_with("word0"), *out;
+
+		CHECK_INT_EQ(pp_detectors_get(dc, r, &l, &diag), PP_OK);
+		out = run(l, "{}", "[]", "[{'turn':1,'text':'word0 here'}]");
+		CHECK_LABELS(out, "{'r':true}", NULL);
+		pp_json_decref(out);
+		pp_detectors_put(dc, l);
+		pp_json_decref(r);
+	}
+	pp_detector_cache_free(dc);
 }
 
 /* ---- robustness and speed ---- */
