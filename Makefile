@@ -44,6 +44,13 @@ deps:
 # pkg-config runs after deps.sh has installed the packages it asks about.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+# The optimised build links mimalloc ahead of libc, so that every malloc in
+# the process, curl's and SQLite's too, goes to it: about a quarter less CPU
+# per model call at 1,000 rollouts in flight (docs/internals.md). Forced in
+# even where the linker drops unneeded libraries, since only its
+# interposition of malloc is used. The sanitizer build keeps libc's malloc,
+# which AddressSanitizer replaces.
+REL_LIBS   = -Wl,--push-state,--no-as-needed -lmimalloc -Wl,--pop-state $(PKG_LIBS)
 
 build/rel/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -72,14 +79,14 @@ build/san/libpeerpres.a: $(call san_obj,$(LIB_SRC) $(GEN_SRC))
 
 peerpres: $(call rel_obj,$(CLI_SRC)) build/rel/libpeerpres.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(OPT) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+	$(Q)$(CC) $(OPT) -o $@ $^ $(REL_LIBS) $(LDFLAGS)
 
 build/san/peerpres: $(call san_obj,$(CLI_SRC)) build/san/libpeerpres.a
 	@$(if $(Q),echo "  LD-SAN  $@")
 	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
 build/rel/test-unit: $(call rel_obj,$(TEST_SRC)) build/rel/libpeerpres.a
-	$(Q)$(CC) $(OPT) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(OPT) -o $@ $^ $(REL_LIBS)
 
 build/san/test-unit: $(call san_obj,$(TEST_SRC)) build/san/libpeerpres.a
 	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)

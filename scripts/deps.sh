@@ -20,7 +20,7 @@ if [ "${1:-}" = "--browser" ]; then
 	exit 0
 fi
 
-need="gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libsqlite3-dev libyaml-dev sqlite3"
+need="gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libmimalloc-dev libsqlite3-dev libyaml-dev sqlite3"
 missing=""
 for pkg in $need; do
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
