@@ -3,7 +3,12 @@
 # and 1,000 rollouts in flight. For each level it prints:
 #   efficiency = achieved rollouts/s / (concurrency / (calls per rollout x latency))
 #   CPU per model call (the runner's user + system time / calls)
-#   peak memory per in-flight rollout ((peak RSS - peak RSS at 1 in flight) / concurrency)
+#   peak memory per in-flight rollout: (peak RSS - peak RSS of the same
+#   rollouts run one at a time) / (concurrency - 1). The one-at-a-time
+#   run goes to a second mock server without latency; it holds all that
+#   does not grow with the rollouts in flight (the plan, SQLite's page
+#   cache over a store of the same size, the compiled detectors the
+#   configs share), so only what each rollout in flight costs is left
 #   the mean time a rollout took per call, against the server's latency:
 #   the engine's own delay, apart from the ramp-up and the drain of the
 #   last rollouts, which also count in the efficiency
@@ -20,33 +25,34 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (Debian packa
 
 ./peerpres mock-server --port "$PORT" --latency-ms "$LATENCY_MS" >"$out/mock.log" 2>&1 &
 mock=$!
-trap 'kill $mock 2>/dev/null' EXIT INT TERM
+./peerpres mock-server --port "$((PORT + 1))" --latency-ms 0 >"$out/mock-fast.log" 2>&1 &
+fast=$!
+trap 'kill $mock $fast 2>/dev/null' EXIT INT TERM
 sleep 0.5
 
-# run CONCURRENCY N_PER_CONFIG LIMIT: prints "wall user sys maxrss_kb rollouts calls ms_per_call"
+# run PORT CONCURRENCY N_PER_CONFIG LIMIT: prints "wall user sys maxrss_kb rollouts calls ms_per_call"
 run() {
-	db="$out/conc-$1.db"
+	db="$out/conc-$2.db"
 	rm -f "$db" "$db-wal" "$db-shm"
-	/usr/bin/time -f "%e %U %S %M" -o "$out/time-$1" \
-		./peerpres run --model openai/gpt-4.1 --base-url "http://127.0.0.1:$PORT/v1" \
-		--db "$db" -n "$2" --limit "$3" --concurrency "$1" --no-judge 2>/dev/null
-	printf '%s %s\n' "$(cat "$out/time-$1")" \
+	/usr/bin/time -f "%e %U %S %M" -o "$out/time-$2" \
+		./peerpres run --model openai/gpt-4.1 --base-url "http://127.0.0.1:$1/v1" \
+		--db "$db" -n "$3" --limit "$4" --concurrency "$2" --no-judge 2>/dev/null
+	printf '%s %s\n' "$(cat "$out/time-$2")" \
 		"$(sqlite3 "$db" 'select count(*), sum(n_model_calls),
 		sum(duration_ms) / sum(n_model_calls) from rollouts' | tr '|' ' ')"
 }
 
-base=$(run 1 1 20)
-base_rss=$(echo "$base" | awk '{ print $4 }')
 for c in 10 100 1000; do
 	limit=$((c * GENERATIONS))
 	n=$(( (limit + 270) / 271 ))
-	run "$c" "$n" "$limit" | awk -v c="$c" -v lat="$LATENCY_MS" -v base="$base_rss" '{
+	base_rss=$(run "$((PORT + 1))" 1 "$n" "$limit" | awk '{ print $4 }')
+	run "$PORT" "$c" "$n" "$limit" | awk -v c="$c" -v lat="$LATENCY_MS" -v base="$base_rss" '{
 		wall = $1; cpu = $2 + $3; rss = $4; rollouts = $5; calls = $6; per_call = $7
 		per = calls / rollouts
 		ideal = c / (per * lat / 1000)
 		achieved = rollouts / wall
-		printf "concurrency %4d: %5d rollouts, %.2f calls each, %.1f s: %.1f rollouts/s of %.1f ideal, efficiency %.3f; %.1f ms per call (latency %d); %.0f us CPU per call; %.0f KB per in-flight rollout (peak RSS %.0f MB)\n",
+		printf "concurrency %4d: %5d rollouts, %.2f calls each, %.1f s: %.1f rollouts/s of %.1f ideal, efficiency %.3f; %.1f ms per call (latency %d); %.0f us CPU per call; %.0f KB per in-flight rollout (peak RSS %.0f MB, %.0f MB one at a time)\n",
 			c, rollouts, per, wall, achieved, ideal, achieved / ideal, per_call, lat, cpu / calls * 1e6,
-			(rss - base) / c, rss / 1024
+			(rss - base) / (c - 1), rss / 1024, base / 1024
 	}'
 done
