@@ -25,6 +25,7 @@ struct pp_prepared {
 	struct pp_labels *labels;      /* from detectors, shared */
 	struct pp_detector_cache *detectors;
 	struct pp_json *tools;         /* its rollouts' tool declarations, shared */
+	struct pp_json *record;        /* the config as the store keeps it, until stored */
 	char prompt_hash[65];
 	const char *config_id;         /* borrowed from rendered */
 	bool *done;                    /* [n_rollouts]: indexes already stored */
@@ -64,9 +65,9 @@ int pp_detectors_get(struct pp_detector_cache *dc, const struct pp_json *rendere
 		     struct pp_labels **out, struct pp_diag *diag);
 void pp_detectors_put(struct pp_detector_cache *dc, struct pp_labels *labels);
 
-/* Renders the config, records it in the store and reads which indexes
- * are stored; its detectors come from dc. *out is new; free with
- * pp_prepared_free(). */
+/* Renders the config, makes its record (pc->record, for the caller to
+ * store) and reads which indexes are stored; its detectors come from
+ * dc. *out is new; free with pp_prepared_free(). */
 int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 		    const struct pp_scenario *s, const struct pp_json *dims,
 		    struct pp_detector_cache *dc, struct pp_prepared **out,

@@ -116,7 +116,6 @@ int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 		    struct pp_diag *diag)
 {
 	struct pp_prepared *pc = pp_calloc(1, sizeof(*pc));
-	struct pp_json *rec = NULL;
 	int rc = pc ? PP_OK : PP_ENOMEM;
 
 	*out = NULL;
@@ -137,13 +136,10 @@ int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 		rc = hash_prompt(pc->rendered, pc->prompt_hash);
 	if (!rc) {
 		pc->config_id = pp_json_get_str(pc->rendered, "config_id", "");
-		rc = config_record(opt, pc, dims, &rec);
+		rc = config_record(opt, pc, dims, &pc->record);
 	}
-	if (!rc && (rc = pp_store_put_config(store, rec)))
-		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(store));
 	if (!rc)
 		rc = read_done(pc, store, opt->n_rollouts, diag);
-	pp_json_decref(rec);
 	if (rc) {
 		pp_prepared_free(pc);
 		return rc;
@@ -159,6 +155,7 @@ void pp_prepared_free(struct pp_prepared *pc)
 	pp_json_decref(pc->mock_config);
 	pp_json_decref(pc->rendered);
 	pp_json_decref(pc->tools);
+	pp_json_decref(pc->record);
 	pp_detectors_put(pc->detectors, pc->labels);
 	free(pc->done);
 	free(pc);

@@ -218,6 +218,27 @@ static const struct pp_scenario *scenario_named(const struct run_ctx *c, const c
 	return NULL;
 }
 
+/* The config's record: to the writer, or into this thread's batch. The
+ * loop's thread then never writes while the writer holds the store's
+ * lock: SQLite's busy wait, on this thread, held up every rollout. */
+static int store_config(struct run_ctx *c, struct pp_prepared *pc)
+{
+	struct pp_json *rec = pc->record;
+	int rc;
+
+	pc->record = NULL;
+	if (c->writer) {
+		if ((rc = pp_writer_put_config(c->writer, rec)))
+			pp_diag_set(c->diag, rc, NULL, 0, 0, "config %.12s: %s", pc->config_id,
+				    pp_strerror(rc));
+		return rc;
+	}
+	if ((rc = batch_join(c)) || (rc = pp_store_put_config(c->store, rec)))
+		pp_diag_set(c->diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
+	pp_json_decref(rec);
+	return rc;
+}
+
 static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 {
 	const struct pp_json *e = pp_json_at(c->configs, c->next_config++);
@@ -230,6 +251,10 @@ static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 		rc = pp_prepared_new(c->opt, c->store, scenario_named(c, pp_json_get_str(e, "scenario", "")),
 				     dims, c->detectors, out, c->diag);
 	pp_json_decref(dims);
+	if (!rc && (rc = store_config(c, *out))) {
+		pp_prepared_free(*out);
+		*out = NULL;
+	}
 	if (!rc) {
 		c->res->skipped += (*out)->n_done;
 		c->prog.done += (*out)->n_done;

@@ -28,7 +28,8 @@
 
 struct item {
 	struct item *next;
-	struct pp_json *rollout;     /* NULL: a cache entry */
+	struct pp_json *rollout;     /* NULL: a cache entry, or a config */
+	struct pp_json *config;      /* a config's record */
 	int64_t run_id;
 	size_t len;
 	char key[65];
@@ -85,6 +86,7 @@ static void queue_free(struct queue *q)
 	for (; it; it = next) {
 		next = it->next;
 		pp_json_decref(it->rollout);
+		pp_json_decref(it->config);
 		free(it);
 	}
 	queue_init(q);
@@ -117,6 +119,14 @@ static void store_item(struct pp_writer *w, const struct item *it)
 	long long idx = -1;
 	int rc;
 
+	if (it->config) {
+		if ((rc = pp_store_put_config(w->store, it->config))) {
+			snprintf(msg, sizeof(msg), "config %.12s: %s",
+				 pp_json_get_str(it->config, "config_id", "?"), pp_store_errmsg(w->store));
+			failed(w, rc, msg);
+		}
+		return;
+	}
 	if (!it->rollout) {
 		pp_store_cache_put(w->store, it->key, it->body, it->len);
 		return;
@@ -234,6 +244,18 @@ static int hand_over(struct pp_writer *w, struct item *it)
 	pthread_cond_signal(&w->more);
 	pthread_mutex_unlock(&w->mu);
 	return PP_OK;
+}
+
+int pp_writer_put_config(struct pp_writer *w, struct pp_json *config)
+{
+	struct item *it = pp_calloc(1, sizeof(*it));
+
+	if (!it) {
+		pp_json_decref(config);
+		return PP_ENOMEM;
+	}
+	it->config = config;
+	return hand_over(w, it);
 }
 
 int pp_writer_put_rollout(struct pp_writer *w, int64_t run_id, struct pp_json *rollout)

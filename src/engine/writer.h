@@ -1,7 +1,8 @@
 /*
  * writer.h - a thread that stores what the run's event loop hands it:
- * finished rollouts and the response cache's new answers, on a store
- * handle of its own.
+ * config records, finished rollouts and the response cache's new
+ * answers, on a store handle of its own. Items are stored in the order
+ * they were handed over, so a config's record precedes its rollouts.
  *
  * Storing was about a quarter of the loop thread's work at 1,000 in
  * flight (the rows of each rollout, then each turn's commit), and every
@@ -33,11 +34,12 @@ struct pp_writer;
  * caller's transaction): the caller then stores on its own thread. */
 int pp_writer_start(struct pp_writer **out, struct pp_store *store, struct pp_diag *diag);
 
-/* Hands over a finished rollout (the writer takes the reference, also
- * on failure) or a cache entry (copied; its key is at most 64
- * characters, else PP_EINVAL). Blocks while the writer is far behind, so
- * memory stays bounded. PP_OK or PP_ENOMEM; the writer's own failures
- * come from pp_writer_collect. */
+/* Hands over a config's record or a finished rollout (the writer takes
+ * the reference, also on failure) or a cache entry (copied; its key is
+ * at most 64 characters, else PP_EINVAL). Blocks while the writer is far
+ * behind, so memory stays bounded. PP_OK or PP_ENOMEM; the writer's own
+ * failures come from pp_writer_collect. */
+int pp_writer_put_config(struct pp_writer *w, struct pp_json *config);
 int pp_writer_put_rollout(struct pp_writer *w, int64_t run_id, struct pp_json *rollout);
 int pp_writer_put_cache(struct pp_writer *w, const char *key, const char *body, size_t len);
 

@@ -709,6 +709,31 @@ TEST(store_writer_names_a_rollout_it_cannot_store_and_keeps_the_others)
 	pp_store_close(s);
 }
 
+/* A config handed over before its rollouts is stored before them (the
+ * rollouts refer to it); a config the store refuses is named. */
+TEST(store_writer_stores_a_config_before_its_rollouts)
+{
+	struct pp_store *s = open_store("writer-config.db");
+	struct pp_writer *w = NULL;
+	struct pp_json *out = NULL;
+	struct pp_diag d;
+	char msg[512] = "";
+
+	pp_diag_clear(&d);
+	CHECK(s);
+	CHECK_INT_EQ(pp_writer_start(&w, s, &d), PP_OK);
+	CHECK_INT_EQ(pp_writer_put_config(w, config_json(CFG_A, "tampering", "peer")), PP_OK);
+	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 0, "a")), PP_OK);
+	CHECK_INT_EQ(pp_writer_put_config(w, config_json("bad:id", "tampering", "peer")), PP_OK);
+	CHECK_INT_EQ(pp_writer_finish(w, msg, sizeof(msg)), PP_EINVAL);
+	CHECK_CONTAINS(msg, "config bad:id");
+	CHECK_CONTAINS(msg, "contains ':'");
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(out, "config_id", ""), CFG_A);
+	pp_json_decref(out);
+	pp_store_close(s);
+}
+
 /* No second handle where it would not see the first one's writes. */
 TEST(store_twin_is_refused_in_memory_and_inside_a_transaction)
 {
