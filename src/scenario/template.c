@@ -145,6 +145,17 @@ int pp_tpl_string(struct pp_tpl *t, const struct pp_json *node, const char *wher
  * while its rollouts run, and most of the memory a rollout of its own
  * config took. The rendered tree is read-only from then on.
  */
+/* A container's result: its copy if a child changed, else itself. */
+static int tree_done(int rc, struct pp_json *res, const struct pp_json *in, struct pp_json **out)
+{
+	if (rc) {
+		pp_json_decref(res);
+		return rc;
+	}
+	*out = res ? res : pp_json_incref((struct pp_json *)in);
+	return PP_OK;
+}
+
 static int tree_array(struct pp_tpl *t, const struct pp_json *in, const char *where,
 		      struct pp_json **out, struct pp_diag *diag)
 {
@@ -168,12 +179,7 @@ static int tree_array(struct pp_tpl *t, const struct pp_json *in, const char *wh
 		else
 			pp_json_decref(child);
 	}
-	if (rc) {
-		pp_json_decref(res);
-		return rc;
-	}
-	*out = res ? res : pp_json_incref((struct pp_json *)in);
-	return PP_OK;
+	return tree_done(rc, res, in, out);
 }
 
 static int tree_object(struct pp_tpl *t, const struct pp_json *in, const char *where,
@@ -202,12 +208,7 @@ static int tree_object(struct pp_tpl *t, const struct pp_json *in, const char *w
 		else
 			pp_json_decref(child);
 	}
-	if (rc) {
-		pp_json_decref(res);
-		return rc;
-	}
-	*out = res ? res : pp_json_incref((struct pp_json *)in);
-	return PP_OK;
+	return tree_done(rc, res, in, out);
 }
 
 int pp_tpl_tree(struct pp_tpl *t, const struct pp_json *in, const char *where,

@@ -1,5 +1,6 @@
 /* Scenario files: loading, the grid, templates, rendering. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <peerpres/labels.h>
@@ -7,6 +8,7 @@
 #include <peerpres/scenario.h>
 #include <peerpres/status.h>
 
+#include "scenario/scenario_int.h"
 #include "../harness/test.h"
 
 static struct pp_scenario **scenarios;
@@ -277,4 +279,47 @@ TEST(scenario_template_escape_and_nesting)
 				 "grid: [{subject: [self]}]\n", "Claude", &r, &d), PP_OK);
 	CHECK_STR_EQ(pp_json_get_str(r, "system_prompt", ""), "claude_agent_2! {{literal}}");
 	pp_json_decref(r);
+}
+
+/* A rendered tree shares each subtree without a template with the
+ * scenario's and copies only the containers above a template, in the
+ * same order; the scenario's own tree is left as it was. */
+TEST(scenario_render_shares_what_holds_no_template)
+{
+	const char *text = "{\"a\":{\"x\":[1,\"plain\"]},\"b\":[\"keep\",\"Hi {{who}}\"],"
+			   "\"c\":\"plain\",\"d\":{\"e\":\"{{who}}\"}}";
+	struct pp_json *in = NULL, *vars = NULL, *out = NULL;
+	const struct pp_json *b;
+	struct pp_tpl *t;
+	struct pp_diag d;
+	char *before, *after;
+	void *it;
+
+	CHECK_INT_EQ(load_all(), 0);
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_json_parse(text, strlen(text), &in, NULL, 0), PP_OK);
+	CHECK_INT_EQ(pp_json_parse("{\"who\":\"Gemini\"}", 16, &vars, NULL, 0), PP_OK);
+	before = pp_json_canonical(in);
+	CHECK((t = pp_tpl_new(scenarios[0], vars)) != NULL);
+	CHECK_INT_EQ(pp_tpl_tree(t, in, "test", &out, &d), PP_OK);
+	CHECK(out != in);
+	CHECK(pp_json_get(out, "a") == pp_json_get(in, "a"));
+	CHECK(pp_json_get(out, "c") == pp_json_get(in, "c"));
+	b = pp_json_get(out, "b");
+	CHECK(b != pp_json_get(in, "b"));
+	CHECK(pp_json_at(b, 0) == pp_json_at(pp_json_get(in, "b"), 0));
+	CHECK_STR_EQ(pp_json_str(pp_json_at(b, 1)), "Hi Gemini");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(out, "d"), "e", ""), "Gemini");
+	it = pp_json_iter(out);
+	CHECK_STR_EQ(pp_json_iter_key(it), "a");
+	it = pp_json_iter_next(out, it);
+	CHECK_STR_EQ(pp_json_iter_key(it), "b");
+	after = pp_json_canonical(in);
+	CHECK_STR_EQ(after, before);
+	free(before);
+	free(after);
+	pp_json_decref(out);
+	pp_tpl_free(t);
+	pp_json_decref(vars);
+	pp_json_decref(in);
 }
