@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <peerpres/hash.h>
 #include <peerpres/provider.h>
 #include <peerpres/rollout.h>
 #include <peerpres/status.h>
@@ -23,7 +22,6 @@
 static int hash_prompt(const struct pp_json *rendered, char out[65])
 {
 	struct pp_json *p = pp_json_object();
-	char *canon = NULL;
 	int rc = p ? PP_OK : PP_ENOMEM;
 
 	if (!rc)
@@ -32,11 +30,9 @@ static int hash_prompt(const struct pp_json *rendered, char out[65])
 		rc = pp_json_set(p, "user_message", pp_json_incref(pp_json_get(rendered, "user_message")));
 	if (!rc)
 		rc = pp_json_set(p, "tools", pp_json_incref(pp_json_get(rendered, "tool_schemas")));
-	if (!rc && !(canon = pp_json_canonical(p)))
-		rc = PP_ENOMEM;
+	/* The digest of the canonical text, without writing the text out. */
 	if (!rc)
-		pp_sha256_hex(canon, strlen(canon), out);
-	free(canon);
+		rc = pp_json_canonical_sha256(p, out);
 	pp_json_decref(p);
 	return rc;
 }
