@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the whole suite: unit tests (optimised and sanitizer builds), then
-# the CLI scripts tests/cli/t*.sh against the sanitizer build of peerpres.
+# the CLI scripts tests/cli/t*.sh against the sanitizer build of peerpres,
+# and the engine's scripts against the optimised build.
 # Each part ends with "N passed, N failed[, N skipped]"; this script sums
 # them and ends with the same line for the whole suite.
 cd "$(dirname "$0")/.." || exit 2
@@ -40,6 +41,11 @@ tally "unit tests (address and undefined-behaviour sanitizers)" build/san/test-u
 for t in tests/cli/t[0-9]*.sh; do
 	[ -f "$t" ] || continue
 	PEERPRES="$PWD/build/san/peerpres" tally "$t" sh "$t"
+done
+# The engine's tests again on the program as shipped: optimised, and with
+# the allocator it links (mimalloc), which the sanitizer build replaces.
+for t in tests/cli/t0007-providers-mock.sh tests/cli/t0009-engine.sh; do
+	PEERPRES="$PWD/peerpres" tally "$t (the optimised build)" sh "$t"
 done
 rm -f "$log"
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
