@@ -12,6 +12,9 @@
 #   the mean time a rollout took per call, against the server's latency:
 #   the engine's own delay, apart from the ramp-up and the drain of the
 #   last rollouts, which also count in the efficiency
+#   the share of the run's slot time (wall x concurrency) that rollouts
+#   filled: what the ramp-up and the drain left empty. Efficiency is
+#   about this share x latency / time per call
 # Aims: efficiency >= 0.95 at 1,000, < 100 us CPU per call, < 200 KB per
 # rollout. Each level runs about 20 rollout lifetimes, so ramp-up and
 # drain cost under 5% of the ideal.
@@ -30,7 +33,8 @@ fast=$!
 trap 'kill $mock $fast 2>/dev/null' EXIT INT TERM
 sleep 0.5
 
-# run PORT CONCURRENCY N_PER_CONFIG LIMIT: prints "wall user sys maxrss_kb rollouts calls ms_per_call"
+# run PORT CONCURRENCY N_PER_CONFIG LIMIT: prints "wall user sys maxrss_kb
+# rollouts calls ms_per_call rollout_ms"
 run() {
 	db="$out/conc-$2.db"
 	rm -f "$db" "$db-wal" "$db-shm"
@@ -39,7 +43,8 @@ run() {
 		--db "$db" -n "$3" --limit "$4" --concurrency "$2" --no-judge 2>/dev/null
 	printf '%s %s\n' "$(cat "$out/time-$2")" \
 		"$(sqlite3 "$db" 'select count(*), sum(n_model_calls),
-		sum(duration_ms) / sum(n_model_calls) from rollouts' | tr '|' ' ')"
+		sum(duration_ms) * 1.0 / sum(n_model_calls), sum(duration_ms)
+		from rollouts' | tr '|' ' ')"
 }
 
 for c in 10 100 1000; do
@@ -48,11 +53,13 @@ for c in 10 100 1000; do
 	base_rss=$(run "$((PORT + 1))" 1 "$n" "$limit" | awk '{ print $4 }')
 	run "$PORT" "$c" "$n" "$limit" | awk -v c="$c" -v lat="$LATENCY_MS" -v base="$base_rss" '{
 		wall = $1; cpu = $2 + $3; rss = $4; rollouts = $5; calls = $6; per_call = $7
+		filled = $8 / 1000 / (wall * c)
 		per = calls / rollouts
 		ideal = c / (per * lat / 1000)
 		achieved = rollouts / wall
-		printf "concurrency %4d: %5d rollouts, %.2f calls each, %.1f s: %.1f rollouts/s of %.1f ideal, efficiency %.3f; %.1f ms per call (latency %d); %.0f us CPU per call; %.0f KB per in-flight rollout (peak RSS %.0f MB, %.0f MB one at a time)\n",
-			c, rollouts, per, wall, achieved, ideal, achieved / ideal, per_call, lat, cpu / calls * 1e6,
+		printf "concurrency %4d: %5d rollouts, %.2f calls each, %.1f s: %.1f rollouts/s of %.1f ideal, efficiency %.3f; %.1f ms per call (latency %d), slots filled %.1f%%; %.0f us CPU per call; %.0f KB per in-flight rollout (peak RSS %.0f MB, %.0f MB one at a time)\n",
+			c, rollouts, per, wall, achieved, ideal, achieved / ideal, per_call, lat, 100 * filled,
+			cpu / calls * 1e6,
 			(rss - base) / (c - 1), rss / 1024, base / 1024
 	}'
 done
