@@ -4,8 +4,8 @@
  * sections: a run of the study's grid has about ten sets for its 271
  * configs. Compiling one set (its regular expressions above all) and
  * freeing it was a sixth of the CPU of a run whose rollouts are each a
- * config of their own, and it was most of what a prepared config kept
- * in memory.
+ * config of their own, and about half of what a prepared config kept
+ * in memory (heap profile, 40 configs in flight).
  */
 #include <stdlib.h>
 #include <string.h>
