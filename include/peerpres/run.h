@@ -32,6 +32,11 @@
 struct pp_run_progress {
 	long done;            /* stored, this run and before */
 	long total;           /* rollouts in the plan */
+	long stored;          /* stored by this run */
+	long left;            /* still to store in this run: those in flight and
+				 those --limit and the plan let it start (a
+				 config not reached yet counts whole: what the
+				 store holds of it is read when it is reached) */
 	long errors;          /* stored with status error by this run */
 	long retries;         /* HTTP attempts after the first */
 	long in_flight;       /* rollouts started and not yet stored */

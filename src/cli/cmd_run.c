@@ -29,7 +29,8 @@ static void on_signal(int sig)
 
 struct progress {
 	double start_s, last_s;
-	long first_done;          /* rollouts already stored when the run began */
+	long first_stored;        /* stored by this run before the rate's clock started */
+	long limit;               /* --limit, 0: none */
 	bool tty;                 /* a live line; otherwise a plain line now and then */
 };
 
@@ -42,24 +43,30 @@ static double now_s(void)
 }
 
 /* A live line at most ten times a second on a terminal; a plain line
- * every ten seconds in a log. */
+ * every ten seconds in a log, and one when the last rollout is stored.
+ * The rate counts only what this run stored: on a resume, the rollouts
+ * already there are counted in when their config is reached, and would
+ * otherwise read as a burst of speed. */
 static void progress_line(void *arg, const struct pp_run_progress *pr)
 {
 	struct progress *p = arg;
 	double t = now_s(), rate;
+	char capped[64] = "";
 
 	if (p->start_s == 0) {
 		p->start_s = p->last_s = t;
-		p->first_done = pr->done - 1;
+		p->first_stored = pr->stored - 1;
 	}
-	if (pr->done != pr->total && t - p->last_s < (p->tty ? 0.1 : 10.0))
+	if (pr->left > 0 && t - p->last_s < (p->tty ? 0.1 : 10.0))
 		return;
 	p->last_s = t;
-	rate = t > p->start_s ? (double)(pr->done - p->first_done) / (t - p->start_s) : 0;
-	fprintf(stderr, "%s%ld/%ld rollouts  %.1f/s  %ld in flight  %ld errors  %ld retries  "
+	rate = t > p->start_s ? (double)(pr->stored - p->first_stored) / (t - p->start_s) : 0;
+	if (p->limit > 0 && pr->done + pr->left < pr->total)
+		snprintf(capped, sizeof(capped), " (--limit %ld: %ld to go)", p->limit, pr->left);
+	fprintf(stderr, "%s%ld/%ld rollouts%s  %.1f/s  %ld in flight  %ld errors  %ld retries  "
 		"%ld+%ld tokens  $%.2f  ETA %.0f s%s", p->tty ? "\r" : "", pr->done, pr->total,
-		rate, pr->in_flight, pr->errors, pr->retries, pr->input_tokens, pr->output_tokens,
-		pr->cost_usd, rate > 0 ? (double)(pr->total - pr->done) / rate : 0.0,
+		capped, rate, pr->in_flight, pr->errors, pr->retries, pr->input_tokens,
+		pr->output_tokens, pr->cost_usd, rate > 0 ? (double)pr->left / rate : 0.0,
 		p->tty ? "   " : "\n");
 }
 
@@ -93,7 +100,7 @@ int cmd_run(struct cli *c)
 	struct pp_run_options opt;
 	struct pp_run_result res;
 	struct pp_json *rec = NULL;
-	struct progress progress = { 0, 0, 0, false };
+	struct progress progress = { 0, 0, 0, 0, false };
 	struct pp_diag diag;
 	size_t n = 0;
 	int rc;
@@ -117,6 +124,7 @@ int cmd_run(struct cli *c)
 	opt.stop = &stop_requested;
 	cli_raise_fd_limit();
 	progress.tty = isatty(STDERR_FILENO);
+	progress.limit = opt.limit;
 	opt.progress = progress_line;
 	opt.progress_arg = &progress;
 	rec = run_record(c, c->argc, c->argv);

@@ -379,16 +379,31 @@ static void count_stored(struct run_ctx *c, const struct pp_json *rec)
 	if (!strcmp(pp_json_get_str(rec, "status", ""), "error"))
 		c->res->errors++;
 	c->prog.done++;
+	c->prog.stored++;
 	c->prog.errors = c->res->errors;
 	c->prog.input_tokens = c->res->input_tokens;
 	c->prog.cost_usd = c->res->cost_usd;
 	c->prog.output_tokens = c->res->output_tokens;
 }
 
+/* Rollouts this run has still to store, for the ETA: with --limit,
+ * the plan's total says nothing about when the run ends. */
+static long rollouts_left(const struct run_ctx *c)
+{
+	long unstarted = c->prog.total - c->prog.done - (long)c->n_slots;
+
+	if (unstarted < 0)
+		unstarted = 0;
+	if (c->starts_left >= 0 && c->starts_left < unstarted)
+		unstarted = c->starts_left;
+	return (long)c->n_slots + unstarted;
+}
+
 static void report_progress(struct run_ctx *c)
 {
 	if (!c->opt->progress)
 		return;
+	c->prog.left = rollouts_left(c);
 	c->prog.retries = c->caller.retries;
 	c->prog.in_flight = (long)c->n_slots;
 	c->prog.concurrency = c->limit;

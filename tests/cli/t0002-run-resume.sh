@@ -19,6 +19,17 @@ ok "indexes are exactly 0..n-1 per config" test "$(bad_configs a.db 3)" = 0
 ok "--limit stops early and the rest resumes" sh -c '
 	"$PEERPRES" run --db l.db -n 2 --scenario tampering --limit 10 2>/dev/null; test "$(sqlite3 l.db "select count(*) from rollouts")" = 10 &&
 	"$PEERPRES" run --db l.db -n 2 --scenario tampering 2>/dev/null; test "$(sqlite3 l.db "select count(*) from rollouts")" = 114'
+# The progress line in a log: one at the end, counting what this run
+# set out to do. Under --limit the plan's total is not where it stops.
+ok "a run under --limit ends its progress with the limit reached" sh -c '
+	"$PEERPRES" run --db p.db -n 2 --scenario tampering --limit 7 --no-judge 2>err &&
+	grep -q "^7/114 rollouts (--limit 7: 0 to go) .* ETA 0 s$" err'
+ok "... and so does its resume, counting what was there" sh -c '
+	"$PEERPRES" run --db p.db -n 2 --scenario tampering --limit 7 --no-judge 2>err &&
+	grep -q "^14/114 rollouts (--limit 7: 0 to go) " err'
+ok "... and the run that finishes the plan says so" sh -c '
+	"$PEERPRES" run --db p.db -n 2 --scenario tampering --no-judge 2>err &&
+	grep -q "^114/114 rollouts  .* ETA 0 s$" err'
 ok "another model never pools into the same configs" sh -c '
 	"$PEERPRES" run --db a.db -n 3 --scenario exfiltration_deletion --model ref/compliant 2>/dev/null &&
 	test "$(sqlite3 a.db "select count(distinct config_id) from rollouts")" = 38'
