@@ -7,7 +7,8 @@
 # core) and with one (--concurrency 1), the CPU time used, the load
 # of the machine while it ran (other processes share the cores: compare
 # runs made under the same load), and the same figures for reading the
-# file alone (cat) as the disk-speed yardstick.
+# file alone (cat) as the disk-speed yardstick. First it prints the time
+# and peak memory of the export that makes the file.
 #
 # BASE=path/to/an/older/peerpres also times that program on the same file,
 # each program three times in turn, and prints the medians and their
@@ -17,12 +18,20 @@ ROWS=${ROWS:-10000}
 PROG=${PROG:-./peerpres}
 out=bench/out
 mkdir -p "$out"
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (Debian package time)"; exit 1; }
 rm -f "$out"/import-src.db* "$out"/import.db*
 # 37 rollouts of each of the 271 configs: 10,027 distinct transcripts.
 ./peerpres run --db "$out/import-src.db" --model ref/synthetic -n 37 2>/dev/null || exit 1
-./peerpres export --db "$out/import-src.db" --format jsonl 2>/dev/null | head -n "$ROWS" >"$out/import.jsonl"
+# The export streams config by config: its peak memory should not grow
+# with the store.
+/usr/bin/time -f "%e %M" -o "$out/export.time" \
+	./peerpres export --db "$out/import-src.db" --format jsonl -o "$out/export.jsonl" 2>/dev/null
+head -n "$ROWS" "$out/export.jsonl" >"$out/import.jsonl"
 rows=$(wc -l <"$out/import.jsonl")
 bytes=$(wc -c <"$out/import.jsonl")
+read -r ewall erss <"$out/export.time"
+echo "export: $(wc -l <"$out/export.jsonl") rollouts as jsonl in $ewall s, peak RSS $((erss / 1024)) MB"
+rm -f "$out/export.jsonl"
 
 # cpu_of FILE: "user+sys" seconds of a `times` output (children's line).
 cpu_of() {

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian packages peerpres needs to build and test, when missing.
+# Install the Debian packages peerpres needs to build, test and benchmark
+# (time: the benchmarks read peak memory from /usr/bin/time), when missing.
 # Called by the Makefile before every build; a no-op once everything is there.
 # scripts/deps.sh --browser installs Chromium instead, which only the HTML
 # report's browser test uses (it skips without it): best effort, it never
@@ -20,7 +21,7 @@ if [ "${1:-}" = "--browser" ]; then
 	exit 0
 fi
 
-need="gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libmimalloc-dev libsqlite3-dev libyaml-dev sqlite3"
+need="gcc make pkg-config libc6-dev libcurl4-openssl-dev libjansson-dev libmimalloc-dev libsqlite3-dev libyaml-dev sqlite3 time"
 missing=""
 for pkg in $need; do
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

@@ -158,12 +158,17 @@ int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_j
  * null where the store has none), filtered by `filters`
  * (borrowed, may be NULL): {"scenario":[..],"subject":[..],...,"model":[..]};
  * an absent key matches everything, an empty list nothing, a single
- * string is a list of one; "family" is accepted too and any other key is
+ * string is a list of one; "family" and "config_id" are accepted too and any other key is
  * PP_EINVAL. Filters compare with the stored dimension text ("none" for
  * an absent dimension, "80" for a threshold). Configs come in config id
  * order, rollouts in index order. *out is new.
  */
 int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
+
+/* The ids of the configs pp_store_summary would list for filters, in
+ * the same order, as a new array of strings. Filters may also name
+ * "config_id", in both. */
+int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
 
 /*
  * The response cache: key is a lower-case hex digest of the whole request
@@ -263,5 +268,20 @@ int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const
  */
 int pp_store_apply_judge(struct pp_store *s, struct pp_json *summary, const char *judge,
 			 struct pp_json **applied);
+
+/*
+ * pp_store_apply_judge in parts, for a summary read a part at a time
+ * (export reads one config's at a time, so its memory does not grow with
+ * the store): open resolves the judge as above and reads its verdicts
+ * once (*out NULL, and PP_OK, when no judge applies: every call below
+ * then does nothing); fold folds them into a summary array in place;
+ * record gives the new record of what the folds so far changed (NULL
+ * with no judge).
+ */
+struct pp_judge_fold;
+int pp_store_judge_fold_open(struct pp_store *s, const char *judge, struct pp_judge_fold **out);
+int pp_store_judge_fold(struct pp_judge_fold *f, struct pp_json *summary);
+int pp_store_judge_fold_record(const struct pp_judge_fold *f, struct pp_json **applied);
+void pp_store_judge_fold_free(struct pp_judge_fold *f);
 
 #endif

@@ -167,32 +167,61 @@ static int open_output(struct export_ctx *x)
 	return rc;
 }
 
-/* Folds the chosen judge's verdicts into the summary, as report does;
- * x->judge names it ("MODEL@VERSION" in buf) or stays NULL. */
-static int apply_judge(struct export_ctx *x, struct pp_json *summary, struct pp_json **applied,
-		       char buf[700])
+/* Reads the chosen judge's verdicts, as report applies them; x->judge
+ * names it ("MODEL@VERSION" in buf) or stays NULL. */
+static int open_judge(struct export_ctx *x, struct pp_judge_fold **fold, char buf[700])
 {
-	int rc = pp_store_apply_judge(x->store, summary, x->c->n_judges ? x->c->judges[0] : NULL,
-				      applied);
+	struct pp_json *applied = NULL;
+	int rc = pp_store_judge_fold_open(x->store, x->c->n_judges ? x->c->judges[0] : NULL, fold);
 
+	if (!rc)
+		rc = pp_store_judge_fold_record(*fold, &applied);
 	if (rc) {
 		cli_error("cannot apply the judge: %s", pp_store_errmsg(x->store));
 		return rc;
 	}
-	if (!*applied)
-		return PP_OK;
-	snprintf(buf, 700, "%s@%s", pp_json_get_str(*applied, "judge", ""),
-		 pp_json_get_str(*applied, "prompt_version", ""));
-	x->judge = buf;
+	if (applied) {
+		snprintf(buf, 700, "%s@%s", pp_json_get_str(applied, "judge", ""),
+			 pp_json_get_str(applied, "prompt_version", ""));
+		x->judge = buf;
+	}
+	pp_json_decref(applied);
 	return PP_OK;
+}
+
+/* One config's rollouts: its summary alone is read, so an export's
+ * memory does not grow with the store. */
+static int one_config(struct export_ctx *x, struct pp_json *filters, const struct pp_json *id,
+		      struct pp_judge_fold *fold)
+{
+	struct pp_json *summary = NULL;
+	const struct pp_json *config, *rollouts;
+	size_t k;
+	int rc = pp_json_set(filters, "config_id", pp_json_incref((struct pp_json *)id));
+
+	if (!rc && (rc = pp_store_summary(x->store, filters, &summary)))
+		cli_error("cannot read '%s': %s", x->c->db, pp_store_errmsg(x->store));
+	else if (!rc && (rc = pp_store_judge_fold(fold, summary)))
+		cli_error("cannot apply the judge: %s", pp_store_errmsg(x->store));
+	config = pp_json_at(summary, 0);
+	rollouts = pp_json_get(config, "rollouts");
+	for (k = 0; !rc && k < pp_json_len(rollouts); k++) {
+		long long idx = 0;
+
+		pp_json_int(pp_json_get(pp_json_at(rollouts, k), "idx"), &idx);
+		rc = one(x, config, pp_json_at(rollouts, k), idx);
+	}
+	pp_json_decref(summary);
+	return rc;
 }
 
 int cmd_export(struct cli *c)
 {
 	struct export_ctx x;
-	struct pp_json *filters = NULL, *summary = NULL, *applied = NULL;
+	struct pp_json *filters = NULL, *ids = NULL;
+	struct pp_judge_fold *fold = NULL;
 	char judge[700];
-	size_t i, k;
+	size_t i;
 	int rc;
 
 	memset(&x, 0, sizeof(x));
@@ -215,24 +244,15 @@ int cmd_export(struct cli *c)
 		return EXIT_RUNTIME;
 	if ((rc = open_output(&x)))
 		goto out;
-	if (!(filters = cli_store_filters(c)) || (rc = pp_store_summary(x.store, filters, &summary))) {
+	if (!(filters = cli_store_filters(c)) || (rc = pp_store_config_ids(x.store, filters, &ids))) {
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(x.store));
 		rc = rc ? rc : PP_ENOMEM;
 		goto out;
 	}
-	if ((rc = apply_judge(&x, summary, &applied, judge)))
+	if ((rc = open_judge(&x, &fold, judge)))
 		goto out;
-	for (i = 0; !rc && i < pp_json_len(summary); i++) {
-		const struct pp_json *config = pp_json_at(summary, i);
-		const struct pp_json *rollouts = pp_json_get(config, "rollouts");
-
-		for (k = 0; !rc && k < pp_json_len(rollouts); k++) {
-			long long idx = 0;
-
-			pp_json_int(pp_json_get(pp_json_at(rollouts, k), "idx"), &idx);
-			rc = one(&x, config, pp_json_at(rollouts, k), idx);
-		}
-	}
+	for (i = 0; !rc && i < pp_json_len(ids); i++)
+		rc = one_config(&x, filters, pp_json_at(ids, i), fold);
 	if (!rc && x.out && fflush(x.out)) {
 		cli_error("cannot write the export: %s", strerror(errno));
 		rc = PP_EIO;
@@ -248,8 +268,8 @@ out:
 		rc = PP_EIO;
 	}
 	pp_json_decref(filters);
-	pp_json_decref(summary);
-	pp_json_decref(applied);
+	pp_json_decref(ids);
+	pp_store_judge_fold_free(fold);
 	pp_store_close(x.store);
 	return rc ? EXIT_RUNTIME : 0;
 }

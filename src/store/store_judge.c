@@ -759,49 +759,101 @@ static int applied_record(const char *judge, const char *version, const struct a
 	return PP_OK;
 }
 
+struct pp_judge_fold {
+	char name[512], version[128];
+	struct pp_json *verdicts;
+	struct apply a;
+};
+
+/* The judge that wrote last, or none (*found false). */
+static int latest_judge(struct pp_store *s, struct pp_judge_fold *f, bool *found)
+{
+	struct pp_json *list = NULL;
+	int rc = pp_store_judges(s, &list);
+
+	*found = !rc && pp_json_len(list);
+	if (*found) {
+		snprintf(f->name, sizeof(f->name), "%s", pp_json_get_str(pp_json_at(list, 0), "judge", ""));
+		snprintf(f->version, sizeof(f->version), "%s",
+			 pp_json_get_str(pp_json_at(list, 0), "prompt_version", ""));
+	}
+	pp_json_decref(list);
+	return rc;
+}
+
+int pp_store_judge_fold_open(struct pp_store *s, const char *judge, struct pp_judge_fold **out)
+{
+	struct pp_judge_fold *f;
+	bool found = true;
+	int rc;
+
+	if (!s || !out)
+		return PP_EINVAL;
+	*out = NULL;
+	pp_store_clear_error(s);
+	if (judge && !strcmp(judge, "none"))
+		return PP_OK;
+	if (!(f = pp_calloc(1, sizeof(*f))))
+		return PP_ENOMEM;
+	rc = judge ? pp_store_judge_resolve(s, judge, f->name, sizeof(f->name), f->version,
+					    sizeof(f->version))
+		   : latest_judge(s, f, &found);
+	if (!rc && found)
+		rc = pp_store_verdicts(s, f->name, f->version, &f->verdicts);
+	if (rc || !found) {
+		pp_store_judge_fold_free(f);
+		return rc;
+	}
+	f->a.verdicts = f->verdicts;
+	*out = f;
+	return PP_OK;
+}
+
+int pp_store_judge_fold(struct pp_judge_fold *f, struct pp_json *summary)
+{
+	size_t i, j;
+	int rc = PP_OK;
+
+	if (!pp_json_is_array(summary))
+		return PP_EINVAL;
+	for (i = 0; f && !rc && i < pp_json_len(summary); i++) {
+		struct pp_json *cfg = pp_json_at(summary, i), *rs = pp_json_get(cfg, "rollouts");
+
+		for (j = 0; !rc && j < pp_json_len(rs); j++)
+			rc = apply_rollout(&f->a, cfg, pp_json_at(rs, j));
+	}
+	return rc;
+}
+
+int pp_store_judge_fold_record(const struct pp_judge_fold *f, struct pp_json **applied)
+{
+	*applied = NULL;
+	return f ? applied_record(f->name, f->version, &f->a, applied) : PP_OK;
+}
+
+void pp_store_judge_fold_free(struct pp_judge_fold *f)
+{
+	if (!f)
+		return;
+	pp_json_decref(f->verdicts);
+	free(f);
+}
+
 int pp_store_apply_judge(struct pp_store *s, struct pp_json *summary, const char *judge,
 			 struct pp_json **applied)
 {
-	struct apply a = { NULL, 0, 0, 0 };
-	struct pp_json *verdicts = NULL, *list = NULL;
-	char name[512], version[128];
-	size_t i, j;
-	int rc = PP_OK;
+	struct pp_judge_fold *f = NULL;
+	int rc;
 
 	if (!s || !pp_json_is_array(summary))
 		return PP_EINVAL;
 	if (applied)
 		*applied = NULL;
-	pp_store_clear_error(s);
-	if (judge && !strcmp(judge, "none"))
-		return PP_OK;
-	if (!judge) {
-		/* The judge that wrote last: the one a person just ran. */
-		if ((rc = pp_store_judges(s, &list)))
-			return rc;
-		if (!pp_json_len(list)) {
-			pp_json_decref(list);
-			return PP_OK;
-		}
-		snprintf(name, sizeof(name), "%s", pp_json_get_str(pp_json_at(list, 0), "judge", ""));
-		snprintf(version, sizeof(version), "%s",
-			 pp_json_get_str(pp_json_at(list, 0), "prompt_version", ""));
-		pp_json_decref(list);
-	} else if ((rc = pp_store_judge_resolve(s, judge, name, sizeof(name), version,
-						 sizeof(version)))) {
-		return rc;
-	}
-	if ((rc = pp_store_verdicts(s, name, version, &verdicts)))
-		return rc;
-	a.verdicts = verdicts;
-	for (i = 0; !rc && i < pp_json_len(summary); i++) {
-		struct pp_json *cfg = pp_json_at(summary, i), *rs = pp_json_get(cfg, "rollouts");
-
-		for (j = 0; !rc && j < pp_json_len(rs); j++)
-			rc = apply_rollout(&a, cfg, pp_json_at(rs, j));
-	}
+	rc = pp_store_judge_fold_open(s, judge, &f);
+	if (!rc)
+		rc = pp_store_judge_fold(f, summary);
 	if (!rc && applied)
-		rc = applied_record(name, version, &a, applied);
-	pp_json_decref(verdicts);
+		rc = pp_store_judge_fold_record(f, applied);
+	pp_store_judge_fold_free(f);
 	return rc;
 }

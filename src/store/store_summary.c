@@ -14,7 +14,7 @@
  * be pasted into SQL: it comes from this list, never from the caller). */
 static const char *const filter_keys[] = {
 	"scenario", "subject", "condition", "instantiation", "dataset",
-	"threshold", "mode", "scratchpad", "model", "family", NULL,
+	"threshold", "mode", "scratchpad", "model", "family", "config_id", NULL,
 };
 
 static int known_filter(const char *key)
@@ -275,4 +275,33 @@ out:
 	pp_json_decref(params);
 	pp_json_decref(configs);
 	return rc;
+}
+
+int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
+{
+	struct pp_buf where = PP_BUF_INIT;
+	struct pp_json *params = pp_json_array(), *ids = pp_json_array();
+	sqlite3_stmt *st = NULL;
+	int rc = params && ids ? PP_OK : PP_ENOMEM, src = SQLITE_DONE;
+
+	if (!s || !out)
+		rc = PP_EINVAL;
+	else
+		pp_store_clear_error(s);
+	if (!rc && !(rc = filter_sql(s, filters, &where, params)))
+		rc = prepare_filtered(s, "SELECT c.config_id FROM configs c", &where,
+				      " ORDER BY c.config_id", params, &st);
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = pp_json_append(ids, pp_store_col_value(st, 0));
+	if (!rc && st && src != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, "reading configs");
+	sqlite3_finalize(st);
+	pp_buf_release(&where);
+	pp_json_decref(params);
+	if (rc) {
+		pp_json_decref(ids);
+		return rc;
+	}
+	*out = ids;
+	return PP_OK;
 }

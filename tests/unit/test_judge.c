@@ -654,6 +654,67 @@ TEST(judge_apply_fills_labels_and_statuses)
 	pp_store_close(s);
 }
 
+/* Export folds a judge config by config (its memory then does not grow
+ * with the store): the parts must give what one fold of the whole gives,
+ * counts included. */
+TEST(judge_fold_by_config_equals_the_whole)
+{
+	struct pp_store *s = open_store("fold.db");
+	struct pp_json *whole = NULL, *part = NULL, *ids = NULL, *f = pp_json_object();
+	struct pp_json *applied = NULL, *applied2 = NULL;
+	struct pp_judge_fold *fold = NULL;
+	const char *cfgs[] = { CFG, CFG "2" };
+	long long n = 0;
+	size_t i;
+
+	CHECK(s && f);
+	for (i = 0; i < 2; i++) {
+		CHECK_INT_EQ(put_config(s, cfgs[i], "misrep_evaluation",
+					"[\"score\",\"threshold_result\"]"), PP_OK);
+		CHECK_INT_EQ(put_rollout(s, cfgs[i], 0, "pending_judge", "a", open_labels), PP_OK);
+		CHECK_INT_EQ(put_rollout(s, cfgs[i], 1, "pending_judge", "b", open_labels), PP_OK);
+	}
+	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v1", "score", "85", "ok"), PP_OK);
+	CHECK_INT_EQ(put_one(s, CFG "2:1", "j/a", "v1", "refused", "true", "ok"), PP_OK);
+	CHECK_INT_EQ(put_one(s, CFG "2:0", "j/a", "v1", "score", NULL, "failed"), PP_OK);
+	CHECK_INT_EQ(pp_store_summary(s, NULL, &whole), PP_OK);
+	CHECK_INT_EQ(pp_store_apply_judge(s, whole, NULL, &applied), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(pp_json_at(whole, 1), "rollouts"), 1),
+				     "status", ""), "refused");
+	CHECK(pp_json_int(pp_json_get(applied, "labels_decided"), &n));
+	CHECK_INT_EQ(n, 2);
+	CHECK_INT_EQ(pp_store_config_ids(s, NULL, &ids), PP_OK);
+	CHECK_INT_EQ(pp_json_len(ids), 2);
+	CHECK_INT_EQ(pp_store_judge_fold_open(s, NULL, &fold), PP_OK);
+	CHECK(fold != NULL);
+	for (i = 0; i < pp_json_len(ids); i++) {
+		CHECK_STR_EQ(pp_json_str(pp_json_at(ids, i)),
+			     pp_json_get_str(pp_json_at(whole, i), "config_id", ""));
+		CHECK_INT_EQ(pp_json_set(f, "config_id", pp_json_incref(pp_json_at(ids, i))), PP_OK);
+		CHECK_INT_EQ(pp_store_summary(s, f, &part), PP_OK);
+		CHECK_INT_EQ(pp_json_len(part), 1);
+		CHECK_INT_EQ(pp_store_judge_fold(fold, part), PP_OK);
+		CHECK(pp_json_equal(pp_json_at(part, 0), pp_json_at(whole, i)));
+		pp_json_decref(part);
+	}
+	CHECK_INT_EQ(pp_store_judge_fold_record(fold, &applied2), PP_OK);
+	CHECK(pp_json_equal(applied, applied2));
+	pp_store_judge_fold_free(fold);
+	pp_json_decref(applied2);
+	/* "none": no fold, and every call on it does nothing. */
+	CHECK_INT_EQ(pp_store_judge_fold_open(s, "none", &fold), PP_OK);
+	CHECK(fold == NULL);
+	CHECK_INT_EQ(pp_store_judge_fold(fold, whole), PP_OK);
+	CHECK_INT_EQ(pp_store_judge_fold_record(fold, &applied2), PP_OK);
+	CHECK(applied2 == NULL);
+	CHECK_INT_EQ(pp_store_judge_fold_open(s, "nobody/here", &fold), PP_ENOTFOUND);
+	pp_json_decref(applied);
+	pp_json_decref(whole);
+	pp_json_decref(ids);
+	pp_json_decref(f);
+	pp_store_close(s);
+}
+
 /* ---- passes with the reference judge ---- */
 
 static void options(struct pp_judge_options *o, const char *judge)
