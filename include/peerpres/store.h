@@ -158,8 +158,8 @@ int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_j
  * null where the store has none), filtered by `filters`
  * (borrowed, may be NULL): {"scenario":[..],"subject":[..],...,"model":[..]};
  * an absent key matches everything, an empty list nothing, a single
- * string is a list of one; "family" and "config_id" are accepted too and any other key is
- * PP_EINVAL. Filters compare with the stored dimension text ("none" for
+ * string is a list of one; "family" and "config_id" are accepted too and
+ * any other key is PP_EINVAL. Filters compare with the stored dimension text ("none" for
  * an absent dimension, "80" for a threshold). Configs come in config id
  * order, rollouts in index order. *out is new.
  */

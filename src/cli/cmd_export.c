@@ -189,8 +189,9 @@ static int open_judge(struct export_ctx *x, struct pp_judge_fold **fold, char bu
 	return PP_OK;
 }
 
-/* One config's rollouts: its summary alone is read, so an export's
- * memory does not grow with the store. */
+/* One config's rollouts: its summary alone is read (filters, the
+ * command's, now also name the config), so an export's memory does not
+ * grow with the store. */
 static int one_config(struct export_ctx *x, struct pp_json *filters, const struct pp_json *id,
 		      struct pp_judge_fold *fold)
 {

@@ -765,7 +765,8 @@ struct pp_judge_fold {
 	struct apply a;
 };
 
-/* The judge that wrote last, or none (*found false). */
+/* The judge that wrote last (the one a person just ran), or none
+ * (*found false). */
 static int latest_judge(struct pp_store *s, struct pp_judge_fold *f, bool *found)
 {
 	struct pp_json *list = NULL;
