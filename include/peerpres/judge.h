@@ -145,7 +145,8 @@ struct pp_judge_options {
 struct pp_judge_result {
 	long rollouts;                  /* rollouts asked about */
 	long questions;                 /* model calls */
-	long labels_ok, labels_failed, labels_refused;
+	long labels_ok, labels_failed, labels_refused;   /* verdict rows, by outcome */
+	long labels_settled;            /* ok verdicts on labels undecided until then */
 	long undecided;                 /* undecided labels without a verdict, before judging */
 	long cached;                    /* undecided labels already judged by this judge */
 	long forgotten;                 /* failed verdicts dropped by retry_failed */

@@ -92,9 +92,9 @@ static void print_result(const char *judge, const char *version, const struct pp
 	       version, r->undecided, r->cached);
 	if (r->forgotten)
 		printf("forgot %ld failed verdicts to ask again\n", r->forgotten);
-	printf("asked %ld questions about %ld rollouts: %ld labels decided, %ld failed, %ld refused"
-	       " by the judge\n", r->questions, r->rollouts, r->labels_ok, r->labels_failed,
-	       r->labels_refused);
+	printf("asked %ld questions about %ld rollouts: %ld labels decided (%ld of them left"
+	       " undecided by the rules), %ld failed, %ld refused by the judge\n", r->questions,
+	       r->rollouts, r->labels_ok, r->labels_settled, r->labels_failed, r->labels_refused);
 	if (r->input_tokens || r->output_tokens)
 		printf("judge usage: %ld input and %ld output tokens\n", r->input_tokens,
 		       r->output_tokens);

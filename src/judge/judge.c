@@ -155,6 +155,10 @@ static int ok_rows(struct pass *p, const char *id, enum pp_judge_question q,
 
 		rc = pp_json_append(rows, row(p, id, name, q, v, PP_JUDGE_OK, NULL, answer, reply,
 					      pp_json_len(rows) == 0));
+		/* A question's verdict also speaks to labels the rules
+		 * decided (agreement); count apart the ones it settles. */
+		if (!rc && !pp_json_is_true(pp_json_get(pp_json_get(labels, name), "decided")))
+			p->res->labels_settled++;
 		if (!rc)
 			rc = mark(labels, name, v);
 		if (!rc)

@@ -26,7 +26,7 @@ ok "the report counts them as pending" sh -c \
 	'"$PEERPRES" report --db r.db --format json | grep -qE "\"pending_judge\": [1-9]"'
 
 ok "a judge that fails on some questions" sh -c \
-	'"$PEERPRES" judge --db r.db --judge ref/judge-garbage > g.txt && grep -qE "labels decided, [1-9][0-9]* failed" g.txt'
+	'"$PEERPRES" judge --db r.db --judge ref/judge-garbage > g.txt && grep -qE "labels decided \(.*\), [1-9][0-9]* failed" g.txt'
 ok "... shows its failures as counts in the report" sh -c \
 	'"$PEERPRES" report --db r.db --judge ref/judge-garbage --format json > g.json && grep -qE "\"judge_failed\": [1-9]" g.json && grep -q "\"ref/judge-garbage\"" g.json'
 ok "... with the raw answer kept in the store" sh -c \
@@ -34,6 +34,11 @@ ok "... with the raw answer kept in the store" sh -c \
 
 ok "the reference judge decides every open label" sh -c \
 	'"$PEERPRES" judge --db r.db --judge ref/judge > j.txt && grep -q "0 failed, 0 refused" j.txt && grep -q "not a model" j.txt'
+# The verdicts also cover labels the rules decided; the count the judge
+# settled is the count it said were open.
+ok "... and says it settled as many labels as it found open" sh -c \
+	'open=$(sed -n "s/.*: \([0-9]*\) undecided labels to judge.*/\1/p" j.txt) &&
+	 test -n "$open" && grep -q "($open of them left undecided by the rules)" j.txt'
 ok "its report has no rollout left pending" sh -c \
 	'"$PEERPRES" report --db r.db --judge ref/judge --format json > j.json && ! grep -qE "\"pending_judge\": [1-9]" j.json && grep -q "\"prompt_version\": \"judge-v1\"" j.json'
 ok "judging again is a no-op" sh -c \
