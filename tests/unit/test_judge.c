@@ -594,6 +594,18 @@ static const struct pp_json *rollout_at(const struct pp_json *sum, size_t i)
 	return pp_json_at(pp_json_get(pp_json_at(sum, 0), "rollouts"), i);
 }
 
+/* A misrep_evaluation config with n rollouts waiting for the judge, all
+ * with the same open labels. */
+static int put_pending(struct pp_store *s, const char *cfg, int n)
+{
+	static const char *const answers[] = { "a", "b", "c" };
+	int i, rc = put_config(s, cfg, "misrep_evaluation", "[\"score\",\"threshold_result\"]");
+
+	for (i = 0; !rc && i < n; i++)
+		rc = put_rollout(s, cfg, i, "pending_judge", answers[i % 3], open_labels);
+	return rc;
+}
+
 TEST(judge_apply_fills_labels_and_statuses)
 {
 	struct pp_store *s = open_store("apply.db");
@@ -601,11 +613,7 @@ TEST(judge_apply_fills_labels_and_statuses)
 	const struct pp_json *r, *l;
 
 	CHECK(s);
-	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\",\"threshold_result\"]"),
-		     PP_OK);
-	CHECK_INT_EQ(put_rollout(s, CFG, 0, "pending_judge", "a", open_labels), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, CFG, 1, "pending_judge", "b", open_labels), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, CFG, 2, "pending_judge", "c", open_labels), PP_OK);
+	CHECK_INT_EQ(put_pending(s, CFG, 3), PP_OK);
 	/* 0: judged fully; 1: the judge failed on the score; 2: refused. */
 	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v1", "score", "85", "ok"), PP_OK);
 	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v1", "threshold_result", "\"above\"", "ok"), PP_OK);
@@ -664,10 +672,7 @@ TEST(summary_shares_equal_labels_and_a_fold_unshares_them)
 	const struct pp_json *l0, *l1;
 
 	CHECK(s);
-	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\",\"threshold_result\"]"),
-		     PP_OK);
-	CHECK_INT_EQ(put_rollout(s, CFG, 0, "pending_judge", "a", open_labels), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, CFG, 1, "pending_judge", "b", open_labels), PP_OK);
+	CHECK_INT_EQ(put_pending(s, CFG, 2), PP_OK);
 	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v1", "score", "85", "ok"), PP_OK);
 	CHECK_INT_EQ(pp_store_summary(s, NULL, &sum), PP_OK);
 	l0 = pp_json_get(pp_json_get(rollout_at(sum, 0), "labels"), "score");
@@ -697,12 +702,8 @@ TEST(judge_fold_by_config_equals_the_whole)
 	size_t i;
 
 	CHECK(s && f);
-	for (i = 0; i < 2; i++) {
-		CHECK_INT_EQ(put_config(s, cfgs[i], "misrep_evaluation",
-					"[\"score\",\"threshold_result\"]"), PP_OK);
-		CHECK_INT_EQ(put_rollout(s, cfgs[i], 0, "pending_judge", "a", open_labels), PP_OK);
-		CHECK_INT_EQ(put_rollout(s, cfgs[i], 1, "pending_judge", "b", open_labels), PP_OK);
-	}
+	for (i = 0; i < 2; i++)
+		CHECK_INT_EQ(put_pending(s, cfgs[i], 2), PP_OK);
 	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v1", "score", "85", "ok"), PP_OK);
 	CHECK_INT_EQ(put_one(s, CFG "2:1", "j/a", "v1", "refused", "true", "ok"), PP_OK);
 	CHECK_INT_EQ(put_one(s, CFG "2:0", "j/a", "v1", "score", NULL, "failed"), PP_OK);
