@@ -24,6 +24,10 @@ char *pp_strndup(const char *s, size_t n);
  * Counted for fault injection as pp_malloc. */
 void *pp_malloc_small(size_t n);
 void pp_free_small(void *p);
+/* Tests: 1 turns the small-block cache on, 0 off, -1 back to the default
+ * (off over mimalloc, on over other mallocs; always off under
+ * AddressSanitizer). Set it while no other thread allocates. */
+void pp_alloc_small_force(int on);
 
 /* Make allocation number n (counting from 1 after this call) and every one
  * after it fail; n = 0 turns fault injection off. Returns how many

@@ -2,7 +2,8 @@
  * Unit tests of the two fast paths an import leans on, in the optimised
  * build where they are on: the per-thread small-block cache of
  * src/core/alloc.c (off under AddressSanitizer, so only test-unit of
- * build/rel exercises it) and the SHA instructions of
+ * build/rel exercises it; over mimalloc it is off by default, so these
+ * tests turn it on) and the SHA instructions of
  * src/core/sha256_hw.c, compared with the portable code.
  */
 #include <pthread.h>
@@ -49,6 +50,7 @@ TEST(alloc_small_blocks_are_reused_and_never_overlap)
 	size_t size[N], i;
 	void *a, *b;
 
+	pp_alloc_small_force(1);
 	/* A freed block comes back for a request of its class. */
 	a = pp_malloc_small(40);
 	CHECK(a != NULL);
@@ -75,12 +77,14 @@ TEST(alloc_small_blocks_are_reused_and_never_overlap)
 		CHECK(intact(live[i], size[i], i % 3 ? (unsigned)i : (unsigned)i + 1000));
 		pp_free_small(live[i]);
 	}
+	pp_alloc_small_force(-1);
 }
 
 TEST(alloc_small_blocks_mix_with_realloc_and_free)
 {
 	unsigned char *p, *q;
 
+	pp_alloc_small_force(1);
 	/* A small block grown and shrunk by realloc, then kept by the cache;
 	 * a plain malloc block kept too; a cached one given to free(). */
 	CHECK((p = pp_malloc_small(24)) != NULL);
@@ -101,12 +105,15 @@ TEST(alloc_small_blocks_mix_with_realloc_and_free)
 	fill(p, 5000, 3);
 	CHECK(intact(p, 5000, 3));
 	pp_free_small(p);
+	pp_alloc_small_force(-1);
 }
 
 TEST(alloc_small_blocks_fail_on_request_even_when_cached)
 {
-	void *p = pp_malloc_small(48);
+	void *p;
 
+	pp_alloc_small_force(1);
+	p = pp_malloc_small(48);
 	CHECK(p != NULL);
 	pp_free_small(p);
 	pp_alloc_fail_after(1);
@@ -114,6 +121,7 @@ TEST(alloc_small_blocks_fail_on_request_even_when_cached)
 	pp_alloc_fail_after(0);
 	CHECK((p = pp_malloc_small(48)) != NULL);
 	pp_free_small(p);
+	pp_alloc_small_force(-1);
 }
 
 /*
@@ -203,6 +211,7 @@ TEST(alloc_small_blocks_freed_by_other_threads)
 	pthread_t th[T_THREADS];
 	int i, started = 0, bad = 0;
 
+	pp_alloc_small_force(1);
 	memset(box, 0, sizeof(box));
 	for (i = 0; i < T_THREADS; i++) {
 		pthread_mutex_init(&box[i].mu, NULL);
@@ -228,6 +237,7 @@ TEST(alloc_small_blocks_freed_by_other_threads)
 		pthread_mutex_destroy(&box[i].mu);
 		pthread_cond_destroy(&box[i].cv);
 	}
+	pp_alloc_small_force(-1);
 }
 
 /* JSON values (which use the cache) made in one thread, freed in another. */
@@ -248,12 +258,14 @@ TEST(alloc_json_made_in_one_thread_freed_in_another)
 	struct pp_json *v = NULL;
 	pthread_t th;
 
+	pp_alloc_small_force(1);
 	CHECK_INT_EQ(pthread_create(&th, NULL, json_maker, &v), 0);
 	pthread_join(th, NULL);
 	CHECK(v != NULL);
 	CHECK_INT_EQ((int)pp_json_len(v), 2000);
 	CHECK_STR_EQ(pp_json_str(pp_json_at(v, 1999)), "a string of a few dozen bytes, cached");
 	pp_json_decref(v);
+	pp_alloc_small_force(-1);
 }
 
 /* ---- SHA-256: the SHA instructions against the portable code ---- */
