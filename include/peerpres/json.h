@@ -98,6 +98,8 @@ int pp_json_set_str(struct pp_json *obj, const char *key, const char *s);
 
 struct pp_json *pp_json_incref(struct pp_json *v);
 void pp_json_decref(struct pp_json *v);          /* NULL-safe */
+/* A new container holding the same values (each one more reference). */
+struct pp_json *pp_json_copy(const struct pp_json *v);
 struct pp_json *pp_json_deep_copy(const struct pp_json *v);
 bool pp_json_equal(const struct pp_json *a, const struct pp_json *b);
 

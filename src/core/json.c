@@ -415,6 +415,12 @@ int pp_json_remove(struct pp_json *v, size_t i, const char *key)
 struct pp_json *pp_json_incref(struct pp_json *v) { return P(json_incref(J(v))); }
 void pp_json_decref(struct pp_json *v) { if (v) json_decref(J(v)); }
 
+struct pp_json *pp_json_copy(const struct pp_json *v)
+{
+	use_our_allocator();
+	return v ? P(json_copy(J(v))) : NULL;
+}
+
 struct pp_json *pp_json_deep_copy(const struct pp_json *v)
 {
 	use_our_allocator();

@@ -716,14 +716,17 @@ static int apply_rollout(struct apply *a, const struct pp_json *cfg, struct pp_j
 		return rc;
 	if (!(mine = pp_json_get(a->verdicts, id)))
 		return PP_OK;
+	/* A summary shares equal label maps between rollouts: this rollout
+	 * gets a map of its own (holding the same labels) to change. */
+	if ((rc = pp_json_set(r, "labels", labels = pp_json_copy(labels))))
+		return rc;
 	for (it = pp_json_iter(labels); it; it = pp_json_iter_next(labels, it)) {
 		struct pp_json *l = pp_json_iter_value(it);
 		const struct pp_json *v = pp_json_get(mine, pp_json_iter_key(it));
 
 		if (!v || pp_json_is_true(pp_json_get(l, "decided")))
 			continue;
-		/* A summary shares equal labels between rollouts: this
-		 * rollout's gets a copy of its own to change. */
+		/* ... and equal labels too: this one gets a copy. */
 		if (!(l = pp_json_deep_copy(l)) || (rc = apply_label(a, l, v))) {
 			pp_json_decref(l);
 			return l ? rc : PP_ENOMEM;

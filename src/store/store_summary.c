@@ -198,37 +198,83 @@ static int new_label(struct pp_store *s, sqlite3_stmt *st, struct pp_json **out)
 #define SHARED_VALUE_MAX 64
 
 /*
- * Adds the label of columns 4..7 to r's labels. Rollouts mostly carry the
- * same few labels, so equal ones are one object shared through `shared`
- * (value text, decided and source as the key): a label object costs
- * about 400 bytes, and a summary of 50,000 rollouts held 750,000 of them.
- * Whoever changes a summary's label replaces it (pp_store_judge_fold
- * does), never edits it in place.
+ * Rollouts mostly carry the same few labels, and often the same whole set
+ * of them: a summary holds each once. A label object costs about 400
+ * bytes and a rollout's map of ~15 labels about 1 KB; a summary of 50,000
+ * rollouts held 750,000 labels, and has a few hundred distinct ones and
+ * about a hundred distinct sets. Whoever changes a summary's labels
+ * replaces the map and the label (pp_store_judge_fold does), never edits
+ * them in place.
  */
-static int add_label(struct pp_store *s, sqlite3_stmt *st, struct pp_json *r,
-		     struct pp_json *shared)
+struct sharing {
+	struct pp_json *labels;   /* value text, decided, source -> label */
+	struct pp_json *sets;     /* the labels' names and addresses -> map */
+	struct pp_buf set;        /* the current rollout's set, so far */
+	bool shareable;           /* every label of it is shared */
+};
+
+/* The shared label of the row, or NULL when it is not shared yet (key
+ * set) or cannot be (key empty). */
+static struct pp_json *shared_label(struct sharing *sh, sqlite3_stmt *st, char *key, size_t len)
 {
-	const char *name = (const char *)sqlite3_column_text(st, 4);
 	const char *value = (const char *)sqlite3_column_text(st, 5);
 	const char *source = (const char *)sqlite3_column_text(st, 7);
-	struct pp_json *l = NULL;
-	char key[SHARED_VALUE_MAX + 160];
-	int n = -1, rc;
+	int n;
 
-	if (sqlite3_column_bytes(st, 5) <= SHARED_VALUE_MAX &&
-	    (!source || sqlite3_column_bytes(st, 7) < 128))
-		n = snprintf(key, sizeof(key), "%d%c%s%c%s", sqlite3_column_int(st, 6) != 0,
-			     source ? 's' : 'n', source ? source : "", value ? 'v' : 'n',
-			     value ? value : "");
-	if (n > 0 && n < (int)sizeof(key) && (l = pp_json_get(shared, key)))
-		return pp_json_set(pp_json_get(r, "labels"), name, pp_json_incref(l));
-	if ((rc = new_label(s, st, &l)))
+	key[0] = '\0';
+	if (sqlite3_column_bytes(st, 5) > SHARED_VALUE_MAX ||
+	    (source && sqlite3_column_bytes(st, 7) >= 128))
+		return NULL;
+	n = snprintf(key, len, "%d%c%s%c%s", sqlite3_column_int(st, 6) != 0, source ? 's' : 'n',
+		     source ? source : "", value ? 'v' : 'n', value ? value : "");
+	if (n <= 0 || (size_t)n >= len) {
+		key[0] = '\0';
+		return NULL;
+	}
+	return pp_json_get(sh->labels, key);
+}
+
+/* Adds the label of columns 4..7 to r's labels, shared where it can be. */
+static int add_label(struct pp_store *s, sqlite3_stmt *st, struct pp_json *r,
+		     struct sharing *sh)
+{
+	const char *name = (const char *)sqlite3_column_text(st, 4);
+	char key[SHARED_VALUE_MAX + 160];
+	struct pp_json *l = shared_label(sh, st, key, sizeof(key));
+	int rc;
+
+	if (l)
+		l = pp_json_incref(l);
+	else if ((rc = new_label(s, st, &l)))
 		return rc;
-	if (n > 0 && n < (int)sizeof(key) && (rc = pp_json_set(shared, key, pp_json_incref(l)))) {
+	else if (key[0] && (rc = pp_json_set(sh->labels, key, pp_json_incref(l)))) {
+		pp_json_decref(l);
+		return rc;
+	}
+	sh->shareable &= key[0] != '\0';
+	if (sh->shareable && (rc = pp_buf_addf(&sh->set, "%s=%p;", name, (void *)l))) {
 		pp_json_decref(l);
 		return rc;
 	}
 	return pp_json_set(pp_json_get(r, "labels"), name, l);
+}
+
+/* r's labels are complete: take the shared map of the same set, or share
+ * r's. */
+static int end_labels(struct sharing *sh, struct pp_json *r)
+{
+	struct pp_json *same;
+	int rc = PP_OK;
+
+	if (r && sh->shareable && sh->set.len) {
+		if ((same = pp_json_get(sh->sets, sh->set.buf)))
+			rc = pp_json_set(r, "labels", pp_json_incref(same));
+		else
+			rc = pp_json_set(sh->sets, sh->set.buf, pp_json_incref(pp_json_get(r, "labels")));
+	}
+	pp_buf_reset(&sh->set);
+	sh->shareable = true;
+	return rc;
 }
 
 /* Walks the rollout rows (ordered like configs) into the configs. */
@@ -236,30 +282,31 @@ static int read_rollouts(struct pp_store *s, const struct pp_buf *where,
 			 const struct pp_json *params, struct pp_json *configs)
 {
 	sqlite3_stmt *st = NULL;
-	struct pp_json *cfg = NULL, *r = NULL, *shared = pp_json_object();
+	struct pp_json *cfg = NULL, *r = NULL;
+	struct sharing sh = { pp_json_object(), pp_json_object(), PP_BUF_INIT, true };
 	sqlite3_int64 cur = -1;
 	size_t ci = 0;
-	int rc, src = SQLITE_DONE;
+	int rc = sh.labels && sh.sets ? PP_OK : PP_ENOMEM, src = SQLITE_DONE;
 
-	if (!shared)
-		return PP_ENOMEM;
-
-	rc = prepare_filtered(s,
-		"SELECT r.config_id, r.idx, r.status, r.agent, l.name, l.value,"
-		" l.decided, l.source, r.id, r.n_model_calls, r.input_tokens,"
-		" r.output_tokens, r.reasoning_tokens, r.cost_usd FROM configs c"
-		" JOIN rollouts r ON r.config_id = c.config_id"
-		" LEFT JOIN labels l ON l.rollout = r.id", where,
-		" ORDER BY r.config_id, r.idx", params, &st);
+	if (!rc)
+		rc = prepare_filtered(s,
+			"SELECT r.config_id, r.idx, r.status, r.agent, l.name, l.value,"
+			" l.decided, l.source, r.id, r.n_model_calls, r.input_tokens,"
+			" r.output_tokens, r.reasoning_tokens, r.cost_usd FROM configs c"
+			" JOIN rollouts r ON r.config_id = c.config_id"
+			" LEFT JOIN labels l ON l.rollout = r.id", where,
+			" ORDER BY r.config_id, r.idx", params, &st);
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 
-		if (r && sqlite3_column_int64(st, 8) != cur)
+		if (r && sqlite3_column_int64(st, 8) != cur && !(rc = end_labels(&sh, r)))
 			r = NULL;
-		while (ci < pp_json_len(configs) &&
+		while (!rc && ci < pp_json_len(configs) &&
 		       strcmp(pp_json_get_str(cfg = pp_json_at(configs, ci),
 					      "config_id", ""), id) < 0)
-			ci++, r = NULL;
+			ci++, rc = end_labels(&sh, r), r = NULL;
+		if (rc)
+			break;
 		if (ci == pp_json_len(configs) ||
 		    strcmp(pp_json_get_str(cfg, "config_id", ""), id)) {
 			rc = pp_store_fail(s, PP_ESTORE, "rollout of unlisted config %s", id);
@@ -273,12 +320,16 @@ static int read_rollouts(struct pp_store *s, const struct pp_buf *where,
 				break;
 		}
 		if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-			rc = add_label(s, st, r, shared);
+			rc = add_label(s, st, r, &sh);
 	}
+	if (!rc)
+		rc = end_labels(&sh, r);
 	if (!rc && src != SQLITE_DONE)
 		rc = pp_store_sqlfail(s, "reading rollouts");
 	sqlite3_finalize(st);
-	pp_json_decref(shared);
+	pp_json_decref(sh.labels);
+	pp_json_decref(sh.sets);
+	pp_buf_release(&sh.set);
 	return rc;
 }
 
