@@ -5,7 +5,7 @@
  * with their labels; both are ordered by config id, so the rows are
  * merged into the configs in one pass, whatever the number of rollouts.
  */
-#include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <peerpres/status.h>
@@ -213,25 +213,61 @@ struct sharing {
 	bool shareable;           /* every label of it is shared */
 };
 
-/* The shared label of the row, or NULL when it is not shared yet (key
- * set) or cannot be (key empty). */
+/* Appends n bytes of s at *p, if they fit before end. */
+static bool put(char **p, const char *end, const char *s, size_t n)
+{
+	if ((size_t)(end - *p) <= n)
+		return false;
+	memcpy(*p, s, n);
+	*p += n;
+	return true;
+}
+
+/*
+ * The shared label of the row, or NULL when it is not shared yet (key
+ * set) or cannot be (key empty). The key is built by hand, not with
+ * snprintf, which was a tenth of reading a summary: decided, the
+ * source's length and text, then the value's text (last, so no length).
+ */
 static struct pp_json *shared_label(struct sharing *sh, sqlite3_stmt *st, char *key, size_t len)
 {
 	const char *value = (const char *)sqlite3_column_text(st, 5);
 	const char *source = (const char *)sqlite3_column_text(st, 7);
-	int n;
+	size_t nv = value ? (size_t)sqlite3_column_bytes(st, 5) : 0;
+	size_t ns = source ? (size_t)sqlite3_column_bytes(st, 7) : 0;
+	char *p = key, *end = key + len, head[4];
 
 	key[0] = '\0';
-	if (sqlite3_column_bytes(st, 5) > SHARED_VALUE_MAX ||
-	    (source && sqlite3_column_bytes(st, 7) >= 128))
+	if (nv > SHARED_VALUE_MAX || ns > 99)
 		return NULL;
-	n = snprintf(key, len, "%d%c%s%c%s", sqlite3_column_int(st, 6) != 0, source ? 's' : 'n',
-		     source ? source : "", value ? 'v' : 'n', value ? value : "");
-	if (n <= 0 || (size_t)n >= len) {
+	head[0] = sqlite3_column_int(st, 6) ? '1' : '0';
+	head[1] = source ? (char)('0' + ns / 10) : 'n';
+	head[2] = source ? (char)('0' + ns % 10) : 'n';
+	head[3] = value ? 'v' : 'n';
+	if (!put(&p, end, head, 3) || !put(&p, end, source ? source : "", ns) ||
+	    !put(&p, end, head + 3, 1) || !put(&p, end, value ? value : "", nv)) {
 		key[0] = '\0';
 		return NULL;
 	}
+	*p = '\0';
 	return pp_json_get(sh->labels, key);
+}
+
+/* Appends "NAME=ADDRESS;" to the rollout's set. */
+static int add_to_set(struct pp_buf *set, const char *name, const void *label)
+{
+	static const char hex[] = "0123456789abcdef";
+	char text[2 * sizeof(uintptr_t) + 2];
+	uintptr_t a = (uintptr_t)label;
+	size_t i, n = 2 * sizeof(uintptr_t);
+	int rc;
+
+	for (i = 0; i < n; i++)
+		text[n - 1 - i] = hex[(a >> (4 * i)) & 15];
+	text[n] = ';';
+	if ((rc = pp_buf_adds(set, name)) || (rc = pp_buf_addc(set, '=')))
+		return rc;
+	return pp_buf_add(set, text, n + 1);
 }
 
 /* Adds the label of columns 4..7 to r's labels, shared where it can be. */
@@ -239,7 +275,7 @@ static int add_label(struct pp_store *s, sqlite3_stmt *st, struct pp_json *r,
 		     struct sharing *sh)
 {
 	const char *name = (const char *)sqlite3_column_text(st, 4);
-	char key[SHARED_VALUE_MAX + 160];
+	char key[SHARED_VALUE_MAX + 110];
 	struct pp_json *l = shared_label(sh, st, key, sizeof(key));
 	int rc;
 
@@ -252,7 +288,7 @@ static int add_label(struct pp_store *s, sqlite3_stmt *st, struct pp_json *r,
 		return rc;
 	}
 	sh->shareable &= key[0] != '\0';
-	if (sh->shareable && (rc = pp_buf_addf(&sh->set, "%s=%p;", name, (void *)l))) {
+	if (sh->shareable && (rc = add_to_set(&sh->set, name, l))) {
 		pp_json_decref(l);
 		return rc;
 	}
