@@ -161,7 +161,11 @@ int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_j
  * string is a list of one; "family" and "config_id" are accepted too and
  * any other key is PP_EINVAL. Filters compare with the stored dimension text ("none" for
  * an absent dimension, "80" for a threshold). Configs come in config id
- * order, rollouts in index order. *out is new.
+ * order, rollouts in index order. *out is new. Equal labels, and equal
+ * "labels" maps, are one value shared between rollouts (a summary of
+ * 50,000 rollouts holds a few hundred): a caller that changes a
+ * rollout's labels replaces its map and the label, never edits them in
+ * place (see pp_store_judge_fold).
  */
 int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
 
