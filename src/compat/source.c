@@ -180,6 +180,10 @@ static int next_line(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *g
 		if ((size_t)len > LINE_MAX_BYTES)
 			return failure(raw, s->jsonl_path, s->line_no, "line longer than %zu MB: not read",
 				       LINE_MAX_BYTES >> 20);
+		/* The line's end is not the row's: an error at the end of a
+		 * cut row then names its column, not column 0 of a next line. */
+		while (len > 0 && (s->line[len - 1] == '\n' || s->line[len - 1] == '\r'))
+			len--;
 		raw->line = s->line_no;
 		raw->jsonl = true;
 		raw->len = (size_t)len;

@@ -49,11 +49,15 @@ ok "show prints an imported rollout" sh -c \
 		"$(sed 's/\\/\\\\/g; s/"/\\"/g' exfil.json | tr '\n' ' ')"
 	echo '{"transcript_id": 2, "agent_model": "x"}'
 	echo '{"conversation": [ broken'
+	echo '{"transcript_json": "cut after a backslash \\'
 	printf '{"conversation": [], "experiment_meta'
 } >rows.jsonl
 fails_with 1 "a JSONL file with bad rows fails overall" "$PEERPRES" import --db k.db rows.jsonl
 ok "each bad row is named by file and line" sh -c \
-	'grep -q "rows.jsonl:2: no transcript" last.out && grep -q "rows.jsonl:3: bad JSON" last.out && grep -q "rows.jsonl:4: bad JSON" last.out'
+	'grep -q "rows.jsonl:2: no transcript" last.out && grep -q "rows.jsonl:3: bad JSON" last.out && grep -q "rows.jsonl:5: bad JSON" last.out'
+# A row cut at the end of a line names the column where it broke, not
+# column 0 of a next line.
+ok "... with the column where a cut row broke" grep -q "rows.jsonl:4: bad JSON (a truncated or broken line): column 4[0-9]: " last.out
 ok "the good row still imported" test "$(sqlite3 k.db 'select count(*) from rollouts')" = 1
 printf '{"conversation": [' >bad.json
 fails_with 1 "a malformed JSON file is named" "$PEERPRES" import --db k.db bad.json
