@@ -70,6 +70,9 @@ struct pp_run_options {
 	/* Ask the provider even when the store's response cache holds the
 	 * answer to the same request (and keep no answer). */
 	bool no_cache;
+	/* Delete the plan's rollouts stored with status error before
+	 * starting, so their indexes run again (--redo-errors). */
+	bool redo_errors;
 	/* Once the calls answered cost this much (USD, by the price table),
 	 * no further rollout starts; those in flight finish. 0: no budget. */
 	double budget_usd;
@@ -111,6 +114,7 @@ int pp_config_id(const struct pp_scenario *s, const struct pp_json *dims,
 struct pp_run_result {
 	long done;        /* rollouts stored by this call */
 	long skipped;     /* already in the store */
+	long redone;      /* error rollouts deleted to run again (redo_errors) */
 	long errors;      /* stored with status error */
 	long retries;     /* HTTP attempts after the first, over the run */
 	long rate_limited;  /* attempts answered 429 */

@@ -71,6 +71,12 @@ int pp_store_end_run(struct pp_store *s, int64_t run_id, const char *status);
  */
 int pp_store_put_config(struct pp_store *s, const struct pp_json *config);
 
+/* Deletes the rollouts stored with status error of the configs in
+ * config_ids (an array of ids), with their messages, tool calls, labels
+ * and verdicts, in one transaction: a run then does those indexes again
+ * (run --redo-errors). *deleted counts them. */
+int pp_store_delete_errors(struct pp_store *s, const struct pp_json *config_ids, long *deleted);
+
 /* Sets done[i] (i < n) to true for every index of config_id already
  * stored, false otherwise (all false for an unknown config). */
 int pp_store_done_indexes(struct pp_store *s, const char *config_id, size_t n,

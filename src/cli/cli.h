@@ -48,6 +48,7 @@ struct cli {
 	long concurrency;
 	bool adaptive;
 	bool no_cache;
+	bool redo_errors;
 	double budget_usd;
 	int max_iters;
 	double temperature;

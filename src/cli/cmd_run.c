@@ -137,6 +137,9 @@ int cmd_run(struct cli *c)
 			cli_error("%s", pp_strerror(rc));
 		rc = rc == PP_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
 	} else {
+		if (opt.redo_errors)
+			fprintf(stderr, "redo-errors: %ld rollouts stored with status error deleted, so"
+				" their indexes run again\n", res.redone);
 		fprintf(stderr, "%s: stored %ld rollouts (%ld already there, %ld errors) in '%s'\n",
 			res.interrupted ? "interrupted" : res.budget_reached ? "budget reached" : "done",
 			res.done, res.skipped, res.errors, c->db);

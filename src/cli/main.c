@@ -21,6 +21,9 @@ struct command {
 	const char *help;
 };
 
+#define PP_STR_(x) #x
+#define PP_STR(x) PP_STR_(x)
+
 #define FILTER_HELP \
 	"filters (repeatable or comma-separated; omitted = all):\n" \
 	"  --scenario S  --subject self|peer  --condition C  --instantiation I\n" \
@@ -52,6 +55,11 @@ static const struct command commands[] = {
 	  "  --db FILE                the store (default peerpres.db)\n"
 	  "  --limit N                do at most N rollouts now\n"
 	  "  --test                   one rollout of the first config of each scenario\n"
+	  "  --concurrency N          rollouts in flight at once (default " PP_STR(PP_DEFAULT_CONCURRENCY) ")\n"
+	  "  --adaptive               lower the concurrency on rate limits, raise it when clean\n"
+	  "  --no-cache               ask the model even where the response cache holds the answer\n"
+	  "  --budget USD             start no rollout once the calls cost this much\n"
+	  "  --redo-errors            run again the rollouts stored with status error\n"
 	  "  --judge PROVIDER/MODEL   the judge of the undecided labels at the end\n"
 	  "                           (default " PP_JUDGE_DEFAULT_MODEL "; see 'peerpres judge')\n"
 	  "  --no-judge               leave undecided labels for 'peerpres judge'\n" },

@@ -120,6 +120,8 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
 		return c->adaptive = true, 0;
 	if (!strcmp(a, "--no-cache"))
 		return c->no_cache = true, 0;
+	if (!strcmp(a, "--redo-errors"))
+		return c->redo_errors = true, 0;
 	if (!strcmp(a, "--test"))
 		return c->test = true, 0;
 	if (!strcmp(a, "--no-judge"))
@@ -325,6 +327,7 @@ void cli_run_options(const struct cli *c, struct pp_run_options *opt)
 	opt->concurrency = c->concurrency;
 	opt->adaptive = c->adaptive;
 	opt->no_cache = c->no_cache;
+	opt->redo_errors = c->redo_errors;
 	opt->budget_usd = c->budget_usd;
 	opt->one_per_scenario = c->test;
 	opt->prices_file = c->prices_file;

@@ -778,6 +778,23 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 	return PP_OK;
 }
 
+/* --redo-errors: the plan's error rollouts go, before any thread writes,
+ * so the loop runs their indexes again like any missing one. */
+static int delete_errors(struct run_ctx *c)
+{
+	struct pp_json *ids = pp_json_array();
+	size_t i;
+	int rc = ids ? PP_OK : PP_ENOMEM;
+
+	for (i = 0; !rc && i < pp_json_len(c->configs); i++)
+		rc = pp_json_append(ids, pp_json_incref(pp_json_get(pp_json_at(c->configs, i),
+								   "config_id")));
+	if (!rc && (rc = pp_store_delete_errors(c->store, ids, &c->res->redone)))
+		pp_diag_set(c->diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
+	pp_json_decref(ids);
+	return rc;
+}
+
 int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_options *opt,
 	   struct pp_store *store, const struct pp_json *run_record,
 	   struct pp_run_result *res, struct pp_diag *diag)
@@ -796,6 +813,8 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	c.diag = diag;
 	c.starts_left = opt->limit > 0 ? opt->limit : -1;
 	rc = open_run(&c, &plan);
+	if (!rc && opt->redo_errors)
+		rc = delete_errors(&c);
 	if (!rc && (rc = pp_store_begin_run(store, run_record, &c.run_id)))
 		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(store));
 	if (!rc)

@@ -765,6 +765,42 @@ out:
 	return rc;
 }
 
+int pp_store_delete_errors(struct pp_store *s, const struct pp_json *config_ids, long *deleted)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	*deleted = 0;
+	if (!s || !pp_json_is_array(config_ids))
+		return PP_EINVAL;
+	pp_store_clear_error(s);
+	if ((rc = exec_sql(s, "BEGIN IMMEDIATE", "deleting error rollouts")))
+		return rc;
+	/* Their messages, tool calls, labels and verdicts go with them
+	 * (foreign keys, ON DELETE CASCADE). */
+	if (sqlite3_prepare_v2(s->db, "DELETE FROM rollouts WHERE config_id = ?1 AND status = 'error'",
+			       -1, &st, NULL) != SQLITE_OK)
+		rc = pp_store_sqlfail(s, "deleting error rollouts");
+	for (i = 0; !rc && i < pp_json_len(config_ids); i++) {
+		if ((rc = bind_rc(s, sqlite3_bind_text(st, 1, pp_json_str(pp_json_at(config_ids, i)),
+						       -1, SQLITE_STATIC))))
+			break;
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = pp_store_sqlfail(s, "deleting error rollouts");
+		else
+			*deleted += sqlite3_changes(s->db);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		exec_sql(s, "ROLLBACK", "deleting error rollouts");
+		*deleted = 0;
+		return rc;
+	}
+	return exec_sql(s, "COMMIT", "deleting error rollouts");
+}
+
 int pp_store_done_indexes(struct pp_store *s, const char *config_id, size_t n,
 			  bool *done)
 {

@@ -64,4 +64,19 @@ ok "the same command finishes the job" "$PEERPRES" run --db int.db $SEL --concur
 total=$("$PEERPRES" plan $SEL --json | sed -nE 's/.*"n_rollouts": *([0-9]+).*/\1/p' | head -n 1)
 ok "... exactly once each ($total)" test "$(sqlite3 int.db 'select count(*), count(distinct config_id||idx) from rollouts')" = "$total|$total"
 stop_mock
+
+# A key refused for a while: those rollouts are stored as errors, a plain
+# resume keeps them, --redo-errors runs their indexes again.
+start_mock --fault-script 401,401,401
+SEL="--model openai/gpt-4.1 --base-url http://127.0.0.1:$PORT/v1 --scenario tampering --no-judge -n 2 --concurrency 1"
+ok "rollouts whose calls were refused are stored as errors" sh -c \
+	"'$PEERPRES' run --db redo.db $SEL 2>err && grep -q '(0 already there, 3 errors)' err"
+ok "... and a resume leaves them" sh -c "'$PEERPRES' run --db redo.db $SEL 2>err && grep -q 'stored 0 rollouts' err"
+ok "--redo-errors deletes them and runs them again" sh -c \
+	"'$PEERPRES' run --db redo.db $SEL --redo-errors 2>err && grep -q 'redo-errors: 3 rollouts' err && grep -q 'stored 3 rollouts (' err"
+ok "... leaving no error, each index once" test \
+	"$(sqlite3 redo.db "select sum(status = 'error'), count(*) = count(distinct config_id||':'||idx) from rollouts")" = "0|1"
+ok "... and no row of the deleted rollouts" test \
+	"$(sqlite3 redo.db 'select count(*) from messages where rollout not in (select id from rollouts)')" = 0
+stop_mock
 finish
