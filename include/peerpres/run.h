@@ -26,6 +26,9 @@
 
 /* Rollouts in flight at once against an HTTP provider. */
 #define PP_DEFAULT_CONCURRENCY 32
+/* A run starts no more rollouts once this many in a row failed (status
+ * error): the endpoint or the key, not the rollouts, is then at fault. */
+#define PP_ERROR_STREAK_STOP 20
 #define PP_MAX_CONCURRENCY 10000
 
 /* Where a run stands, for a progress line. */

@@ -99,6 +99,8 @@ struct run_ctx {
 	long batch_n;                    /* rollouts stored in it */
 	double batch_t0;                 /* when it opened */
 	bool in_step;                    /* inside the event loop's callbacks */
+	long error_streak;               /* rollouts stored in a row with status error */
+	char last_error[512];            /* the last one's message */
 	int rc;                          /* the first error that stops the run */
 	struct pp_diag *diag;
 };
@@ -376,8 +378,14 @@ static void count_stored(struct run_ctx *c, const struct pp_json *rec)
 	c->res->output_tokens += (long)out;
 	c->res->reasoning_tokens += (long)reasoning;
 	c->res->done++;
-	if (!strcmp(pp_json_get_str(rec, "status", ""), "error"))
+	if (!strcmp(pp_json_get_str(rec, "status", ""), "error")) {
 		c->res->errors++;
+		c->error_streak++;
+		snprintf(c->last_error, sizeof(c->last_error), "%s",
+			 pp_json_get_str(rec, "error", "no message"));
+	} else {
+		c->error_streak = 0;
+	}
 	c->prog.done++;
 	c->prog.stored++;
 	c->prog.errors = c->res->errors;
@@ -660,6 +668,13 @@ static bool over_budget(struct run_ctx *c)
 	return true;
 }
 
+/* So many rollouts failing in a row is the endpoint or the key, not the
+ * rollouts: a run that went on would store its whole plan as errors. */
+static bool failing(const struct run_ctx *c)
+{
+	return c->error_streak >= PP_ERROR_STREAK_STOP;
+}
+
 /* Starts rollouts until the limit of those in flight is reached. */
 static void fill(struct run_ctx *c)
 {
@@ -667,7 +682,7 @@ static void fill(struct run_ctx *c)
 	long idx;
 
 	while (!c->rc && !stopped(c) && (long)c->n_slots < c->limit && c->starts_left != 0 &&
-	       !over_budget(c) && next_work(c, &pc, &idx)) {
+	       !over_budget(c) && !failing(c) && next_work(c, &pc, &idx)) {
 		int rc = start(c, pc, idx);
 
 		if (rc && !c->rc) {
@@ -825,6 +840,11 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 		writer_finish(&c);
 		rc = c.rc;
 	}
+	if (!rc && failing(&c))
+		rc = pp_diag_set(diag, PP_EPROVIDER, NULL, 0, 0,
+				 "%ld rollouts in a row failed, so no more were started (the last: %s);"
+				 " once the cause is fixed, the same command with --redo-errors runs"
+				 " them again", c.error_streak, c.last_error);
 	if (c.run_id)
 		pp_store_end_run(store, c.run_id, rc ? "failed" : res->interrupted ? "interrupted" : "done");
 	res->retries = c.caller.retries;

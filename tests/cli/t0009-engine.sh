@@ -79,4 +79,15 @@ ok "... leaving no error, each index once" test \
 ok "... and no row of the deleted rollouts" test \
 	"$(sqlite3 redo.db 'select count(*) from messages where rollout not in (select id from rollouts)')" = 0
 stop_mock
+
+# A key refused on every call: the run stops starting rollouts after 20
+# failures in a row instead of storing the whole plan as errors.
+start_mock --faults 401=1
+SEL="--model openai/gpt-4.1 --base-url http://127.0.0.1:$PORT/v1 --scenario tampering --no-judge -n 2 --concurrency 4"
+fails_with 1 "a run whose every call is refused stops" "$PEERPRES" run --db refused.db $SEL
+ok "... saying why, with the provider's message" sh -c \
+	"grep -q '2[0-9] rollouts in a row failed, so no more were started (the last: .*401' last.out && grep -q -- '--redo-errors' last.out"
+ok "... after 20 of the 114, and those in flight" test "$(sqlite3 refused.db 'select count(*) from rollouts')" -lt 30
+ok "... and marks the run failed" test "$(sqlite3 refused.db 'select status from runs')" = failed
+stop_mock
 finish
