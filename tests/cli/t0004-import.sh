@@ -45,7 +45,8 @@ ok "show prints an imported rollout" sh -c \
 	'id=$(sqlite3 i.db "select config_id || '"'"':0'"'"' from rollouts limit 1"); "$PEERPRES" show --db i.db "$id" | grep -q list_server_files'
 
 {
-	printf '{"transcript_id": 1, "agent_model": "moonshotai/Kimi-K2.5", "transcript_json": "%s"}\n' \
+	# Written on Windows: the line end is no part of the row.
+	printf '{"transcript_id": 1, "agent_model": "moonshotai/Kimi-K2.5", "transcript_json": "%s"}\r\n' \
 		"$(sed 's/\\/\\\\/g; s/"/\\"/g' exfil.json | tr '\n' ' ')"
 	echo '{"transcript_id": 2, "agent_model": "x"}'
 	echo '{"conversation": [ broken'

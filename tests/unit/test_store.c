@@ -645,6 +645,16 @@ TEST(store_migrates_the_response_cache_of_an_older_store)
 	pp_buf_release(&body);
 }
 
+/* A storing thread on s, or NULL when it cannot start. */
+static struct pp_writer *writer_on(struct pp_store *s)
+{
+	struct pp_writer *w = NULL;
+	struct pp_diag d;
+
+	pp_diag_clear(&d);
+	return s && !pp_writer_start(&w, s, &d) ? w : NULL;
+}
+
 /* The run's storing thread (src/engine/writer.c): what it is handed is
  * stored on its own handle, and readable from the run's once finished. */
 TEST(store_writer_stores_rollouts_and_cache_entries_from_its_thread)
@@ -653,15 +663,13 @@ TEST(store_writer_stores_rollouts_and_cache_entries_from_its_thread)
 	struct pp_writer *w = NULL;
 	struct pp_json *out = NULL;
 	struct pp_buf body = PP_BUF_INIT;
-	struct pp_diag d;
 	char msg[256] = "";
 	bool hit = false;
 	int i;
 
-	pp_diag_clear(&d);
 	CHECK(s);
 	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
-	CHECK_INT_EQ(pp_writer_start(&w, s, &d), PP_OK);
+	CHECK((w = writer_on(s)) != NULL);
 	for (i = 0; i < 300; i++) {
 		char tag[16];
 
@@ -691,13 +699,11 @@ TEST(store_writer_names_a_rollout_it_cannot_store_and_keeps_the_others)
 	struct pp_store *s = open_store("writer-fail.db");
 	struct pp_writer *w = NULL;
 	struct pp_json *out = NULL;
-	struct pp_diag d;
 	char msg[512] = "";
 
-	pp_diag_clear(&d);
 	CHECK(s);
 	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
-	CHECK_INT_EQ(pp_writer_start(&w, s, &d), PP_OK);
+	CHECK((w = writer_on(s)) != NULL);
 	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 0, "a")), PP_OK);
 	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_B, 4, "b")), PP_OK);
 	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 1, "c")), PP_OK);
@@ -716,12 +722,10 @@ TEST(store_writer_stores_a_config_before_its_rollouts)
 	struct pp_store *s = open_store("writer-config.db");
 	struct pp_writer *w = NULL;
 	struct pp_json *out = NULL;
-	struct pp_diag d;
 	char msg[512] = "";
 
-	pp_diag_clear(&d);
 	CHECK(s);
-	CHECK_INT_EQ(pp_writer_start(&w, s, &d), PP_OK);
+	CHECK((w = writer_on(s)) != NULL);
 	CHECK_INT_EQ(pp_writer_put_config(w, config_json(CFG_A, "tampering", "peer")), PP_OK);
 	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 0, "a")), PP_OK);
 	CHECK_INT_EQ(pp_writer_put_config(w, config_json("bad:id", "tampering", "peer")), PP_OK);
