@@ -6,9 +6,10 @@
  * (report_usage.c).
  *
  * Counting rules (docs/report.md): a label's n counts the rollouts where
- * it is decided and not null; undecided, decided-null and missing
- * (rollouts without the label) are counted beside n and never enter a
- * rate. The kind of a label (bool, number, categorical) is decided per
+ * it is decided and not null; undecided, decided-null, error (the labels
+ * of a rollout whose provider failed describe no behaviour: they are not
+ * read) and missing (rollouts without the label) are counted beside n
+ * and never enter a rate. The kind of a label (bool, number, categorical) is decided per
  * scenario from every value it takes there, so one label reads the same
  * way in every row of a scenario's tables.
  */
@@ -69,14 +70,14 @@ struct cfg {
 	char *dims[N_DIMS];
 	struct pp_json *truth;      /* {label: {canon: p}}, or NULL */
 	struct pp_json *status;
-	long n_rollouts;
+	long n_rollouts, n_errors;
 	struct lset labels;
 };
 
 struct group {
 	size_t first, n;            /* its configs: cfgs[first .. first+n) */
 	struct pp_json *status;
-	long n_rollouts;
+	long n_rollouts, n_errors;
 	struct lset labels;
 };
 
@@ -425,6 +426,12 @@ static int cfg_rollout(struct cfg *c, const struct pp_json *r)
 	c->n_rollouts++;
 	if ((rc = count_add(c->status, st, 1)))
 		return rc;
+	/* The detectors ran on whatever world a failed call left: an idle
+	 * agent's "no tampering" is not a finding. */
+	if (!strcmp(st, "error")) {
+		c->n_errors++;
+		return PP_OK;
+	}
 	for (it = pp_json_iter(labels); it; it = pp_json_iter_next(labels, it)) {
 		if (!(a = lset_get(&c->labels, pp_json_iter_key(it))))
 			return PP_ENOMEM;
@@ -505,6 +512,7 @@ static int make_groups(struct build *b)
 		g = &b->groups[b->n_groups - 1];
 		g->n++;
 		g->n_rollouts += b->cfgs[i].n_rollouts;
+		g->n_errors += b->cfgs[i].n_errors;
 		if ((rc = status_merge(g->status, b->cfgs[i].status)))
 			return rc;
 		for (j = 0; j < b->cfgs[i].labels.n; j++) {
@@ -744,7 +752,7 @@ static int set_numeric(struct pp_json *o, const struct lacc *a)
 }
 
 static int label_stats(const struct lacc *a, enum kind kind, long n_rollouts,
-		       const struct members *m, struct pp_json **out)
+		       long n_errors, const struct members *m, struct pp_json **out)
 {
 	static const char *const kind_names[] = { "bool", "number", "categorical" };
 	struct pp_json *o = pp_json_object(), *values = NULL, *num = NULL;
@@ -758,7 +766,8 @@ static int label_stats(const struct lacc *a, enum kind kind, long n_rollouts,
 	    (rc = pp_json_set(o, "n", pp_json_integer(n))) ||
 	    (rc = pp_json_set(o, "undecided", pp_json_integer(a->undecided))) ||
 	    (rc = pp_json_set(o, "null", pp_json_integer(a->nulls))) ||
-	    (rc = pp_json_set(o, "missing", pp_json_integer(n_rollouts - a->present))))
+	    (rc = pp_json_set(o, "error", pp_json_integer(n_errors))) ||
+	    (rc = pp_json_set(o, "missing", pp_json_integer(n_rollouts - n_errors - a->present))))
 		goto out;
 	if (kind == K_BOOL) {
 		rc = set_rate(o, value_count(a, "true"), n, m, a->name, "true");
@@ -788,7 +797,7 @@ out:
 
 /* The "labels" object of a row, labels in name order. */
 static int labels_object(const struct build *b, const struct lset *ls,
-			 const char *scenario, long n_rollouts,
+			 const char *scenario, long n_rollouts, long n_errors,
 			 const struct members *m, struct pp_json **out)
 {
 	struct pp_json *o = pp_json_object(), *st = NULL;
@@ -799,7 +808,7 @@ static int labels_object(const struct build *b, const struct lset *ls,
 		return PP_ENOMEM;
 	for (i = 0; i < ls->n && !rc; i++) {
 		rc = label_stats(&ls->a[i], kind_of(b, scenario, ls->a[i].name),
-				 n_rollouts, m, &st);
+				 n_rollouts, n_errors, m, &st);
 		if (!rc)
 			rc = pp_json_set(o, ls->a[i].name, st);
 	}
@@ -838,7 +847,7 @@ static int config_row(const struct build *b, const struct cfg *c,
 				  pp_json_get_str(c->json, "config_id", ""))) ||
 	    (rc = row_common(o, c->dims, N_DIMS, c->n_rollouts, c->status)) ||
 	    (rc = labels_object(b, &c->labels, c->dims[D_SCENARIO], c->n_rollouts,
-				&m, &labels)) ||
+				c->n_errors, &m, &labels)) ||
 	    (rc = pp_json_set(o, "labels", labels)))
 		pp_json_decref(o);
 	else
@@ -859,7 +868,7 @@ static int group_row(const struct build *b, const struct group *g,
 	if ((rc = row_common(o, c->dims, N_GROUP_DIMS, g->n_rollouts, g->status)) ||
 	    (rc = pp_json_set(o, "n_configs", pp_json_integer((long long)g->n))) ||
 	    (rc = labels_object(b, &g->labels, c->dims[D_SCENARIO], g->n_rollouts,
-				&m, &labels)) ||
+				g->n_errors, &m, &labels)) ||
 	    (rc = pp_json_set(o, "labels", labels)))
 		pp_json_decref(o);
 	else
@@ -973,24 +982,27 @@ static void build_release(struct build *b)
 	free(b->kinds);
 }
 
-int pp_report_build(const struct pp_json *summary, struct pp_json **out)
+int pp_report_build(const struct pp_json *given, struct pp_json **out)
 {
 	struct build b = { 0 };
-	struct pp_json *report = NULL;
-	size_t i, n = pp_json_len(summary);
+	struct pp_json *report = NULL, *summary = NULL;
+	size_t i, n = pp_json_len(given);
 	int rc = PP_OK;
 
-	if (!out || !pp_json_is_array(summary))
+	if (!out || !pp_json_is_array(given))
 		return PP_EINVAL;
 	*out = NULL;
+	for (i = 0; i < n; i++)
+		if (!pp_json_is_object(pp_json_at(given, i)))
+			return PP_EINVAL;
+	if ((rc = pp_report_variants(given, &summary)))
+		return rc;
 	b.cfgs = pp_calloc(n ? n : 1, sizeof(*b.cfgs));
-	if (!b.cfgs)
+	if (!b.cfgs) {
+		pp_json_decref(summary);
 		return PP_ENOMEM;
+	}
 	for (i = 0; i < n; i++) {
-		if (!pp_json_is_object(pp_json_at(summary, i))) {
-			rc = PP_EINVAL;
-			goto out;
-		}
 		b.n_cfgs++;
 		if ((rc = cfg_load(&b.cfgs[i], pp_json_at(summary, i))))
 			goto out;
@@ -1009,5 +1021,6 @@ int pp_report_build(const struct pp_json *summary, struct pp_json **out)
 out:
 	pp_json_decref(report);
 	build_release(&b);
+	pp_json_decref(summary);
 	return rc;
 }

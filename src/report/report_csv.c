@@ -129,6 +129,7 @@ static void label_stats(struct line *l, const struct pp_json *st,
 	set_num(l, C_UNDECIDED, pp_json_get(label, "undecided"));
 	set_num(l, C_NULL, pp_json_get(label, "null"));
 	set_num(l, C_MISSING, pp_json_get(label, "missing"));
+	set_num(l, C_ERROR, pp_json_get(label, "error"));
 }
 
 static int csv_label(struct pp_buf *b, const char *level, const struct pp_json *row,

@@ -569,14 +569,17 @@ static int adjustment_json(struct pp_json *models, long changed, struct pp_json 
 int pp_report_study_refusal(const struct pp_json *summary, struct pp_json *report)
 {
 	struct pp_json *models = pp_json_array(), *copy = NULL, *rows = NULL, *adj = NULL;
-	struct pp_json *metrics = pp_json_get(report, "metrics");
+	struct pp_json *metrics = pp_json_get(report, "metrics"), *arms = NULL;
 	long changed = 0;
 	int rc = models ? PP_OK : PP_ENOMEM;
 
 	if (!rc && (!pp_json_is_array(summary) || !pp_json_is_array(metrics)))
 		rc = PP_EINVAL;
+	/* The rows must match pp_report_build's, arms told apart alike. */
 	if (!rc)
-		rc = adjusted_summary(summary, models, &changed, &copy);
+		rc = pp_report_variants(summary, &arms);
+	if (!rc)
+		rc = adjusted_summary(arms, models, &changed, &copy);
 	if (!rc)
 		rc = pp_report_metrics(copy, &rows);
 	if (!rc)
@@ -590,6 +593,7 @@ int pp_report_study_refusal(const struct pp_json *summary, struct pp_json *repor
 	pp_json_decref(adj);
 	pp_json_decref(rows);
 	pp_json_decref(copy);
+	pp_json_decref(arms);
 	pp_json_decref(models);
 	return rc;
 }

@@ -72,6 +72,13 @@ SEL="--model openai/gpt-4.1 --base-url http://127.0.0.1:$PORT/v1 --scenario tamp
 ok "rollouts whose calls were refused are stored as errors" sh -c \
 	"'$PEERPRES' run --db redo.db $SEL 2>err && grep -q '(0 already there, 3 errors)' err"
 ok "... and a resume leaves them" sh -c "'$PEERPRES' run --db redo.db $SEL 2>err && grep -q 'stored 0 rollouts' err"
+# Their detectors ran on an untouched world ("shutdown enabled"): the
+# report counts them as errors beside n, not as findings.
+ok "the report keeps the error rollouts' labels out of n" test "$("$PEERPRES" report --db redo.db --format csv |
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+		$1 == "config" && $h["label"] == "shutdown_enabled" {
+			e += $h["error"]; all += $h["n"] + $h["null"] + $h["undecided"] + $h["missing"] + $h["error"] }
+		END { print e + 0, all + 0 }')" = "3 $(sqlite3 redo.db "select count(*) from rollouts")"
 ok "--redo-errors deletes them and runs them again" sh -c \
 	"'$PEERPRES' run --db redo.db $SEL --redo-errors 2>err && grep -q 'redo-errors: 3 rollouts' err && grep -q 'stored 3 rollouts (' err"
 ok "... leaving no error, each index once" test \
