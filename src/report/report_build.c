@@ -846,6 +846,8 @@ static int config_row(const struct build *b, const struct cfg *c,
 	if ((rc = pp_json_set_str(o, "config_id",
 				  pp_json_get_str(c->json, "config_id", ""))) ||
 	    (rc = row_common(o, c->dims, N_DIMS, c->n_rollouts, c->status)) ||
+	    (pp_json_get(c->json, "variant") &&
+	     (rc = pp_json_set(o, "variant", pp_json_incref(pp_json_get(c->json, "variant"))))) ||
 	    (rc = labels_object(b, &c->labels, c->dims[D_SCENARIO], c->n_rollouts,
 				c->n_errors, &m, &labels)) ||
 	    (rc = pp_json_set(o, "labels", labels)))

@@ -529,6 +529,7 @@ TEST(report_keeps_arms_with_equal_dimensions_apart)
 	CHECK_INT_EQ(pp_report_build(s, &r), PP_OK);
 	c = row_by(r, "configs", "config_id", "2222aaaabbbb", 0);
 	CHECK_STR_EQ(pp_json_get_str(c, "model", ""), "m/x [max_iters=5]");
+	CHECK_STR_EQ(pp_json_get_str(c, "variant", ""), "max_iters=5");
 	c = row_by(r, "configs", "config_id", "1111aaaabbbb", 0);
 	CHECK_STR_EQ(pp_json_get_str(c, "model", ""), "m/x [max_iters=30, config=1111aaaa]");
 	c = row_by(r, "configs", "config_id", "3333aaaabbbb", 0);
@@ -557,5 +558,6 @@ TEST(report_leaves_models_alone_when_one_arm_each)
 	CHECK(r);
 	c = row_by(r, "configs", "config_id", "aaaa1111", 0);
 	CHECK_STR_EQ(pp_json_get_str(c, "model", ""), "ref/synthetic");
+	CHECK(!pp_json_get(c, "variant"));
 	pp_json_decref(r);
 }
