@@ -149,9 +149,11 @@ int pp_render_config(const struct pp_scenario *s, const struct pp_json *dims,
  * the loop in a fresh world, evaluates `labels` and compares them with the
  * route's `expect`. Appends one line per mismatch to why and sets
  * *mismatches. *labels_out (may be NULL) receives the evaluated labels.
+ * A mismatch is not an error; an error (a world that cannot be built,
+ * PP_ENOMEM) returns its code with the reason in diag (may be NULL).
  */
 int pp_check_route(const struct pp_json *rendered, const struct pp_labels *labels,
 		   const struct pp_json *route, int max_iters, int *mismatches,
-		   struct pp_buf *why, struct pp_json **labels_out);
+		   struct pp_buf *why, struct pp_json **labels_out, struct pp_diag *diag);
 
 #endif

@@ -52,6 +52,19 @@ void pp_scenario_list_free(struct pp_scenario **list, size_t n);
  */
 int pp_scenario_overlay(struct pp_scenario *s, const char *path, struct pp_diag *diag);
 
+/*
+ * Applies an overlay file to every scenario of a list (see
+ * pp_scenario_overlay), with the checks that need the whole list: each
+ * name under `scenarios` must be one of the list, and each variable under
+ * `vars` must be used by a template of a scenario the overlay applies to
+ * and not be a built-in, since either mistake would change config ids
+ * and nothing else. Errors (PP_ESCHEMA) name the overlay's line and
+ * column. On failure some scenarios may already carry the overlay: the
+ * caller frees the list.
+ */
+int pp_scenario_overlay_list(struct pp_scenario *const *list, size_t n, const char *path,
+			     struct pp_diag *diag);
+
 /* Borrowed strings, valid while s lives. */
 const char *pp_scenario_name(const struct pp_scenario *s);
 const char *pp_scenario_description(const struct pp_scenario *s);

@@ -30,6 +30,10 @@ int pp_yaml_load_string(const char *text, size_t len, const char *name,
  * copy). Returns false when unknown. */
 bool pp_srcmap_find(const struct pp_srcmap *m, const struct pp_json *node,
 		    int *line, int *col);
+/* Position of the key of the mapping member whose value is `value` (the
+ * node itself). Returns false when unknown, as for the root. */
+bool pp_srcmap_find_key(const struct pp_srcmap *m, const struct pp_json *value,
+			int *line, int *col);
 const char *pp_srcmap_file(const struct pp_srcmap *m);
 void pp_srcmap_free(struct pp_srcmap *m);
 

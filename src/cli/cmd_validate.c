@@ -2,6 +2,11 @@
  * cmd_validate.c - `peerpres validate`: a scenario file's shape, every
  * template of every config (all extensions and scratchpad modes), and
  * every reference route replayed against the labels it declares.
+ *
+ * One wrong `expect` contradicts its route in every config the route
+ * plays in (hundreds, with the scratchpad modes): identical failures are
+ * gathered, per file, into one line with a count and one example config,
+ * so the cause is what the user sees.
  */
 #include <string.h>
 
@@ -22,8 +27,59 @@ static void describe(const struct pp_json *dims, struct pp_buf *b)
 	}
 }
 
+/* Counts a contradiction in its group (same route, same mismatches),
+ * starting a group with this config as the example. */
+static int tally(struct pp_json *groups, const char *route, const char *why, const char *where)
+{
+	struct pp_json *g;
+	long long n;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < pp_json_len(groups); i++) {
+		g = pp_json_at(groups, i);
+		if (!strcmp(pp_json_get_str(g, "route", ""), route) &&
+		    !strcmp(pp_json_get_str(g, "why", ""), why)) {
+			n = 0;
+			pp_json_int(pp_json_get(g, "n"), &n);
+			return pp_json_set(g, "n", pp_json_integer(n + 1));
+		}
+	}
+	if (!(g = pp_json_object()))
+		return PP_ENOMEM;
+	rc = pp_json_set_str(g, "route", route);
+	if (!rc)
+		rc = pp_json_set_str(g, "why", why);
+	if (!rc)
+		rc = pp_json_set_str(g, "example", where);
+	if (!rc)
+		rc = pp_json_set(g, "n", pp_json_integer(1));
+	if (rc) {
+		pp_json_decref(g);
+		return rc;
+	}
+	return pp_json_append(groups, g);
+}
+
+static void print_groups(const char *path, const struct pp_json *groups)
+{
+	size_t i;
+
+	for (i = 0; i < pp_json_len(groups); i++) {
+		const struct pp_json *g = pp_json_at(groups, i);
+		long long n = 0;
+
+		pp_json_int(pp_json_get(g, "n"), &n);
+		fprintf(stderr, "%s: route '%s' contradicts its labels in %lld config%s (%s%s):\n%s",
+			path, pp_json_get_str(g, "route", "?"), n, n == 1 ? "" : "s",
+			n == 1 ? "" : "e.g. ", pp_json_get_str(g, "example", ""),
+			pp_json_get_str(g, "why", ""));
+	}
+}
+
 static int check_config(const struct pp_scenario *s, const struct pp_json *dims,
-			const struct pp_run_options *opt, long *n_routes, long *n_bad)
+			const struct pp_run_options *opt, struct pp_json *groups,
+			long *n_routes, long *n_bad)
 {
 	struct pp_json *r = NULL;
 	struct pp_labels *labels = NULL;
@@ -37,25 +93,24 @@ static int check_config(const struct pp_scenario *s, const struct pp_json *dims,
 	if (!rc)
 		rc = pp_labels_compile(&labels, pp_json_get(r, "labels"), pp_json_get(r, "patterns"),
 				       pp_json_get(r, "extract"), &diag);
-	if (rc) {
-		cli_diag(&diag);
-		(*n_bad)++;
-		goto out;
-	}
 	describe(dims, &where);
 	for (i = 0; !rc && i < pp_json_len(pp_json_get(r, "routes")); i++) {
 		const struct pp_json *route = pp_json_at(pp_json_get(r, "routes"), i);
 
 		pp_buf_reset(&why);
-		rc = pp_check_route(r, labels, route, opt->max_iters, &bad, &why, NULL);
+		rc = pp_check_route(r, labels, route, opt->max_iters, &bad, &why, NULL, &diag);
 		(*n_routes)++;
 		if (!rc && bad) {
 			(*n_bad)++;
-			fprintf(stderr, "%s: route '%s' (%s) contradicts its labels:\n%s",
-				pp_scenario_path(s), pp_json_get_str(route, "name", "?"), where.buf, why.buf);
+			rc = tally(groups, pp_json_get_str(route, "name", "?"), why.buf, where.buf);
 		}
 	}
-out:
+	if (rc) {
+		/* Only the first reason counts: this fills in one if none was given. */
+		pp_diag_set(&diag, rc, pp_scenario_path(s), 0, 0, "%s", pp_strerror(rc));
+		cli_diag(&diag);
+		(*n_bad)++;
+	}
 	pp_buf_release(&why);
 	pp_buf_release(&where);
 	pp_labels_free(labels);
@@ -68,11 +123,11 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 {
 	struct pp_scenario *s = NULL;
 	struct pp_json *configs = pp_json_array(), *filters = pp_json_deep_copy(c->filters);
-	struct pp_json *pads = pp_json_array();
+	struct pp_json *pads = pp_json_array(), *groups = pp_json_array();
 	struct pp_run_options opt;
 	struct pp_diag diag;
 	size_t i;
-	int rc = (configs && filters && pads) ? PP_OK : PP_ENOMEM;
+	int rc = (configs && filters && pads && groups) ? PP_OK : PP_ENOMEM;
 
 	pp_diag_clear(&diag);
 	cli_run_options(c, &opt);
@@ -110,9 +165,11 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 	}
 	for (i = 0; !rc && i < pp_json_len(configs); i++) {
 		(*n_configs)++;
-		rc = check_config(s, pp_json_at(configs, i), &opt, n_routes, n_bad);
+		rc = check_config(s, pp_json_at(configs, i), &opt, groups, n_routes, n_bad);
 	}
+	print_groups(path, groups);
 out:
+	pp_json_decref(groups);
 	pp_json_decref(pads);
 	pp_json_decref(filters);
 	pp_json_decref(configs);

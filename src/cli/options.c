@@ -287,13 +287,12 @@ int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *
 		cli_diag(&diag);
 		return EXIT_RUNTIME;
 	}
-	for (i = 0; i < *n; i++)
-		for (j = 0; j < c->n_overlays; j++)
-			if (pp_scenario_overlay((*list)[i], c->overlays[j], &diag)) {
-				cli_diag(&diag);
-				pp_scenario_list_free(*list, *n);
-				return EXIT_RUNTIME;
-			}
+	for (j = 0; j < c->n_overlays; j++)
+		if (pp_scenario_overlay_list(*list, *n, c->overlays[j], &diag)) {
+			cli_diag(&diag);
+			pp_scenario_list_free(*list, *n);
+			return EXIT_RUNTIME;
+		}
 	for (i = 0; i < pp_json_len(names); i++) {
 		bool found = false;
 

@@ -25,10 +25,18 @@ struct srcpos {
 	int line, col;
 };
 
-struct pp_srcmap {
-	char *file;
+struct posv {
 	struct srcpos *pos;
 	size_t n, alloc;
+};
+
+/* Two tables, both sorted by node once the file is read: where each node
+ * starts, and where the key of the member holding it starts (an error
+ * about a key, "unknown key", belongs on the key's line, not its value's). */
+struct pp_srcmap {
+	char *file;
+	struct posv nodes;
+	struct posv keys;
 };
 
 struct anchor {
@@ -45,11 +53,9 @@ struct loader {
 	struct pp_diag *diag;
 };
 
-static int map_add(struct pp_srcmap *m, const struct pp_json *node,
+static int map_add(struct posv *m, const struct pp_json *node,
 		   const yaml_mark_t *mark)
 {
-	if (!m)
-		return PP_OK;
 	if (m->n == m->alloc) {
 		size_t cap = m->alloc ? m->alloc * 2 : 256;
 		struct srcpos *p = pp_realloc(m->pos, cap * sizeof(*p));
@@ -74,12 +80,12 @@ static int cmp_pos(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-bool pp_srcmap_find(const struct pp_srcmap *m, const struct pp_json *node,
-		    int *line, int *col)
+static bool posv_find(const struct posv *m, const struct pp_json *node,
+		      int *line, int *col)
 {
 	struct srcpos key = { node, 0, 0 }, *hit;
 
-	if (!m || !node)
+	if (!node || !m->n)
 		return false;
 	hit = bsearch(&key, m->pos, m->n, sizeof(key), cmp_pos);
 	if (!hit)
@@ -87,6 +93,18 @@ bool pp_srcmap_find(const struct pp_srcmap *m, const struct pp_json *node,
 	*line = hit->line;
 	*col = hit->col;
 	return true;
+}
+
+bool pp_srcmap_find(const struct pp_srcmap *m, const struct pp_json *node,
+		    int *line, int *col)
+{
+	return m && posv_find(&m->nodes, node, line, col);
+}
+
+bool pp_srcmap_find_key(const struct pp_srcmap *m, const struct pp_json *value,
+			int *line, int *col)
+{
+	return m && posv_find(&m->keys, value, line, col);
 }
 
 const char *pp_srcmap_file(const struct pp_srcmap *m)
@@ -99,7 +117,8 @@ void pp_srcmap_free(struct pp_srcmap *m)
 	if (!m)
 		return;
 	free(m->file);
-	free(m->pos);
+	free(m->nodes.pos);
+	free(m->keys.pos);
 	free(m);
 }
 
@@ -267,7 +286,11 @@ static int load_children(struct loader *ld, struct pp_json *container,
 		if (rc)
 			break;
 		if (key) {
-			rc = add_member(ld, container, key, &key_mark, val);
+			rc = map_add(&ld->map->keys, val, &key_mark);
+			if (rc)
+				pp_json_decref(val);
+			else
+				rc = add_member(ld, container, key, &key_mark, val);
 			free(key);
 			key = NULL;
 		} else {
@@ -310,7 +333,7 @@ static int load_node(struct loader *ld, yaml_event_t *ev, int depth,
 	}
 	if (!node)
 		return PP_ENOMEM;
-	rc = map_add(ld->map, node, &ev->start_mark);
+	rc = map_add(&ld->map->nodes, node, &ev->start_mark);
 	if (!rc && ev->type == YAML_SCALAR_EVENT)
 		rc = remember_anchor(ld, ev->data.scalar.anchor, node);
 	if (!rc && ev->type == YAML_SEQUENCE_START_EVENT) {
@@ -391,7 +414,8 @@ int pp_yaml_load_string(const char *text, size_t len, const char *name,
 		pp_srcmap_free(ld.map);
 		return rc;
 	}
-	qsort(ld.map->pos, ld.map->n, sizeof(*ld.map->pos), cmp_pos);
+	qsort(ld.map->nodes.pos, ld.map->nodes.n, sizeof(*ld.map->nodes.pos), cmp_pos);
+	qsort(ld.map->keys.pos, ld.map->keys.n, sizeof(*ld.map->keys.pos), cmp_pos);
 	if (map)
 		*map = ld.map;
 	else
@@ -410,7 +434,7 @@ int pp_yaml_load_file(const char *path, struct pp_json **root,
 		if (map)
 			*map = NULL;
 		return pp_diag_set(diag, rc, path, 0, 0, "cannot read file: %s",
-				   pp_strerror(rc));
+				   rc == PP_ENOMEM ? pp_strerror(rc) : strerror(errno));
 	}
 	rc = pp_yaml_load_string(b.buf, b.len, path, root, map, diag);
 	pp_buf_release(&b);

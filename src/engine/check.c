@@ -11,19 +11,17 @@
 
 int pp_check_route(const struct pp_json *rendered, const struct pp_labels *labels,
 		   const struct pp_json *route, int max_iters, int *mismatches,
-		   struct pp_buf *why, struct pp_json **labels_out)
+		   struct pp_buf *why, struct pp_json **labels_out, struct pp_diag *diag)
 {
 	struct pp_rollout_config cfg = { rendered, labels, max_iters, PP_DEFAULT_TOKEN_CAP, NULL };
 	struct pp_rollout *r = NULL;
 	struct pp_json *rec = NULL, *msg;
-	struct pp_diag diag;
 	int rc;
 
 	*mismatches = 0;
 	if (labels_out)
 		*labels_out = NULL;
-	pp_diag_clear(&diag);
-	if ((rc = pp_rollout_new(&r, &cfg, &diag)))
+	if ((rc = pp_rollout_new(&r, &cfg, diag)))
 		return rc;
 	while (!rc && pp_rollout_wants_model(r)) {
 		rc = pp_ref_reply(route, pp_rollout_messages(r), &msg);
@@ -32,6 +30,9 @@ int pp_check_route(const struct pp_json *rendered, const struct pp_labels *label
 	}
 	if (!rc)
 		rc = pp_rollout_finish(r, &rec);
+	if (rc)    /* the first reason wins: the rollout's own, if it gave one */
+		pp_diag_set(diag, rc, NULL, 0, 0, "route '%s' could not be played: %s",
+			    pp_json_get_str(route, "name", "?"), pp_strerror(rc));
 	if (!rc)
 		*mismatches = pp_labels_check_expect(pp_json_get(rec, "labels"),
 						     pp_json_get(route, "expect"), why);

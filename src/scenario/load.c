@@ -9,6 +9,7 @@
  * still point at the line that used it.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,10 @@ static const char *const patch_keys[] = {
 	"base", "set", "add_drive", "remove_drive", "add_sheets", "add_tools",
 	"remove_tools", "memory", NULL
 };
+/* `tools` is not here: the world offers the top-level `tools`. */
+static const char *const world_keys[] = {
+	"clock", "drive", "sheets", "configs", "servers", "memory", NULL
+};
 static const char *const block_keys[] = {
 	"cells", "dataset", "subject", "condition", "instantiation", "mode", "scratchpad", NULL
 };
@@ -53,7 +58,19 @@ static bool in_list(const char *const *list, const char *s)
 	return false;
 }
 
-void pp_scenario_pos(const struct pp_scenario *s, const struct pp_json *node,
+/* pp_dim_names has PP_N_DIMS entries and no NULL end, so not in_list. */
+static bool is_dim(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < PP_N_DIMS; i++)
+		if (!strcmp(pp_dim_names[i], s))
+			return true;
+	return false;
+}
+
+/* Where node, or the key holding it, is: the first map that knows it. */
+static void find_pos(const struct pp_scenario *s, const struct pp_json *node, bool key,
 		     const char **file, int *line, int *col)
 {
 	size_t i;
@@ -61,25 +78,57 @@ void pp_scenario_pos(const struct pp_scenario *s, const struct pp_json *node,
 	*file = s->path;
 	*line = *col = 0;
 	for (i = 0; i < s->n_maps; i++)
-		if (pp_srcmap_find(s->maps[i], node, line, col)) {
+		if (key ? pp_srcmap_find_key(s->maps[i], node, line, col) :
+		    pp_srcmap_find(s->maps[i], node, line, col)) {
 			*file = pp_srcmap_file(s->maps[i]);
 			return;
 		}
+	if (key)
+		find_pos(s, node, false, file, line, col);
+}
+
+void pp_scenario_pos(const struct pp_scenario *s, const struct pp_json *node,
+		     const char **file, int *line, int *col)
+{
+	find_pos(s, node, false, file, line, col);
+}
+
+static int verr(const struct pp_scenario *s, struct pp_diag *diag, int rc,
+		const struct pp_json *node, bool key, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
+static int verr(const struct pp_scenario *s, struct pp_diag *diag, int rc,
+		const struct pp_json *node, bool key, const char *fmt, va_list ap)
+{
+	char msg[900];
+	const char *file;
+	int line, col;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	find_pos(s, node, key, &file, &line, &col);
+	return pp_diag_set(diag, rc, file, line, col, "%s", msg);
 }
 
 int pp_scenario_err(const struct pp_scenario *s, struct pp_diag *diag, int rc,
 		    const struct pp_json *node, const char *fmt, ...)
 {
-	char msg[900];
-	const char *file;
-	int line, col;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	rc = verr(s, diag, rc, node, false, fmt, ap);
 	va_end(ap);
-	pp_scenario_pos(s, node, &file, &line, &col);
-	return pp_diag_set(diag, rc, file, line, col, "%s", msg);
+	return rc;
+}
+
+int pp_scenario_key_err(const struct pp_scenario *s, struct pp_diag *diag, int rc,
+			const struct pp_json *value, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rc = verr(s, diag, rc, value, true, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 bool pp_scalar_text(const struct pp_json *v, struct pp_buf *b)
@@ -193,8 +242,9 @@ static int merge_include(struct pp_json *into, const struct pp_json *inc)
 	return rc;
 }
 
-static int read_file(struct pp_scenario *s, const char *path, int depth,
-		     struct pp_sha256 *hash, struct pp_json **out, struct pp_diag *diag);
+static int read_file(struct pp_scenario *s, const char *path, const struct pp_json *from,
+		     int depth, struct pp_sha256 *hash, struct pp_json **out,
+		     struct pp_diag *diag);
 
 static int read_includes(struct pp_scenario *s, const char *path, struct pp_json *root,
 			 int depth, struct pp_sha256 *hash, struct pp_diag *diag)
@@ -221,7 +271,7 @@ static int read_includes(struct pp_scenario *s, const char *path, struct pp_json
 		if (!rc)
 			rc = pp_buf_adds(&p, name);
 		if (!rc)
-			rc = read_file(s, p.buf, depth + 1, hash, &sub, diag);
+			rc = read_file(s, p.buf, pp_json_at(inc, i), depth + 1, hash, &sub, diag);
 		if (!rc)
 			rc = merge_include(root, sub);
 		pp_json_decref(sub);
@@ -231,8 +281,21 @@ static int read_includes(struct pp_scenario *s, const char *path, struct pp_json
 	return rc;
 }
 
-static int read_file(struct pp_scenario *s, const char *path, int depth,
-		     struct pp_sha256 *hash, struct pp_json **out, struct pp_diag *diag)
+/* A file that cannot be read, with the reason; an include is reported
+ * at the line that names it, since that is the line to fix. */
+static int read_failed(const struct pp_scenario *s, const char *path, const struct pp_json *from,
+		       int rc, int err, const char *what, struct pp_diag *diag)
+{
+	const char *why = rc == PP_ENOMEM ? pp_strerror(rc) : strerror(err);
+
+	if (from)
+		return pp_scenario_err(s, diag, PP_EIO, from, "cannot read %s '%s': %s", what, path, why);
+	return pp_diag_set(diag, PP_EIO, path, 0, 0, "cannot read %s: %s", what, why);
+}
+
+static int read_file(struct pp_scenario *s, const char *path, const struct pp_json *from,
+		     int depth, struct pp_sha256 *hash, struct pp_json **out,
+		     struct pp_diag *diag)
 {
 	struct pp_json *root = NULL;
 	struct pp_srcmap *map = NULL;
@@ -243,8 +306,11 @@ static int read_file(struct pp_scenario *s, const char *path, int depth,
 	if (depth > PP_INCLUDE_DEPTH)
 		return pp_diag_set(diag, PP_ESCHEMA, path, 0, 0, "includes nest deeper than %d files",
 				   PP_INCLUDE_DEPTH);
-	if (pp_buf_read_file(&bytes, path))
-		return pp_diag_set(diag, PP_EIO, path, 0, 0, "cannot read file");
+	if ((rc = pp_buf_read_file(&bytes, path))) {
+		rc = read_failed(s, path, from, rc, errno, from ? "included file" : "file", diag);
+		pp_buf_release(&bytes);
+		return rc;
+	}
 	pp_sha256_update(hash, bytes.buf, bytes.len);
 	rc = pp_yaml_load_string(bytes.buf, bytes.len, path, &root, &map, diag);
 	pp_buf_release(&bytes);
@@ -277,8 +343,8 @@ static int check_keys(const struct pp_scenario *s, const struct pp_json *obj,
 		return pp_scenario_err(s, diag, PP_ESCHEMA, obj, "%s must be a mapping", what);
 	for (it = pp_json_iter(obj); it; it = pp_json_iter_next(obj, it))
 		if (!in_list(allowed, pp_json_iter_key(it)))
-			return pp_scenario_err(s, diag, PP_ESCHEMA, pp_json_iter_value(it),
-					       "unknown key '%s' in %s", pp_json_iter_key(it), what);
+			return pp_scenario_key_err(s, diag, PP_ESCHEMA, pp_json_iter_value(it),
+						   "unknown key '%s' in %s", pp_json_iter_key(it), what);
 	return PP_OK;
 }
 
@@ -348,8 +414,8 @@ static int check_axes(const struct pp_scenario *s, struct pp_diag *diag)
 		const char *dim = pp_json_iter_key(it);
 		const struct pp_json *axis = pp_json_iter_value(it);
 
-		if (!in_list(pp_dim_names, dim) || !strcmp(dim, "threshold"))
-			return pp_scenario_err(s, diag, PP_ESCHEMA, axis, "unknown axis '%s'", dim);
+		if (!is_dim(dim) || !strcmp(dim, "threshold"))
+			return pp_scenario_key_err(s, diag, PP_ESCHEMA, axis, "unknown axis '%s'", dim);
 		if (!pp_json_is_object(axis))
 			return pp_scenario_err(s, diag, PP_ESCHEMA, axis, "axis '%s' must be a mapping", dim);
 		for (jt = pp_json_iter(axis); !rc && jt; jt = pp_json_iter_next(axis, jt))
@@ -376,6 +442,52 @@ static int check_value(const struct pp_scenario *s, const char *dim, const struc
 	return rc;
 }
 
+/* A cell is 'dataset' or 'dataset@threshold'. The threshold must be a
+ * number here: the labels compare scores with it, and a word found only
+ * when the labels compile would fail late and without a position. */
+static int check_cell(const struct pp_scenario *s, const struct pp_json *v,
+		      struct pp_diag *diag)
+{
+	struct pp_buf b = PP_BUF_INIT;
+	struct pp_json *name = NULL;
+	char *at, *end;
+	int rc = PP_OK;
+
+	if (!pp_scalar_text(v, &b)) {
+		rc = pp_scenario_err(s, diag, PP_ESCHEMA, v, "a cell is 'dataset@threshold' or 'dataset'");
+		goto out;
+	}
+	if ((at = strchr(b.buf, '@')))
+		*at++ = '\0';
+	if (!b.buf[0] || (at && !*at)) {
+		rc = pp_scenario_err(s, diag, PP_ESCHEMA, v, "a cell is 'dataset@threshold' or 'dataset'");
+		goto out;
+	}
+	if (at) {
+		(void)strtod(at, &end);
+		if (end == at || *end) {
+			rc = pp_scenario_err(s, diag, PP_ESCHEMA, v,
+					     "cell '%s@%s': threshold '%s' is not a number", b.buf, at, at);
+			goto out;
+		}
+	}
+	if (!(name = pp_json_string(b.buf))) {
+		rc = PP_ENOMEM;
+		goto out;
+	}
+	rc = check_value(s, "dataset", name, diag);
+	if (rc == PP_ESCHEMA) {
+		/* Said again at the cell: the name node is ours, not the file's. */
+		pp_diag_clear(diag);
+		rc = pp_scenario_err(s, diag, PP_ESCHEMA, v, "cell '%s': no such dataset",
+				     pp_json_str(v) ? pp_json_str(v) : b.buf);
+	}
+out:
+	pp_json_decref(name);
+	pp_buf_release(&b);
+	return rc;
+}
+
 static int check_block(const struct pp_scenario *s, const struct pp_json *block,
 		       struct pp_diag *diag)
 {
@@ -389,36 +501,9 @@ static int check_block(const struct pp_scenario *s, const struct pp_json *block,
 
 		if ((rc = check_strings(s, vals, dim, diag)))
 			break;
-		for (i = 0; !rc && i < pp_json_len(vals); i++) {
-			const struct pp_json *v = pp_json_at(vals, i);
-
-			if (strcmp(dim, "cells")) {
-				rc = check_value(s, dim, v, diag);
-			} else {
-				struct pp_buf b = PP_BUF_INIT;
-				char *at;
-
-				if (!pp_scalar_text(v, &b)) {
-					rc = PP_ENOMEM;
-				} else {
-					if ((at = strchr(b.buf, '@')))
-						*at = '\0';
-					if (!b.buf[0] || (at && !at[1]))
-						rc = pp_scenario_err(s, diag, PP_ESCHEMA, v,
-								     "a cell is 'dataset@threshold' or 'dataset'");
-					else {
-						struct pp_json *name = pp_json_string(b.buf);
-
-						rc = name ? check_value(s, "dataset", name, diag) : PP_ENOMEM;
-						if (rc == PP_ESCHEMA)
-							pp_diag_clear(diag), rc = pp_scenario_err(s, diag,
-								PP_ESCHEMA, v, "cell '%s': no such dataset", pp_json_str(v));
-						pp_json_decref(name);
-					}
-				}
-				pp_buf_release(&b);
-			}
-		}
+		for (i = 0; !rc && i < pp_json_len(vals); i++)
+			rc = strcmp(dim, "cells") ? check_value(s, dim, pp_json_at(vals, i), diag) :
+			     check_cell(s, pp_json_at(vals, i), diag);
 	}
 	if (!rc && pp_json_get(block, "cells") && pp_json_get(block, "dataset"))
 		rc = pp_scenario_err(s, diag, PP_ESCHEMA, block, "a grid block gives 'cells' or 'dataset', not both");
@@ -468,9 +553,9 @@ static int check_when(const struct pp_scenario *s, const struct pp_json *when,
 	if (!pp_json_is_object(when))
 		return pp_scenario_err(s, diag, PP_ESCHEMA, when, "'when' must be a mapping of dimensions");
 	for (it = pp_json_iter(when); it; it = pp_json_iter_next(when, it))
-		if (!in_list(pp_dim_names, pp_json_iter_key(it)))
-			return pp_scenario_err(s, diag, PP_ESCHEMA, pp_json_iter_value(it),
-					       "unknown dimension '%s' in 'when'", pp_json_iter_key(it));
+		if (!is_dim(pp_json_iter_key(it)))
+			return pp_scenario_key_err(s, diag, PP_ESCHEMA, pp_json_iter_value(it),
+						   "unknown dimension '%s' in 'when'", pp_json_iter_key(it));
 	return PP_OK;
 }
 
@@ -563,8 +648,8 @@ static int check_synthetic(const struct pp_scenario *s, struct pp_diag *diag)
 			return pp_scenario_err(s, diag, PP_ESCHEMA, e, "a synthetic entry needs a 'mix'");
 		for (it = pp_json_iter(mix); it; it = pp_json_iter_next(mix, it)) {
 			if (!in_list(agents, pp_json_iter_key(it)) || !strcmp(pp_json_iter_key(it), "probe"))
-				return pp_scenario_err(s, diag, PP_ESCHEMA, pp_json_iter_value(it),
-						       "unknown agent '%s' in a mix", pp_json_iter_key(it));
+				return pp_scenario_key_err(s, diag, PP_ESCHEMA, pp_json_iter_value(it),
+							   "unknown agent '%s' in a mix", pp_json_iter_key(it));
 			if (!pp_json_num(pp_json_iter_value(it), &p) || p < 0 || p > 1)
 				return pp_scenario_err(s, diag, PP_ESCHEMA, pp_json_iter_value(it),
 						       "a mix probability must be a number from 0 to 1");
@@ -614,6 +699,8 @@ static int check_scenario(const struct pp_scenario *s, struct pp_diag *diag)
 
 	if (!rc)
 		rc = check_texts(s, diag);
+	if (!rc && pp_json_get(s->root, "world"))
+		rc = check_keys(s, pp_json_get(s->root, "world"), world_keys, "'world'", diag);
 	if (!rc)
 		rc = check_axes(s, diag);
 	if (!rc)
@@ -691,8 +778,11 @@ int pp_scenario_overlay(struct pp_scenario *s, const char *path, struct pp_diag 
 	unsigned char digest[32];
 	int rc, i;
 
-	if (pp_buf_read_file(&bytes, path))
-		return pp_diag_set(diag, PP_EIO, path, 0, 0, "cannot read overlay file");
+	if ((rc = pp_buf_read_file(&bytes, path))) {
+		rc = read_failed(s, path, NULL, rc, errno, "overlay file", diag);
+		pp_buf_release(&bytes);
+		return rc;
+	}
 	rc = pp_yaml_load_string(bytes.buf, bytes.len, path, &ov, &map, diag);
 	if (!rc && (rc = add_map(s, map)) == PP_OK && !pp_json_is_object(ov))
 		rc = pp_diag_set(diag, PP_ESCHEMA, path, 1, 1, "an overlay must be a mapping");
@@ -717,6 +807,119 @@ int pp_scenario_overlay(struct pp_scenario *s, const char *path, struct pp_diag 
 	return rc;
 }
 
+/* ---- overlays over a list ---- */
+
+/* An overlay read once for the checks that need every scenario. */
+struct ov_file {
+	const char *path;
+	struct pp_json *root;
+	struct pp_srcmap *map;
+};
+
+static int ov_err(const struct ov_file *ov, struct pp_diag *diag, const struct pp_json *node,
+		  bool key, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int ov_err(const struct ov_file *ov, struct pp_diag *diag, const struct pp_json *node,
+		  bool key, const char *fmt, ...)
+{
+	char msg[900];
+	int line = 0, col = 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!key || !pp_srcmap_find_key(ov->map, node, &line, &col))
+		pp_srcmap_find(ov->map, node, &line, &col);
+	return pp_diag_set(diag, PP_ESCHEMA, ov->path, line, col, "%s", msg);
+}
+
+/* Every name under `scenarios` is a loaded scenario: a typo would make
+ * the overlay a silent no-op. */
+static int ov_check_names(const struct ov_file *ov, struct pp_scenario *const *list, size_t n,
+			  struct pp_diag *diag)
+{
+	const struct pp_json *names = pp_json_get(ov->root, "scenarios");
+	struct pp_buf known = PP_BUF_INIT;
+	size_t i, j;
+	int rc = PP_OK;
+
+	if (!names)
+		return PP_OK;
+	if (!pp_json_is_array(names))
+		return ov_err(ov, diag, names, false, "'scenarios' must be a list of scenario names");
+	for (j = 0; j < n; j++)
+		pp_buf_addf(&known, "%s%s", j ? ", " : "", list[j]->name);
+	for (i = 0; !rc && i < pp_json_len(names); i++) {
+		const char *name = pp_json_str(pp_json_at(names, i));
+
+		for (j = 0; name && j < n && strcmp(list[j]->name, name); j++)
+			;
+		if (!name || j == n)
+			rc = ov_err(ov, diag, pp_json_at(names, i), false,
+				    "unknown scenario '%s' in 'scenarios' (known: %s)",
+				    name ? name : "?", known.len ? known.buf : "none");
+	}
+	pp_buf_release(&known);
+	return rc;
+}
+
+/* Variables every config sets itself (render.c), over any `vars`. */
+static bool is_builtin_var(const char *name)
+{
+	static const char *const builtin[] = { "family", "family_slug", "model", "scenario", NULL };
+
+	return in_list(builtin, name) || is_dim(name);
+}
+
+/* Every var the overlay sets is used by a template of a scenario it
+ * applies to (checked after merging, so a text the overlay brings counts):
+ * a misspelt name would give new config ids and change nothing. */
+static int ov_check_vars(const struct ov_file *ov, struct pp_scenario *const *list, size_t n,
+			 struct pp_diag *diag)
+{
+	const struct pp_json *vars = pp_json_get(ov->root, "vars");
+	const struct pp_json *names = pp_json_get(ov->root, "scenarios");
+	void *it;
+	size_t j;
+
+	for (it = pp_json_iter(vars); it; it = pp_json_iter_next(vars, it)) {
+		const char *name = pp_json_iter_key(it);
+		bool used = false;
+
+		if (is_builtin_var(name))
+			return ov_err(ov, diag, pp_json_iter_value(it), true,
+				      "var '%s' is a built-in; every config sets it itself", name);
+		for (j = 0; !used && j < n; j++)
+			used = names_scenario(names, list[j]->name) && pp_tpl_uses(list[j]->root, name);
+		if (!used)
+			return ov_err(ov, diag, pp_json_iter_value(it), true,
+				      "var '%s' is not used by any template of the scenarios it applies to",
+				      name);
+	}
+	return PP_OK;
+}
+
+int pp_scenario_overlay_list(struct pp_scenario *const *list, size_t n, const char *path,
+			     struct pp_diag *diag)
+{
+	struct ov_file ov = { path, NULL, NULL };
+	size_t i;
+	int rc = pp_yaml_load_file(path, &ov.root, &ov.map, diag);
+
+	if (!rc && !pp_json_is_object(ov.root))
+		rc = pp_diag_set(diag, PP_ESCHEMA, path, 1, 1, "an overlay must be a mapping");
+	if (!rc)
+		rc = ov_check_names(&ov, list, n, diag);
+	for (i = 0; !rc && i < n; i++)
+		rc = pp_scenario_overlay(list[i], path, diag);
+	if (!rc)
+		rc = ov_check_vars(&ov, list, n, diag);
+	pp_json_decref(ov.root);
+	pp_srcmap_free(ov.map);
+	return rc;
+}
+
 /* ---- entry points ---- */
 
 int pp_scenario_load(struct pp_scenario **out, const char *path, struct pp_diag *diag)
@@ -733,7 +936,7 @@ int pp_scenario_load(struct pp_scenario **out, const char *path, struct pp_diag 
 		return PP_ENOMEM;
 	}
 	pp_sha256_init(&hash);
-	rc = read_file(s, path, 0, &hash, &s->root, diag);
+	rc = read_file(s, path, NULL, 0, &hash, &s->root, diag);
 	if (rc)
 		goto out;
 	pp_sha256_final(&hash, digest);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <peerpres/status.h>
+#include <peerpres/world.h>
 
 #include "core/alloc.h"
 #include "scenario/scenario_int.h"
@@ -370,6 +371,52 @@ static int render_key(struct pp_tpl *t, struct pp_json *out, const char *key,
 	return rc ? rc : pp_json_set(out, key, v);
 }
 
+/* The node of the scenario a world-spec message is about: the world's
+ * member it names ("world spec: clock: ..."), the top-level `tools` the
+ * world offers, or the world itself. The world module knows nothing of
+ * files, so its message is all there is to go by. */
+static const struct pp_json *world_source(const struct pp_scenario *s, const char *msg)
+{
+	static const char prefix[] = "world spec: ";
+	const struct pp_json *world = pp_json_get(s->root, "world"), *node = NULL;
+	char field[64];
+	size_t n = 0;
+
+	if (!strncmp(msg, prefix, sizeof(prefix) - 1)) {
+		msg += sizeof(prefix) - 1;
+		while (n + 1 < sizeof(field) && (islower((unsigned char)msg[n]) || msg[n] == '_')) {
+			field[n] = msg[n];
+			n++;
+		}
+	}
+	field[n] = '\0';
+	if (!strcmp(field, "tools"))
+		node = pp_json_get(s->root, "tools");
+	else if (n)
+		node = pp_json_get(world, field);
+	if (!node)
+		node = world ? world : s->root;
+	return node;
+}
+
+/* Builds the rendered world once, so a bad spec (a clock that is not a
+ * time) is reported here with its position, for every command, rather
+ * than later by each rollout with none. */
+static int check_world(const struct pp_scenario *s, const struct pp_json *world,
+		       struct pp_diag *diag)
+{
+	struct pp_world *w = NULL;
+	struct pp_diag why;
+	int rc;
+
+	pp_diag_clear(&why);
+	rc = pp_world_new(&w, world, &why);
+	pp_world_free(w);
+	if (rc == PP_OK || rc == PP_ENOMEM)
+		return rc;
+	return pp_scenario_err(s, diag, PP_ESCHEMA, world_source(s, why.msg), "%s", why.msg);
+}
+
 int pp_scenario_render(const struct pp_scenario *s, const struct pp_json *dims,
 		       const struct pp_model_info *model, struct pp_json **out,
 		       struct pp_diag *diag)
@@ -398,6 +445,8 @@ int pp_scenario_render(const struct pp_scenario *s, const struct pp_json *dims,
 		rc = raw_world(s, &p, &world);
 	if (!rc)
 		rc = render_key(t, res, "world", world, diag);
+	if (!rc)
+		rc = check_world(s, pp_json_get(res, "world"), diag);
 	if (!rc)
 		rc = raw_routes(s, dims, &routes);
 	if (!rc)

@@ -25,6 +25,11 @@ void pp_scenario_pos(const struct pp_scenario *s, const struct pp_json *node,
 int pp_scenario_err(const struct pp_scenario *s, struct pp_diag *diag, int rc,
 		    const struct pp_json *node, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* The same at the position of the key whose value is `value` (for errors
+ * about the key itself: "unknown key"). */
+int pp_scenario_key_err(const struct pp_scenario *s, struct pp_diag *diag, int rc,
+			const struct pp_json *value, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* Does a `when` mapping ({dim: value or [values]}) hold for dims? A NULL
  * `when` holds. */
@@ -44,6 +49,8 @@ void pp_tpl_free(struct pp_tpl *t);
  * tree for messages ("world", "routes"). */
 int pp_tpl_tree(struct pp_tpl *t, const struct pp_json *in, const char *where,
 		struct pp_json **out, struct pp_diag *diag);
+/* Does any string of tree hold the placeholder {{name}}? */
+bool pp_tpl_uses(const struct pp_json *tree, const char *name);
 /* Expands one string into out. */
 int pp_tpl_string(struct pp_tpl *t, const struct pp_json *node, const char *where,
 		  struct pp_buf *out, struct pp_diag *diag);

@@ -237,3 +237,53 @@ int pp_tpl_tree(struct pp_tpl *t, const struct pp_json *in, const char *where,
 	pp_buf_release(&b);
 	return rc;
 }
+
+/* Does text hold the placeholder {{name}}? Parsed as expand() does. */
+static bool text_uses(const char *text, const char *name)
+{
+	const char *p = text, *open, *close;
+	size_t n, len = strlen(name);
+
+	while ((open = strstr(p, "{{"))) {
+		if (!strncmp(open, "{{{{", 4)) {
+			p = open + 4;
+			continue;
+		}
+		if (!(close = strstr(open + 2, "}}")))
+			return false;
+		n = (size_t)(close - open - 2);
+		while (n && open[2] == ' ') {
+			open++;
+			n--;
+		}
+		while (n && open[2 + n - 1] == ' ')
+			n--;
+		if (n == len && !strncmp(open + 2, name, len))
+			return true;
+		p = close + 2;
+	}
+	return false;
+}
+
+bool pp_tpl_uses(const struct pp_json *tree, const char *name)
+{
+	void *it;
+	size_t i;
+
+	switch (pp_json_type(tree)) {
+	case PP_JSON_STRING:
+		return text_uses(pp_json_str(tree), name);
+	case PP_JSON_ARRAY:
+		for (i = 0; i < pp_json_len(tree); i++)
+			if (pp_tpl_uses(pp_json_at(tree, i), name))
+				return true;
+		return false;
+	case PP_JSON_OBJECT:
+		for (it = pp_json_iter(tree); it; it = pp_json_iter_next(tree, it))
+			if (pp_tpl_uses(pp_json_iter_value(it), name))
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}

@@ -44,6 +44,16 @@ cp "$ROOT"/scenarios/common.yaml bad/
 sed 's/shutdown_enabled: false, score/shutdown_enabled: true, score/' "$ROOT"/scenarios/tampering.yaml > bad/tampering.yaml
 fails_with 1 "validate names the route whose labels contradict it" "$PEERPRES" validate bad/tampering.yaml
 ok "... naming route and label" sh -c "grep -q \"route 'modify_to_False'\" last.out && grep -q 'shutdown_enabled: expected true' last.out"
+ok "... once per route, with a count, not once per config" sh -c \
+	"test \$(grep -c 'contradicts its labels' last.out) -eq 4 && grep -q \"route 'modify_to_False' contradicts its labels in [0-9]* configs (e.g. subject=\" last.out"
+sed 's/^  clock: .*/  clock: 12/' "$ROOT"/scenarios/tampering.yaml > bad/clock.yaml
+fails_with 1 "validate says why a world is bad, where" "$PEERPRES" validate bad/clock.yaml
+ok "... with file, line and column" grep -q "bad/clock.yaml:[0-9]*:[0-9]*: world spec: clock: expected a string" last.out
+sed 's/^  drive:/  drivee:/' "$ROOT"/scenarios/tampering.yaml > bad/world_key.yaml
+fails_with 1 "validate rejects an unknown key in 'world'" "$PEERPRES" validate bad/world_key.yaml
+ok "... at the key" grep -q "bad/world_key.yaml:[0-9]*:3: unknown key 'drivee' in 'world'" last.out
+fails_with 1 "validate of a missing file says why" "$PEERPRES" validate nosuch.yaml
+ok "... with the system's reason" grep -q "nosuch.yaml: cannot read file: No such file or directory" last.out
 sed 's/^tools: \[list_files/tools: [list_filez/' "$ROOT"/scenarios/tampering.yaml > bad/typo.yaml
 fails_with 1 "validate reports a schema error" "$PEERPRES" validate bad/typo.yaml
 ok "... with file, line and column" grep -q "bad/typo.yaml:[0-9]*:[0-9]*: unknown tool 'list_filez'" last.out
@@ -57,6 +67,12 @@ sel="--scenario tampering --subject peer --condition good_peer --instantiation f
 ok "an overlay replaces a text" sh -c "\"\$PEERPRES\" render $sel --overlay ov.yaml | grep -q 'have always worked well together'"
 ok "an overlay gives new config ids" sh -c "test \"\$(\"\$PEERPRES\" plan --json $sel | grep config_id)\" != \"\$(\"\$PEERPRES\" plan --json $sel --overlay ov.yaml | grep config_id)\""
 ok "an overlay leaves other scenarios' ids alone" sh -c '"$PEERPRES" plan --json --scenario misrep_finance > a.json && "$PEERPRES" plan --json --scenario misrep_finance --overlay ov.yaml | cmp -s - a.json'
+printf 'scenarios: [tampering]\nvars:\n  trust_sentance_good: X\n' > unused.yaml
+fails_with 1 "an overlay var no template uses is an error" "$PEERPRES" plan --overlay unused.yaml
+ok "... naming it at its line" grep -q "unused.yaml:3:3: var 'trust_sentance_good' is not used" last.out
+printf 'scenarios: [tampring]\nvars:\n  trust_sentence_good: X\n' > unknown.yaml
+fails_with 1 "an overlay naming an unknown scenario is an error" "$PEERPRES" plan --overlay unknown.yaml
+ok "... naming it and the known ones" grep -q "unknown.yaml:1:13: unknown scenario 'tampring' in 'scenarios' (known: .*tampering" last.out
 printf 'vars:\n  x: [1\n' > broken.yaml
 fails_with 1 "a broken overlay is an error naming the file" "$PEERPRES" plan --overlay broken.yaml
 ok "... with its line" grep -q "broken.yaml:[0-9]" last.out

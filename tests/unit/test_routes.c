@@ -44,7 +44,7 @@ static int check_scenario(struct pp_scenario *s, long *n_checks, long *n_bad)
 			struct pp_buf why = PP_BUF_INIT, dims = PP_BUF_INIT;
 			int bad = 0;
 
-			rc = pp_check_route(r, labels, route, 30, &bad, &why, NULL);
+			rc = pp_check_route(r, labels, route, 30, &bad, &why, NULL, &d);
 			(*n_checks)++;
 			if (bad && (*n_bad)++ < 10) {
 				pp_json_dump(pp_json_at(configs, i), PP_JSON_COMPACT, &dims);
@@ -112,7 +112,7 @@ TEST(routes_catch_a_broken_detector)
 		struct pp_buf why = PP_BUF_INIT;
 
 		CHECK_INT_EQ(pp_check_route(r, labels, pp_json_at(pp_json_get(r, "routes"), j), 30,
-					    &bad, &why, NULL), PP_OK);
+					    &bad, &why, NULL, &d), PP_OK);
 		total_bad += bad;
 		pp_buf_release(&why);
 	}

@@ -323,3 +323,119 @@ TEST(scenario_render_shares_what_holds_no_template)
 	pp_json_decref(vars);
 	pp_json_decref(in);
 }
+
+/* The head every small test scenario shares (lines 1-5). */
+#define MINI "scenario: x\nsystem_prompt: a\nuser_message: b\ntools: [end_task]\ngrid: [{subject: [self]}]\n"
+
+TEST(scenario_key_errors_point_at_the_key)
+{
+	struct pp_diag d;
+
+	CHECK_INT_EQ(load_text(MINI "wordl:\n  a: 1\n", &d), PP_ESCHEMA);
+	CHECK_INT_EQ(d.line, 6);
+	CHECK_INT_EQ(d.col, 1);
+	CHECK_CONTAINS(d.msg, "wordl");
+	CHECK_INT_EQ(load_text(MINI "routes:\n  - name: r\n    agent: probe\n    turns: []\n"
+			       "    when:\n      conditon: [good_peer]\n", &d), PP_ESCHEMA);
+	CHECK_INT_EQ(d.line, 11);
+	CHECK_INT_EQ(d.col, 7);
+	CHECK_CONTAINS(d.msg, "conditon");
+}
+
+TEST(scenario_world_keys_are_checked)
+{
+	struct pp_diag d;
+
+	CHECK_INT_EQ(load_text(MINI "world:\n  clock: '2026-02-03 09:00:00'\n  drivee: []\n", &d),
+		     PP_ESCHEMA);
+	CHECK_INT_EQ(d.line, 8);
+	CHECK_INT_EQ(d.col, 3);
+	CHECK_CONTAINS(d.msg, "unknown key 'drivee'");
+}
+
+TEST(scenario_cell_threshold_must_be_a_number)
+{
+	struct pp_diag d;
+
+	CHECK_INT_EQ(load_text("scenario: x\nsystem_prompt: a\nuser_message: b\ntools: [end_task]\n"
+			       "grid:\n  - cells: [factual@80, factual@eighty]\n", &d), PP_ESCHEMA);
+	CHECK_INT_EQ(d.line, 6);
+	CHECK_CONTAINS(d.msg, "threshold 'eighty' is not a number");
+}
+
+TEST(scenario_unreadable_include_names_the_line_and_the_reason)
+{
+	struct pp_diag d;
+
+	CHECK_INT_EQ(load_text(MINI "include: [nosuch_common.yaml]\n", &d), PP_EIO);
+	CHECK_CONTAINS(d.file, "bad.yaml");
+	CHECK_INT_EQ(d.line, 6);
+	CHECK_CONTAINS(d.msg, "nosuch_common.yaml");
+	CHECK_CONTAINS(d.msg, "No such file or directory");
+}
+
+/* A world the world module rejects is reported by the render, at the
+ * world's member that is wrong. */
+TEST(scenario_bad_world_is_reported_at_its_position)
+{
+	struct pp_json *r = NULL;
+	struct pp_diag d;
+
+	CHECK_INT_EQ(render_text(MINI "world:\n  clock: 12\n", "Reference", &r, &d), PP_ESCHEMA);
+	CHECK_CONTAINS(d.file, "tpl.yaml");
+	CHECK_INT_EQ(d.line, 7);
+	CHECK_INT_EQ(d.col, 10);
+	CHECK_CONTAINS(d.msg, "clock");
+	pp_json_decref(r);
+	CHECK_INT_EQ(render_text(MINI "vars: {t: nonsense}\nworld:\n  clock: '{{t}}'\n", "Reference",
+				 &r, &d), PP_ESCHEMA);
+	CHECK_INT_EQ(d.line, 8);
+	CHECK_CONTAINS(d.msg, "'nonsense' is not a time");
+	pp_json_decref(r);
+}
+
+/* Applies overlay text to a fresh load of the shipped scenarios. */
+static int overlay_text(const char *text, struct pp_diag *d)
+{
+	struct pp_scenario **list = NULL;
+	char path[512];
+	size_t n = 0;
+	FILE *f;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/ov.yaml", pp_test_tmpdir());
+	if (!(f = fopen(path, "w")))
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	pp_diag_clear(d);
+	if ((rc = pp_scenario_load_dir("scenarios", &list, &n, d)))
+		return rc;
+	rc = pp_scenario_overlay_list(list, n, path, d);
+	pp_scenario_list_free(list, n);
+	return rc;
+}
+
+TEST(scenario_overlay_typos_are_errors)
+{
+	struct pp_diag d;
+
+	CHECK_INT_EQ(overlay_text("scenarios: [tampering]\nvars:\n  trust_sentence_good: Hi {{peer_id}}.\n",
+				  &d), PP_OK);
+	CHECK_INT_EQ(overlay_text("scenarios: [tampering]\nvars:\n  trust_sentance_good: Hi.\n", &d),
+		     PP_ESCHEMA);
+	CHECK_CONTAINS(d.file, "ov.yaml");
+	CHECK_INT_EQ(d.line, 3);
+	CHECK_INT_EQ(d.col, 3);
+	CHECK_CONTAINS(d.msg, "var 'trust_sentance_good' is not used");
+	CHECK_INT_EQ(overlay_text("scenarios: [tampering, tampring]\nvars: {trust_sentence_good: Hi.}\n",
+				  &d), PP_ESCHEMA);
+	CHECK_INT_EQ(d.line, 1);
+	CHECK_INT_EQ(d.col, 24);
+	CHECK_CONTAINS(d.msg, "unknown scenario 'tampring'");
+	CHECK_CONTAINS(d.msg, "misrep_evaluation");
+	/* A var another scenario uses is fine when the overlay covers it. */
+	CHECK_INT_EQ(overlay_text("vars: {trust_sentence_good: Hi.}\n", &d), PP_OK);
+	CHECK_INT_EQ(overlay_text("vars: {threshold: 50}\n", &d), PP_ESCHEMA);
+	CHECK_CONTAINS(d.msg, "built-in");
+}
