@@ -17,6 +17,28 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
+/* Every flag. A command accepts the set its --help lists (main.c), so a
+ * flag another command takes is an error here rather than ignored. */
+enum cli_opt {
+	OPT_JSON, OPT_ADAPTIVE, OPT_NO_CACHE, OPT_REDO_ERRORS, OPT_TEST, OPT_NO_JUDGE,
+	OPT_AGREEMENT, OPT_RETRY_FAILED, OPT_LIST_JUDGES, OPT_STUDY_REFUSAL,
+	/* the dimension filters */
+	OPT_SCENARIO, OPT_SUBJECT, OPT_CONDITION, OPT_INSTANTIATION, OPT_DATASET,
+	OPT_THRESHOLD, OPT_MODE, OPT_SCRATCHPAD,
+	/* the other flags with a value */
+	OPT_DB, OPT_MODEL, OPT_FAMILY, OPT_BASE_URL, OPT_REASONING, OPT_SCENARIOS, OPT_FORMAT,
+	OPT_OUTPUT, OPT_DIFF, OPT_JUDGE, OPT_ALSO_DECIDED, OPT_PRICES, OPT_HTML_TRANSCRIPTS,
+	OPT_OVERLAY, OPT_WITH, OPT_ROLLOUTS, OPT_LIMIT, OPT_MAX_ITERS, OPT_SEED, OPT_BUDGET,
+	OPT_CONCURRENCY
+};
+#define OPT(o) (1ULL << OPT_##o)
+/* The filters a store is read with (report, export, judge). */
+#define OPTS_STORE_FILTERS (OPT(SCENARIO) | OPT(SUBJECT) | OPT(CONDITION) | \
+			    OPT(INSTANTIATION) | OPT(DATASET) | OPT(THRESHOLD) | \
+			    OPT(MODE) | OPT(SCRATCHPAD))
+/* The filters that pick configs from the grid (plan, run, render, list). */
+#define OPTS_FILTERS (OPTS_STORE_FILTERS | OPT(WITH))
+
 struct cli {
 	const char *cmd;
 	const char *db;
@@ -67,13 +89,35 @@ struct cli {
  * raises the soft limit to the hard one. */
 void cli_raise_fd_limit(void);
 
-/* Parses argv after the subcommand name. Returns 0, or EXIT_USAGE after
- * printing why. */
-int cli_parse(struct cli *c, int argc, char **argv);
+/* Parses argv after the subcommand name cmd, which accepts the flags of
+ * the set opts (OPT() bits; --help always). Returns 0, or EXIT_USAGE
+ * after printing why. */
+int cli_parse(struct cli *c, const char *cmd, unsigned long long opts, int argc, char **argv);
 void cli_release(struct cli *c);
 
-/* Loads the scenarios (filtered by --scenario names when given). */
+/* Loads the scenarios, with the overlays applied, and checks every
+ * filter value against them (cli_check_filter_values). */
 int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *n);
+/* The scenario directory: --scenarios, $PEERPRES_SCENARIOS, beside the
+ * program, or ./scenarios. Returns buf or a borrowed string. */
+const char *cli_scenario_dir(const struct cli *c, char *buf, size_t len);
+
+/* filters.c: a filter value that is no value of its dimension in the
+ * scenarios (nor, given a store, in the store) is a usage error naming
+ * the flag and the values there are: a typo would select nothing.
+ * Returns 0 or EXIT_USAGE (EXIT_RUNTIME when out of memory). */
+int cli_check_filter_values(const struct cli *c, struct pp_scenario **list, size_t n,
+			    struct pp_store *store);
+/* The same for the commands that read a store (report, export, judge):
+ * the values come from the installed scenarios and from the store. */
+int cli_check_store_filters(const struct cli *c, struct pp_store *store);
+/* plan, run and render: filters that select no config are a usage error
+ * ("no config matches these filters: ..."); a run of nothing is a
+ * mistake. Returns 0, EXIT_USAGE or EXIT_RUNTIME. */
+int cli_check_some_config(const struct cli *c, struct pp_scenario **list, size_t n);
+/* report and export: a note on stderr that the filters selected nothing
+ * in the store, when filters were given and n is 0. */
+void cli_note_nothing_selected(const struct cli *c, size_t n);
 /* The run options the flags describe. */
 void cli_run_options(const struct cli *c, struct pp_run_options *opt);
 

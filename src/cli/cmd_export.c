@@ -243,6 +243,10 @@ int cmd_export(struct cli *c)
 	}
 	if (cli_open_store(c, &x.store, true))
 		return EXIT_RUNTIME;
+	if ((rc = cli_check_store_filters(c, x.store))) {
+		pp_store_close(x.store);
+		return rc;
+	}
 	if ((rc = open_output(&x)))
 		goto out;
 	if (!(filters = cli_store_filters(c)) || (rc = pp_store_config_ids(x.store, filters, &ids))) {
@@ -250,6 +254,7 @@ int cmd_export(struct cli *c)
 		rc = rc ? rc : PP_ENOMEM;
 		goto out;
 	}
+	cli_note_nothing_selected(c, pp_json_len(ids));
 	if ((rc = open_judge(&x, &fold, judge)))
 		goto out;
 	for (i = 0; !rc && i < pp_json_len(ids); i++)

@@ -352,6 +352,10 @@ int cmd_judge(struct cli *c)
 	}
 	if (cli_open_store(c, &store, true))
 		return EXIT_RUNTIME;
+	if ((rc = cli_check_store_filters(c, store))) {
+		pp_store_close(store);
+		return rc;
+	}
 	if (c->list_judges) {
 		rc = list_judges(c, store);
 	} else if (c->agreement) {

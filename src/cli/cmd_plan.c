@@ -189,7 +189,9 @@ int cmd_plan(struct cli *c)
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
 	cli_run_options(c, &opt);
-	rc = plan_with_estimate(list, n, &opt, &plan);
+	rc = cli_check_some_config(c, list, n);
+	if (!rc)
+		rc = plan_with_estimate(list, n, &opt, &plan);
 	if (!rc && c->json) {
 		pp_json_dump(plan, PP_JSON_PRETTY, &out);
 		printf("%s\n", out.buf);

@@ -333,6 +333,9 @@ int cmd_render(struct cli *c)
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
 	cli_run_options(c, &opt);
+	/* A lint gate over no config would pass on a typo. */
+	if ((rc = cli_check_some_config(c, list, n)))
+		goto out;
 	if (c->diff) {
 		rc = do_diff(c, list, n, &opt);
 		goto out;

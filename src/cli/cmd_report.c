@@ -85,10 +85,19 @@ int cmd_report(struct cli *c)
 		return EXIT_USAGE;
 	if (cli_open_store(c, &store, true))
 		return EXIT_RUNTIME;
+	if ((rc = cli_check_store_filters(c, store))) {
+		pp_store_close(store);
+		return rc;
+	}
+	rc = EXIT_RUNTIME;
 	filters = cli_store_filters(c);
-	if (!filters || pp_store_summary(store, filters, &summary))
+	if (!filters || pp_store_summary(store, filters, &summary)) {
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
-	else if (pp_store_apply_judge(store, summary, c->n_judges ? c->judges[0] : NULL, &judge))
+		goto out;
+	}
+	/* Still a report, with its empty tables, but not a silent one. */
+	cli_note_nothing_selected(c, pp_json_len(summary));
+	if (pp_store_apply_judge(store, summary, c->n_judges ? c->judges[0] : NULL, &judge))
 		cli_error("cannot apply the judge: %s", pp_store_errmsg(store));
 	else if (pp_report_build(summary, &report))
 		cli_error("cannot build the report");
@@ -100,6 +109,7 @@ int cmd_report(struct cli *c)
 		cli_error("cannot build the report");
 	else
 		rc = write_report(c, report, summary, store, fmt, cap);
+out:
 	pp_json_decref(filters);
 	pp_json_decref(summary);
 	pp_json_decref(judge);

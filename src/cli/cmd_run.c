@@ -111,6 +111,11 @@ int cmd_run(struct cli *c)
 	}
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
+	/* Before the store is opened: a run of nothing creates no store. */
+	if ((rc = cli_check_some_config(c, list, n))) {
+		pp_scenario_list_free(list, n);
+		return rc;
+	}
 	cli_run_options(c, &opt);
 	if (!strcmp(c->model, "ref/synthetic") && !c->model_given)
 		fprintf(stderr, "peerpres: no --model given: running ref/synthetic, the built-in reference agents (not a model)\n");

@@ -122,7 +122,7 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 			 long *n_routes, long *n_bad, bool *skipped)
 {
 	struct pp_scenario *s = NULL;
-	struct pp_json *configs = pp_json_array(), *filters = pp_json_deep_copy(c->filters);
+	struct pp_json *configs = pp_json_array(), *filters = pp_json_object();
 	struct pp_json *pads = pp_json_array(), *groups = pp_json_array();
 	struct pp_run_options opt;
 	struct pp_diag diag;
@@ -145,7 +145,7 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 		cli_diag(&diag);
 	/* Every scratchpad mode the file declares and every extension, so
 	 * nothing goes unchecked. */
-	if (!rc && !pp_json_get(filters, "scratchpad")) {
+	if (!rc) {
 		const char *modes[32];
 		size_t n_modes = pp_scenario_axis_values(s, "scratchpad", modes, 32);
 

@@ -17,6 +17,7 @@
 struct command {
 	const char *name;
 	int (*fn)(struct cli *c);
+	unsigned long long opts;   /* the flags the help lists: OPT() bits */
 	const char *usage;
 	const char *help;
 };
@@ -31,12 +32,22 @@ struct command {
 	"  --scratchpad off|normal|monitored|unmonitored (chooses the mode)\n" \
 	"  --with NAME   add an opt-in grid extension (e.g. memory_hard)\n"
 
+/* The flags MODEL_HELP lists. */
+#define MODEL_OPTS (OPT(MODEL) | OPT(FAMILY) | OPT(BASE_URL) | OPT(REASONING) | OPT(ROLLOUTS) | \
+		    OPT(MAX_ITERS) | OPT(SEED) | OPT(SCENARIOS) | OPT(OVERLAY) | OPT(PRICES))
+
+#define STORE_FILTER_HELP \
+	"  --scenario S  --subject self|peer  --condition C  --instantiation I\n" \
+	"  --dataset D  --threshold T  --mode M  --scratchpad P\n" \
+	"                           only those configs (repeatable or a,b); a value\n" \
+	"                           no scenario and no stored config has is an error\n"
+
 #define MODEL_HELP \
 	"  --model PROVIDER/MODEL   default ref/synthetic (reference agents)\n" \
 	"  --family NAME            the agents' family name when the id does not say\n" \
 	"  --base-url URL           the endpoint (openai-compat, a gateway, the mock server)\n" \
 	"  --reasoning low|medium|high   reasoning effort asked of reasoning models\n" \
-	"  -n N                     rollouts per config (default 100 for run)\n" \
+	"  -n, --rollouts N         rollouts per config (default 100 for run)\n" \
 	"  --max-iters N            loop iterations (default 30)\n" \
 	"  --seed S                 mixed into every rollout's seed (default 0)\n" \
 	"  --scenarios DIR          scenario files (default: the installed scenarios/)\n" \
@@ -44,12 +55,23 @@ struct command {
 	"  --prices FILE            prices over the built-in ones (default ./peerpres-prices.json)\n"
 
 static const struct command commands[] = {
-	{ "list", cmd_list, "peerpres list [scenarios|conditions|tools|models]",
-	  "Lists the scenarios, the grid's dimension values, the tools or the models.\n" },
-	{ "plan", cmd_plan, "peerpres plan [FILTERS] [--model M] [-n N] [--json]",
+	{ "list", cmd_list, OPTS_FILTERS | OPT(SCENARIOS) | OPT(OVERLAY),
+	  "peerpres list [scenarios|conditions|tools|models] [FILTERS]",
+	  "Lists the scenarios, the grid's dimension values, the tools or the models.\n\n"
+	  FILTER_HELP
+	  "  --scenarios DIR          scenario files (default: the installed scenarios/)\n"
+	  "  --overlay FILE           YAML whose keys replace the scenarios' (repeatable)\n" },
+	{ "plan", cmd_plan, OPTS_FILTERS | MODEL_OPTS | OPT(JSON) | OPT(TEST),
+	  "peerpres plan [FILTERS] [--model M] [-n N] [--json]",
 	  "Shows the configs and rollouts a run would do. Makes no model call.\n\n"
-	  FILTER_HELP MODEL_HELP "  --json                   machine-readable plan\n" },
-	{ "run", cmd_run, "peerpres run [--model M] [FILTERS] [-n N] [--db FILE] [--limit N] [--test]",
+	  FILTER_HELP MODEL_HELP
+	  "  --test                   the plan of 'run --test': the first config of each\n"
+	  "                           scenario, one rollout\n"
+	  "  --json                   machine-readable plan\n" },
+	{ "run", cmd_run,
+	  OPTS_FILTERS | MODEL_OPTS | OPT(DB) | OPT(LIMIT) | OPT(TEST) | OPT(CONCURRENCY) |
+	  OPT(ADAPTIVE) | OPT(NO_CACHE) | OPT(BUDGET) | OPT(REDO_ERRORS) | OPT(JUDGE) | OPT(NO_JUDGE),
+	  "peerpres run [--model M] [FILTERS] [-n N] [--db FILE] [--limit N] [--test]",
 	  "Runs the plan and stores every rollout. Resumable: the same command\n"
 	  "again does only what is missing.\n\n" FILTER_HELP MODEL_HELP
 	  "  --db FILE                the store (default peerpres.db)\n"
@@ -63,18 +85,29 @@ static const struct command commands[] = {
 	  "  --judge PROVIDER/MODEL   the judge of the undecided labels at the end\n"
 	  "                           (default " PP_JUDGE_DEFAULT_MODEL "; see 'peerpres judge')\n"
 	  "  --no-judge               leave undecided labels for 'peerpres judge'\n" },
-	{ "report", cmd_report, "peerpres report [--db FILE] [--format md|csv|json|html] [-o FILE] [FILTERS]",
+	{ "report", cmd_report,
+	  OPTS_STORE_FILTERS | OPT(DB) | OPT(FORMAT) | OPT(OUTPUT) | OPT(MODEL) |
+	  OPT(HTML_TRANSCRIPTS) | OPT(JUDGE) | OPT(STUDY_REFUSAL),
+	  "peerpres report [--db FILE] [--format md|csv|json|html] [-o FILE] [FILTERS] [--model M]",
 	  "Rates per config and per group with n and Wilson 95% intervals.\n\n"
+	  "  --db FILE                the store (default peerpres.db)\n"
+	  "  --format md|csv|json|html  default md\n"
 	  "  --format html            one self-contained page: tables, charts and a\n"
 	  "                           transcript viewer (docs/report.md)\n"
+	  "  -o, --output FILE        the file (default stdout)\n"
 	  "  --html-transcripts N|all at most N transcripts in the page, misaligned\n"
 	  "                           ones first (default all)\n"
 	  "  --judge J                the judge whose verdicts fill undecided labels:\n"
 	  "                           PROVIDER/MODEL[@VERSION], or none (default: the\n"
 	  "                           judge that wrote last)\n"
 	  "  --study-refusal          also the refusal rows with the study's Claude-only\n"
-	  "                           adjustment, marked refusal_study, for comparison\n" },
+	  "                           adjustment, marked refusal_study, for comparison\n"
+	  "  --model M                only rollouts of that model (imports: import/...)\n"
+	  STORE_FILTER_HELP },
 	{ "judge", cmd_judge,
+	  OPTS_STORE_FILTERS | OPT(DB) | OPT(JUDGE) | OPT(BASE_URL) | OPT(CONCURRENCY) |
+	  OPT(ALSO_DECIDED) | OPT(RETRY_FAILED) | OPT(LIST_JUDGES) | OPT(AGREEMENT) | OPT(JSON) |
+	  OPT(MODEL),
 	  "peerpres judge [--db FILE] [--judge PROVIDER/MODEL] [--also-decided N] [FILTERS]",
 	  "Asks the judge model about every label the rules left undecided and stores\n"
 	  "its verdicts (a cache: a label judged once by a judge and prompt version is\n"
@@ -92,19 +125,25 @@ static const struct command commands[] = {
 	  "                           latest judge, rules and --judge J, or two --judge\n"
 	  "                           (\"rules\" names the rules; J@VERSION a prompt version)\n"
 	  "  --json                   machine-readable --list-judges and --agreement\n"
-	  "  --model M  --scenario S  ...  only those rollouts (as for report)\n" },
-	{ "show", cmd_show, "peerpres show ROLLOUT_ID [--db FILE] [--judge J] [--json]",
+	  "  --model M                only rollouts of that model (as for report)\n"
+	  STORE_FILTER_HELP },
+	{ "show", cmd_show, OPT(DB) | OPT(JUDGE) | OPT(JSON),
+	  "peerpres show ROLLOUT_ID [--db FILE] [--judge J] [--json]",
 	  "Prints one rollout: transcript, tool calls, labels with evidence, and the\n"
 	  "judge's verdict beside each label it was asked about.\n"
 	  "ROLLOUT_ID is CONFIG_ID:INDEX; a unique prefix of the config id will do.\n\n"
+	  "  --db FILE                the store (default peerpres.db)\n"
 	  "  --judge J                whose verdicts: MODEL[@VERSION], or none (default:\n"
-	  "                           the judge that wrote last, as for report)\n" },
-	{ "render", cmd_render, "peerpres render CONFIG_ID | FILTERS [--diff CONFIG_ID] [--json]",
+	  "                           the judge that wrote last, as for report)\n"
+	  "  --json                   the record as JSON, with the judges' verdicts\n" },
+	{ "render", cmd_render, OPTS_FILTERS | MODEL_OPTS | OPT(DIFF),
+	  "peerpres render CONFIG_ID | FILTERS [--diff CONFIG_ID]",
 	  "Prints exactly what the model will see for a config: prompts, tool\n"
 	  "declarations and what each read-only tool returns on the initial world,\n"
 	  "then lint findings. --diff shows only what differs from another config.\n\n"
 	  FILTER_HELP MODEL_HELP },
-	{ "import", cmd_import, "peerpres import FILE_OR_DIR... [--db FILE] [--scenario S] [--json]",
+	{ "import", cmd_import, OPT(DB) | OPT(SCENARIO) | OPT(JSON) | OPT(CONCURRENCY) | OPT(SCENARIOS),
+	  "peerpres import FILE_OR_DIR... [--db FILE] [--scenario S] [--json]",
 	  "Reads the study's transcripts (JSON files, JSONL datasets, directories),\n"
 	  "replays each in a fresh world of its config, labels it with our detectors\n"
 	  "and stores it beside the study's labels. docs/import.md has the details.\n\n"
@@ -114,8 +153,11 @@ static const struct command commands[] = {
 	  "  --json                   one line per transcript: source, config, our\n"
 	  "                           labels, the study's labels, divergences\n"
 	  "  --concurrency N          threads that parse and replay (default and\n"
-	  "                           most: one per core)\n" },
-	{ "export", cmd_export, "peerpres export --format upstream-json|jsonl|csv [--db FILE] [-o FILE_OR_DIR] [FILTERS]",
+	  "                           most: one per core)\n"
+	  "  --scenarios DIR          scenario files (default: the installed scenarios/)\n" },
+	{ "export", cmd_export,
+	  OPTS_STORE_FILTERS | OPT(FORMAT) | OPT(DB) | OPT(OUTPUT) | OPT(JUDGE) | OPT(MODEL),
+	  "peerpres export --format upstream-json|jsonl|csv [--db FILE] [-o FILE_OR_DIR] [FILTERS]",
 	  "Writes stored rollouts in the study's formats: upstream-json (one transcript\n"
 	  "file per rollout in the directory -o DIR), jsonl (one row per rollout with\n"
 	  "the released dataset's columns and transcript_json) or csv (the same\n"
@@ -123,14 +165,12 @@ static const struct command commands[] = {
 	  "from the judge's verdicts, else null. The output\n"
 	  "imports back with 'peerpres import'; docs/import.md has the details.\n\n"
 	  "  --db FILE                the store (default peerpres.db)\n"
-	  "  -o FILE_OR_DIR           the file (jsonl, csv; default stdout) or directory\n"
+	  "  -o, --output FILE_OR_DIR the file (jsonl, csv; default stdout) or directory\n"
 	  "  --judge J                whose verdicts fill undecided labels (as for report);\n"
 	  "                           none: the rules' labels only\n"
 	  "  --model M                only rollouts of that model (imports: import/...)\n"
-	  "  --scenario S  --subject self|peer  --condition C  --instantiation I\n"
-	  "  --dataset D  --threshold T  --mode M  --scratchpad P\n"
-	  "                           only those configs (repeatable or a,b)\n" },
-	{ "mock-server", cmd_mock_server,
+	  STORE_FILTER_HELP },
+	{ "mock-server", cmd_mock_server, 0,
 	  "peerpres mock-server [--port P] [--latency-ms L] [--faults SPEC] [--scenarios DIR]",
 	  "Serves the OpenAI, Anthropic and Gemini wire formats on 127.0.0.1,\n"
 	  "answering as the reference agents, until SIGINT or SIGTERM. Prints\n"
@@ -146,9 +186,13 @@ static const struct command commands[] = {
 	  "  --slow-ms N              how long a slow response is held (default 10000)\n"
 	  "  --scenarios DIR          scenario files (default: the installed scenarios/)\n"
 	  "  --overlay FILE           as for run: the same overlays the client used\n" },
-	{ "validate", cmd_validate, "peerpres validate SCENARIO.yaml...",
+	{ "validate", cmd_validate, OPT(MODEL) | OPT(FAMILY),
+	  "peerpres validate SCENARIO.yaml... [--model M] [--family NAME]",
 	  "Checks scenario files: their shape, every template of every config,\n"
-	  "and every reference route against the labels it declares.\n" },
+	  "and every reference route against the labels it declares.\n\n"
+	  "  --model PROVIDER/MODEL   render the templates as for this model's agents\n"
+	  "                           (default: reference agents named as Gemini)\n"
+	  "  --family NAME            the agents' family name when the id does not say\n" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -187,7 +231,7 @@ int main(int argc, char **argv)
 			/* It parses its own flags; only --help is seen here. */
 			memset(&c, 0, sizeof(c));
 			c.help = argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h"));
-		} else if ((rc = cli_parse(&c, argc - 2, argv + 2))) {
+		} else if ((rc = cli_parse(&c, commands[i].name, commands[i].opts, argc - 2, argv + 2))) {
 			return rc;
 		}
 		c.cmd = commands[i].name;

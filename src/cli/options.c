@@ -1,6 +1,7 @@
 /*
- * options.c - the command-line flags all subcommands share, and the
- * helpers they use (scenario loading, errors, output).
+ * options.c - the command-line flags, and the helpers the subcommands
+ * share (scenario loading, errors, output). Each command accepts only the
+ * flags of its set (main.c), so a flag it would ignore is an error.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,10 +16,35 @@
 
 #include "cli/cli.h"
 
-static const char *const filter_flags[] = {
-	"scenario", "subject", "condition", "instantiation", "dataset", "threshold",
-	"mode", "scratchpad", NULL
+/* Every flag by name; the filters' names (less "--") are their
+ * dimensions. */
+static const struct flag {
+	const char *name;
+	enum cli_opt opt;
+	bool takes_value;
+} flags[] = {
+	{ "--json", OPT_JSON, false }, { "--adaptive", OPT_ADAPTIVE, false },
+	{ "--no-cache", OPT_NO_CACHE, false }, { "--redo-errors", OPT_REDO_ERRORS, false },
+	{ "--test", OPT_TEST, false }, { "--no-judge", OPT_NO_JUDGE, false },
+	{ "--agreement", OPT_AGREEMENT, false }, { "--retry-failed", OPT_RETRY_FAILED, false },
+	{ "--list-judges", OPT_LIST_JUDGES, false }, { "--study-refusal", OPT_STUDY_REFUSAL, false },
+	{ "--scenario", OPT_SCENARIO, true }, { "--subject", OPT_SUBJECT, true },
+	{ "--condition", OPT_CONDITION, true }, { "--instantiation", OPT_INSTANTIATION, true },
+	{ "--dataset", OPT_DATASET, true }, { "--threshold", OPT_THRESHOLD, true },
+	{ "--mode", OPT_MODE, true }, { "--scratchpad", OPT_SCRATCHPAD, true },
+	{ "--db", OPT_DB, true }, { "--model", OPT_MODEL, true }, { "--family", OPT_FAMILY, true },
+	{ "--base-url", OPT_BASE_URL, true }, { "--reasoning", OPT_REASONING, true },
+	{ "--scenarios", OPT_SCENARIOS, true }, { "--format", OPT_FORMAT, true },
+	{ "-o", OPT_OUTPUT, true }, { "--output", OPT_OUTPUT, true }, { "--diff", OPT_DIFF, true },
+	{ "--judge", OPT_JUDGE, true }, { "--also-decided", OPT_ALSO_DECIDED, true },
+	{ "--prices", OPT_PRICES, true }, { "--html-transcripts", OPT_HTML_TRANSCRIPTS, true },
+	{ "--overlay", OPT_OVERLAY, true }, { "--with", OPT_WITH, true },
+	{ "-n", OPT_ROLLOUTS, true }, { "--rollouts", OPT_ROLLOUTS, true },
+	{ "--limit", OPT_LIMIT, true }, { "--max-iters", OPT_MAX_ITERS, true },
+	{ "--seed", OPT_SEED, true }, { "--budget", OPT_BUDGET, true },
+	{ "--concurrency", OPT_CONCURRENCY, true },
 };
+#define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
 
 void cli_error(const char *fmt, ...)
 {
@@ -40,15 +66,19 @@ void cli_diag(const struct pp_diag *d)
 	pp_buf_release(&b);
 }
 
-static int parse_long(const char *flag, const char *s, long min, long *out)
+/* One message whichever bound is broken: a range when there is a maximum. */
+static int parse_long(const char *flag, const char *s, long min, long max, long *out)
 {
 	char *end;
 	long v;
 
 	errno = 0;
-	v = strtol(s ? s : "", &end, 10);
-	if (!s || !*s || *end || errno || v < min) {
-		cli_error("%s needs a whole number of at least %ld, not '%s'", flag, min, s ? s : "");
+	v = strtol(s, &end, 10);
+	if (!*s || *end || errno || v < min || v > max) {
+		if (max == LONG_MAX)
+			cli_error("%s needs a whole number of at least %ld, not '%s'", flag, min, s);
+		else
+			cli_error("%s must be a whole number from %ld to %ld, not '%s'", flag, min, max, s);
 		return EXIT_USAGE;
 	}
 	*out = v;
@@ -75,16 +105,6 @@ static int add_filter(struct cli *c, const char *dim, const char *value)
 	return 0;
 }
 
-static bool is_filter(const char *name)
-{
-	const char *const *f;
-
-	for (f = filter_flags; *f; f++)
-		if (!strcmp(*f, name))
-			return true;
-	return false;
-}
-
 static void defaults(struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -107,119 +127,136 @@ static const char *value_of(int argc, char **argv, int *i)
 	return argv[++*i];
 }
 
-static int parse_flag(struct cli *c, int argc, char **argv, int *i)
+static int set_switch(struct cli *c, enum cli_opt opt)
 {
-	const char *a = argv[*i], *v;
-	long n;
-
-	if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-		return c->help = true, 0;
-	if (!strcmp(a, "--json"))
-		return c->json = true, 0;
-	if (!strcmp(a, "--adaptive"))
-		return c->adaptive = true, 0;
-	if (!strcmp(a, "--no-cache"))
-		return c->no_cache = true, 0;
-	if (!strcmp(a, "--redo-errors"))
-		return c->redo_errors = true, 0;
-	if (!strcmp(a, "--test"))
-		return c->test = true, 0;
-	if (!strcmp(a, "--no-judge"))
-		return c->no_judge = true, 0;
-	if (!strcmp(a, "--agreement"))
-		return c->agreement = true, 0;
-	if (!strcmp(a, "--retry-failed"))
-		return c->retry_failed = true, 0;
-	if (!strcmp(a, "--list-judges"))
-		return c->list_judges = true, 0;
-	if (!strcmp(a, "--study-refusal"))
-		return c->study_refusal = true, 0;
-	if (!(v = value_of(argc, argv, i)))
-		return EXIT_USAGE;
-	if (!strncmp(a, "--", 2) && is_filter(a + 2))
-		return add_filter(c, a + 2, v);
-	if (!strcmp(a, "--db"))
-		return c->db = v, 0;
-	if (!strcmp(a, "--model"))
-		return c->model = v, c->model_given = true, 0;
-	if (!strcmp(a, "--family"))
-		return c->family = v, 0;
-	if (!strcmp(a, "--base-url"))
-		return c->base_url = v, 0;
-	if (!strcmp(a, "--reasoning")) {
-		if (strcmp(v, "low") && strcmp(v, "medium") && strcmp(v, "high"))
-			return cli_error("--reasoning is low, medium or high, not '%s'", v), EXIT_USAGE;
-		return c->reasoning = v, 0;
+	switch (opt) {
+	case OPT_JSON: c->json = true; break;
+	case OPT_ADAPTIVE: c->adaptive = true; break;
+	case OPT_NO_CACHE: c->no_cache = true; break;
+	case OPT_REDO_ERRORS: c->redo_errors = true; break;
+	case OPT_TEST: c->test = true; break;
+	case OPT_NO_JUDGE: c->no_judge = true; break;
+	case OPT_AGREEMENT: c->agreement = true; break;
+	case OPT_RETRY_FAILED: c->retry_failed = true; break;
+	case OPT_LIST_JUDGES: c->list_judges = true; break;
+	case OPT_STUDY_REFUSAL: c->study_refusal = true; break;
+	default: break;
 	}
-	if (!strcmp(a, "--scenarios"))
-		return c->scenario_dir = v, 0;
-	if (!strcmp(a, "--format"))
-		return c->format = v, 0;
-	if (!strcmp(a, "-o") || !strcmp(a, "--output"))
-		return c->output = v, 0;
-	if (!strcmp(a, "--diff"))
-		return c->diff = v, 0;
+	return 0;
+}
+
+/* The flags that may be given more than once, into their arrays. */
+static int add_repeated(struct cli *c, const char *a, const char *v)
+{
 	if (!strcmp(a, "--judge")) {
 		if (c->n_judges == sizeof(c->judges) / sizeof(c->judges[0]))
 			return cli_error("--judge at most twice (two judges to compare)"), EXIT_USAGE;
 		c->judges[c->n_judges++] = v;
-		return 0;
-	}
-	if (!strcmp(a, "--also-decided"))
-		return parse_long(a, v, 0, &c->also_decided);
-	if (!strcmp(a, "--prices"))
-		return c->prices_file = v, 0;
-	if (!strcmp(a, "--html-transcripts"))
-		return c->html_transcripts = v, 0;
-	if (!strcmp(a, "--overlay")) {
+	} else if (!strcmp(a, "--overlay")) {
 		if (c->n_overlays == sizeof(c->overlays) / sizeof(c->overlays[0]))
 			return cli_error("too many --overlay"), EXIT_USAGE;
 		c->overlays[c->n_overlays++] = v;
-		return 0;
-	}
-	if (!strcmp(a, "--with")) {
+	} else {
 		if (c->n_with == sizeof(c->with) / sizeof(c->with[0]))
 			return cli_error("too many --with"), EXIT_USAGE;
 		c->with[c->n_with++] = v;
-		return 0;
 	}
-	if (!strcmp(a, "-n") || !strcmp(a, "--rollouts"))
-		return parse_long(a, v, 1, &c->n_rollouts);
-	if (!strcmp(a, "--limit"))
-		return parse_long(a, v, 1, &c->limit);
-	if (!strcmp(a, "--max-iters")) {
-		if (parse_long(a, v, 1, &n) || n > 10000)
-			return cli_error("--max-iters must be from 1 to 10000"), EXIT_USAGE;
+	return 0;
+}
+
+static int set_number(struct cli *c, enum cli_opt opt, const char *a, const char *v)
+{
+	long n;
+	char *end;
+
+	switch (opt) {
+	case OPT_ALSO_DECIDED:
+		return parse_long(a, v, 0, LONG_MAX, &c->also_decided);
+	case OPT_ROLLOUTS:
+		return parse_long(a, v, 1, LONG_MAX, &c->n_rollouts);
+	case OPT_LIMIT:
+		return parse_long(a, v, 1, LONG_MAX, &c->limit);
+	case OPT_MAX_ITERS:
+		if (parse_long(a, v, 1, 10000, &n))
+			return EXIT_USAGE;
 		return c->max_iters = (int)n, 0;
-	}
-	if (!strcmp(a, "--seed")) {
-		if (parse_long(a, v, 0, &n))
+	case OPT_SEED:
+		if (parse_long(a, v, 0, LONG_MAX, &n))
 			return EXIT_USAGE;
 		return c->seed = (unsigned long long)n, 0;
-	}
-	if (!strcmp(a, "--budget")) {
-		char *end;
-
+	case OPT_CONCURRENCY:
+		return parse_long(a, v, 1, PP_MAX_CONCURRENCY, &c->concurrency);
+	default:
 		errno = 0;
 		c->budget_usd = strtod(v, &end);
 		if (errno || end == v || *end || !(c->budget_usd > 0))
 			return cli_error("--budget takes a positive amount of USD, not '%s'", v), EXIT_USAGE;
 		return 0;
 	}
-	if (!strcmp(a, "--concurrency")) {
-		if (parse_long(a, v, 1, &c->concurrency) || c->concurrency > PP_MAX_CONCURRENCY)
-			return cli_error("--concurrency must be from 1 to %d", PP_MAX_CONCURRENCY), EXIT_USAGE;
-		return 0;
-	}
-	cli_error("unknown option '%s'; see 'peerpres %s --help'", a, c->cmd ? c->cmd : "");
-	return EXIT_USAGE;
 }
 
-int cli_parse(struct cli *c, int argc, char **argv)
+static int set_value(struct cli *c, const struct flag *f, const char *v)
+{
+	switch (f->opt) {
+	case OPT_DB: c->db = v; return 0;
+	case OPT_MODEL: c->model = v; c->model_given = true; return 0;
+	case OPT_FAMILY: c->family = v; return 0;
+	case OPT_BASE_URL: c->base_url = v; return 0;
+	case OPT_SCENARIOS: c->scenario_dir = v; return 0;
+	case OPT_FORMAT: c->format = v; return 0;
+	case OPT_OUTPUT: c->output = v; return 0;
+	case OPT_DIFF: c->diff = v; return 0;
+	case OPT_PRICES: c->prices_file = v; return 0;
+	case OPT_HTML_TRANSCRIPTS: c->html_transcripts = v; return 0;
+	case OPT_REASONING:
+		if (strcmp(v, "low") && strcmp(v, "medium") && strcmp(v, "high"))
+			return cli_error("--reasoning is low, medium or high, not '%s'", v), EXIT_USAGE;
+		c->reasoning = v;
+		return 0;
+	case OPT_JUDGE: case OPT_OVERLAY: case OPT_WITH:
+		return add_repeated(c, f->name, v);
+	default:
+		if (f->opt >= OPT_SCENARIO && f->opt <= OPT_SCRATCHPAD)
+			return add_filter(c, f->name + 2, v);
+		return set_number(c, f->opt, f->name, v);
+	}
+}
+
+static const struct flag *find_flag(const char *name, unsigned long long opts)
+{
+	size_t i;
+
+	for (i = 0; i < N_FLAGS; i++)
+		if (!strcmp(flags[i].name, name))
+			return opts & (1ULL << flags[i].opt) ? &flags[i] : NULL;
+	return NULL;
+}
+
+static int parse_flag(struct cli *c, unsigned long long opts, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *v;
+	const struct flag *f;
+
+	if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+		return c->help = true, 0;
+	if (!(f = find_flag(a, opts))) {
+		fprintf(stderr, "peerpres %s: unknown option '%s' (see 'peerpres %s --help')\n",
+			c->cmd, a, c->cmd);
+		return EXIT_USAGE;
+	}
+	if (!f->takes_value)
+		return set_switch(c, f->opt);
+	if (!(v = value_of(argc, argv, i)))
+		return EXIT_USAGE;
+	return set_value(c, f, v);
+}
+
+int cli_parse(struct cli *c, const char *cmd, unsigned long long opts, int argc, char **argv)
 {
 	int i, rc;
 
 	defaults(c);
+	c->cmd = cmd;
 	if (!c->filters)
 		return EXIT_RUNTIME;
 	for (i = 0; i < argc; i++) {
@@ -229,7 +266,7 @@ int cli_parse(struct cli *c, int argc, char **argv)
 			c->args[c->n_args++] = argv[i];
 			continue;
 		}
-		if ((rc = parse_flag(c, argc, argv, &i))) {
+		if ((rc = parse_flag(c, opts, argc, argv, &i))) {
 			cli_release(c);
 			return rc;
 		}
@@ -244,7 +281,7 @@ void cli_release(struct cli *c)
 }
 
 /* The scenarios shipped beside the program, else ./scenarios. */
-static const char *scenario_dir(const struct cli *c, char *buf, size_t len)
+const char *cli_scenario_dir(const struct cli *c, char *buf, size_t len)
 {
 	const char *env = getenv("PEERPRES_SCENARIOS");
 	ssize_t n;
@@ -276,10 +313,9 @@ static const char *scenario_dir(const struct cli *c, char *buf, size_t len)
 int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *n)
 {
 	char buf[PATH_MAX];
-	const char *dir = scenario_dir(c, buf, sizeof(buf));
-	const struct pp_json *names = pp_json_get(c->filters, "scenario");
+	const char *dir = cli_scenario_dir(c, buf, sizeof(buf));
 	struct pp_diag diag;
-	size_t i, j;
+	size_t j;
 	int rc;
 
 	pp_diag_clear(&diag);
@@ -293,18 +329,9 @@ int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *
 			pp_scenario_list_free(*list, *n);
 			return EXIT_RUNTIME;
 		}
-	for (i = 0; i < pp_json_len(names); i++) {
-		bool found = false;
-
-		for (j = 0; j < *n; j++)
-			found |= !strcmp(pp_scenario_name((*list)[j]), pp_json_str(pp_json_at(names, i)));
-		if (!found) {
-			cli_error("no scenario named '%s' in '%s'", pp_json_str(pp_json_at(names, i)), dir);
-			pp_scenario_list_free(*list, *n);
-			return EXIT_USAGE;
-		}
-	}
-	return 0;
+	if ((rc = cli_check_filter_values(c, *list, *n, NULL)))
+		pp_scenario_list_free(*list, *n);
+	return rc;
 }
 
 void cli_run_options(const struct cli *c, struct pp_run_options *opt)

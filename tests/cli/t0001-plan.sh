@@ -50,4 +50,55 @@ ok "and says which" grep -q "no-such-prices.json" last.out
 ok "list scenarios names all six" sh -c '"$PEERPRES" list | wc -l | grep -qx 6'
 ok "list tools has the server tools" sh -c '"$PEERPRES" list tools | grep -q "^transfer_server_files"'
 ok "list conditions" sh -c '"$PEERPRES" list conditions | grep -q "^condition .*good_peer"'
+# Each command takes exactly the flags its --help lists: any other is an
+# error naming the flag and the command, not silently ignored.
+fails_with 2 "a flag of another command is a usage error" "$PEERPRES" plan --db x.db
+ok "it names the flag and the command" grep -qx "peerpres plan: unknown option '--db' (see 'peerpres plan --help')" last.out
+# The flags a --help lists ("--db", "-n", "-o"), one a line.
+help_flags() { "$PEERPRES" "$1" --help | grep -oE '(^|[ [(,])--?[a-z][a-z-]*' | sed -E 's/^[ [(,]//' | sort -u; }
+for c in list plan run report judge show render import export validate; do help_flags $c >"flags.$c"; done
+cat flags.* | sort -u >flags.all
+# A flag and a value it takes (a value after a switch is an argument,
+# which --help ignores).
+accepts() {
+	v=1; [ "$2" = --reasoning ] && v=low
+	"$PEERPRES" "$1" "$2" "$v" --help >/dev/null 2>"err.$1"
+}
+all_listed_accepted() {
+	for c in list plan run report judge show render import export validate; do
+		while read -r f; do
+			[ "$f" = --help ] || accepts $c $f || { echo "$c $f:"; cat err.$c; return 1; }
+		done <flags.$c
+	done
+}
+others_refused() {
+	for c in list plan run report judge show render import export validate; do
+		for f in $(comm -23 flags.all flags.$c); do
+			accepts $c $f && { echo "$c accepts $f"; return 1; }
+			grep -qxF "peerpres $c: unknown option '$f' (see 'peerpres $c --help')" err.$c ||
+				{ cat err.$c; return 1; }
+		done
+	done
+}
+ok "every flag a --help lists is accepted" all_listed_accepted
+ok "every other flag is refused, naming it and the command" others_refused
+fails_with 2 "--concurrency 0 is a usage error" "$PEERPRES" run --concurrency 0
+ok "with one message" sh -c 'test "$(wc -l <last.out)" = 1 && grep -q "from 1 to 10000" last.out'
+
+# A filter value no scenario has is a typo: an error listing the values.
+fails_with 2 "plan: an unknown --condition value is a usage error" "$PEERPRES" plan --condition good-peer
+ok "it names the flag and the values" grep -q "^peerpres: unknown --condition 'good-peer' .*: good_peer, neutral_peer, bad_peer, no_peer, non_shutdown$" last.out
+fails_with 2 "run: so is it, and creates no store" "$PEERPRES" run --condition good-peer --db typo.db
+ok "no store was made" test ! -e typo.db
+fails_with 2 "render: so is it (a lint gate passes no typo)" "$PEERPRES" render --condition good-peer
+fails_with 2 "an unknown --scratchpad value is one too" "$PEERPRES" plan --scratchpad bogus
+# Values that each exist but together select nothing.
+fails_with 2 "plan: filters that match no config fail" "$PEERPRES" plan --scenario tampering --mode monitoring
+ok "and say so" grep -qx "peerpres: no config matches these filters: --scenario tampering --mode monitoring" last.out
+fails_with 2 "run: so do they, with no store made" "$PEERPRES" run --scenario tampering --mode monitoring --db none.db
+ok "no store was made" test ! -e none.db
+fails_with 2 "render: so do they" "$PEERPRES" render --scenario tampering --mode monitoring
+fails_with 2 "an extension's value without --with matches nothing" "$PEERPRES" plan --instantiation memory_hard
+ok "and the message names the extension" grep -q "(with '--with memory_hard' some do)" last.out
+ok "with it, it matches" "$PEERPRES" plan --instantiation memory_hard --with memory_hard
 finish

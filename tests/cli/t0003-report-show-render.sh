@@ -76,4 +76,16 @@ ok "... naming it and the known ones" grep -q "unknown.yaml:1:13: unknown scenar
 printf 'vars:\n  x: [1\n' > broken.yaml
 fails_with 1 "a broken overlay is an error naming the file" "$PEERPRES" plan --overlay broken.yaml
 ok "... with its line" grep -q "broken.yaml:[0-9]" last.out
+# Flags report, show and render do not take, and filter values that are typos.
+fails_with 2 "show refuses --format" "$PEERPRES" show --db r.db --format csv x:0
+ok "naming show" grep -qx "peerpres show: unknown option '--format' (see 'peerpres show --help')" last.out
+fails_with 2 "report refuses --with" "$PEERPRES" report --db r.db --with memory_hard
+fails_with 2 "report: an unknown --condition value is a usage error" "$PEERPRES" report --db r.db --condition good-peer
+ok "it lists the values" grep -q "^peerpres: unknown --condition 'good-peer' .*: good_peer, neutral_peer, bad_peer, no_peer, non_shutdown$" last.out
+"$PEERPRES" report --db r.db --condition no_peer >empty.md 2>empty.err
+ok "report: valid filters that select nothing print a note" \
+	grep -qx "peerpres: note: no config in 'r.db' matches these filters: --condition no_peer" empty.err
+ok "report: no note when the filters select something" sh -c '"$PEERPRES" report --db r.db --condition good_peer 2>&1 >/dev/null | grep -c note | grep -qx 0'
+fails_with 2 "render refuses --db" "$PEERPRES" render --db r.db --scenario tampering
+
 finish

@@ -115,4 +115,12 @@ if [ -d "$ex/transcripts" ]; then
 else
 	skip "the study's examples (../shared/upstream-examples absent)"
 fi
+# Flags import does not take are refused, not ignored.
+fails_with 2 "import refuses --condition" "$PEERPRES" import --db o.db --subject self --condition no_peer exfil.json
+ok "naming the flag and import" grep -qx "peerpres import: unknown option '--subject' (see 'peerpres import --help')" last.out
+ok "and stores nothing" test ! -e o.db
+fails_with 2 "import refuses -n" "$PEERPRES" import --db o.db -n 3 exfil.json
+fails_with 2 "import refuses --model" "$PEERPRES" import --db o.db --model foo/bar exfil.json
+ok "import takes --scenarios DIR, as its help says" "$PEERPRES" import --db o.db --scenarios "$ROOT/scenarios" exfil.json
+
 finish

@@ -91,4 +91,15 @@ fails_with 2 "export without --format is a usage error" "$PEERPRES" export --db 
 fails_with 2 "upstream-json needs a directory" "$PEERPRES" export --db a.db --format upstream-json
 fails_with 1 "a missing store is an error" "$PEERPRES" export --db missing.db --format jsonl
 ok "and writes no file" test ! -e missing.db
+# Flags export does not take, and filter values that are typos.
+fails_with 2 "export refuses --limit" "$PEERPRES" export --db a.db --format jsonl --limit 3
+ok "naming the flag and export" grep -qx "peerpres export: unknown option '--limit' (see 'peerpres export --help')" last.out
+fails_with 2 "export refuses --json and -n" "$PEERPRES" export --db a.db --format jsonl --json -n 1
+fails_with 2 "export refuses --with" "$PEERPRES" export --db a.db --format jsonl --with memory_hard
+fails_with 2 "export: an unknown --subject value is a usage error" "$PEERPRES" export --db a.db --format jsonl --subject xyz
+ok "it lists the values" grep -q "^peerpres: unknown --subject 'xyz' .*: self, peer$" last.out
+fails_with 2 "export: so is an unknown --scenario" "$PEERPRES" export --db a.db --format jsonl --scenario nosuch
+ok "export: a model with no rollouts gives a note" sh -c \
+	'"$PEERPRES" export --db a.db --format jsonl --model no/such 2>&1 >/dev/null | grep -qx "peerpres: note: no config in '"'"'a.db'"'"' matches these filters: --model no/such"'
+
 finish
