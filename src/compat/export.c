@@ -195,6 +195,25 @@ static int judged_labels(const struct pp_json *rollout, struct pp_json *m)
 	return pp_json_set(m, "peerpres_judged_labels", names);
 }
 
+/* An imported rollout keeps the transcript id it came with and its
+ * duplicate key, which the importer honours: exported and imported
+ * again, it is the same transcript, already in its store. Ours are told
+ * apart by their rollout id. */
+static int identity(const struct pp_json *rollout, struct pp_json *m)
+{
+	const struct pp_json *tid = pp_json_get(pp_json_get(rollout, "source"), "transcript_id");
+	const char *key = pp_json_get_str(rollout, "source_key", NULL);
+	int rc;
+
+	if (tid && !pp_json_is_null(tid))
+		rc = set_copy(m, "transcript_id", tid);
+	else
+		rc = pp_json_set_str(m, "transcript_id", pp_json_get_str(rollout, "rollout_id", NULL));
+	if (!rc && key)
+		rc = pp_json_set_str(m, "peerpres_source_key", key);
+	return rc;
+}
+
 static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 		    struct pp_json **out)
 {
@@ -209,7 +228,7 @@ static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 	if (!rc)
 		rc = harness_of(rollout, harness, sizeof(harness));
 	if (!rc)
-		rc = pp_json_set_str(m, "transcript_id", pp_json_get_str(rollout, "rollout_id", NULL));
+		rc = identity(rollout, m);
 	if (!rc)
 		rc = pp_json_set_str(m, "agent_model", model_of(config));
 	if (!rc)

@@ -618,29 +618,52 @@ static int usage_of(const struct pp_json *tr, const struct pp_json *row, struct 
 	return rc;
 }
 
-/* The same transcript from any file (a JSON file, a JSONL row, a
- * transcript_json string) has the same key; the dataset's transcript_id
- * tells apart two runs that happened to go the same way. */
-static int source_key(const struct pp_json *tr, const struct pp_json *row, struct pp_json *out)
+/* The key our export of an imported rollout carries: 64 hex digits. */
+static const char *carried_key(const struct pp_json *tr)
 {
-	const struct pp_json *id = pp_json_get(row, "transcript_id");
+	const char *k = pp_json_get_str(pp_json_get(tr, "experiment_metadata"), "peerpres_source_key", NULL);
+
+	if (!k || strlen(k) != 64 || strspn(k, "0123456789abcdef") != 64)
+		return NULL;
+	return k;
+}
+
+/* SHA-256 of the canonical {"transcript","transcript_id"}. */
+static int hashed_key(const struct pp_json *tr, const struct pp_json *id, char hex[65])
+{
 	struct pp_json *o = pp_json_object();
-	char hex[65];
 	int rc = o ? PP_OK : PP_ENOMEM;
 
-	if (pp_json_is_null(id))
-		id = pp_json_get(pp_json_get(tr, "experiment_metadata"), "transcript_id");
 	if (!rc)
 		rc = pp_json_set(o, "transcript", pp_json_incref((struct pp_json *)tr));
 	if (!rc)
 		rc = pp_json_set(o, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
 	if (!rc)
 		rc = pp_json_canonical_sha256(o, hex);
+	pp_json_decref(o);
+	return rc;
+}
+
+/* The same transcript from any file (a JSON file, a JSONL row, a
+ * transcript_json string) has the same key; the dataset's transcript_id
+ * tells apart two runs that happened to go the same way. Our export of
+ * an imported rollout carries the key it was imported under: relabelled
+ * and rewritten, it is still that transcript. */
+static int source_key(const struct pp_json *tr, const struct pp_json *row, struct pp_json *out)
+{
+	const struct pp_json *id = pp_json_get(row, "transcript_id");
+	const char *carried = carried_key(tr);
+	char hex[65];
+	int rc = PP_OK;
+
+	if (pp_json_is_null(id))
+		id = pp_json_get(pp_json_get(tr, "experiment_metadata"), "transcript_id");
+	if (!carried)
+		rc = hashed_key(tr, id, hex);
 	if (!rc)
-		rc = pp_json_set_str(out, "source_key", hex);
+		rc = pp_json_set_str(out, "source_key", carried ? carried : hex);
 	if (!rc)
 		rc = pp_json_set(out, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
-	pp_json_decref(o);
 	return rc;
 }
 

@@ -575,6 +575,47 @@ TEST(compat_export_matches_results_to_calls_by_position_when_no_id_matches)
 	compat_free3(c, r, tr);
 }
 
+TEST(compat_export_of_an_import_keeps_its_transcript_id_and_key)
+{
+	struct pp_scenario **list;
+	struct pp_json *t = compat_json(exfil_copy), *row = compat_json("{\"transcript_id\": \"study-7\"}");
+	struct pp_json *src = compat_json("{\"kind\": \"import\", \"transcript_id\": \"study-7\"}");
+	struct pp_json *p = NULL, *c = NULL, *r = NULL, *tr = NULL, *out = NULL, *back = NULL, *p2 = NULL;
+	const struct pp_json *meta;
+	const char *key;
+	struct pp_diag d;
+	size_t n = 0;
+
+	CHECK(t && row && src && (list = compat_scenarios(&n)));
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_compat_parse(t, row, NULL, list, n, &p, &d), PP_OK);
+	CHECK_INT_EQ(pp_compat_replay(list, n, p, &c, &r, &d), PP_OK);
+	key = pp_json_get_str(p, "source_key", "");
+	CHECK_INT_EQ(pp_json_set(r, "source", pp_json_incref(src)), PP_OK);
+	CHECK_INT_EQ(pp_json_set_str(r, "rollout_id", "cfg:3"), PP_OK);
+	CHECK_INT_EQ(pp_compat_export_transcript(c, r, &tr), PP_OK);
+	meta = pp_json_get(tr, "experiment_metadata");
+	CHECK_STR_EQ(pp_json_get_str(meta, "transcript_id", ""), "study-7");
+	CHECK_STR_EQ(pp_json_get_str(meta, "peerpres_source_key", ""), key);
+	/* The dataset row of the export, read back: the key it was imported under. */
+	CHECK_INT_EQ(pp_compat_export_row(tr, r, true, &out), PP_OK);
+	CHECK((back = compat_json(pp_json_get_str(out, "transcript_json", "null"))) != NULL);
+	CHECK_INT_EQ(pp_compat_parse(back, out, NULL, list, n, &p2, &d), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(p2, "source_key", ""), key);
+	CHECK_STR_EQ(pp_json_get_str(p2, "transcript_id", ""), "study-7");
+	pp_json_decref(p2);
+	/* A key that is not one is no identity: the transcript is hashed. */
+	CHECK_INT_EQ(pp_json_set_str(pp_json_get(back, "experiment_metadata"), "peerpres_source_key", "ab"), PP_OK);
+	CHECK_INT_EQ(pp_compat_parse(back, out, NULL, list, n, &p2, &d), PP_OK);
+	CHECK_INT_EQ((long)strlen(pp_json_get_str(p2, "source_key", "")), 64);
+	CHECK(strcmp(pp_json_get_str(p2, "source_key", ""), key));
+	compat_free3(t, row, src);
+	compat_free3(p, c, r);
+	compat_free3(tr, out, back);
+	pp_json_decref(p2);
+	pp_scenario_list_free(list, n);
+}
+
 /* ---- conformance on the study's examples ---- */
 
 /* Differences we know, each explained in docs/import.md. */
