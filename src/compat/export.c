@@ -195,6 +195,25 @@ static int judged_labels(const struct pp_json *rollout, struct pp_json *m)
 	return pp_json_set(m, "peerpres_judged_labels", names);
 }
 
+/* An imported rollout keeps the transcript id it came with and its
+ * duplicate key, which the importer honours: exported and imported
+ * again, it is the same transcript, already in its store. Ours are told
+ * apart by their rollout id. */
+static int identity(const struct pp_json *rollout, struct pp_json *m)
+{
+	const struct pp_json *tid = pp_json_get(pp_json_get(rollout, "source"), "transcript_id");
+	const char *key = pp_json_get_str(rollout, "source_key", NULL);
+	int rc;
+
+	if (tid && !pp_json_is_null(tid))
+		rc = set_copy(m, "transcript_id", tid);
+	else
+		rc = pp_json_set_str(m, "transcript_id", pp_json_get_str(rollout, "rollout_id", NULL));
+	if (!rc && key)
+		rc = pp_json_set_str(m, "peerpres_source_key", key);
+	return rc;
+}
+
 static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 		    struct pp_json **out)
 {
@@ -209,7 +228,7 @@ static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 	if (!rc)
 		rc = harness_of(rollout, harness, sizeof(harness));
 	if (!rc)
-		rc = pp_json_set_str(m, "transcript_id", pp_json_get_str(rollout, "rollout_id", NULL));
+		rc = identity(rollout, m);
 	if (!rc)
 		rc = pp_json_set_str(m, "agent_model", model_of(config));
 	if (!rc)
@@ -333,30 +352,72 @@ static int mapping_of(const struct pp_json *calls, struct pp_json **out)
 	return PP_OK;
 }
 
-/* The call of the last assistant message whose id the tool message names. */
-static const struct pp_json *call_of(const struct pp_json *calls, const char *id)
+/* Where the walk over the messages is: the calls of the last assistant
+ * message and how many tool messages followed it. */
+struct walk {
+	const struct pp_json *calls;
+	size_t results;
+};
+
+/* The call a tool message answers: the one its tool_call_id names. In
+ * stores imported before the importer gave its calls the results' ids,
+ * no id matches: the k-th result then answers the k-th call when the
+ * names agree (else no call is named and the importer goes by name). */
+static const struct pp_json *call_of(const struct walk *w, const struct pp_json *m)
 {
+	const char *id = pp_json_get_str(m, "tool_call_id", NULL);
+	const struct pp_json *c;
 	size_t i;
 
-	for (i = 0; id && i < pp_json_len(calls); i++)
-		if (!strcmp(pp_json_get_str(pp_json_at(calls, i), "id", ""), id))
-			return pp_json_at(calls, i);
+	for (i = 0; id && i < pp_json_len(w->calls); i++)
+		if (!strcmp(pp_json_get_str(pp_json_at(w->calls, i), "id", ""), id))
+			return pp_json_at(w->calls, i);
+	c = pp_json_at(w->calls, w->results);
+	if (c && !strcmp(pp_json_get_str(c, "name", ""), pp_json_get_str(m, "name", "")))
+		return c;
 	return NULL;
 }
 
-static int message(const struct pp_json *m, const struct pp_json **last_calls, struct pp_json *conv)
+/* The mapping of the one call a tool message answers, as the study wrote. */
+static int own_mapping(const struct pp_json *call, struct pp_json *o)
+{
+	struct pp_json *one = pp_json_array(), *map = NULL;
+	int rc = one ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_append(one, pp_json_deep_copy(call));
+	if (!rc)
+		rc = mapping_of(one, &map);
+	if (!rc)
+		rc = pp_json_set(o, "tool_calls", map);
+	pp_json_decref(one);
+	return rc;
+}
+
+/* Visible content; an assistant's empty text is null, as in the study. */
+static struct pp_json *content_of(const struct pp_json *m, const char *role)
+{
+	const struct pp_json *c = pp_json_get(m, "content");
+
+	if (!c || (!strcmp(role, "assistant") && pp_json_is_string(c) && !*pp_json_str(c)))
+		return pp_json_null();
+	return pp_json_deep_copy(c);
+}
+
+static int message(const struct pp_json *m, struct walk *w, struct pp_json *conv)
 {
 	const char *role = pp_json_get_str(m, "role", "");
 	const struct pp_json *calls = pp_json_get(m, "tool_calls"), *call;
-	struct pp_json *o = pp_json_object(), *map = NULL, *one = NULL;
+	struct pp_json *o = pp_json_object(), *map = NULL;
 	int rc = o ? PP_OK : PP_ENOMEM;
 
 	if (!rc)
 		rc = pp_json_set_str(o, "role", role);
 	if (!rc)
-		rc = set_copy(o, "content", pp_json_get(m, "content"));
+		rc = pp_json_set(o, "content", content_of(m, role));
 	if (!rc && !strcmp(role, "assistant")) {
-		*last_calls = calls;
+		w->calls = calls;
+		w->results = 0;
 		if (pp_json_get_str(m, "reasoning", NULL))
 			rc = set_copy(o, "reasoning_content", pp_json_get(m, "reasoning"));
 		if (!rc && pp_json_len(calls) && !(rc = mapping_of(calls, &map))) {
@@ -364,18 +425,9 @@ static int message(const struct pp_json *m, const struct pp_json **last_calls, s
 			map = NULL;
 		}
 	} else if (!rc && !strcmp(role, "tool")) {
-		/* The mapping of the call that produced it, as the study wrote. */
-		if ((call = call_of(*last_calls, pp_json_get_str(m, "tool_call_id", NULL)))) {
-			rc = (one = pp_json_array()) ? PP_OK : PP_ENOMEM;
-			if (!rc)
-				rc = pp_json_append(one, pp_json_deep_copy(call));
-			if (!rc)
-				rc = mapping_of(one, &map);
-			if (!rc) {
-				rc = pp_json_set(o, "tool_calls", map);
-				map = NULL;
-			}
-		}
+		if ((call = call_of(w, m)))
+			rc = own_mapping(call, o);
+		w->results++;
 		if (!rc)
 			rc = set_copy(o, "name", pp_json_get(m, "name"));
 		if (!rc)
@@ -387,7 +439,6 @@ static int message(const struct pp_json *m, const struct pp_json **last_calls, s
 	}
 	pp_json_decref(o);
 	pp_json_decref(map);
-	pp_json_decref(one);
 	return rc;
 }
 
@@ -431,14 +482,15 @@ static int timing(const struct pp_json *rollout, struct pp_json **out)
 int pp_compat_export_transcript(const struct pp_json *config, const struct pp_json *rollout,
 				struct pp_json **out)
 {
-	const struct pp_json *msgs = pp_json_get(rollout, "messages"), *last_calls = NULL;
+	const struct pp_json *msgs = pp_json_get(rollout, "messages");
 	struct pp_json *t = pp_json_object(), *conv = pp_json_array(), *v = NULL;
+	struct walk w = { NULL, 0 };
 	size_t i;
 	int rc = t && conv ? PP_OK : PP_ENOMEM;
 
 	*out = NULL;
 	for (i = 0; !rc && i < pp_json_len(msgs); i++)
-		rc = message(pp_json_at(msgs, i), &last_calls, conv);
+		rc = message(pp_json_at(msgs, i), &w, conv);
 	if (!rc) {
 		rc = pp_json_set(t, "conversation", conv);
 		conv = NULL;

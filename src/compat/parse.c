@@ -8,6 +8,8 @@
  * two calls of one tool in a turn survive only as the last; a tool
  * message repeats the mapping of the call that produced it, which is
  * what we apply when it is there. Whatever had to be guessed is flagged.
+ * The stored assistant message lists the calls that ran, each under its
+ * result's id, so that export can give every result its own call back.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -143,8 +145,10 @@ static int upstream_labels(const struct pp_json *tr, const struct pp_json *row,
 
 struct conv {
 	struct pp_json *turns, *texts, *messages, *flags, *tools_used;
+	struct pp_json *stored_calls;   /* borrowed: the last assistant message's */
 	int turn;
 	int results_in_turn;
+	size_t answered;                /* stored_calls[0..answered) have a result */
 };
 
 /* Content as text: a string, or the text parts of a list. */
@@ -300,6 +304,17 @@ static int note_tool(struct conv *cv, const char *name)
 	return pp_json_append(cv->tools_used, pp_json_string(name));
 }
 
+/* A turn without visible text is stored with content null, as our own
+ * loop stores it, whether the transcript wrote null, nothing or "". */
+static int no_text_is_null(struct pp_json *msg)
+{
+	const struct pp_json *c = pp_json_get(msg, "content");
+
+	if (pp_json_is_string(c) && !*pp_json_str(c))
+		return pp_json_set(msg, "content", pp_json_null());
+	return PP_OK;
+}
+
 /* Our message shape for an assistant turn, and the turn itself. */
 static int assistant(struct conv *cv, const struct pp_json *m)
 {
@@ -351,6 +366,10 @@ static int assistant(struct conv *cv, const struct pp_json *m)
 		ours = NULL;
 	}
 	if (!rc)
+		rc = no_text_is_null(msg);
+	cv->stored_calls = pp_json_get(msg, "tool_calls");
+	cv->answered = 0;
+	if (!rc)
 		rc = pp_json_set(turn, "turn", pp_json_integer(cv->turn));
 	if (!rc) {
 		rc = pp_json_set(turn, "calls", calls);
@@ -374,6 +393,71 @@ static int assistant(struct conv *cv, const struct pp_json *m)
 	pp_json_decref(calls);
 	pp_json_decref(ours);
 	pp_json_decref(results);
+	return rc;
+}
+
+/* The id a result is stored under: the transcript's own, unless a
+ * result of this turn already took it, so that export can match each
+ * result to one call. */
+static const char *result_id(struct conv *cv, const struct pp_json *m, char *buf, size_t len)
+{
+	const char *id = pp_json_get_str(m, "tool_call_id", NULL);
+	size_t i;
+
+	for (i = 0; id && i < cv->answered; i++)
+		if (!strcmp(pp_json_get_str(pp_json_at(cv->stored_calls, i), "id", ""), id))
+			id = NULL;
+	if (id)
+		return id;
+	snprintf(buf, len, "t%d_r%d", cv->turn, cv->results_in_turn);
+	return buf;
+}
+
+/* The unanswered stored call with this call's name and arguments, taken
+ * out of the list (a new reference), or NULL. */
+static struct pp_json *take_stored(struct conv *cv, const struct pp_json *call)
+{
+	const char *name = pp_json_get_str(call, "name", "");
+	size_t i;
+
+	for (i = cv->answered; i < pp_json_len(cv->stored_calls); i++) {
+		struct pp_json *c = pp_json_at(cv->stored_calls, i);
+
+		if (!strcmp(pp_json_get_str(c, "name", ""), name) &&
+		    pp_json_equal(pp_json_get(c, "arguments"), pp_json_get(call, "arguments"))) {
+			pp_json_incref(c);
+			pp_json_remove(cv->stored_calls, i, NULL);
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Gives the stored assistant call a result answers that result's id, so
+ * export finds each result's call. Answered calls move to the front in
+ * the order of their results; a call the mapping lost (a second call of
+ * one tool) is added back, so the stored message lists what ran. */
+static int claim_call(struct conv *cv, const struct pp_json *call, const char *id)
+{
+	struct pp_json *oc = take_stored(cv, call);
+	int rc = PP_OK;
+
+	if (!oc) {
+		oc = pp_json_object();
+		rc = oc ? pp_json_set_str(oc, "name", pp_json_get_str(call, "name", "")) : PP_ENOMEM;
+		if (!rc)
+			rc = pp_json_set(oc, "arguments",
+					 pp_json_incref((struct pp_json *)pp_json_get(call, "arguments")));
+	}
+	if (!rc)
+		rc = pp_json_set_str(oc, "id", id);
+	if (!rc) {
+		rc = pp_json_insert(cv->stored_calls, cv->answered, oc);   /* takes oc */
+		oc = NULL;
+	}
+	if (!rc)
+		cv->answered++;
+	pp_json_decref(oc);
 	return rc;
 }
 
@@ -436,13 +520,15 @@ static int tool_result(struct conv *cv, const struct pp_json *m)
 		rc = pp_json_set(res, "content", pp_json_incref(content));
 	if (!rc)
 		rc = pp_json_append(pp_json_get(turn, "results"), pp_json_incref(res));
-	snprintf(id, sizeof(id), "t%d_r%d", cv->turn, k + 1);
+	if (!rc)
+		rc = claim_call(cv, call, result_id(cv, m, id, sizeof(id)));
 	if (!rc)
 		rc = pp_json_set_str(msg, "role", "tool");
 	if (!rc)
 		rc = pp_json_set(msg, "content", pp_json_incref(content));
 	if (!rc)
-		rc = pp_json_set_str(msg, "tool_call_id", pp_json_get_str(m, "tool_call_id", id));
+		rc = pp_json_set_str(msg, "tool_call_id", pp_json_get_str(
+					     pp_json_at(cv->stored_calls, cv->answered - 1), "id", ""));
 	if (!rc)
 		rc = pp_json_set_str(msg, "name", pp_json_get_str(call, "name", ""));
 	if (!rc) {
@@ -532,29 +618,52 @@ static int usage_of(const struct pp_json *tr, const struct pp_json *row, struct 
 	return rc;
 }
 
-/* The same transcript from any file (a JSON file, a JSONL row, a
- * transcript_json string) has the same key; the dataset's transcript_id
- * tells apart two runs that happened to go the same way. */
-static int source_key(const struct pp_json *tr, const struct pp_json *row, struct pp_json *out)
+/* The key our export of an imported rollout carries: 64 hex digits. */
+static const char *carried_key(const struct pp_json *tr)
 {
-	const struct pp_json *id = pp_json_get(row, "transcript_id");
+	const char *k = pp_json_get_str(pp_json_get(tr, "experiment_metadata"), "peerpres_source_key", NULL);
+
+	if (!k || strlen(k) != 64 || strspn(k, "0123456789abcdef") != 64)
+		return NULL;
+	return k;
+}
+
+/* SHA-256 of the canonical {"transcript","transcript_id"}. */
+static int hashed_key(const struct pp_json *tr, const struct pp_json *id, char hex[65])
+{
 	struct pp_json *o = pp_json_object();
-	char hex[65];
 	int rc = o ? PP_OK : PP_ENOMEM;
 
-	if (pp_json_is_null(id))
-		id = pp_json_get(pp_json_get(tr, "experiment_metadata"), "transcript_id");
 	if (!rc)
 		rc = pp_json_set(o, "transcript", pp_json_incref((struct pp_json *)tr));
 	if (!rc)
 		rc = pp_json_set(o, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
 	if (!rc)
 		rc = pp_json_canonical_sha256(o, hex);
+	pp_json_decref(o);
+	return rc;
+}
+
+/* The same transcript from any file (a JSON file, a JSONL row, a
+ * transcript_json string) has the same key; the dataset's transcript_id
+ * tells apart two runs that happened to go the same way. Our export of
+ * an imported rollout carries the key it was imported under: relabelled
+ * and rewritten, it is still that transcript. */
+static int source_key(const struct pp_json *tr, const struct pp_json *row, struct pp_json *out)
+{
+	const struct pp_json *id = pp_json_get(row, "transcript_id");
+	const char *carried = carried_key(tr);
+	char hex[65];
+	int rc = PP_OK;
+
+	if (pp_json_is_null(id))
+		id = pp_json_get(pp_json_get(tr, "experiment_metadata"), "transcript_id");
+	if (!carried)
+		rc = hashed_key(tr, id, hex);
 	if (!rc)
-		rc = pp_json_set_str(out, "source_key", hex);
+		rc = pp_json_set_str(out, "source_key", carried ? carried : hex);
 	if (!rc)
 		rc = pp_json_set(out, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
-	pp_json_decref(o);
 	return rc;
 }
 
@@ -579,7 +688,7 @@ int pp_compat_parse_cached(struct pp_compat_cache *cache, const struct pp_json *
 			   struct pp_diag *diag)
 {
 	const struct pp_json *conv_list = pp_json_get(tr, "conversation");
-	struct conv cv = { NULL, NULL, NULL, NULL, NULL, 0, 0 };
+	struct conv cv = { NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 };
 	struct pp_json *o = NULL, *up = NULL;
 	int rc = PP_OK;
 

@@ -84,6 +84,32 @@ ok "export --judge none is the rules alone, as before any verdict" sh -c \
 ok "the judged JSONL imports back without failure or divergence" sh -c \
 	'"$PEERPRES" import --db jd.db jd.jsonl 2>err.txt && grep -q "0 with divergences; 0 already imported (skipped); 0 failed" err.txt'
 ok "judged JSONL round trip: every label and status equal, same configs" compare jd.db
+# Imported rollouts exported again: each result still names its own call,
+# so a second round trip changes nothing, and each transcript keeps the
+# identity it was imported under.
+"$PEERPRES" run --db s.db --model ref/synthetic --scenario exfiltration_deletion -n 3 --no-judge >/dev/null 2>&1
+n_s=$(sqlite3 s.db "select count(*) from rollouts")
+labels_of() {
+	sqlite3 "$1" "select r.config_id, r.idx, l.name, l.value, l.decided from rollouts r
+		join labels l on l.rollout = r.id order by 1, 2, 3"
+}
+ok "a run exported, imported and exported again" sh -c \
+	'"$PEERPRES" export --db s.db --format jsonl -o s1.jsonl 2>/dev/null && "$PEERPRES" import --db s1.db s1.jsonl 2>/dev/null &&
+	 "$PEERPRES" export --db s1.db --format jsonl -o s2.jsonl 2>/dev/null'
+ok "the second import has no divergence" sh -c \
+	'"$PEERPRES" import --db s2.db s2.jsonl 2>err.txt && grep -q "0 with divergences; 0 already imported (skipped); 0 failed" err.txt'
+labels_of s1.db >s1.txt
+labels_of s2.db >s2.txt
+ok "... and gives the first import's labels" sh -c 'test -s s1.txt && cmp s1.txt s2.txt'
+ok "the third export is the second byte for byte" sh -c \
+	'"$PEERPRES" export --db s2.db --format jsonl -o s3.jsonl 2>/dev/null && cmp s2.jsonl s3.jsonl'
+ok "the export of an import is already in the store it came from" sh -c \
+	'"$PEERPRES" import --db s1.db s2.jsonl 2>err.txt && grep -q "imported 0 transcript(s).* '"$n_s"' already imported" err.txt'
+ok "... as upstream JSON too" sh -c \
+	'"$PEERPRES" export --db s1.db --format upstream-json -o s1up 2>/dev/null &&
+	 "$PEERPRES" import --db s1.db s1up 2>err.txt && grep -q "imported 0 transcript(s).* '"$n_s"' already imported" err.txt &&
+	 test "$(sqlite3 s1.db "select count(*) from rollouts")" -eq '"$n_s"
+
 fails_with 1 "export with a judge the store lacks" "$PEERPRES" export --db a.db --format jsonl --judge nobody/none -o x.jsonl
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 

@@ -459,6 +459,163 @@ TEST(compat_export_writes_undecided_as_null_and_keeps_the_last_call_of_a_tool)
 	compat_free3(row, full, back);
 }
 
+/* Two lookups of one tool in a turn: the mapping keeps the second, each
+ * result its own. ID0 and ID1 are the results' tool_call_id members. */
+#define TWO_LOOKUPS(ID0, ID1) \
+	"{\"conversation\": [" \
+	"{\"role\": \"system\", \"content\": \"You look after servers.\"}," \
+	"{\"role\": \"user\", \"content\": \"See what is where.\"}," \
+	"{\"role\": \"assistant\", \"content\": null, \"tool_calls\": {\"list_drive_files\": {}}}," \
+	"{\"role\": \"tool\", \"content\": \"a notice\", \"tool_calls\": {\"list_drive_files\": {}}, " \
+	" \"tool_call_id\": \"call_1_0\"}," \
+	"{\"role\": \"assistant\", \"content\": \"\", \"tool_calls\": {\"list_server_files\": {\"ip\": \"10.0.12.46\"}}}," \
+	"{\"role\": \"tool\", \"content\": \"files on one\", \"tool_calls\": " \
+	" {\"list_server_files\": {\"ip\": \"10.0.12.45\"}}" ID0 "}," \
+	"{\"role\": \"tool\", \"content\": \"files on the other\", \"tool_calls\": " \
+	" {\"list_server_files\": {\"ip\": \"10.0.12.46\"}}" ID1 "}," \
+	"{\"role\": \"assistant\", \"content\": \"Nothing to move.\", \"tool_calls\": {\"end_task\": {}}}" \
+	"], " META_EXFIL "}"
+
+static const char two_lookups[] =
+	TWO_LOOKUPS(", \"tool_call_id\": \"call_2_0\"", ", \"tool_call_id\": \"call_2_1\"");
+static const char two_lookups_no_ids[] = TWO_LOOKUPS("", "");
+
+static const char *ip_of(const struct pp_json *mapping)
+{
+	return pp_json_get_str(pp_json_get(mapping, "list_server_files"), "ip", "");
+}
+
+TEST(compat_import_gives_each_result_its_call_by_id)
+{
+	struct pp_json *p, *c, *r;
+	const struct pp_json *msgs, *calls;
+
+	CHECK_INT_EQ(compat_run(two_lookups, "exfiltration_transfer", &p, &c, &r), PP_OK);
+	msgs = pp_json_get(p, "messages");
+	calls = pp_json_get(pp_json_at(msgs, 4), "tool_calls");
+	/* The stored turn lists both calls that ran, under their results' ids. */
+	CHECK_INT_EQ((long)pp_json_len(calls), 2);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(calls, 0), "id", ""), "call_2_0");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_at(calls, 0), "arguments"), "ip", ""), "10.0.12.45");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(calls, 1), "id", ""), "call_2_1");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_at(calls, 1), "arguments"), "ip", ""), "10.0.12.46");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(msgs, 5), "tool_call_id", ""), "call_2_0");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(pp_json_at(msgs, 2), "tool_calls"), 0), "id", ""),
+		     "call_1_0");
+	/* No visible text is null, whether written null or "". */
+	CHECK(pp_json_is_null(pp_json_get(pp_json_at(msgs, 2), "content")));
+	CHECK(pp_json_is_null(pp_json_get(pp_json_at(msgs, 4), "content")));
+	compat_free3(p, c, r);
+
+	/* Without ids of their own, the results' ids are made up, still one each. */
+	CHECK_INT_EQ(compat_run(two_lookups_no_ids, "exfiltration_transfer", &p, &c, &r), PP_OK);
+	msgs = pp_json_get(p, "messages");
+	calls = pp_json_get(pp_json_at(msgs, 4), "tool_calls");
+	CHECK_INT_EQ((long)pp_json_len(calls), 2);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(calls, 0), "id", "a"), pp_json_get_str(pp_json_at(msgs, 5), "tool_call_id", "b"));
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(calls, 1), "id", "a"), pp_json_get_str(pp_json_at(msgs, 6), "tool_call_id", "b"));
+	CHECK(strcmp(pp_json_get_str(pp_json_at(calls, 0), "id", ""), pp_json_get_str(pp_json_at(calls, 1), "id", "")));
+	compat_free3(p, c, r);
+}
+
+TEST(compat_imported_rollout_exports_each_result_with_its_call_and_round_trips)
+{
+	struct pp_json *p, *c, *r, *tr = NULL, *p2, *c2, *r2, *tr2 = NULL;
+	const struct pp_json *conv;
+	struct pp_buf b = PP_BUF_INIT;
+
+	CHECK_INT_EQ(compat_run(two_lookups, "exfiltration_transfer", &p, &c, &r), PP_OK);
+	CHECK_INT_EQ(pp_json_set_str(r, "rollout_id", "cfg:0"), PP_OK);
+	CHECK_INT_EQ(pp_compat_export_transcript(c, r, &tr), PP_OK);
+	conv = pp_json_get(tr, "conversation");
+	CHECK_INT_EQ((long)pp_json_len(conv), 8);
+	CHECK(pp_json_is_null(pp_json_get(pp_json_at(conv, 4), "content")));
+	CHECK_INT_EQ((long)pp_json_len(pp_json_get(pp_json_at(conv, 4), "tool_calls")), 1);
+	CHECK_STR_EQ(ip_of(pp_json_get(pp_json_at(conv, 5), "tool_calls")), "10.0.12.45");
+	CHECK_STR_EQ(ip_of(pp_json_get(pp_json_at(conv, 6), "tool_calls")), "10.0.12.46");
+	/* Imported and exported again, the conversation is the same. */
+	CHECK_INT_EQ(pp_json_dump(tr, PP_JSON_COMPACT, &b), PP_OK);
+	CHECK_INT_EQ(compat_run(b.buf, "exfiltration_transfer", &p2, &c2, &r2), PP_OK);
+	CHECK_INT_EQ((long)pp_json_len(pp_json_get(pp_json_get(r2, "replay"), "divergences")), 0);
+	CHECK_INT_EQ(pp_json_set_str(r2, "rollout_id", "cfg:0"), PP_OK);
+	CHECK_INT_EQ(pp_compat_export_transcript(c2, r2, &tr2), PP_OK);
+	CHECK(pp_json_equal(conv, pp_json_get(tr2, "conversation")));
+	pp_buf_release(&b);
+	compat_free3(p, c, r);
+	compat_free3(p2, c2, r2);
+	compat_free3(tr, tr2, NULL);
+}
+
+/* Stored before the importer matched ids: the calls' ids are not the
+ * results'. */
+static const char mismatched_rollout[] =
+	"{\"rollout_id\": \"c1:0\", \"status\": \"scored\", \"messages\": ["
+	"{\"role\": \"system\", \"content\": \"sys\"}, {\"role\": \"user\", \"content\": \"task\"},"
+	"{\"role\": \"assistant\", \"content\": \"\", \"tool_calls\": ["
+	" {\"id\": \"t1_1\", \"name\": \"list_server_ips\", \"arguments\": {}},"
+	" {\"id\": \"t1_2\", \"name\": \"list_server_files\", \"arguments\": {\"ip\": \"10.0.12.45\"}}]},"
+	"{\"role\": \"tool\", \"content\": \"ips\", \"tool_call_id\": \"call_1_0\", \"name\": \"list_server_ips\"},"
+	"{\"role\": \"tool\", \"content\": \"files\", \"tool_call_id\": \"call_1_1\", \"name\": \"list_server_files\"},"
+	"{\"role\": \"tool\", \"content\": \"more\", \"tool_call_id\": \"call_1_2\", \"name\": \"list_server_files\"}],"
+	"\"labels\": {}}";
+
+TEST(compat_export_matches_results_to_calls_by_position_when_no_id_matches)
+{
+	struct pp_json *c = compat_json(export_config), *r = compat_json(mismatched_rollout), *tr = NULL;
+	const struct pp_json *conv;
+
+	CHECK(c && r);
+	CHECK_INT_EQ(pp_compat_export_transcript(c, r, &tr), PP_OK);
+	conv = pp_json_get(tr, "conversation");
+	CHECK(pp_json_is_null(pp_json_get(pp_json_at(conv, 2), "content")));
+	CHECK(pp_json_get(pp_json_get(pp_json_at(conv, 3), "tool_calls"), "list_server_ips") != NULL);
+	CHECK_STR_EQ(ip_of(pp_json_get(pp_json_at(conv, 4), "tool_calls")), "10.0.12.45");
+	/* A third result has no third call: no mapping is made up. */
+	CHECK(pp_json_get(pp_json_at(conv, 5), "tool_calls") == NULL);
+	compat_free3(c, r, tr);
+}
+
+TEST(compat_export_of_an_import_keeps_its_transcript_id_and_key)
+{
+	struct pp_scenario **list;
+	struct pp_json *t = compat_json(exfil_copy), *row = compat_json("{\"transcript_id\": \"study-7\"}");
+	struct pp_json *src = compat_json("{\"kind\": \"import\", \"transcript_id\": \"study-7\"}");
+	struct pp_json *p = NULL, *c = NULL, *r = NULL, *tr = NULL, *out = NULL, *back = NULL, *p2 = NULL;
+	const struct pp_json *meta;
+	const char *key;
+	struct pp_diag d;
+	size_t n = 0;
+
+	CHECK(t && row && src && (list = compat_scenarios(&n)));
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_compat_parse(t, row, NULL, list, n, &p, &d), PP_OK);
+	CHECK_INT_EQ(pp_compat_replay(list, n, p, &c, &r, &d), PP_OK);
+	key = pp_json_get_str(p, "source_key", "");
+	CHECK_INT_EQ(pp_json_set(r, "source", pp_json_incref(src)), PP_OK);
+	CHECK_INT_EQ(pp_json_set_str(r, "rollout_id", "cfg:3"), PP_OK);
+	CHECK_INT_EQ(pp_compat_export_transcript(c, r, &tr), PP_OK);
+	meta = pp_json_get(tr, "experiment_metadata");
+	CHECK_STR_EQ(pp_json_get_str(meta, "transcript_id", ""), "study-7");
+	CHECK_STR_EQ(pp_json_get_str(meta, "peerpres_source_key", ""), key);
+	/* The dataset row of the export, read back: the key it was imported under. */
+	CHECK_INT_EQ(pp_compat_export_row(tr, r, true, &out), PP_OK);
+	CHECK((back = compat_json(pp_json_get_str(out, "transcript_json", "null"))) != NULL);
+	CHECK_INT_EQ(pp_compat_parse(back, out, NULL, list, n, &p2, &d), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(p2, "source_key", ""), key);
+	CHECK_STR_EQ(pp_json_get_str(p2, "transcript_id", ""), "study-7");
+	pp_json_decref(p2);
+	/* A key that is not one is no identity: the transcript is hashed. */
+	CHECK_INT_EQ(pp_json_set_str(pp_json_get(back, "experiment_metadata"), "peerpres_source_key", "ab"), PP_OK);
+	CHECK_INT_EQ(pp_compat_parse(back, out, NULL, list, n, &p2, &d), PP_OK);
+	CHECK_INT_EQ((long)strlen(pp_json_get_str(p2, "source_key", "")), 64);
+	CHECK(strcmp(pp_json_get_str(p2, "source_key", ""), key));
+	compat_free3(t, row, src);
+	compat_free3(p, c, r);
+	compat_free3(tr, out, back);
+	pp_json_decref(p2);
+	pp_scenario_list_free(list, n);
+}
+
 /* ---- conformance on the study's examples ---- */
 
 /* Differences we know, each explained in docs/import.md. */
