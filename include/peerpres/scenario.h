@@ -84,6 +84,12 @@ int pp_scenario_expand(const struct pp_scenario *s, const struct pp_json *filter
 		       const char *const *with, size_t n_with, struct pp_json *out,
 		       struct pp_diag *diag);
 
+/* Every config the scenario can make: its grid with every extension and
+ * every scratchpad mode it declares, appended to out as by
+ * pp_scenario_expand. For the checks that must see all of it. */
+int pp_scenario_expand_whole(const struct pp_scenario *s, struct pp_json *out,
+			     struct pp_diag *diag);
+
 /* The names of the scenario's opt-in extensions (borrowed), at most max;
  * returns how many there are. */
 size_t pp_scenario_extensions(const struct pp_scenario *s, const char **names, size_t max);

@@ -122,12 +122,11 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 			 long *n_routes, long *n_bad, bool *skipped)
 {
 	struct pp_scenario *s = NULL;
-	struct pp_json *configs = pp_json_array(), *filters = pp_json_object();
-	struct pp_json *pads = pp_json_array(), *groups = pp_json_array();
+	struct pp_json *configs = pp_json_array(), *groups = pp_json_array();
 	struct pp_run_options opt;
 	struct pp_diag diag;
 	size_t i;
-	int rc = (configs && filters && pads && groups) ? PP_OK : PP_ENOMEM;
+	int rc = (configs && groups) ? PP_OK : PP_ENOMEM;
 
 	pp_diag_clear(&diag);
 	cli_run_options(c, &opt);
@@ -143,26 +142,9 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 	}
 	if (rc)
 		cli_diag(&diag);
-	/* Every scratchpad mode the file declares and every extension, so
-	 * nothing goes unchecked. */
-	if (!rc) {
-		const char *modes[32];
-		size_t n_modes = pp_scenario_axis_values(s, "scratchpad", modes, 32);
-
-		for (i = 0; !rc && i < n_modes && i < 32; i++)
-			rc = pp_json_append(pads, pp_json_string(modes[i]));
-		if (!rc && n_modes) {
-			rc = pp_json_set(filters, "scratchpad", pads);
-			pads = NULL;
-		}
-	}
-	if (!rc) {
-		const char *with[32];
-		size_t n_with = pp_scenario_extensions(s, with, 32);
-
-		if ((rc = pp_scenario_expand(s, filters, with, n_with < 32 ? n_with : 32, configs, &diag)))
-			cli_diag(&diag);
-	}
+	/* Every scratchpad mode and every extension: nothing goes unchecked. */
+	if (!rc && (rc = pp_scenario_expand_whole(s, configs, &diag)))
+		cli_diag(&diag);
 	for (i = 0; !rc && i < pp_json_len(configs); i++) {
 		(*n_configs)++;
 		rc = check_config(s, pp_json_at(configs, i), &opt, groups, n_routes, n_bad);
@@ -170,8 +152,6 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 	print_groups(path, groups);
 out:
 	pp_json_decref(groups);
-	pp_json_decref(pads);
-	pp_json_decref(filters);
 	pp_json_decref(configs);
 	pp_scenario_free(s);
 	return rc;

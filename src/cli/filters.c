@@ -34,30 +34,6 @@ static int mark(struct pp_json *known, const char *dim, const char *value)
 	return pp_json_get(seen, value) ? PP_OK : pp_json_set(seen, value, pp_json_bool(true));
 }
 
-/* Every config of s, with every extension and scratchpad mode. */
-static int whole_grid(const struct pp_scenario *s, struct pp_json *configs)
-{
-	const char *with[32], *pads[32];
-	size_t n_with = pp_scenario_extensions(s, with, 32);
-	size_t n_pads = pp_scenario_axis_values(s, "scratchpad", pads, 32), i;
-	struct pp_json *filters = pp_json_object(), *list = pp_json_array();
-	struct pp_diag diag;
-	int rc = filters && list ? PP_OK : PP_ENOMEM;
-
-	pp_diag_clear(&diag);
-	for (i = 0; !rc && i < n_pads && i < 32; i++)
-		rc = pp_json_append(list, pp_json_string(pads[i]));
-	if (!rc && n_pads) {
-		rc = pp_json_set(filters, "scratchpad", list);
-		list = NULL;
-	}
-	if (!rc)
-		rc = pp_scenario_expand(s, filters, with, n_with < 32 ? n_with : 32, configs, &diag);
-	pp_json_decref(list);
-	pp_json_decref(filters);
-	return rc;
-}
-
 /* The values of one scenario: the declared axes first, in their order,
  * then what only the grid has (thresholds, "none"). */
 static int add_scenario(struct pp_json *known, const struct pp_scenario *s)
@@ -72,8 +48,12 @@ static int add_scenario(struct pp_json *known, const struct pp_scenario *s)
 		for (i = 0; !rc && i < n && i < 64; i++)
 			rc = mark(known, filter_dims[k], names[i]);
 	}
-	if (!rc)
-		rc = whole_grid(s, configs);
+	if (!rc) {
+		struct pp_diag diag;
+
+		pp_diag_clear(&diag);
+		rc = pp_scenario_expand_whole(s, configs, &diag);
+	}
 	for (i = 0; !rc && i < pp_json_len(configs); i++)
 		for (k = 1; !rc && k < N_FILTER_DIMS; k++)
 			rc = mark(known, filter_dims[k],

@@ -192,6 +192,31 @@ out:
 	return rc;
 }
 
+#define MAX_NAMES 32
+
+int pp_scenario_expand_whole(const struct pp_scenario *s, struct pp_json *out,
+			     struct pp_diag *diag)
+{
+	const char *with[MAX_NAMES], *pads[MAX_NAMES];
+	size_t n_with = pp_scenario_extensions(s, with, MAX_NAMES);
+	size_t n_pads = pp_scenario_axis_values(s, "scratchpad", pads, MAX_NAMES), i;
+	struct pp_json *filters = pp_json_object(), *list = pp_json_array();
+	int rc = filters && list ? PP_OK : PP_ENOMEM;
+
+	for (i = 0; !rc && i < n_pads && i < MAX_NAMES; i++)
+		rc = pp_json_append(list, pp_json_string(pads[i]));
+	if (!rc && n_pads) {
+		rc = pp_json_set(filters, "scratchpad", list);
+		list = NULL;
+	}
+	if (!rc)
+		rc = pp_scenario_expand(s, filters, with, n_with < MAX_NAMES ? n_with : MAX_NAMES,
+					out, diag);
+	pp_json_decref(list);
+	pp_json_decref(filters);
+	return rc;
+}
+
 static size_t keys_of(const struct pp_json *obj, const char **names, size_t max)
 {
 	size_t n = 0;
