@@ -49,6 +49,21 @@ void pp_tpl_free(struct pp_tpl *t)
 	free(t);
 }
 
+/* The name between "{{" at *open and "}}" at close, spaces trimmed: its
+ * length, with *open moved so the name starts at *open + 2. */
+static size_t placeholder_name(const char **open, const char *close)
+{
+	size_t n = (size_t)(close - *open - 2);
+
+	while (n && (*open)[2] == ' ') {
+		(*open)++;
+		n--;
+	}
+	while (n && (*open)[2 + n - 1] == ' ')
+		n--;
+	return n;
+}
+
 static int expand(struct pp_tpl *t, const struct pp_json *node, const char *text,
 		  const char *where, int depth, struct pp_buf *out, struct pp_diag *diag);
 
@@ -106,13 +121,7 @@ static int expand(struct pp_tpl *t, const struct pp_json *node, const char *text
 		if (!close)
 			return pp_scenario_err(t->s, diag, PP_ETEMPLATE, node,
 					       "unclosed '{{' (in %s)", where);
-		n = (size_t)(close - open - 2);
-		while (n && open[2] == ' ') {
-			open++;
-			n--;
-		}
-		while (n && open[2 + n - 1] == ' ')
-			n--;
+		n = placeholder_name(&open, close);
 		if (n == 0 || n >= sizeof(name))
 			return pp_scenario_err(t->s, diag, PP_ETEMPLATE, node,
 					       "bad placeholder name (in %s)", where);
@@ -251,13 +260,7 @@ static bool text_uses(const char *text, const char *name)
 		}
 		if (!(close = strstr(open + 2, "}}")))
 			return false;
-		n = (size_t)(close - open - 2);
-		while (n && open[2] == ' ') {
-			open++;
-			n--;
-		}
-		while (n && open[2 + n - 1] == ' ')
-			n--;
+		n = placeholder_name(&open, close);
 		if (n == len && !strncmp(open + 2, name, len))
 			return true;
 		p = close + 2;
