@@ -292,9 +292,37 @@ static int one_config(const struct pp_json *sel, const char *what)
 	return EXIT_USAGE;
 }
 
+/* The scenarios a config was found among: with the overlays, or without. */
+struct found {
+	struct pp_json *sel;
+	struct pp_scenario **list;
+	size_t n;
+};
+
+/*
+ * A config by id prefix among the configs with the overlays, then, when it
+ * is not there, among those without: so `render ARM --overlay F --diff
+ * CONTROL` shows what the overlay changed.
+ */
+static int pick(const struct found *with, const struct found *without,
+		const struct pp_run_options *opt, const char *id, struct found *out)
+{
+	int rc = select_configs(with->list, with->n, opt, id, &out->sel);
+
+	*out = (struct found){ out->sel, with->list, with->n };
+	if (!rc && !pp_json_len(out->sel) && without->list) {
+		pp_json_decref(out->sel);
+		out->sel = NULL;
+		rc = select_configs(without->list, without->n, opt, id, &out->sel);
+		out->list = without->list;
+		out->n = without->n;
+	}
+	return rc ? rc : one_config(out->sel, id);
+}
+
 static int do_diff(struct cli *c, struct pp_scenario **list, size_t n, const struct pp_run_options *opt)
 {
-	struct pp_json *a = NULL, *b = NULL;
+	struct found with = { NULL, list, n }, without = { 0 }, a = { 0 }, b = { 0 };
 	struct pp_buf ta = PP_BUF_INIT, tb = PP_BUF_INIT, fa = PP_BUF_INIT, fb = PP_BUF_INIT;
 	int rc = EXIT_USAGE;
 
@@ -302,18 +330,26 @@ static int do_diff(struct cli *c, struct pp_scenario **list, size_t n, const str
 		cli_error("--diff compares two configs: render CONFIG_ID --diff OTHER_ID");
 		return EXIT_USAGE;
 	}
-	if (select_configs(list, n, opt, c->args[0], &a) || one_config(a, c->args[0]) ||
-	    select_configs(list, n, opt, c->diff, &b) || one_config(b, c->diff))
+	if (c->n_overlays) {
+		struct cli plain = *c;
+
+		plain.n_overlays = 0;
+		if ((rc = cli_load_scenarios(&plain, &without.list, &without.n)))
+			return rc;
+		rc = EXIT_USAGE;
+	}
+	if (pick(&with, &without, opt, c->args[0], &a) || pick(&with, &without, opt, c->diff, &b))
 		goto out;
-	if (render_entry(list, n, opt, pp_json_at(a, 0), &ta, &fa) < 0 ||
-	    render_entry(list, n, opt, pp_json_at(b, 0), &tb, &fb) < 0) {
+	if (render_entry(a.list, a.n, opt, pp_json_at(a.sel, 0), &ta, &fa) < 0 ||
+	    render_entry(b.list, b.n, opt, pp_json_at(b.sel, 0), &tb, &fb) < 0) {
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
 	rc = print_diff(ta.buf, tb.buf) < 0 ? EXIT_RUNTIME : 0;
 out:
-	pp_json_decref(a);
-	pp_json_decref(b);
+	pp_json_decref(a.sel);
+	pp_json_decref(b.sel);
+	pp_scenario_list_free(without.list, without.n);
 	pp_buf_release(&ta);
 	pp_buf_release(&tb);
 	pp_buf_release(&fa);

@@ -66,6 +66,11 @@ YAML
 sel="--scenario tampering --subject peer --condition good_peer --instantiation file_prt --dataset factual"
 ok "an overlay replaces a text" sh -c "\"\$PEERPRES\" render $sel --overlay ov.yaml | grep -q 'have always worked well together'"
 ok "an overlay gives new config ids" sh -c "test \"\$(\"\$PEERPRES\" plan --json $sel | grep config_id)\" != \"\$(\"\$PEERPRES\" plan --json $sel --overlay ov.yaml | grep config_id)\""
+arm=$("$PEERPRES" plan --json $sel --overlay ov.yaml | sed -nE 's/.*"config_id": *"([0-9a-f]{12}).*/\1/p' | head -n 1)
+control=$("$PEERPRES" plan --json $sel | sed -nE 's/.*"config_id": *"([0-9a-f]{12}).*/\1/p' | head -n 1)
+ok "render ARM --overlay F --diff CONTROL shows the overlay's one change" sh -c \
+	"\"\$PEERPRES\" render $arm --overlay ov.yaml --diff $control > od.txt &&
+	 grep -q '^- .*have always worked well together' od.txt && test \$(grep -c '^[-+]' od.txt) = 4"
 ok "an overlay leaves other scenarios' ids alone" sh -c '"$PEERPRES" plan --json --scenario misrep_finance > a.json && "$PEERPRES" plan --json --scenario misrep_finance --overlay ov.yaml | cmp -s - a.json'
 printf 'scenarios: [tampering]\nvars:\n  trust_sentance_good: X\n' > unused.yaml
 fails_with 1 "an overlay var no template uses is an error" "$PEERPRES" plan --overlay unused.yaml
