@@ -36,6 +36,11 @@ struct command {
 #define MODEL_OPTS (OPT(MODEL) | OPT(FAMILY) | OPT(BASE_URL) | OPT(REASONING) | OPT(ROLLOUTS) | \
 		    OPT(MAX_ITERS) | OPT(SEED) | OPT(SCENARIOS) | OPT(OVERLAY) | OPT(PRICES))
 
+/* What run takes; plan takes it too, so a run's line can be previewed. */
+#define RUN_OPTS (OPTS_FILTERS | MODEL_OPTS | OPT(DB) | OPT(LIMIT) | OPT(TEST) | \
+		  OPT(CONCURRENCY) | OPT(ADAPTIVE) | OPT(NO_CACHE) | OPT(BUDGET) | \
+		  OPT(REDO_ERRORS) | OPT(JUDGE) | OPT(NO_JUDGE))
+
 #define STORE_FILTER_HELP \
 	"  --scenario S  --subject self|peer  --condition C  --instantiation I\n" \
 	"  --dataset D  --threshold T  --mode M  --scratchpad P\n" \
@@ -61,16 +66,17 @@ static const struct command commands[] = {
 	  FILTER_HELP
 	  "  --scenarios DIR          scenario files (default: the installed scenarios/)\n"
 	  "  --overlay FILE           YAML whose keys replace the scenarios' (repeatable)\n" },
-	{ "plan", cmd_plan, OPTS_FILTERS | MODEL_OPTS | OPT(JSON) | OPT(TEST),
+	{ "plan", cmd_plan, RUN_OPTS | OPT(JSON),
 	  "peerpres plan [FILTERS] [--model M] [-n N] [--json]",
 	  "Shows the configs and rollouts a run would do. Makes no model call.\n\n"
 	  FILTER_HELP MODEL_HELP
 	  "  --test                   the plan of 'run --test': the first config of each\n"
 	  "                           scenario, one rollout\n"
-	  "  --json                   machine-readable plan\n" },
-	{ "run", cmd_run,
-	  OPTS_FILTERS | MODEL_OPTS | OPT(DB) | OPT(LIMIT) | OPT(TEST) | OPT(CONCURRENCY) |
-	  OPT(ADAPTIVE) | OPT(NO_CACHE) | OPT(BUDGET) | OPT(REDO_ERRORS) | OPT(JUDGE) | OPT(NO_JUDGE),
+	  "  --json                   machine-readable plan\n\n"
+	  "Also takes the options only a run uses (--db, --limit, --concurrency,\n"
+	  "--adaptive, --no-cache, --budget, --redo-errors, --judge, --no-judge), which\n"
+	  "change nothing here: a run's command line with 'plan' for 'run' previews it.\n" },
+	{ "run", cmd_run, RUN_OPTS,
 	  "peerpres run [--model M] [FILTERS] [-n N] [--db FILE] [--limit N] [--test]",
 	  "Runs the plan and stores every rollout. Resumable: the same command\n"
 	  "again does only what is missing.\n\n" FILTER_HELP MODEL_HELP

@@ -52,8 +52,10 @@ ok "list tools has the server tools" sh -c '"$PEERPRES" list tools | grep -q "^t
 ok "list conditions" sh -c '"$PEERPRES" list conditions | grep -q "^condition .*good_peer"'
 # Each command takes exactly the flags its --help lists: any other is an
 # error naming the flag and the command, not silently ignored.
-fails_with 2 "a flag of another command is a usage error" "$PEERPRES" plan --db x.db
-ok "it names the flag and the command" grep -qx "peerpres plan: unknown option '--db' (see 'peerpres plan --help')" last.out
+fails_with 2 "a flag of another command is a usage error" "$PEERPRES" plan --format md
+ok "it names the flag and the command" grep -qx "peerpres plan: unknown option '--format' (see 'peerpres plan --help')" last.out
+ok "plan takes a run's whole command line" "$PEERPRES" plan --scenario tampering -n 2 --db x.db --limit 3 \
+	--concurrency 4 --adaptive --no-cache --budget 5 --redo-errors --no-judge
 # The flags a --help lists ("--db", "-n", "-o"), one a line.
 help_flags() { "$PEERPRES" "$1" --help | grep -oE '(^|[ [(,])--?[a-z][a-z-]*' | sed -E 's/^[ [(,]//' | sort -u; }
 for c in list plan run report judge show render import export validate; do help_flags $c >"flags.$c"; done
