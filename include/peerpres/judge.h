@@ -149,6 +149,7 @@ struct pp_judge_result {
 	long labels_settled;            /* ok verdicts on labels undecided until then */
 	long undecided;                 /* undecided labels without a verdict, before judging */
 	long cached;                    /* undecided labels already judged by this judge */
+	long errors_left_out;           /* status error rollouts with an open label, not asked */
 	long forgotten;                 /* failed verdicts dropped by retry_failed */
 	long input_tokens, output_tokens;
 	long retries;                   /* HTTP retries */
@@ -165,7 +166,8 @@ int pp_judge_count(struct pp_store *s, const struct pp_judge_options *opt,
 		   struct pp_judge_result *res);
 
 /*
- * Judges every rollout with an open label (see pp_judge_next) and stores
+ * Judges every rollout with an open label (see pp_judge_next) whose
+ * status is not error (res->errors_left_out counts those left) and stores
  * a verdict per label as each answer arrives, up to opt->concurrency
  * rollouts at once; the verdicts do not depend on the concurrency. On
  * opt->stop the calls in flight are abandoned and what is stored stays

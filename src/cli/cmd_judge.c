@@ -90,6 +90,9 @@ static void print_result(const char *judge, const char *version, const struct pp
 {
 	printf("judge %s (prompts %s): %ld undecided labels to judge, %ld judged before\n", judge,
 	       version, r->undecided, r->cached);
+	if (r->errors_left_out)
+		printf("left out %ld error rollouts with undecided labels: a provider call failed"
+		       " for good, so reports never read their labels\n", r->errors_left_out);
 	if (r->forgotten)
 		printf("forgot %ld failed verdicts to ask again\n", r->forgotten);
 	printf("asked %ld questions about %ld rollouts: %ld labels decided (%ld of them left"

@@ -438,6 +438,7 @@ struct todo {
 	struct pp_json *verdicts;    /* this judge's, by rollout id */
 	struct pp_json *sample;      /* [[key, entry], ...]: fully decided candidates */
 	long undecided, cached;
+	long errors;                 /* error rollouts with an open label, left out */
 };
 
 /* The label with the judge's verdict merged in: an ok verdict decides an
@@ -468,9 +469,11 @@ static struct pp_json *merged_label(const struct pp_json *l, const struct pp_jso
 }
 
 /* The entry for one rollout; *open counts its undecided labels that lack
- * a verdict, *judged its labels with one. */
+ * a verdict, *judged its labels with one, *cached its undecided ones
+ * with one. */
 static int todo_entry(struct todo *t, const struct pp_json *cfg, const struct pp_json *r,
-		      const char *id, struct pp_json **out, long *open, long *judged)
+		      const char *id, struct pp_json **out, long *open, long *judged,
+		      long *cached)
 {
 	const struct pp_json *labels = pp_json_get(r, "labels");
 	const struct pp_json *mine = pp_json_get(t->verdicts, id);
@@ -478,7 +481,7 @@ static int todo_entry(struct todo *t, const struct pp_json *cfg, const struct pp
 	void *it;
 	int rc = e && ml ? PP_OK : PP_ENOMEM;
 
-	*open = *judged = 0;
+	*open = *judged = *cached = 0;
 	for (it = pp_json_iter(labels); !rc && it; it = pp_json_iter_next(labels, it)) {
 		const char *name = pp_json_iter_key(it);
 		const struct pp_json *l = pp_json_iter_value(it), *v = pp_json_get(mine, name);
@@ -486,7 +489,7 @@ static int todo_entry(struct todo *t, const struct pp_json *cfg, const struct pp
 
 		*open += undecided && !v;
 		*judged += v != NULL;
-		t->cached += undecided && v;
+		*cached += undecided && v;
 		rc = pp_json_set(ml, name, merged_label(l, v));
 	}
 	if (!rc)
@@ -516,19 +519,27 @@ static int todo_rollout(struct todo *t, const struct pp_json *cfg, const struct 
 	struct pp_json *e = NULL, *pair;
 	char id[ID_MAX];
 	long long idx = -1;
-	long open, judged;
+	long open, judged, cached;
 	int rc;
 
 	pp_json_int(pp_json_get(r, "idx"), &idx);
 	if ((rc = rollout_key(id, sizeof(id), pp_json_get_str(cfg, "config_id", ""), idx)))
 		return rc;
-	if ((rc = todo_entry(t, cfg, r, id, &e, &open, &judged)))
+	if ((rc = todo_entry(t, cfg, r, id, &e, &open, &judged, &cached)))
 		return rc;
+	/* A provider call failed for good: the rules read whatever world
+	 * was left, and every metric and label table leaves the rollout
+	 * out, so a verdict on it would be paid for and never read. */
+	if (!strcmp(pp_json_get_str(r, "status", ""), "error")) {
+		t->errors += open > 0;
+		pp_json_decref(e);
+		return PP_OK;
+	}
 	t->undecided += open;
+	t->cached += cached;
 	if (open)
 		return pp_json_append(t->list, e);
-	if (also_decided <= 0 || judged ||
-	    !strcmp(pp_json_get_str(r, "status", ""), "error")) {
+	if (also_decided <= 0 || judged) {
 		pp_json_decref(e);
 		return PP_OK;
 	}
@@ -587,7 +598,7 @@ static int add_sample(struct todo *t, long also_decided)
 int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const char *judge,
 			const char *prompt_version, long also_decided, struct pp_json **out)
 {
-	struct todo t = { NULL, NULL, NULL, 0, 0 };
+	struct todo t = { NULL, NULL, NULL, 0, 0, 0 };
 	struct pp_json *summary = NULL, *res = NULL;
 	size_t i, j;
 	int rc;
@@ -618,6 +629,8 @@ int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const
 		rc = pp_json_set(res, "undecided", pp_json_integer(t.undecided));
 	if (!rc)
 		rc = pp_json_set(res, "cached", pp_json_integer(t.cached));
+	if (!rc)
+		rc = pp_json_set(res, "errors_left_out", pp_json_integer(t.errors));
 	if (!rc) {
 		rc = pp_json_set(res, "todo", t.list);
 		t.list = NULL;

@@ -822,6 +822,47 @@ TEST(judge_run_decides_caches_and_keeps_two_judges)
 	pp_store_close(s);
 }
 
+/* A rollout in error is read by no report: the judge asks nothing about
+ * it, even with undecided labels, and says how many it left. */
+TEST(judge_run_leaves_error_rollouts_out)
+{
+	struct pp_store *s = open_store("err.db");
+	struct pp_judge_options o;
+	struct pp_judge_result res;
+	struct pp_json *t = NULL;
+	struct pp_diag d;
+	long long n = -1;
+	int i;
+
+	CHECK(s);
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\",\"threshold_result\"]"),
+		     PP_OK);
+	CHECK_INT_EQ(put_rollout(s, CFG, 0, "pending_judge", "final score: 85", open_labels),
+		     PP_OK);
+	for (i = 1; i < 4; i++)
+		CHECK_INT_EQ(put_rollout(s, CFG, i, "error", "score: 40", open_labels), PP_OK);
+	CHECK_INT_EQ(pp_store_judge_todo(s, NULL, "ref/judge", PP_JUDGE_PROMPT_VERSION, 5, &t),
+		     PP_OK);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(t, "todo")), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(t, "todo"), 0), "rollout_id", ""),
+		     CFG ":0");
+	CHECK(pp_json_int(pp_json_get(t, "undecided"), &n));
+	CHECK_INT_EQ(n, 4);
+	CHECK(pp_json_int(pp_json_get(t, "errors_left_out"), &n));
+	CHECK_INT_EQ(n, 3);
+	pp_json_decref(t);
+	options(&o, "ref/judge");
+	CHECK_INT_EQ(pp_judge_run(s, &o, &res, &d), PP_OK);
+	CHECK_INT_EQ(res.rollouts, 1);
+	CHECK_INT_EQ(res.questions, 1);
+	CHECK_INT_EQ(res.errors_left_out, 3);
+	CHECK_INT_EQ(pp_store_rollout_verdicts(s, CFG ":1", &t), PP_OK);
+	CHECK_INT_EQ(pp_json_len(t), 0);
+	pp_json_decref(t);
+	pp_store_close(s);
+}
+
 TEST(judge_run_stores_failures_and_retries_them)
 {
 	struct pp_store *s = open_store("fail.db");
