@@ -189,9 +189,12 @@ int pp_judge_run(struct pp_store *s, const struct pp_judge_options *opt,
  * decide: "rules" (labels decided by the rules) or "MODEL@VERSION" (a
  * judge's ok verdicts; "MODEL" alone takes its latest version). *out is
  * a new object {"a","b","labels": {name: {"n","agree","percent",
- * "kappa","categories"}}, "all": {"n","agree","percent","kappa"}};
- * values compare numerically for numbers and case-insensitively for
- * strings. PP_OK, PP_ENOTFOUND (a judge without verdicts), PP_ESTORE,
+ * "kappa","categories"}}, "all": {"n","agree","percent","kappa",
+ * "kappa_labels","categories"}}; kappa is null where undefined (one value
+ * used by both), and all's kappa pools only the labels with a kappa of
+ * their own (named in kappa_labels; null when there are none), while its
+ * n, agree and percent pool every label. Values compare numerically for
+ * numbers and case-insensitively for strings. PP_OK, PP_ENOTFOUND (a judge without verdicts), PP_ESTORE,
  * PP_ENOMEM.
  */
 int pp_judge_agreement(struct pp_store *s, const char *a, const char *b,

@@ -1149,6 +1149,52 @@ TEST(judge_agreement_between_rules_and_judges)
 	pp_store_close(s);
 }
 
+/* Two labels each given one value by both sources: no label has a kappa,
+ * so the pooled one has none either, though "score=60" and "refused=false"
+ * look like two categories agreed on. With a label that has a kappa,
+ * the pool is that label's alone. */
+TEST(judge_agreement_pools_kappa_over_labels_with_one)
+{
+	struct pp_store *s = open_store("agk.db");
+	struct pp_json *ag = NULL;
+	const struct pp_json *all;
+	long long n = 0;
+	double k = 0;
+	int i;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\"]"), PP_OK);
+	for (i = 0; i < 6; i++) {
+		char id[64];
+
+		CHECK_INT_EQ(put_rollout(s, CFG, i, "scored", "x", decided_labels), PP_OK);
+		snprintf(id, sizeof(id), CFG ":%d", i);
+		CHECK_INT_EQ(put_one(s, id, "j/a", "v1", "refused", "false", "ok"), PP_OK);
+		CHECK_INT_EQ(put_one(s, id, "j/a", "v1", "score", "60", "ok"), PP_OK);
+		CHECK_INT_EQ(put_one(s, id, "j/b", "v1", "refused", i < 2 ? "true" : "false", "ok"),
+			     PP_OK);
+		CHECK_INT_EQ(put_one(s, id, "j/b", "v1", "score", "60", "ok"), PP_OK);
+	}
+	CHECK_INT_EQ(pp_judge_agreement(s, "rules", "j/a", NULL, &ag), PP_OK);
+	all = pp_json_get(ag, "all");
+	CHECK(pp_json_int(pp_json_get(all, "n"), &n));
+	CHECK_INT_EQ(n, 12);
+	CHECK(pp_json_is_null(pp_json_get(pp_json_get(pp_json_get(ag, "labels"), "refused"),
+					  "kappa")));
+	CHECK(pp_json_is_null(pp_json_get(all, "kappa")));
+	CHECK_INT_EQ(pp_json_len(pp_json_get(all, "kappa_labels")), 0);
+	pp_json_decref(ag);
+	/* j/b gives refused two values, j/a one: refused has a kappa (0),
+	 * and the pool is refused's alone, not lifted by the score pairs. */
+	CHECK_INT_EQ(pp_judge_agreement(s, "j/a", "j/b", NULL, &ag), PP_OK);
+	all = pp_json_get(ag, "all");
+	CHECK(pp_json_num(pp_json_get(all, "kappa"), &k));
+	CHECK_NEAR(k, 0.0, 1e-12);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(all, "kappa_labels")), 1);
+	pp_json_decref(ag);
+	pp_store_close(s);
+}
+
 /* Every allocation of prompt, reference answer, parse and values failing
  * in turn: each step returns PP_ENOMEM (or the reference judge's failure)
  * and nothing leaks (the sanitizer build checks). */
