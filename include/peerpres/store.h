@@ -235,9 +235,10 @@ int pp_store_forget_failed(struct pp_store *s, const char *judge, const char *pr
 			   long *n);
 
 /* Splits "MODEL@VERSION" into judge and version; "MODEL" alone takes its
- * most recent prompt version in the store (PP_ENOTFOUND, with the message
- * naming it, when it has no verdicts). PP_EINVAL when a part does not fit
- * its buffer or is empty. */
+ * most recent prompt version in the store. PP_ENOTFOUND when the store
+ * has no verdicts of that judge (at that version), the message naming the
+ * judges and versions it has. PP_EINVAL when a part does not fit its
+ * buffer or is empty. */
 int pp_store_judge_resolve(struct pp_store *s, const char *spec, char *judge, size_t judge_len,
 			   char *version, size_t version_len);
 

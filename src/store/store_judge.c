@@ -385,15 +385,44 @@ int pp_store_forget_failed(struct pp_store *s, const char *judge, const char *pr
 	return rc;
 }
 
+/* The store's message for a judge (at a version, when given) it has no
+ * verdicts of, naming the judges and versions it has. */
+static int unknown_judge(struct pp_store *s, const struct pp_json *list, const char *judge,
+			 const char *version)
+{
+	struct pp_buf have = PP_BUF_INIT;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < pp_json_len(list); i++) {
+		const struct pp_json *e = pp_json_at(list, i);
+
+		pp_buf_addf(&have, "%s%s@%s", i ? ", " : "", pp_json_get_str(e, "judge", ""),
+			    pp_json_get_str(e, "prompt_version", ""));
+	}
+	if (version)
+		rc = pp_store_fail(s, PP_ENOTFOUND, "no verdicts of judge '%.200s' at prompt"
+				   " version '%.100s' in the store (it has: %s)", judge, version,
+				   have.len ? have.buf : "none");
+	else
+		rc = pp_store_fail(s, PP_ENOTFOUND, "no verdicts of judge '%.200s' in the store"
+				   " (it has: %s)", judge, have.len ? have.buf : "none");
+	pp_buf_release(&have);
+	return rc;
+}
+
 /*
  * "MODEL@VERSION" -> model and version; "MODEL" alone -> its latest
  * version in the store. The '@' that splits is the last one, and only
  * when no '/' follows it (a model name may hold neither in practice).
+ * Either way the pair must have verdicts in the store: a report of a
+ * version never judged would claim "0 labels decided" for a judge that
+ * did not run.
  */
 int pp_store_judge_resolve(struct pp_store *s, const char *spec, char *judge, size_t judge_len,
 			   char *version, size_t version_len)
 {
-	const char *at = spec ? strrchr(spec, '@') : NULL;
+	const char *at = spec ? strrchr(spec, '@') : NULL, *want = NULL;
 	struct pp_json *list = NULL;
 	size_t i, n;
 	int rc;
@@ -407,26 +436,27 @@ int pp_store_judge_resolve(struct pp_store *s, const char *spec, char *judge, si
 					     " MODEL@PROMPT_VERSION)", spec);
 		memcpy(judge, spec, n);
 		judge[n] = '\0';
-		snprintf(version, version_len, "%s", at + 1);
-		return PP_OK;
-	}
-	if (strlen(spec) >= judge_len)
+		want = at + 1;
+	} else if (strlen(spec) >= judge_len) {
 		return pp_store_fail(s, PP_EINVAL, "judge name too long");
+	} else {
+		snprintf(judge, judge_len, "%s", spec);
+	}
 	if ((rc = pp_store_judges(s, &list)))
 		return rc;
-	rc = pp_store_fail(s, PP_ENOTFOUND, "no verdicts of judge '%.200s' in the store", spec);
+	/* The list is latest first: a bare MODEL takes its latest version. */
 	for (i = 0; i < pp_json_len(list); i++) {
 		const struct pp_json *e = pp_json_at(list, i);
+		const char *v = pp_json_get_str(e, "prompt_version", "");
 
-		if (!strcmp(pp_json_get_str(e, "judge", ""), spec) &&
-		    strlen(pp_json_get_str(e, "prompt_version", "")) < version_len) {
-			snprintf(judge, judge_len, "%s", spec);
-			snprintf(version, version_len, "%s", pp_json_get_str(e, "prompt_version", ""));
-			pp_store_clear_error(s);
-			rc = PP_OK;
-			break;
+		if (!strcmp(pp_json_get_str(e, "judge", ""), judge) && strlen(v) < version_len &&
+		    (!want || !strcmp(v, want))) {
+			snprintf(version, version_len, "%s", v);
+			pp_json_decref(list);
+			return PP_OK;
 		}
 	}
+	rc = unknown_judge(s, list, judge, want);
 	pp_json_decref(list);
 	return rc;
 }

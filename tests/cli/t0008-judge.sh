@@ -64,6 +64,9 @@ ok "report --study-refusal says what it adjusted" sh -c \
 	'"$PEERPRES" report --db r.db --study-refusal --format json > sr.json && grep -q "\"refusal_adjustment\"" sr.json && grep -q "\"rollouts_changed\": 0" sr.json && "$PEERPRES" report --db r.db --study-refusal | grep -q "no Claude model is in this report"'
 fails_with 1 "report with a judge the store lacks" "$PEERPRES" report --db r.db --judge nobody/none
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
+fails_with 1 "report with a prompt version the store lacks" "$PEERPRES" report --db r.db --judge ref/judge@judge-v9
+ok "... says so, naming the judges it has" sh -c \
+	"grep -q \"no verdicts of judge 'ref/judge' at prompt version 'judge-v9'\" last.out && grep -q 'ref/judge@judge-v1' last.out"
 ok "both judges are kept" sh -c \
 	'"$PEERPRES" judge --db r.db --list-judges > l.txt && grep -q "^ref/judge " l.txt && grep -q "^ref/judge-garbage " l.txt'
 ok "agreement of two judges has percent and kappa" sh -c \

@@ -494,6 +494,37 @@ TEST(judge_store_verdicts_round_trip_and_cache)
 	pp_store_close(s);
 }
 
+/* A judge and version must have verdicts in the store; the error names
+ * the pairs it has. A bare judge takes its latest version. */
+TEST(judge_resolve_refuses_a_version_the_store_lacks)
+{
+	struct pp_store *s = open_store("res.db");
+	char judge[64], version[32];
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\"]"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, CFG, 0, "pending_judge", "text", open_labels), PP_OK);
+	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v1", "score", "72", "ok"), PP_OK);
+	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v2", "score", "72", "ok"), PP_OK);
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/a", judge, sizeof(judge), version,
+					    sizeof(version)), PP_OK);
+	CHECK_STR_EQ(version, "v2");
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/a@v1", judge, sizeof(judge), version,
+					    sizeof(version)), PP_OK);
+	CHECK_STR_EQ(judge, "j/a");
+	CHECK_STR_EQ(version, "v1");
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/a@v9", judge, sizeof(judge), version,
+					    sizeof(version)), PP_ENOTFOUND);
+	CHECK_CONTAINS(pp_store_errmsg(s), "no verdicts of judge 'j/a' at prompt version 'v9'");
+	CHECK_CONTAINS(pp_store_errmsg(s), "it has: j/a@v2, j/a@v1");
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/b@v1", judge, sizeof(judge), version,
+					    sizeof(version)), PP_ENOTFOUND);
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/b", judge, sizeof(judge), version,
+					    sizeof(version)), PP_ENOTFOUND);
+	CHECK_CONTAINS(pp_store_errmsg(s), "no verdicts of judge 'j/b' in the store (it has: j/a@v2");
+	pp_store_close(s);
+}
+
 TEST(judge_store_keys_never_reach_the_verdicts)
 {
 	struct pp_store *s = open_store("k.db");
