@@ -368,6 +368,7 @@ window.addEventListener("error", function (e) {
 		}
 		if (L.truth !== undefined && L.truth !== null) t += " (truth " + pct(L.truth) + "%)";
 		if (L.undecided) t += " +" + L.undecided + "u";
+		if (L.judge_failed) t += " +" + L.judge_failed + "jf";
 		if (L.null) t += " +" + L.null + " null";
 		if (L.error) t += " +" + L.error + "e";
 		if (L.missing) t += " +" + L.missing + "m";
@@ -395,7 +396,7 @@ window.addEventListener("error", function (e) {
 	}
 	function scenariosSection() {
 		var s = section("labels", "Labels per scenario",
-			"Every label per group (pooled over datasets, thresholds and modes) and per config. A cell: the rate over the rollouts where the label is decided, its interval and n, then the undecided (u), decided-null, error (e) and missing (m) rollouts, which never count as false.");
+			"Every label per group (pooled over datasets, thresholds and modes) and per config. A cell: the rate over the rollouts where the label is decided, its interval and n, then the undecided (u), judge-failed (jf), decided-null, error (e) and missing (m) rollouts, which never count as false.");
 		var scen = {};
 		(R.groups || []).forEach(function (g) { (scen[g.scenario] = scen[g.scenario] || { g: [], c: [] }).g.push(g); });
 		(R.configs || []).forEach(function (c) { (scen[c.scenario] = scen[c.scenario] || { g: [], c: [] }).c.push(c); });
