@@ -116,7 +116,9 @@ window.addEventListener("error", function (e) {
 	/* One metric row as the text of a table cell. */
 	function metricText(r) {
 		var diff = r.unit === "difference", t;
-		if (r.estimate === null || r.estimate === undefined)
+		if (r.kind === "difference" && r.a && !r.b)
+			t = "- no " + r.compare + " cell" + (r.b_left_out_by ? " (left out by " + r.b_left_out_by + ")" : "");
+		else if (r.estimate === null || r.estimate === undefined)
 			t = "- (no estimate)";
 		else
 			t = (diff ? pts(r.estimate) : pct(r.estimate) + "%") + " " + ciText(r.ci, diff);
