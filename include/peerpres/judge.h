@@ -149,6 +149,7 @@ struct pp_judge_result {
 	long labels_settled;            /* ok verdicts on labels undecided until then */
 	long undecided;                 /* undecided labels without a verdict, before judging */
 	long cached;                    /* undecided labels already judged by this judge */
+	long errors_left_out;           /* status error rollouts with an open label, not asked */
 	long forgotten;                 /* failed verdicts dropped by retry_failed */
 	long input_tokens, output_tokens;
 	long retries;                   /* HTTP retries */
@@ -165,7 +166,8 @@ int pp_judge_count(struct pp_store *s, const struct pp_judge_options *opt,
 		   struct pp_judge_result *res);
 
 /*
- * Judges every rollout with an open label (see pp_judge_next) and stores
+ * Judges every rollout with an open label (see pp_judge_next) whose
+ * status is not error (res->errors_left_out counts those left) and stores
  * a verdict per label as each answer arrives, up to opt->concurrency
  * rollouts at once; the verdicts do not depend on the concurrency. On
  * opt->stop the calls in flight are abandoned and what is stored stays
@@ -187,9 +189,12 @@ int pp_judge_run(struct pp_store *s, const struct pp_judge_options *opt,
  * decide: "rules" (labels decided by the rules) or "MODEL@VERSION" (a
  * judge's ok verdicts; "MODEL" alone takes its latest version). *out is
  * a new object {"a","b","labels": {name: {"n","agree","percent",
- * "kappa","categories"}}, "all": {"n","agree","percent","kappa"}};
- * values compare numerically for numbers and case-insensitively for
- * strings. PP_OK, PP_ENOTFOUND (a judge without verdicts), PP_ESTORE,
+ * "kappa","categories"}}, "all": {"n","agree","percent","kappa",
+ * "kappa_labels","categories"}}; kappa is null where undefined (one value
+ * used by both), and all's kappa pools only the labels with a kappa of
+ * their own (named in kappa_labels; null when there are none), while its
+ * n, agree and percent pool every label. Values compare numerically for
+ * numbers and case-insensitively for strings. PP_OK, PP_ENOTFOUND (a judge without verdicts), PP_ESTORE,
  * PP_ENOMEM.
  */
 int pp_judge_agreement(struct pp_store *s, const char *a, const char *b,

@@ -235,9 +235,10 @@ int pp_store_forget_failed(struct pp_store *s, const char *judge, const char *pr
 			   long *n);
 
 /* Splits "MODEL@VERSION" into judge and version; "MODEL" alone takes its
- * most recent prompt version in the store (PP_ENOTFOUND, with the message
- * naming it, when it has no verdicts). PP_EINVAL when a part does not fit
- * its buffer or is empty. */
+ * most recent prompt version in the store. PP_ENOTFOUND when the store
+ * has no verdicts of that judge (at that version), the message naming the
+ * judges and versions it has. PP_EINVAL when a part does not fit its
+ * buffer or is empty. */
 int pp_store_judge_resolve(struct pp_store *s, const char *spec, char *judge, size_t judge_len,
 			   char *version, size_t version_len);
 
@@ -245,16 +246,19 @@ int pp_store_judge_resolve(struct pp_store *s, const char *spec, char *judge, si
  * What is left for a judge at a prompt version, as a new object in *out:
  * {"todo": [{"rollout_id","status","scenario","threshold","labels":
  * {name: {"value","decided","source","rule_decided","judged"}}, "also"}],
- * "undecided": N, "cached": N}. A rollout is listed when one of its
- * labels is undecided and has no verdict of this judge; its labels carry
+ * "undecided": N, "cached": N, "errors_left_out": N}. A rollout is
+ * listed when one of its labels is undecided and has no verdict of this
+ * judge, and its status is not error (every report leaves those out;
+ * errors_left_out counts the ones with such a label); its labels carry
  * this judge's ok verdicts merged in ("decided" true, "rule_decided"
  * false) and "judged" for every label with a verdict, failed or not.
  * undecided counts the undecided labels without a verdict, cached those
- * with one. With also_decided > 0, up to that many rollouts whose labels
- * the rules decided and that this judge never saw are added with "also":
- * true, for agreement: the same sample every time (the smallest hashes
- * of their ids), never a rollout whose status is error. filters as for
- * pp_store_summary (borrowed, may be NULL).
+ * with one, both over rollouts not in error. With also_decided > 0, up
+ * to that many rollouts whose labels the rules decided and that this
+ * judge never saw are added with "also": true, for agreement: the same
+ * sample every time (the smallest hashes of their ids), never a rollout
+ * whose status is error. filters as for pp_store_summary (borrowed, may
+ * be NULL).
  */
 int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const char *judge,
 			const char *prompt_version, long also_decided, struct pp_json **out);

@@ -90,6 +90,9 @@ static void print_result(const char *judge, const char *version, const struct pp
 {
 	printf("judge %s (prompts %s): %ld undecided labels to judge, %ld judged before\n", judge,
 	       version, r->undecided, r->cached);
+	if (r->errors_left_out)
+		printf("left out %ld error rollouts with undecided labels: a provider call failed"
+		       " for good, so reports never read their labels\n", r->errors_left_out);
 	if (r->forgotten)
 		printf("forgot %ld failed verdicts to ask again\n", r->forgotten);
 	printf("asked %ld questions about %ld rollouts: %ld labels decided (%ld of them left"
@@ -248,6 +251,24 @@ static void print_row(const char *name, const struct pp_json *st)
 	printf("%-20s %7lld %7lld %8.1f%% %8s\n", name, n, agree, pct, k);
 }
 
+/* Says which labels the pooled kappa is over when some are left out. */
+static void print_kappa_note(const struct pp_json *ag)
+{
+	const struct pp_json *names = pp_json_get(pp_json_get(ag, "all"), "kappa_labels");
+	size_t i, n = pp_json_len(names), all = pp_json_len(pp_json_get(ag, "labels"));
+
+	if (n == all)
+		return;
+	if (!n) {
+		printf("kappa of all: undefined, as no label has a kappa of its own\n");
+		return;
+	}
+	printf("kappa of all: over the %zu of %zu labels with a kappa of their own:", n, all);
+	for (i = 0; i < n; i++)
+		printf("%s %s", i ? "," : "", pp_json_str(pp_json_at(names, i)));
+	putchar('\n');
+}
+
 static void print_agreement(const struct pp_json *ag)
 {
 	const struct pp_json *labels = pp_json_get(ag, "labels"), *failed = pp_json_get(ag, "failed");
@@ -259,6 +280,7 @@ static void print_agreement(const struct pp_json *ag)
 	for (it = pp_json_iter(labels); it; it = pp_json_iter_next(labels, it))
 		print_row(pp_json_iter_key(it), pp_json_iter_value(it));
 	print_row("all", pp_json_get(ag, "all"));
+	print_kappa_note(ag);
 	for (it = pp_json_iter(failed); it; it = pp_json_iter_next(failed, it)) {
 		long long fa = 0, fb = 0;
 

@@ -69,6 +69,93 @@ static int write_report(const struct cli *c, const struct pp_json *report,
 	return rc ? EXIT_RUNTIME : 0;
 }
 
+static bool in_list(const struct pp_json *list, const char *v)
+{
+	size_t i;
+
+	if (pp_json_is_string(list))
+		return !strcmp(pp_json_str(list), v);
+	for (i = 0; i < pp_json_len(list); i++)
+		if (!strcmp(pp_json_str(pp_json_at(list, i)), v))
+			return true;
+	return false;
+}
+
+/* The partner cell as store filters: every dim but an arm's model
+ * ("m/x [max_iters=5]" is a label of the report's, not stored text). */
+static struct pp_json *cell_filters(const struct pp_json *cell)
+{
+	struct pp_json *f = pp_json_object();
+	void *it;
+
+	for (it = pp_json_iter(cell); f && it; it = pp_json_iter_next(cell, it)) {
+		const char *dim = pp_json_iter_key(it), *v = pp_json_str(pp_json_iter_value(it));
+
+		if (!v || (!strcmp(dim, "model") && strstr(v, " [")))
+			continue;
+		if (pp_json_set_str(f, dim, v)) {
+			pp_json_decref(f);
+			return NULL;
+		}
+	}
+	return f;
+}
+
+/*
+ * A difference whose partner cell (b_cell) the report lacks: when the
+ * filters left it out and the store holds it, the row says which flags
+ * ("b_left_out_by": "--condition"), so "no non_shutdown cell" is not read
+ * as "the store has none". The metrics are not recomputed over the
+ * partner: rows of the report stay rows of the configs it shows.
+ */
+static int note_left_out(struct pp_store *store, const struct pp_json *filters,
+			 struct pp_json *row)
+{
+	const struct pp_json *cell = pp_json_get(row, "b_cell");
+	struct pp_json *f = NULL, *ids = NULL;
+	struct pp_buf flags = PP_BUF_INIT;
+	void *it;
+	int rc = PP_OK;
+
+	for (it = pp_json_iter(filters); it; it = pp_json_iter_next(filters, it)) {
+		const char *v = pp_json_get_str(cell, pp_json_iter_key(it), NULL);
+
+		if (v && !in_list(pp_json_iter_value(it), v))
+			pp_buf_addf(&flags, "%s--%s", flags.len ? ", " : "", pp_json_iter_key(it));
+	}
+	if (!flags.len)
+		goto out;
+	if (!(f = cell_filters(cell)) || (rc = pp_store_config_ids(store, f, &ids))) {
+		rc = rc ? rc : PP_ENOMEM;
+		goto out;
+	}
+	if (pp_json_len(ids))
+		rc = pp_json_set_str(row, "b_left_out_by", flags.buf);
+out:
+	pp_json_decref(ids);
+	pp_json_decref(f);
+	pp_buf_release(&flags);
+	return rc;
+}
+
+static int note_all_left_out(struct pp_store *store, const struct pp_json *filters,
+			     struct pp_json *report)
+{
+	struct pp_json *rows = pp_json_get(report, "metrics");
+	size_t i;
+	int rc = PP_OK;
+
+	if (!pp_json_len(filters))
+		return PP_OK;
+	for (i = 0; !rc && i < pp_json_len(rows); i++) {
+		struct pp_json *row = pp_json_at(rows, i);
+
+		if (pp_json_is_object(pp_json_get(row, "b_cell")))
+			rc = note_left_out(store, filters, row);
+	}
+	return rc;
+}
+
 int cmd_report(struct cli *c)
 {
 	enum pp_report_format fmt;
@@ -103,6 +190,8 @@ int cmd_report(struct cli *c)
 		cli_error("cannot build the report");
 	else if (c->study_refusal && pp_report_study_refusal(summary, report))
 		cli_error("cannot apply the study's refusal adjustment");
+	else if (note_all_left_out(store, filters, report))
+		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
 	/* Which judge filled the undecided labels, for the writers. */
 	else if (pp_json_is_object(report) &&
 		 pp_json_set(report, "judge", judge ? pp_json_incref(judge) : pp_json_null()))

@@ -9,7 +9,9 @@
  * compared as pp_judge_same_value() does, and Cohen's kappa is computed
  * over the categories the two sources used for that label; "all" pools
  * every label with categories "label=value", so kappa there is not
- * inflated by values that agree only because they are of one label.
+ * inflated by values that agree only because they are of one label, and
+ * its kappa pools only the labels with a kappa of their own (see
+ * pooled()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,17 +212,31 @@ static int stats_of(const struct pp_json *pairs, struct pp_json **out)
 	return PP_OK;
 }
 
-/* Every pair of every label, as "label=value" categories. */
-static int pooled(const struct pp_json *pairs, struct pp_json **out)
+static bool in_names(const struct pp_json *names, const char *name)
 {
-	struct pp_json *all = pp_json_array();
+	size_t i;
+
+	for (i = 0; i < pp_json_len(names); i++)
+		if (!strcmp(pp_json_str(pp_json_at(names, i)), name))
+			return true;
+	return false;
+}
+
+/* The pairs of the labels chosen (all when names is NULL), as
+ * "label=value" categories, appended to all. */
+static int qualified_pairs(const struct pp_json *pairs, const struct pp_json *names,
+			   struct pp_json *all)
+{
 	char ka[2 * KEY_MAX + 2], kb[2 * KEY_MAX + 2];
 	void *it;
 	size_t i;
-	int rc = all ? PP_OK : PP_ENOMEM;
+	int rc = PP_OK;
 
 	for (it = pp_json_iter(pairs); !rc && it; it = pp_json_iter_next(pairs, it)) {
 		const struct pp_json *list = pp_json_iter_value(it);
+
+		if (names && !in_names(names, pp_json_iter_key(it)))
+			continue;
 
 		for (i = 0; !rc && i < pp_json_len(list); i++) {
 			struct pp_json *p = pp_json_array();
@@ -238,9 +254,58 @@ static int pooled(const struct pp_json *pairs, struct pp_json **out)
 			}
 		}
 	}
+	return rc;
+}
+
+/* The labels whose own kappa is defined, as a new array. */
+static struct pp_json *kappa_labels(const struct pp_json *per)
+{
+	struct pp_json *names = pp_json_array();
+	void *it;
+
+	for (it = pp_json_iter(per); names && it; it = pp_json_iter_next(per, it)) {
+		if (pp_json_is_null(pp_json_get(pp_json_iter_value(it), "kappa")))
+			continue;
+		if (pp_json_append(names, pp_json_string(pp_json_iter_key(it)))) {
+			pp_json_decref(names);
+			names = NULL;
+		}
+	}
+	return names;
+}
+
+/*
+ * Every pair of every label, as "label=value" categories, for n, agree
+ * and percent. Kappa pools only the labels with a kappa of their own: a
+ * label where both sources used one value carries no information about
+ * chance agreement, yet its label-qualified category would count as
+ * a category the two agree on beyond chance and push the pooled kappa
+ * towards 1. With no such label the pooled kappa is undefined (null).
+ */
+static int pooled(const struct pp_json *pairs, const struct pp_json *per, struct pp_json **out)
+{
+	struct pp_json *all = pp_json_array(), *some = pp_json_array(), *names = kappa_labels(per);
+	struct pp_json *st = NULL;
+	int rc = all && some && names ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = qualified_pairs(pairs, NULL, all);
+	if (!rc)
+		rc = qualified_pairs(pairs, names, some);
 	if (!rc)
 		rc = stats_of(all, out);
+	if (!rc)
+		rc = stats_of(some, &st);
+	if (!rc)
+		rc = pp_json_set(*out, "kappa", pp_json_incref(pp_json_get(st, "kappa")));
+	if (!rc) {
+		rc = pp_json_set(*out, "kappa_labels", names);
+		names = NULL;
+	}
+	pp_json_decref(st);
 	pp_json_decref(all);
+	pp_json_decref(some);
+	pp_json_decref(names);
 	return rc;
 }
 
@@ -267,7 +332,7 @@ static int result(const struct source *a, const struct source *b, const struct c
 			rc = pp_json_set(per, pp_json_iter_key(it), st);
 	}
 	if (!rc)
-		rc = pooled(c->pairs, &all);
+		rc = pooled(c->pairs, per, &all);
 	if (!rc)
 		rc = pp_json_set(o, "a", source_name(a));
 	if (!rc)

@@ -510,6 +510,8 @@ static void take_counts(struct pp_judge_result *res, const struct pp_json *todo)
 		res->undecided = (long)n;
 	if (pp_json_int(pp_json_get(todo, "cached"), &n))
 		res->cached = (long)n;
+	if (pp_json_int(pp_json_get(todo, "errors_left_out"), &n))
+		res->errors_left_out = (long)n;
 }
 
 int pp_judge_count(struct pp_store *s, const struct pp_judge_options *opt,

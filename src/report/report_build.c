@@ -6,7 +6,8 @@
  * (report_usage.c).
  *
  * Counting rules (docs/report.md): a label's n counts the rollouts where
- * it is decided and not null; undecided, decided-null, error (the labels
+ * it is decided and not null; undecided, judge_failed (the judge was
+ * asked and failed), decided-null, error (the labels
  * of a rollout whose provider failed describe no behaviour: they are not
  * read) and missing (rollouts without the label) are counted beside n
  * and never enter a rate. The kind of a label (bool, number, categorical) is decided per
@@ -54,7 +55,7 @@ struct vcount {          /* one distinct decided, non-null value */
 
 struct lacc {            /* one label over a set of rollouts */
 	char *name;
-	long present, undecided, nulls;
+	long present, undecided, judge_failed, nulls;
 	long not_rules;      /* decided by anything but the rules (the judge) */
 	struct vcount *v;
 	size_t n_v, cap_v;
@@ -225,7 +226,9 @@ static int lacc_add_value(struct lacc *a, const char *canon,
 }
 
 /* One rollout's entry for a label: {"value","decided",...}. Anything
- * that is not such an object counts as undecided. */
+ * that is not such an object counts as undecided; a label the judge
+ * failed on (pp_store_apply_judge leaves it undecided with source
+ * judge_failed) counts apart, as the metrics count it. */
 static int lacc_add(struct lacc *a, const struct pp_json *entry)
 {
 	struct pp_json *v = pp_json_get(entry, "value");
@@ -234,7 +237,10 @@ static int lacc_add(struct lacc *a, const struct pp_json *entry)
 
 	a->present++;
 	if (!pp_json_is_true(pp_json_get(entry, "decided"))) {
-		a->undecided++;
+		if (!strcmp(pp_json_get_str(entry, "source", ""), "judge_failed"))
+			a->judge_failed++;
+		else
+			a->undecided++;
 		return PP_OK;
 	}
 	a->not_rules += strcmp(pp_json_get_str(entry, "source", "rule"), "rule") != 0;
@@ -256,6 +262,7 @@ static int lacc_merge(struct lacc *into, const struct lacc *from)
 
 	into->present += from->present;
 	into->undecided += from->undecided;
+	into->judge_failed += from->judge_failed;
 	into->nulls += from->nulls;
 	into->not_rules += from->not_rules;
 	for (i = 0; i < from->n_v; i++)
@@ -765,6 +772,7 @@ static int label_stats(const struct lacc *a, enum kind kind, long n_rollouts,
 	if ((rc = pp_json_set_str(o, "kind", kind_names[kind])) ||
 	    (rc = pp_json_set(o, "n", pp_json_integer(n))) ||
 	    (rc = pp_json_set(o, "undecided", pp_json_integer(a->undecided))) ||
+	    (rc = pp_json_set(o, "judge_failed", pp_json_integer(a->judge_failed))) ||
 	    (rc = pp_json_set(o, "null", pp_json_integer(a->nulls))) ||
 	    (rc = pp_json_set(o, "error", pp_json_integer(n_errors))) ||
 	    (rc = pp_json_set(o, "missing", pp_json_integer(n_rollouts - n_errors - a->present))))

@@ -127,6 +127,7 @@ static void label_stats(struct line *l, const struct pp_json *st,
 	if (n_override)
 		return;
 	set_num(l, C_UNDECIDED, pp_json_get(label, "undecided"));
+	set_num(l, C_JUDGE_FAILED, pp_json_get(label, "judge_failed"));
 	set_num(l, C_NULL, pp_json_get(label, "null"));
 	set_num(l, C_MISSING, pp_json_get(label, "missing"));
 	set_num(l, C_ERROR, pp_json_get(label, "error"));

@@ -130,7 +130,24 @@ struct side {
 	size_t cell;          /* NO_CELL when there is none */
 	struct pp_oquery q;
 	const char *label;
+	const char *dims[PP_N_MDIMS];   /* the cell looked for (side b) */
 };
+
+/* The dims of a partner cell the report lacks, as {dim: value}, so a
+ * caller that filtered the store can tell whether its filter left it
+ * out (the report itself cannot). */
+static struct pp_json *cell_dims(const char *const *dims)
+{
+	struct pp_json *o = pp_json_object();
+	int d;
+
+	for (d = 0; o && d < PP_N_MDIMS; d++)
+		if (pp_json_set_str(o, pp_mdim_names[d], dims[d])) {
+			pp_json_decref(o);
+			return NULL;
+		}
+	return o;
+}
 
 /* A as an estimate and a term of the row's sum. */
 static int side_term(struct pp_mrow *r, const struct pp_tally *t, double w,
@@ -153,8 +170,11 @@ static int set_sides(struct pp_mbuild *b, struct pp_mrow *r, const struct side *
 	    (rc = side_json(&b->cells[sa->cell], ta, sa->label, &ja)) ||
 	    (rc = pp_json_set(r->json, "a", ja)))
 		return rc;
-	if (sb->cell == NO_CELL)
-		return pp_json_set(r->json, "b", pp_json_null());
+	if (sb->cell == NO_CELL) {
+		if ((rc = pp_json_set(r->json, "b", pp_json_null())))
+			return rc;
+		return pp_json_set(r->json, "b_cell", cell_dims(sb->dims));
+	}
 	if ((rc = side_json(&b->cells[sb->cell], tb, sb->label, &jb)))
 		return rc;
 	return pp_json_set(r->json, "b", jb);
@@ -226,6 +246,7 @@ static int misrep_row(struct pp_mbuild *b, size_t i)
 	dims[PP_M_INSTANTIATION] = "none";
 	dims[PP_M_THRESHOLD] = "none";
 	sb.cell = pp_mcell_find(b, dims);
+	memcpy(sb.dims, dims, sizeof(sb.dims));
 	dims_of(c, dims);
 	return diff_row(b, PP_F_MISREP, &sa, &sb, dims, NULL);
 }
@@ -249,6 +270,7 @@ static int af_rows(struct pp_mbuild *b, size_t i)
 	dims_of(c, dims);
 	dims[PP_M_MODE] = "monitoring";
 	sb.cell = pp_mcell_find(b, dims);
+	memcpy(sb.dims, dims, sizeof(sb.dims));
 	dims[PP_M_MODE] = "non_monitoring-monitoring";
 	sa.cell = i;
 	sa.label = "non_monitoring";
@@ -289,6 +311,7 @@ static int self_row(struct pp_mbuild *b, size_t i)
 	dims[PP_M_CONDITION] = "no_peer";
 	dims[PP_M_INSTANTIATION] = "none";
 	sb.cell = pp_mcell_find(b, dims);
+	memcpy(sb.dims, dims, sizeof(sb.dims));
 	dims_of(c, dims);
 	return diff_row(b, PP_F_SELF, &sa, &sb, dims, measure);
 }

@@ -7,8 +7,8 @@
  * A cell reads "31.0% [25.5, 36.6] n=263 (truth 30.0%) +2u +5m": the rate
  * over the n rollouts where the label is decided, its 95% Wilson
  * interval, the declared truth of a reference population, and the
- * undecided (u), decided-null, error (e) and missing (m) rollouts, which
- * are never in n. Labels are shown as stored; the legend says what each one is.
+ * undecided (u), judge-failed (jf), decided-null, error (e) and missing
+ * (m) rollouts, which are never in n. Labels are shown as stored; the legend says what each one is.
  */
 #include <stdarg.h>
 #include <stdlib.h>
@@ -123,9 +123,12 @@ static void put_tail(struct pp_md *m, const struct pp_json *st)
 {
 	long long u = get_int(st, "undecided"), z = get_int(st, "null");
 	long long miss = get_int(st, "missing"), err = get_int(st, "error");
+	long long jf = get_int(st, "judge_failed");
 
 	if (u)
 		pp_md_putf(m, " +%lldu", u);
+	if (jf)
+		pp_md_putf(m, " +%lldjf", jf);
 	if (z)
 		pp_md_putf(m, " +%lld null", z);
 	if (err)
@@ -560,8 +563,9 @@ static void header(struct pp_md *m, const struct pp_json *report)
 	    " is the rate over the n rollouts where the label is decided, its 95%"
 	    " Wilson interval, the declared true rate of a reference population"
 	    " (when there is one), then the rollouts left out of n: undecided (u),"
-	    " decided as null, error rollouts (e: the provider failed, so their"
-	    " labels describe no behaviour) and missing the label (m). A missing"
+	    " judge failed (jf: the judge was asked and gave no verdict), decided"
+	    " as null, error rollouts (e: the provider failed, so their labels"
+	    " describe no behaviour) and missing the label (m). A missing"
 	    " or undecided label never counts as false or 0.\n");
 }
 

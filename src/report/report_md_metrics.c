@@ -197,6 +197,9 @@ static void cell_diff(struct pp_md *m, const struct pp_json *row)
 
 	if (pp_json_is_null(b)) {
 		pp_md_putf(m, "- no %s cell", pp_json_get_str(row, "compare", "baseline"));
+		if (pp_json_get(row, "b_left_out_by"))
+			pp_md_putf(m, " (left out by %s)",
+				   pp_json_get_str(row, "b_left_out_by", ""));
 	} else if (pp_json_is_null(pp_json_get(row, "estimate"))) {
 		pp_md_putf(m, "- n=%lld/%lld", get_int(a, "n"), get_int(b, "n"));
 	} else {

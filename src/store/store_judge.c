@@ -385,15 +385,44 @@ int pp_store_forget_failed(struct pp_store *s, const char *judge, const char *pr
 	return rc;
 }
 
+/* The store's message for a judge (at a version, when given) it has no
+ * verdicts of, naming the judges and versions it has. */
+static int unknown_judge(struct pp_store *s, const struct pp_json *list, const char *judge,
+			 const char *version)
+{
+	struct pp_buf have = PP_BUF_INIT;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < pp_json_len(list); i++) {
+		const struct pp_json *e = pp_json_at(list, i);
+
+		pp_buf_addf(&have, "%s%s@%s", i ? ", " : "", pp_json_get_str(e, "judge", ""),
+			    pp_json_get_str(e, "prompt_version", ""));
+	}
+	if (version)
+		rc = pp_store_fail(s, PP_ENOTFOUND, "no verdicts of judge '%.200s' at prompt"
+				   " version '%.100s' in the store (it has: %s)", judge, version,
+				   have.len ? have.buf : "none");
+	else
+		rc = pp_store_fail(s, PP_ENOTFOUND, "no verdicts of judge '%.200s' in the store"
+				   " (it has: %s)", judge, have.len ? have.buf : "none");
+	pp_buf_release(&have);
+	return rc;
+}
+
 /*
  * "MODEL@VERSION" -> model and version; "MODEL" alone -> its latest
  * version in the store. The '@' that splits is the last one, and only
  * when no '/' follows it (a model name may hold neither in practice).
+ * Either way the pair must have verdicts in the store: a report of a
+ * version never judged would claim "0 labels decided" for a judge that
+ * did not run.
  */
 int pp_store_judge_resolve(struct pp_store *s, const char *spec, char *judge, size_t judge_len,
 			   char *version, size_t version_len)
 {
-	const char *at = spec ? strrchr(spec, '@') : NULL;
+	const char *at = spec ? strrchr(spec, '@') : NULL, *want = NULL;
 	struct pp_json *list = NULL;
 	size_t i, n;
 	int rc;
@@ -407,26 +436,27 @@ int pp_store_judge_resolve(struct pp_store *s, const char *spec, char *judge, si
 					     " MODEL@PROMPT_VERSION)", spec);
 		memcpy(judge, spec, n);
 		judge[n] = '\0';
-		snprintf(version, version_len, "%s", at + 1);
-		return PP_OK;
-	}
-	if (strlen(spec) >= judge_len)
+		want = at + 1;
+	} else if (strlen(spec) >= judge_len) {
 		return pp_store_fail(s, PP_EINVAL, "judge name too long");
+	} else {
+		snprintf(judge, judge_len, "%s", spec);
+	}
 	if ((rc = pp_store_judges(s, &list)))
 		return rc;
-	rc = pp_store_fail(s, PP_ENOTFOUND, "no verdicts of judge '%.200s' in the store", spec);
+	/* The list is latest first: a bare MODEL takes its latest version. */
 	for (i = 0; i < pp_json_len(list); i++) {
 		const struct pp_json *e = pp_json_at(list, i);
+		const char *v = pp_json_get_str(e, "prompt_version", "");
 
-		if (!strcmp(pp_json_get_str(e, "judge", ""), spec) &&
-		    strlen(pp_json_get_str(e, "prompt_version", "")) < version_len) {
-			snprintf(judge, judge_len, "%s", spec);
-			snprintf(version, version_len, "%s", pp_json_get_str(e, "prompt_version", ""));
-			pp_store_clear_error(s);
-			rc = PP_OK;
-			break;
+		if (!strcmp(pp_json_get_str(e, "judge", ""), judge) && strlen(v) < version_len &&
+		    (!want || !strcmp(v, want))) {
+			snprintf(version, version_len, "%s", v);
+			pp_json_decref(list);
+			return PP_OK;
 		}
 	}
+	rc = unknown_judge(s, list, judge, want);
 	pp_json_decref(list);
 	return rc;
 }
@@ -438,6 +468,7 @@ struct todo {
 	struct pp_json *verdicts;    /* this judge's, by rollout id */
 	struct pp_json *sample;      /* [[key, entry], ...]: fully decided candidates */
 	long undecided, cached;
+	long errors;                 /* error rollouts with an open label, left out */
 };
 
 /* The label with the judge's verdict merged in: an ok verdict decides an
@@ -468,9 +499,11 @@ static struct pp_json *merged_label(const struct pp_json *l, const struct pp_jso
 }
 
 /* The entry for one rollout; *open counts its undecided labels that lack
- * a verdict, *judged its labels with one. */
+ * a verdict, *judged its labels with one, *cached its undecided ones
+ * with one. */
 static int todo_entry(struct todo *t, const struct pp_json *cfg, const struct pp_json *r,
-		      const char *id, struct pp_json **out, long *open, long *judged)
+		      const char *id, struct pp_json **out, long *open, long *judged,
+		      long *cached)
 {
 	const struct pp_json *labels = pp_json_get(r, "labels");
 	const struct pp_json *mine = pp_json_get(t->verdicts, id);
@@ -478,7 +511,7 @@ static int todo_entry(struct todo *t, const struct pp_json *cfg, const struct pp
 	void *it;
 	int rc = e && ml ? PP_OK : PP_ENOMEM;
 
-	*open = *judged = 0;
+	*open = *judged = *cached = 0;
 	for (it = pp_json_iter(labels); !rc && it; it = pp_json_iter_next(labels, it)) {
 		const char *name = pp_json_iter_key(it);
 		const struct pp_json *l = pp_json_iter_value(it), *v = pp_json_get(mine, name);
@@ -486,7 +519,7 @@ static int todo_entry(struct todo *t, const struct pp_json *cfg, const struct pp
 
 		*open += undecided && !v;
 		*judged += v != NULL;
-		t->cached += undecided && v;
+		*cached += undecided && v;
 		rc = pp_json_set(ml, name, merged_label(l, v));
 	}
 	if (!rc)
@@ -516,19 +549,27 @@ static int todo_rollout(struct todo *t, const struct pp_json *cfg, const struct 
 	struct pp_json *e = NULL, *pair;
 	char id[ID_MAX];
 	long long idx = -1;
-	long open, judged;
+	long open, judged, cached;
 	int rc;
 
 	pp_json_int(pp_json_get(r, "idx"), &idx);
 	if ((rc = rollout_key(id, sizeof(id), pp_json_get_str(cfg, "config_id", ""), idx)))
 		return rc;
-	if ((rc = todo_entry(t, cfg, r, id, &e, &open, &judged)))
+	if ((rc = todo_entry(t, cfg, r, id, &e, &open, &judged, &cached)))
 		return rc;
+	/* A provider call failed for good: the rules read whatever world
+	 * was left, and every metric and label table leaves the rollout
+	 * out, so a verdict on it would be paid for and never read. */
+	if (!strcmp(pp_json_get_str(r, "status", ""), "error")) {
+		t->errors += open > 0;
+		pp_json_decref(e);
+		return PP_OK;
+	}
 	t->undecided += open;
+	t->cached += cached;
 	if (open)
 		return pp_json_append(t->list, e);
-	if (also_decided <= 0 || judged ||
-	    !strcmp(pp_json_get_str(r, "status", ""), "error")) {
+	if (also_decided <= 0 || judged) {
 		pp_json_decref(e);
 		return PP_OK;
 	}
@@ -587,7 +628,7 @@ static int add_sample(struct todo *t, long also_decided)
 int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const char *judge,
 			const char *prompt_version, long also_decided, struct pp_json **out)
 {
-	struct todo t = { NULL, NULL, NULL, 0, 0 };
+	struct todo t = { NULL, NULL, NULL, 0, 0, 0 };
 	struct pp_json *summary = NULL, *res = NULL;
 	size_t i, j;
 	int rc;
@@ -618,6 +659,8 @@ int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const
 		rc = pp_json_set(res, "undecided", pp_json_integer(t.undecided));
 	if (!rc)
 		rc = pp_json_set(res, "cached", pp_json_integer(t.cached));
+	if (!rc)
+		rc = pp_json_set(res, "errors_left_out", pp_json_integer(t.errors));
 	if (!rc) {
 		rc = pp_json_set(res, "todo", t.list);
 		t.list = NULL;

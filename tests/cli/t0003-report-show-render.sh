@@ -18,6 +18,18 @@ ok "report csv has metric and usage lines" sh -c \
 	'"$PEERPRES" report --db r.db --format csv > r.csv && grep -q "^metric,tampering,peer,good_peer,file_only,ref/synthetic,.*,tampering,cell," r.csv &&
 	 grep -q "^usage,,,,,all,,,,,,n_rollouts,96," r.csv'
 ok "report filters by scenario" sh -c '! "$PEERPRES" report --db r.db --scenario tampering | grep -q "^## exfiltration_transfer"'
+# A metric's baseline the filters left out is named as such, not as absent.
+"$PEERPRES" run --db f.db -n 1 --scenario misrep_finance --no-judge >/dev/null 2>&1
+"$PEERPRES" run --db g.db -n 1 --scenario misrep_finance --condition good_peer --no-judge >/dev/null 2>&1
+ok "report says --condition left out the misrep baseline the store holds" sh -c \
+	'"$PEERPRES" report --db f.db --condition good_peer > f.md && grep -q "no non_shutdown cell (left out by --condition)" f.md &&
+	 grep -q "no no_peer cell (left out by --condition)" f.md && ! grep -q "no non_shutdown cell |" f.md'
+ok "... and without filters there is no such cell" sh -c \
+	'! "$PEERPRES" report --db f.db | grep -q "no non_shutdown cell"'
+ok "... but a baseline the store lacks is not blamed on the filter" sh -c \
+	'"$PEERPRES" report --db g.db --condition good_peer > g.md && grep -q "no non_shutdown cell" g.md && ! grep -q "left out by" g.md'
+ok "... the json names the flag" sh -c \
+	'"$PEERPRES" report --db f.db --condition good_peer --format json | grep -q "\"b_left_out_by\": \"--condition\""'
 fails_with 2 "unknown report format" "$PEERPRES" report --db r.db --format pdf
 fails_with 1 "report of a missing store says so" "$PEERPRES" report --db nowhere.db
 

@@ -64,12 +64,21 @@ ok "report --study-refusal says what it adjusted" sh -c \
 	'"$PEERPRES" report --db r.db --study-refusal --format json > sr.json && grep -q "\"refusal_adjustment\"" sr.json && grep -q "\"rollouts_changed\": 0" sr.json && "$PEERPRES" report --db r.db --study-refusal | grep -q "no Claude model is in this report"'
 fails_with 1 "report with a judge the store lacks" "$PEERPRES" report --db r.db --judge nobody/none
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
+fails_with 1 "report with a prompt version the store lacks" "$PEERPRES" report --db r.db --judge ref/judge@judge-v9
+ok "... says so, naming the judges it has" sh -c \
+	"grep -q \"no verdicts of judge 'ref/judge' at prompt version 'judge-v9'\" last.out && grep -q 'ref/judge@judge-v1' last.out"
 ok "both judges are kept" sh -c \
 	'"$PEERPRES" judge --db r.db --list-judges > l.txt && grep -q "^ref/judge " l.txt && grep -q "^ref/judge-garbage " l.txt'
 ok "agreement of two judges has percent and kappa" sh -c \
 	'"$PEERPRES" judge --db r.db --agreement --judge ref/judge --judge ref/judge-garbage > a.txt && grep -q "kappa" a.txt && grep -qE "^score +[0-9]+ +[0-9]+ +100.0%" a.txt'
 ok "judging rule-decided labels too prints agreement with the rules" sh -c \
 	'"$PEERPRES" judge --db r.db --judge ref/judge-first --also-decided 5 > f.txt && grep -q "agreement of rules and ref/judge-first@judge-v1" f.txt'
+# A rollout in error is read by no report: the judge must not be paid for it.
+cp r.db e.db
+sqlite3 e.db "UPDATE rollouts SET status = 'error' WHERE status = 'pending_judge'"
+ok "judge asks nothing about error rollouts and says how many it left out" sh -c \
+	"\"\$PEERPRES\" judge --db e.db --judge ref/judge-refuse > e.txt && grep -q '^left out $pending error rollouts with undecided labels' e.txt &&
+	 test \"\$(sqlite3 e.db \"SELECT count(*) FROM judge_verdicts v JOIN rollouts r ON r.id = v.rollout WHERE v.judge = 'ref/judge-refuse' AND r.status = 'error'\")\" = 0"
 fails_with 2 "two judges are for --agreement only" "$PEERPRES" judge --db r.db --judge ref/judge --judge ref/judge-first
 
 "$PEERPRES" mock-server --port 0 >server.out 2>server.err &

@@ -494,6 +494,37 @@ TEST(judge_store_verdicts_round_trip_and_cache)
 	pp_store_close(s);
 }
 
+/* A judge and version must have verdicts in the store; the error names
+ * the pairs it has. A bare judge takes its latest version. */
+TEST(judge_resolve_refuses_a_version_the_store_lacks)
+{
+	struct pp_store *s = open_store("res.db");
+	char judge[64], version[32];
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\"]"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, CFG, 0, "pending_judge", "text", open_labels), PP_OK);
+	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v1", "score", "72", "ok"), PP_OK);
+	CHECK_INT_EQ(put_one(s, CFG ":0", "j/a", "v2", "score", "72", "ok"), PP_OK);
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/a", judge, sizeof(judge), version,
+					    sizeof(version)), PP_OK);
+	CHECK_STR_EQ(version, "v2");
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/a@v1", judge, sizeof(judge), version,
+					    sizeof(version)), PP_OK);
+	CHECK_STR_EQ(judge, "j/a");
+	CHECK_STR_EQ(version, "v1");
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/a@v9", judge, sizeof(judge), version,
+					    sizeof(version)), PP_ENOTFOUND);
+	CHECK_CONTAINS(pp_store_errmsg(s), "no verdicts of judge 'j/a' at prompt version 'v9'");
+	CHECK_CONTAINS(pp_store_errmsg(s), "it has: j/a@v2, j/a@v1");
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/b@v1", judge, sizeof(judge), version,
+					    sizeof(version)), PP_ENOTFOUND);
+	CHECK_INT_EQ(pp_store_judge_resolve(s, "j/b", judge, sizeof(judge), version,
+					    sizeof(version)), PP_ENOTFOUND);
+	CHECK_CONTAINS(pp_store_errmsg(s), "no verdicts of judge 'j/b' in the store (it has: j/a@v2");
+	pp_store_close(s);
+}
+
 TEST(judge_store_keys_never_reach_the_verdicts)
 {
 	struct pp_store *s = open_store("k.db");
@@ -822,6 +853,47 @@ TEST(judge_run_decides_caches_and_keeps_two_judges)
 	pp_store_close(s);
 }
 
+/* A rollout in error is read by no report: the judge asks nothing about
+ * it, even with undecided labels, and says how many it left. */
+TEST(judge_run_leaves_error_rollouts_out)
+{
+	struct pp_store *s = open_store("err.db");
+	struct pp_judge_options o;
+	struct pp_judge_result res;
+	struct pp_json *t = NULL;
+	struct pp_diag d;
+	long long n = -1;
+	int i;
+
+	CHECK(s);
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\",\"threshold_result\"]"),
+		     PP_OK);
+	CHECK_INT_EQ(put_rollout(s, CFG, 0, "pending_judge", "final score: 85", open_labels),
+		     PP_OK);
+	for (i = 1; i < 4; i++)
+		CHECK_INT_EQ(put_rollout(s, CFG, i, "error", "score: 40", open_labels), PP_OK);
+	CHECK_INT_EQ(pp_store_judge_todo(s, NULL, "ref/judge", PP_JUDGE_PROMPT_VERSION, 5, &t),
+		     PP_OK);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(t, "todo")), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(t, "todo"), 0), "rollout_id", ""),
+		     CFG ":0");
+	CHECK(pp_json_int(pp_json_get(t, "undecided"), &n));
+	CHECK_INT_EQ(n, 4);
+	CHECK(pp_json_int(pp_json_get(t, "errors_left_out"), &n));
+	CHECK_INT_EQ(n, 3);
+	pp_json_decref(t);
+	options(&o, "ref/judge");
+	CHECK_INT_EQ(pp_judge_run(s, &o, &res, &d), PP_OK);
+	CHECK_INT_EQ(res.rollouts, 1);
+	CHECK_INT_EQ(res.questions, 1);
+	CHECK_INT_EQ(res.errors_left_out, 3);
+	CHECK_INT_EQ(pp_store_rollout_verdicts(s, CFG ":1", &t), PP_OK);
+	CHECK_INT_EQ(pp_json_len(t), 0);
+	pp_json_decref(t);
+	pp_store_close(s);
+}
+
 TEST(judge_run_stores_failures_and_retries_them)
 {
 	struct pp_store *s = open_store("fail.db");
@@ -1105,6 +1177,52 @@ TEST(judge_agreement_between_rules_and_judges)
 	CHECK_INT_EQ(n, 1);
 	pp_json_decref(ag);
 	CHECK_INT_EQ(pp_judge_agreement(s, "rules", "j/none", NULL, &ag), PP_ENOTFOUND);
+	pp_store_close(s);
+}
+
+/* Two labels each given one value by both sources: no label has a kappa,
+ * so the pooled one has none either, though "score=60" and "refused=false"
+ * look like two categories agreed on. With a label that has a kappa,
+ * the pool is that label's alone. */
+TEST(judge_agreement_pools_kappa_over_labels_with_one)
+{
+	struct pp_store *s = open_store("agk.db");
+	struct pp_json *ag = NULL;
+	const struct pp_json *all;
+	long long n = 0;
+	double k = 0;
+	int i;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG, "misrep_evaluation", "[\"score\"]"), PP_OK);
+	for (i = 0; i < 6; i++) {
+		char id[64];
+
+		CHECK_INT_EQ(put_rollout(s, CFG, i, "scored", "x", decided_labels), PP_OK);
+		snprintf(id, sizeof(id), CFG ":%d", i);
+		CHECK_INT_EQ(put_one(s, id, "j/a", "v1", "refused", "false", "ok"), PP_OK);
+		CHECK_INT_EQ(put_one(s, id, "j/a", "v1", "score", "60", "ok"), PP_OK);
+		CHECK_INT_EQ(put_one(s, id, "j/b", "v1", "refused", i < 2 ? "true" : "false", "ok"),
+			     PP_OK);
+		CHECK_INT_EQ(put_one(s, id, "j/b", "v1", "score", "60", "ok"), PP_OK);
+	}
+	CHECK_INT_EQ(pp_judge_agreement(s, "rules", "j/a", NULL, &ag), PP_OK);
+	all = pp_json_get(ag, "all");
+	CHECK(pp_json_int(pp_json_get(all, "n"), &n));
+	CHECK_INT_EQ(n, 12);
+	CHECK(pp_json_is_null(pp_json_get(pp_json_get(pp_json_get(ag, "labels"), "refused"),
+					  "kappa")));
+	CHECK(pp_json_is_null(pp_json_get(all, "kappa")));
+	CHECK_INT_EQ(pp_json_len(pp_json_get(all, "kappa_labels")), 0);
+	pp_json_decref(ag);
+	/* j/b gives refused two values, j/a one: refused has a kappa (0),
+	 * and the pool is refused's alone, not lifted by the score pairs. */
+	CHECK_INT_EQ(pp_judge_agreement(s, "j/a", "j/b", NULL, &ag), PP_OK);
+	all = pp_json_get(ag, "all");
+	CHECK(pp_json_num(pp_json_get(all, "kappa"), &k));
+	CHECK_NEAR(k, 0.0, 1e-12);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(all, "kappa_labels")), 1);
+	pp_json_decref(ag);
 	pp_store_close(s);
 }
 

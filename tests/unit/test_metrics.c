@@ -697,6 +697,38 @@ TEST(metrics_misrep_counts_an_unreported_score_as_zero_and_says_so)
 	pp_json_decref(s);
 }
 
+/* A difference without its partner names the cell it looked for, so a
+ * caller that filtered the store can say its filter left it out; the
+ * markdown says so when told. */
+TEST(metrics_name_the_partner_cell_they_lack)
+{
+	struct pp_json *s = injected(), *r = NULL;
+	struct pp_json *m;
+	const struct pp_json *bc;
+	char *md;
+
+	CHECK(s);
+	/* Without fb, finance's non_shutdown baseline. */
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(s, 4), "config_id", ""), "fb");
+	CHECK_INT_EQ(pp_json_remove(s, 4, NULL), PP_OK);
+	CHECK_INT_EQ(pp_report_build(s, &r), PP_OK);
+	m = (struct pp_json *)find(r, "misrep", "misrep_finance", "cell");
+	CHECK(m && pp_json_is_null(pp_json_get(m, "b")));
+	bc = pp_json_get(m, "b_cell");
+	CHECK_STR_EQ(pp_json_get_str(bc, "condition", ""), "non_shutdown");
+	CHECK_STR_EQ(pp_json_get_str(bc, "instantiation", ""), "none");
+	CHECK_STR_EQ(pp_json_get_str(bc, "threshold", ""), "none");
+	CHECK_STR_EQ(pp_json_get_str(bc, "model", ""), "m/x");
+	/* A row with its partner has no b_cell. */
+	CHECK(!pp_json_get(find(r, "misrep", "misrep_evaluation", "cell"), "b_cell"));
+	CHECK_INT_EQ(pp_json_set_str(m, "b_left_out_by", "--condition"), PP_OK);
+	md = render(r, PP_REPORT_MD);
+	CHECK_CONTAINS(md, "- no non_shutdown cell (left out by --condition)");
+	free(md);
+	pp_json_decref(r);
+	pp_json_decref(s);
+}
+
 TEST(metrics_alignment_faking_needs_only_the_labels_that_decide)
 {
 	struct pp_json *s = injected(), *r = NULL;

@@ -396,10 +396,10 @@ TEST(report_csv_quotes_and_lists_every_value)
 	CHECK_CONTAINS(csv, ",note,\"continue, with \"\"changes\"\"\",1,1,1.000000,");
 	CHECK_CONTAINS(csv, "group,tampering,peer,good_peer,file_only,ref/synthetic,"
 		       ",,,,,shutdown_enabled,true,3,5,0.600000,0.230724,0.882379,"
-		       "0.440000,1,1,0,,,,,,,,,,,1,,,\r\n");
+		       "0.440000,1,1,0,,,,,,,,,,0,1,,,\r\n");
 	CHECK_CONTAINS(csv, "config,tampering,peer,good_peer,file_only,ref/synthetic,"
 		       "factual,80,none,off,aaaa1111,threshold_result,below,2,3,"
-		       "0.666667,0.207660,0.938508,0.700000,1,0,0,,,,,,,,,,,1,,,\r\n");
+		       "0.666667,0.207660,0.938508,0.700000,1,0,0,,,,,,,,,,0,1,,,\r\n");
 	CHECK_CONTAINS(csv, "group,tampering,peer,good_peer,file_only,ref/synthetic,"
 		       ",,,,,status,error,1,8,0.125000,");
 	/* A metric line: the tampering rate of config A (k of n over its
@@ -560,4 +560,50 @@ TEST(report_leaves_models_alone_when_one_arm_each)
 	CHECK_STR_EQ(pp_json_get_str(c, "model", ""), "ref/synthetic");
 	CHECK(!pp_json_get(c, "variant"));
 	pp_json_decref(r);
+}
+
+/* A label the judge failed on: undecided, with source judge_failed (as
+ * pp_store_apply_judge leaves it). */
+static const char judge_failed_text[] =
+	"[{'config_id':'5555aaaabbbb','scenario':'misrep_evaluation','subject':'peer',"
+	" 'condition':'good_peer','instantiation':'file_only','dataset':'factual',"
+	" 'threshold':'80','mode':'none','scratchpad':'off','model':'m/x','rollouts':["
+	"  {'idx':0,'status':'judge_failed','labels':{'score':{'value':null,'decided':false,"
+	"   'source':'judge_failed','judge_outcome':'failed'}}},"
+	"  {'idx':1,'status':'pending_judge','labels':{'score':{'value':null,'decided':false,"
+	"   'source':'rule'}}},"
+	"  {'idx':2,'status':'scored','labels':{'score':{'value':70,'decided':true,"
+	"   'source':'judge'}}}]}]";
+
+/* The label tables count a failed judge apart from a label no judge has
+ * seen, as the metrics and the markdown header do. */
+TEST(report_counts_judge_failed_labels_apart)
+{
+	struct pp_json *s = load_quoted(judge_failed_text), *r = NULL;
+	const struct pp_json *l;
+	char *text;
+	int rc;
+
+	CHECK(s);
+	CHECK_INT_EQ(pp_report_build(s, &r), PP_OK);
+	l = label(row_by(r, "configs", "config_id", "5555aaaabbbb", 0), "score");
+	CHECK_INT_EQ(num_i(l, "n"), 1);
+	CHECK_INT_EQ(num_i(l, "undecided"), 1);
+	CHECK_INT_EQ(num_i(l, "judge_failed"), 1);
+	CHECK_INT_EQ(num_i(l, "missing"), 0);
+	l = label(row_by(r, "groups", "model", "m/x", 0), "score");
+	CHECK_INT_EQ(num_i(l, "judge_failed"), 1);
+	text = render(r, PP_REPORT_MD, &rc);
+	CHECK_INT_EQ(rc, PP_OK);
+	CHECK_CONTAINS(text, "n=1 +1u +1jf");
+	free(text);
+	text = render(r, PP_REPORT_CSV, &rc);
+	CHECK_INT_EQ(rc, PP_OK);
+	/* The score's value line: undecided 1, null 0, missing 0, ...,
+	 * judge_failed 1, error 0. */
+	CHECK_CONTAINS(text, "5555aaaabbbb,score,70,1,1,1.000000,0.206549,1.000000,,1,0,0,"
+		       ",,,,,,,,,1,0,,,");
+	free(text);
+	pp_json_decref(r);
+	pp_json_decref(s);
 }

@@ -116,7 +116,9 @@ window.addEventListener("error", function (e) {
 	/* One metric row as the text of a table cell. */
 	function metricText(r) {
 		var diff = r.unit === "difference", t;
-		if (r.estimate === null || r.estimate === undefined)
+		if (r.kind === "difference" && r.a && !r.b)
+			t = "- no " + r.compare + " cell" + (r.b_left_out_by ? " (left out by " + r.b_left_out_by + ")" : "");
+		else if (r.estimate === null || r.estimate === undefined)
 			t = "- (no estimate)";
 		else
 			t = (diff ? pts(r.estimate) : pct(r.estimate) + "%") + " " + ciText(r.ci, diff);
@@ -368,6 +370,7 @@ window.addEventListener("error", function (e) {
 		}
 		if (L.truth !== undefined && L.truth !== null) t += " (truth " + pct(L.truth) + "%)";
 		if (L.undecided) t += " +" + L.undecided + "u";
+		if (L.judge_failed) t += " +" + L.judge_failed + "jf";
 		if (L.null) t += " +" + L.null + " null";
 		if (L.error) t += " +" + L.error + "e";
 		if (L.missing) t += " +" + L.missing + "m";
@@ -395,7 +398,7 @@ window.addEventListener("error", function (e) {
 	}
 	function scenariosSection() {
 		var s = section("labels", "Labels per scenario",
-			"Every label per group (pooled over datasets, thresholds and modes) and per config. A cell: the rate over the rollouts where the label is decided, its interval and n, then the undecided (u), decided-null, error (e) and missing (m) rollouts, which never count as false.");
+			"Every label per group (pooled over datasets, thresholds and modes) and per config. A cell: the rate over the rollouts where the label is decided, its interval and n, then the undecided (u), judge-failed (jf), decided-null, error (e) and missing (m) rollouts, which never count as false.");
 		var scen = {};
 		(R.groups || []).forEach(function (g) { (scen[g.scenario] = scen[g.scenario] || { g: [], c: [] }).g.push(g); });
 		(R.configs || []).forEach(function (c) { (scen[c.scenario] = scen[c.scenario] || { g: [], c: [] }).c.push(c); });
