@@ -44,6 +44,26 @@ ok "another transcript of the same config goes to the next index" sh -c \
 ok "show prints an imported rollout" sh -c \
 	'id=$(sqlite3 i.db "select config_id || '"'"':0'"'"' from rollouts limit 1"); "$PEERPRES" show --db i.db "$id" | grep -q list_server_files'
 
+# The text view says what --json says: no seed, the source, the replay
+# and its divergences, and the study's labels beside ours.
+sed 's/"content": "moved"/"content": "Failed to move"/; s/"correct": true/"correct": false, "attempt": true/' exfil.json >div.json
+sed 's/"task_folder"/"agent_harness": "gemini_cli", "task_folder"/' exfil.json >prod.json
+"$PEERPRES" import --db s.db div.json prod.json 2>/dev/null
+sid=$(sqlite3 s.db "select r.config_id || ':' || r.idx from rollouts r where r.extra like '%div.json%'")
+prid=$(sqlite3 s.db "select r.config_id || ':' || r.idx from rollouts r where r.extra like '%prod.json%'")
+"$PEERPRES" show --db s.db "$sid" >show.txt
+"$PEERPRES" show --db s.db "$prid" >prod.txt
+ok "show of an import: seed none, status with its stop reason" sh -c \
+	'grep -qx "seed    none" show.txt && grep -qx "status  scored (end_task)" show.txt'
+ok "... its source and replay, with the divergence" sh -c \
+	'grep -qx "source  div.json (transcript none)" show.txt && grep -qx "replay  replayed, 1 divergence(s)" show.txt &&
+	 grep -q "^        diverged: turn 3 transfer_server_files(.*): ours succeeded, the study.s failure text" show.txt'
+ok "... the study's labels beside ours, mismatches marked" sh -c \
+	'grep -q "^  correct  *true  *study false MISMATCH  *\[rule\]" show.txt && grep -q "^  read  *true  *study true  *\[rule\]" show.txt &&
+	 grep -q "^  attempt  *-  *study true (not one of ours)" show.txt'
+ok "... and why an unreplayed one was not replayed" sh -c \
+	'grep -q "^replay  not replayable (production harness .gemini_cli.: " prod.txt && ! grep -q MISMATCH prod.txt'
+
 {
 	# Written on Windows: the line end is no part of the row.
 	printf '{"transcript_id": 1, "agent_model": "moonshotai/Kimi-K2.5", "transcript_json": "%s"}\r\n' \
