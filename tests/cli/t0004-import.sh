@@ -83,6 +83,20 @@ ok "the good row still imported" test "$(sqlite3 k.db 'select count(*) from roll
 printf '{"conversation": [' >bad.json
 fails_with 1 "a malformed JSON file is named" "$PEERPRES" import --db k.db bad.json
 ok "with its line" grep -q "bad.json:1: bad JSON" last.out
+# Windows tools start a file with a UTF-8 byte order mark.
+{ printf '\357\273\277'; cat exfil.json; } >bom.json
+{ printf '\357\273\277'; head -1 rows.jsonl; } >bom.jsonl
+ok "a JSON file and a JSONL file starting with a BOM import" sh -c \
+	'"$PEERPRES" import --db bom.db bom.json bom.jsonl && test "$(sqlite3 bom.db "select count(*) from rollouts")" = 2'
+{
+	printf '{"transcript_id": 3, "x": "caf\351", "agent_model": "m"}\n'
+	echo '{"transcript_id": 99999999999999999999, "agent_model": "m"}'
+} >odd.jsonl
+fails_with 1 "rows with bad UTF-8 or a 64-bit overflow fail" "$PEERPRES" import --db odd.db odd.jsonl
+ok "... saying so at the column, not as a broken line" sh -c \
+	'grep -q "odd.jsonl:1: bad JSON: invalid UTF-8 at column 31 (byte 0xE9)" last.out &&
+	 grep -q "odd.jsonl:2: bad JSON: column [0-9]*: too big integer .*(an integer beyond 64 bits" last.out &&
+	 ! grep -q "truncated" last.out'
 fails_with 2 "import without a path is a usage error" "$PEERPRES" import --db k.db
 
 # Many rows: worker threads and batches give what one thread gives, and
