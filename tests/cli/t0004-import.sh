@@ -137,6 +137,37 @@ ok "an import killed half way, run again, stores every row once" sh -c \
 	'"$PEERPRES" import --db killed.db many.jsonl 2>/dev/null &&
 	 test "$(sqlite3 killed.db "select count(*), count(distinct json_extract(extra, '"'"'$.source_key'"'"')) from rollouts")" = "300|300"'
 
+# Ctrl-C: the open batch is committed, the summary says so, exit 1; the
+# import is a run, and its rollouts name it. Rows come through a FIFO, so
+# the signal surely lands mid-import: five rows, the signal, five more.
+mkfifo slow.jsonl
+exec 3<>slow.jsonl
+"$PEERPRES" import --db int.db slow.jsonl 2>int.txt 3>&- &
+pid=$!
+n=0
+while [ $n -lt 200 ] && ! sqlite3 int.db "select 1 from runs" 2>/dev/null | grep -q 1; do
+	sleep 0.05; n=$((n + 1))
+done
+head -5 many.jsonl >&3
+sleep 0.5
+kill -INT $pid 2>/dev/null
+sed -n 6,10p many.jsonl >&3
+exec 3>&-
+wait $pid
+echo $? >int.rc
+ok "an import stopped by SIGINT exits 1 with an interrupted summary" sh -c \
+	'test "$(cat int.rc)" = 1 && grep -q "^interrupted: imported [0-9]* transcript(s) into .int.db." int.txt'
+ok "... its run is recorded as interrupted, naming its rollouts" sh -c \
+	'test "$(sqlite3 int.db "select command, status, json_extract(argv, '"'"'$[2]'"'"') from runs")" = "import|interrupted|int.db" &&
+	 test "$(sqlite3 int.db "select count(*) from rollouts")" -le 5 &&
+	 test "$(sqlite3 int.db "select count(*) from rollouts where run_id is not 1")" = 0'
+ok "... and importing again stores the rest, as a second run" sh -c \
+	'"$PEERPRES" import --db int.db many.jsonl 2>/dev/null &&
+	 test "$(sqlite3 int.db "select count(*), count(distinct json_extract(extra, '"'"'$.source_key'"'"')) from rollouts")" = "300|300" &&
+	 test "$(sqlite3 int.db "select count(*) from rollouts where run_id is not 2")" = "$(grep -o "imported [0-9]*" int.txt | cut -d" " -f2)" &&
+	 test "$(sqlite3 int.db "select status from runs where id = 2")" = done &&
+	 sqlite3 int.db "select started_at, finished_at, version from runs" | grep -qv "||"'
+
 mkdir -p tree/sub && cp exfil.json tree/sub/a.json && echo 'not a transcript' >tree/sub/notes.txt
 ok "a directory is read recursively, *.json only" sh -c \
 	'"$PEERPRES" import --db t.db tree 2>/dev/null && test "$(sqlite3 t.db "select count(*) from rollouts")" = 1'
