@@ -328,7 +328,8 @@ static int import_all(struct import_ctx *x, const struct pp_compat_import_opts *
 	signal(SIGTERM, SIG_DFL);
 	if (rc && rc != PP_EINTR)
 		cli_error("%s", pp_strerror(rc));
-	if (pp_store_end_run(x->store, run_id, rc == PP_EINTR ? "interrupted" : rc ? "failed" : "done"))
+	if (pp_store_end_run(x->store, run_id,
+			     rc == PP_EINTR ? "interrupted" : rc ? "failed" : "done"))
 		cli_error("cannot record the end of the import: %s", pp_store_errmsg(x->store));
 	return rc;
 }

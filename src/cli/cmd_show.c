@@ -136,7 +136,8 @@ static void print_study_only(const struct pp_json *labels, const struct pp_json 
 		if (pp_json_get(labels, pp_json_iter_key(it)))
 			continue;
 		pp_json_dump(pp_json_iter_value(it), PP_JSON_COMPACT, &val);
-		printf("  %-18s %-10s study %s (not one of ours)\n", pp_json_iter_key(it), "-", val.buf);
+		printf("  %-18s %-10s study %s (not one of ours)\n", pp_json_iter_key(it), "-",
+		       val.buf);
 		pp_buf_release(&val);
 	}
 }
@@ -219,7 +220,8 @@ static void print_replay(const struct pp_json *replay)
 	if (pp_json_is_true(pp_json_get(replay, "replayable")))
 		printf("replay  replayed, %zu divergence(s)\n", pp_json_len(div));
 	else
-		printf("replay  not replayable (%s)\n", pp_json_get_str(replay, "why_not", "no reason given"));
+		printf("replay  not replayable (%s)\n",
+		       pp_json_get_str(replay, "why_not", "no reason given"));
 	for (i = 0; i < pp_json_len(flags); i++)
 		printf("        flag: %s\n", pp_json_str(pp_json_at(flags, i)));
 	for (i = 0; i < pp_json_len(div); i++) {
