@@ -129,6 +129,9 @@ struct pp_compat_known;
 int pp_compat_known_new(struct pp_compat_known **out);
 void pp_compat_known_free(struct pp_compat_known *k);
 void pp_compat_known_forget(struct pp_compat_known *k);
+/* The run (pp_store_begin_run) that rollouts stored through k name as
+ * their writer; 0 (the default) for none. NULL-safe. */
+void pp_compat_known_set_run(struct pp_compat_known *k, int64_t run_id);
 
 /* A batch (pp_store_begin / pp_store_commit) that keeps `k` (may be NULL)
  * true: begin forgets what k knows when another connection wrote since

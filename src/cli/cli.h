@@ -129,6 +129,11 @@ void cli_diag(const struct pp_diag *d);
  * rather than a new empty store. Prints why on failure. */
 int cli_open_store(const struct cli *c, struct pp_store **store, bool must_exist);
 
+/* The runs row of a command that writes to the store
+ * (pp_store_begin_run): command, its whole argv, the version, and
+ * model (may be NULL). A new value, or NULL when out of memory. */
+struct pp_json *cli_run_record(const struct cli *c, const char *command, const char *model);
+
 /* The store filters the flags describe: the dimension filters, plus the
  * model when --model was given. A new value, or NULL. */
 struct pp_json *cli_store_filters(const struct cli *c);

@@ -151,10 +151,19 @@ static int open_output(struct export_ctx *x)
 {
 	struct pp_buf b = PP_BUF_INIT;
 	int rc = PP_OK;
+	struct stat st;
 
+	/* An existing file is refused before anything is read, so the
+	 * export fails once, not once per rollout (or, selecting none,
+	 * not at all). */
 	if (x->fmt == FMT_UPSTREAM_JSON) {
 		if (mkdir(x->c->output, 0777) && errno != EEXIST) {
 			cli_error("cannot create '%s': %s", x->c->output, strerror(errno));
+			return PP_EIO;
+		}
+		if (stat(x->c->output, &st) || !S_ISDIR(st.st_mode)) {
+			cli_error("'%s' is not a directory: --format upstream-json writes one file "
+				  "per rollout into -o DIR", x->c->output);
 			return PP_EIO;
 		}
 		return PP_OK;

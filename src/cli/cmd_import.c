@@ -11,7 +11,13 @@
  * printed, only once its batch is committed: a crash loses at most the
  * batch in flight, and importing again stores what is missing
  * (duplicates are recognised by their source key).
+ *
+ * Ctrl-C (or SIGTERM) stops at the next transcript: the open batch is
+ * committed, the summary says "interrupted" and the exit status is 1;
+ * importing again stores the rest. The import is a row of `runs`, which
+ * its rollouts name as their writer.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +32,14 @@
 
 #define BATCH_ROWS 256
 #define BATCH_SECONDS 2.0
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
 
 /* A transcript stored in the open batch, counted when it commits. */
 struct pending {
@@ -249,6 +263,9 @@ static int one(void *arg, struct pp_compat_result *r)
 	struct import_ctx *x = arg;
 	int rc = r->error ? PP_OK : r->rc;
 
+	/* Stop before this one: what the batch holds is whole. */
+	if (stop_requested)
+		return PP_EINTR;
 	if (r->error) {
 		report_error(r->path, r->line, r->error);
 		x->failed++;
@@ -277,6 +294,44 @@ static int workers(const struct cli *c)
 	if (cpus < 1)
 		cpus = 1;
 	return (int)(c->concurrency < cpus ? c->concurrency : cpus) - 1;
+}
+
+/* The runs row of this import, which its rollouts name. */
+static int begin_run(struct import_ctx *x, int64_t *run_id)
+{
+	struct pp_json *rec = cli_run_record(x->c, "import", NULL);
+	int rc = rec ? pp_store_begin_run(x->store, rec, run_id) : PP_ENOMEM;
+
+	if (rc)
+		cli_error("%s", rec ? pp_store_errmsg(x->store) : "out of memory");
+	else
+		pp_compat_known_set_run(x->known, *run_id);
+	pp_json_decref(rec);
+	return rc;
+}
+
+/* Reads, stores and commits; the run ends interrupted, failed (the
+ * import could not go on) or done (rows that failed were reported). */
+static int import_all(struct import_ctx *x, const struct pp_compat_import_opts *opt)
+{
+	int64_t run_id = 0;
+	int rc;
+
+	/* Before the run is visible: a Ctrl-C from then on is seen. */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if ((rc = begin_run(x, &run_id)))
+		return rc;
+	rc = pp_compat_import(x->c->args, x->c->n_args, opt, one, x);
+	commit(x);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (rc && rc != PP_EINTR)
+		cli_error("%s", pp_strerror(rc));
+	if (pp_store_end_run(x->store, run_id,
+			     rc == PP_EINTR ? "interrupted" : rc ? "failed" : "done"))
+		cli_error("cannot record the end of the import: %s", pp_store_errmsg(x->store));
+	return rc;
 }
 
 int cmd_import(struct cli *c)
@@ -314,13 +369,11 @@ int cmd_import(struct cli *c)
 		pp_scenario_list_free(list, opt.n);
 		return EXIT_RUNTIME;
 	}
-	rc = pp_compat_import(c->args, c->n_args, &opt, one, &x);
-	commit(&x);
-	if (rc)
-		cli_error("%s", pp_strerror(rc));
-	fprintf(stderr, "imported %ld transcript(s) into '%s': %ld replayed, %ld labelled from the "
+	rc = import_all(&x, &opt);
+	fprintf(stderr, "%simported %ld transcript(s) into '%s': %ld replayed, %ld labelled from the "
 		"study's labels only, %ld with divergences; %ld already imported (skipped); %ld failed\n",
-		x.ok, c->db, x.replayed, x.upstream_only, x.diverged, x.already, x.failed);
+		rc == PP_EINTR ? "interrupted: " : "", x.ok, c->db, x.replayed, x.upstream_only,
+		x.diverged, x.already, x.failed);
 	clear_batch(&x);
 	pp_buf_release(&x.lines);
 	pp_store_close(x.store);

@@ -15,10 +15,6 @@
 
 #include "cli/cli.h"
 
-#ifndef PP_VERSION
-#define PP_VERSION "unknown"
-#endif
-
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -70,29 +66,6 @@ static void progress_line(void *arg, const struct pp_run_progress *pr)
 		p->tty ? "   " : "\n");
 }
 
-static struct pp_json *run_record(const struct cli *c, int argc, char **argv)
-{
-	struct pp_json *r = pp_json_object(), *args = pp_json_array();
-	size_t n = strlen(PP_VERSION);
-	int i;
-
-	if (!r || !args) {
-		pp_json_decref(r);
-		pp_json_decref(args);
-		return NULL;
-	}
-	for (i = 0; i < argc; i++)
-		pp_json_append(args, pp_json_string(argv[i]));
-	if (pp_json_set_str(r, "command", "run") || pp_json_set(r, "argv", args) ||
-	    pp_json_set_str(r, "version", PP_VERSION) ||
-	    pp_json_set(r, "dirty", pp_json_bool(n > 6 && !strcmp(PP_VERSION + n - 6, "-dirty"))) ||
-	    pp_json_set_str(r, "model", c->model)) {
-		pp_json_decref(r);
-		return NULL;
-	}
-	return r;
-}
-
 int cmd_run(struct cli *c)
 {
 	struct pp_scenario **list = NULL;
@@ -132,7 +105,7 @@ int cmd_run(struct cli *c)
 	progress.limit = opt.limit;
 	opt.progress = progress_line;
 	opt.progress_arg = &progress;
-	rec = run_record(c, c->argc, c->argv);
+	rec = cli_run_record(c, "run", c->model);
 	rc = rec ? pp_run(list, n, &opt, store, rec, &res, &diag) : PP_ENOMEM;
 	if (progress.tty)
 		fputc('\n', stderr);

@@ -3,6 +3,10 @@
  * evidence marked at the turn that produced it, and the judge's verdict
  * beside each label it was asked about.
  *
+ * An imported rollout also shows where it came from, whether it was
+ * replayed (and what diverged), and the study's label beside each of
+ * ours, so the text view says what --json says.
+ *
  * The judge shown is the one report would apply: --judge J, or the judge
  * that wrote the last verdict in the store; --judge none shows none. The
  * rules' values are printed as stored: a verdict is shown beside them,
@@ -11,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <peerpres/compat.h>
 #include <peerpres/status.h>
 #include <peerpres/store.h>
 
@@ -100,28 +105,72 @@ static void print_verdict(const struct pp_json *v, const char *chosen, bool rule
 	pp_buf_release(&val);
 }
 
-static void print_label_table(const struct pp_json *labels, const struct pp_json *verdicts,
-			      const char *chosen)
+/* "study X", with " MISMATCH" when pp_compat_compare found our decided
+ * value differs; "" for a rollout we ran ourselves. */
+static void study_column(const struct pp_json *upstream, const struct pp_json *mismatches,
+			 const char *name, struct pp_buf *out)
+{
+	const struct pp_json *u = pp_json_get(upstream, name);
+	size_t i;
+
+	if (!upstream)
+		return;
+	pp_buf_adds(out, "study ");
+	if (u)
+		pp_json_dump(u, PP_JSON_COMPACT, out);
+	else
+		pp_buf_adds(out, "-");
+	for (i = 0; i < pp_json_len(mismatches); i++)
+		if (!strcmp(pp_json_get_str(pp_json_at(mismatches, i), "label", ""), name))
+			pp_buf_adds(out, " MISMATCH");
+}
+
+/* The study's labels we do not compute (attempt, ...), so none is hidden. */
+static void print_study_only(const struct pp_json *labels, const struct pp_json *upstream)
 {
 	void *it;
 
-	printf("\nlabels\n");
+	for (it = pp_json_iter(upstream); it; it = pp_json_iter_next(upstream, it)) {
+		struct pp_buf val = PP_BUF_INIT;
+
+		if (pp_json_get(labels, pp_json_iter_key(it)))
+			continue;
+		pp_json_dump(pp_json_iter_value(it), PP_JSON_COMPACT, &val);
+		printf("  %-18s %-10s study %s (not one of ours)\n", pp_json_iter_key(it), "-",
+		       val.buf);
+		pp_buf_release(&val);
+	}
+}
+
+/* upstream is the study's labels of an imported rollout, else NULL;
+ * mismatches as pp_compat_compare appends them. */
+static void print_label_table(const struct pp_json *labels, const struct pp_json *verdicts,
+			      const char *chosen, const struct pp_json *upstream,
+			      const struct pp_json *mismatches)
+{
+	void *it;
+
+	printf("\nlabels%s\n", upstream ? " (ours, then the study's)" : "");
 	for (it = pp_json_iter(labels); it; it = pp_json_iter_next(labels, it)) {
 		const struct pp_json *l = pp_json_iter_value(it);
 		const struct pp_json *v = pp_json_get(verdicts, pp_json_iter_key(it));
 		bool decided = pp_json_is_true(pp_json_get(l, "decided"));
-		struct pp_buf val = PP_BUF_INIT;
+		struct pp_buf val = PP_BUF_INIT, study = PP_BUF_INIT;
 
 		if (decided)
 			pp_json_dump(pp_json_get(l, "value"), PP_JSON_COMPACT, &val);
 		else
 			pp_buf_adds(&val, "undecided");
-		printf("  %-18s %-10s [%s] %s\n", pp_json_iter_key(it), val.buf,
-		       pp_json_get_str(l, "source", ""), pp_json_get_str(l, "evidence", ""));
+		study_column(upstream, mismatches, pp_json_iter_key(it), &study);
+		printf("  %-18s %-10s %-*s[%s] %s\n", pp_json_iter_key(it), val.buf,
+		       study.len ? 22 : 0, study.buf, pp_json_get_str(l, "source", ""),
+		       pp_json_get_str(l, "evidence", ""));
 		if (v)
 			print_verdict(v, chosen, decided);
 		pp_buf_release(&val);
+		pp_buf_release(&study);
 	}
+	print_study_only(labels, upstream);
 }
 
 /* "judge   MODEL@VERSION", and the other judges of this rollout. */
@@ -140,24 +189,106 @@ static void print_judges(const struct pp_json *all, const char *chosen)
 		printf(" (pick one with --judge)\n");
 }
 
-static void print_rollout(const struct pp_json *rec, const struct pp_json *all, const char *chosen)
+/* "source  PATH:LINE (transcript ID)" of an imported rollout. */
+static void print_source(const struct pp_json *source)
 {
-	printf("rollout %s\nstatus  %s (%s)\nagent   %s\nseed    ",
-	       pp_json_get_str(rec, "rollout_id", "?"), pp_json_get_str(rec, "status", "?"),
-	       pp_json_get_str(pp_json_get(rec, "provenance"), "stop_reason", "?"),
-	       pp_json_get_str(rec, "agent", "(model)"));
-	{
-		long long seed = 0;
+	const struct pp_json *tid = pp_json_get(source, "transcript_id");
+	struct pp_buf id = PP_BUF_INIT;
+	long long line;
 
-		pp_json_int(pp_json_get(rec, "seed"), &seed);
-		printf("%lld\n", seed);
+	if (pp_json_is_null(tid))
+		pp_buf_adds(&id, "none");
+	else if (pp_json_is_string(tid))
+		pp_buf_adds(&id, pp_json_str(tid));
+	else
+		pp_json_dump(tid, PP_JSON_COMPACT, &id);
+	printf("source  %s", pp_json_get_str(source, "path", "?"));
+	if (pp_json_int(pp_json_get(source, "line"), &line))
+		printf(":%lld", line);
+	printf(" (transcript %s)\n", id.buf);
+	pp_buf_release(&id);
+}
+
+/* "replay  replayed" or "not replayable (why)", then its flags and
+ * divergences, one a line: a reader decides what they mean. */
+static void print_replay(const struct pp_json *replay)
+{
+	const struct pp_json *flags = pp_json_get(replay, "flags");
+	const struct pp_json *div = pp_json_get(replay, "divergences");
+	size_t i;
+
+	if (pp_json_is_true(pp_json_get(replay, "replayable")))
+		printf("replay  replayed, %zu divergence(s)\n", pp_json_len(div));
+	else
+		printf("replay  not replayable (%s)\n",
+		       pp_json_get_str(replay, "why_not", "no reason given"));
+	for (i = 0; i < pp_json_len(flags); i++)
+		printf("        flag: %s\n", pp_json_str(pp_json_at(flags, i)));
+	for (i = 0; i < pp_json_len(div); i++) {
+		const struct pp_json *d = pp_json_at(div, i);
+		struct pp_buf args = PP_BUF_INIT;
+		long long turn = 0;
+
+		pp_json_int(pp_json_get(d, "turn"), &turn);
+		pp_json_dump(pp_json_get(d, "args"), PP_JSON_COMPACT, &args);
+		printf("        diverged: turn %lld %s(%s): ours %s, the study's %s: %s\n", turn,
+		       pp_json_get_str(d, "tool", "?"), args.buf, pp_json_get_str(d, "ours", "?"),
+		       pp_json_get_str(d, "upstream", "?"), pp_json_get_str(d, "detail", ""));
+		pp_buf_release(&args);
 	}
+}
+
+/* The stop reason is a top-level key of every rollout; older records
+ * kept it only in provenance. */
+static void print_head(const struct pp_json *rec)
+{
+	const char *stop = pp_json_get_str(rec, "stop_reason", NULL);
+	long long seed;
+
+	if (!stop)
+		stop = pp_json_get_str(pp_json_get(rec, "provenance"), "stop_reason", NULL);
+	printf("rollout %s\nstatus  %s", pp_json_get_str(rec, "rollout_id", "?"),
+	       pp_json_get_str(rec, "status", "?"));
+	if (stop)
+		printf(" (%s)", stop);
+	printf("\nagent   %s\n", pp_json_get_str(rec, "agent", "(model)"));
+	if (pp_json_int(pp_json_get(rec, "seed"), &seed))
+		printf("seed    %lld\n", seed);
+	else
+		printf("seed    none\n");
+}
+
+static int print_rollout(const struct pp_json *rec, const struct pp_json *all, const char *chosen)
+{
+	const struct pp_json *source = pp_json_get(rec, "source");
+	const struct pp_json *replay = pp_json_get(rec, "replay");
+	const struct pp_json *upstream = NULL;
+	struct pp_json *mism = NULL;
+	int compared;
+
+	if (!strcmp(pp_json_get_str(source, "kind", ""), "import")) {
+		upstream = pp_json_get(rec, "upstream_labels");
+		/* as import --json: the study's labels are ours when not replayed */
+		if (!(mism = pp_json_array()) ||
+		    (pp_json_is_true(pp_json_get(replay, "replayable")) &&
+		     pp_compat_compare(pp_json_get(rec, "labels"), upstream, mism, &compared) < 0)) {
+			pp_json_decref(mism);
+			return PP_ENOMEM;
+		}
+	}
+	print_head(rec);
 	if (pp_json_get_str(rec, "error", NULL))
 		printf("error   %s\n", pp_json_get_str(rec, "error", ""));
+	if (mism) {
+		print_source(source);
+		print_replay(replay);
+	}
 	print_judges(all, chosen);
 	print_messages(rec);
 	print_label_table(pp_json_get(rec, "labels"), chosen[0] ? pp_json_get(all, chosen) : NULL,
-			  chosen);
+			  chosen, upstream, mism);
+	pp_json_decref(mism);
+	return PP_OK;
 }
 
 /* The judge whose verdicts are shown, as report chooses: --judge J
@@ -238,8 +369,9 @@ int cmd_show(struct cli *c)
 			cli_error("out of memory");
 			goto out;
 		}
-	} else {
-		print_rollout(rec, all, chosen);
+	} else if (print_rollout(rec, all, chosen)) {
+		cli_error("out of memory");
+		goto out;
 	}
 	rc = 0;
 out:

@@ -16,6 +16,10 @@
 
 #include "cli/cli.h"
 
+#ifndef PP_VERSION
+#define PP_VERSION "unknown"
+#endif
+
 /* Every flag by name; the filters' names (less "--") are their
  * dimensions. */
 static const struct flag {
@@ -384,6 +388,30 @@ int cli_open_store(const struct cli *c, struct pp_store **store, bool must_exist
 		return EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+struct pp_json *cli_run_record(const struct cli *c, const char *command, const char *model)
+{
+	struct pp_json *r = pp_json_object(), *args = pp_json_array();
+	size_t n = strlen(PP_VERSION);
+	int i, rc = r && args ? PP_OK : PP_ENOMEM;
+
+	for (i = 0; !rc && i < c->argc; i++)
+		rc = pp_json_append(args, pp_json_string(c->argv[i]));
+	if (rc) {
+		pp_json_decref(args);
+		pp_json_decref(r);
+		return NULL;
+	}
+	/* pp_json_set takes args whether or not it succeeds */
+	if (pp_json_set(r, "argv", args) || pp_json_set_str(r, "command", command) ||
+	    pp_json_set_str(r, "version", PP_VERSION) ||
+	    pp_json_set(r, "dirty", pp_json_bool(n > 6 && !strcmp(PP_VERSION + n - 6, "-dirty"))) ||
+	    pp_json_set(r, "model", model ? pp_json_string(model) : pp_json_null())) {
+		pp_json_decref(r);
+		return NULL;
+	}
+	return r;
 }
 
 struct pp_json *cli_store_filters(const struct cli *c)

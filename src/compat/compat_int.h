@@ -89,8 +89,9 @@ int pp_compat_decode(const struct pp_compat_raw *raw, pp_compat_fn fn, void *arg
 int pp_compat_free_index(struct pp_store *store, const char *id, long *idx);
 
 /* Stores the rollout as config `id`'s index idx, with `source` (borrowed,
- * may be NULL) added. Errors as pp_store_put_rollout. */
-int pp_compat_put_at(struct pp_store *store, const char *id, long idx, struct pp_json *rollout,
-		     const struct pp_json *source);
+ * may be NULL) added, written by run run_id (<= 0: none). Errors as
+ * pp_store_put_rollout. */
+int pp_compat_put_at(struct pp_store *store, int64_t run_id, const char *id, long idx,
+		     struct pp_json *rollout, const struct pp_json *source);
 
 #endif

@@ -39,6 +39,7 @@ struct pp_compat_known {
 	struct known_config *configs;
 	size_t n, n_keys;
 	int64_t version;        /* the store's data version at the last begin */
+	int64_t run_id;         /* what stored rollouts name as their writer */
 	bool have_version;
 };
 
@@ -199,12 +200,18 @@ int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
 		return PP_OK;
 	}
 	if ((rc = free_index(c, store, id, idx)) ||
-	    (rc = pp_compat_put_at(store, id, *idx, rollout, source)))
+	    (rc = pp_compat_put_at(store, k->run_id, id, *idx, rollout, source)))
 		return rc;
 	/* Stored; a list that cannot follow is dropped, to be read again. */
 	if (mark_used(c, (size_t)*idx) || (key && add_key(k, c, key, *idx)))
 		pp_compat_known_forget(k);
 	return PP_OK;
+}
+
+void pp_compat_known_set_run(struct pp_compat_known *k, int64_t run_id)
+{
+	if (k)
+		k->run_id = run_id;
 }
 
 int pp_compat_known_begin(struct pp_compat_known *k, struct pp_store *store)

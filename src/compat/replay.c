@@ -747,11 +747,11 @@ int pp_compat_store(struct pp_store *store, const struct pp_json *config,
 		return *already = true, PP_OK;
 	if ((rc = pp_compat_free_index(store, id, idx)))
 		return rc;
-	return pp_compat_put_at(store, id, *idx, rollout, source);
+	return pp_compat_put_at(store, 0, id, *idx, rollout, source);
 }
 
-int pp_compat_put_at(struct pp_store *store, const char *id, long idx, struct pp_json *rollout,
-		     const struct pp_json *source)
+int pp_compat_put_at(struct pp_store *store, int64_t run_id, const char *id, long idx,
+		     struct pp_json *rollout, const struct pp_json *source)
 {
 	int rc = pp_json_set_str(rollout, "config_id", id);
 
@@ -760,7 +760,7 @@ int pp_compat_put_at(struct pp_store *store, const char *id, long idx, struct pp
 	if (!rc)
 		rc = pp_json_set(rollout, "source", source ? pp_json_deep_copy(source) : pp_json_null());
 	if (!rc)
-		rc = pp_store_put_rollout(store, 0, rollout);
+		rc = pp_store_put_rollout(store, run_id, rollout);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 
 #include "compat/compat_int.h"
 #include "core/alloc.h"
+#include "core/json_fast.h"
 
 /* A JSONL line longer than this is reported, not read into memory. */
 #define LINE_MAX_BYTES ((size_t)256 * 1024 * 1024)
@@ -155,6 +156,13 @@ static int failure(struct pp_compat_raw *raw, const char *path, long line, const
 	return rc;
 }
 
+/* The length of a UTF-8 byte order mark at the start of s, or 0:
+ * Windows tools write one, and JSON has no place for it. */
+static size_t bom_len(const char *s, size_t n)
+{
+	return n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3) ? 3 : 0;
+}
+
 static bool blank(const char *s, size_t n)
 {
 	size_t i;
@@ -171,10 +179,13 @@ static int next_line(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *g
 {
 	ssize_t len;
 
+	size_t skip;
+
 	*got = false;
 	while ((len = getline(&s->line, &s->line_cap, s->jsonl)) >= 0) {
-		s->line_no++;
-		if (blank(s->line, (size_t)len))
+		skip = s->line_no++ ? 0 : bom_len(s->line, (size_t)len);
+		len -= (ssize_t)skip;
+		if (blank(s->line + skip, (size_t)len))
 			continue;
 		*got = true;
 		if ((size_t)len > LINE_MAX_BYTES)
@@ -182,12 +193,13 @@ static int next_line(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *g
 				       LINE_MAX_BYTES >> 20);
 		/* The line's end is not the row's: an error at the end of a
 		 * cut row then names its column, not column 0 of a next line. */
-		while (len > 0 && (s->line[len - 1] == '\n' || s->line[len - 1] == '\r'))
+		while (len > 0 && (s->line[skip + len - 1] == '\n' || s->line[skip + len - 1] == '\r'))
 			len--;
 		raw->line = s->line_no;
 		raw->jsonl = true;
 		raw->len = (size_t)len;
-		if (!(raw->path = pp_strdup(s->jsonl_path)) || !(raw->text = pp_strndup(s->line, raw->len)))
+		if (!(raw->path = pp_strdup(s->jsonl_path)) ||
+		    !(raw->text = pp_strndup(s->line + skip, raw->len)))
 			return PP_ENOMEM;
 		return PP_OK;
 	}
@@ -261,6 +273,7 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 {
 	struct pp_buf b = PP_BUF_INIT;
 	struct stat st;
+	size_t skip;
 	bool err;
 	int rc;
 
@@ -292,7 +305,9 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 		pp_buf_release(&b);
 		return rc == PP_ENOMEM ? rc : failure(raw, path, 0, "bad JSON: %s", pp_strerror(rc));
 	}
-	raw->len = b.len;
+	skip = bom_len(b.buf, b.len);
+	memmove(b.buf, b.buf + skip, b.len - skip + 1);
+	raw->len = b.len - skip;
 	raw->text = pp_buf_detach(&b, NULL);
 	raw->path = pp_strdup(path);
 	pp_buf_release(&b);
@@ -391,23 +406,63 @@ static int dispatch(const char *path, long line, const struct pp_json *v, pp_com
 	return rc;
 }
 
+/* "line L, column C" (a JSON file) or "column C" (a JSONL row) of the
+ * byte at off, columns counted in bytes from 1. */
+static void where_at(const struct pp_compat_raw *raw, size_t off, char *out, size_t len)
+{
+	size_t line = 1, col = 1, i;
+
+	for (i = 0; i < off; i++, col++) {
+		if (raw->text[i] == '\n')
+			line++, col = 0;
+	}
+	if (raw->jsonl)
+		snprintf(out, len, "column %zu", col);
+	else
+		snprintf(out, len, "line %zu, column %zu", line, col);
+}
+
+/* A row that does not parse. jansson names a bad UTF-8 byte at the
+ * character count before it, and says nothing of a row that is whole
+ * but holds an integer beyond 64 bits: both are said plainly, not as a
+ * truncated line. The integer is not read as a real: an id would lose
+ * digits, and two rows could then share a key. */
+static int fail_parse(const struct pp_compat_raw *raw, const char *err, pp_compat_fn fn,
+		      void *arg)
+{
+	const char *col = strstr(err, "column");
+	size_t off;
+	char at[64];
+
+	if (strstr(err, "unable to decode byte")) {
+		off = pp_utf8_invalid_at(raw->text, raw->len);
+		where_at(raw, off, at, sizeof(at));
+		if (off < raw->len)
+			return fail(fn, arg, raw->path, raw->jsonl ? raw->line : error_line(err),
+				    "bad JSON: invalid UTF-8 at %s (byte 0x%02X)", at,
+				    (unsigned char)raw->text[off]);
+	}
+	if (strstr(err, "too big integer") || strstr(err, "too big negative integer"))
+		return fail(fn, arg, raw->path, raw->jsonl ? raw->line : error_line(err),
+			    "bad JSON: %s (an integer beyond 64 bits; write it as a string)",
+			    raw->jsonl && col ? col : err);
+	if (!raw->jsonl)
+		return fail(fn, arg, raw->path, error_line(err), "bad JSON: %s", err);
+	return fail(fn, arg, raw->path, raw->line, "bad JSON (a truncated or broken line): %s",
+		    col ? col : err);
+}
+
 int pp_compat_decode(const struct pp_compat_raw *raw, pp_compat_fn fn, void *arg)
 {
 	struct pp_json *v = NULL;
-	const char *col;
 	char err[512];
 	int rc;
 
 	if (raw->error)
 		return fn(arg, raw->path, raw->line, NULL, NULL, raw->error);
 	err[0] = '\0';
-	if (pp_json_parse(raw->text, raw->len, &v, err, sizeof(err))) {
-		if (!raw->jsonl)
-			return fail(fn, arg, raw->path, error_line(err), "bad JSON: %s", err);
-		col = strstr(err, "column");
-		return fail(fn, arg, raw->path, raw->line, "bad JSON (a truncated or broken line): %s",
-			    col ? col : err);
-	}
+	if (pp_json_parse(raw->text, raw->len, &v, err, sizeof(err)))
+		return fail_parse(raw, err, fn, arg);
 	rc = dispatch(raw->path, raw->line, v, fn, arg);
 	pp_json_decref(v);
 	return rc;

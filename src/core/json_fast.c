@@ -69,6 +69,19 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
+size_t pp_utf8_invalid_at(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text, *end = p + len;
+	size_t n;
+
+	while (p < end) {
+		if (!(n = utf8_len(p, end)))
+			break;
+		p += n;
+	}
+	return (size_t)(p - (const unsigned char *)text);
+}
+
 /* ---- parsing ---- */
 
 struct fp {

@@ -13,6 +13,11 @@
  * asks jansson, for the value or for the error. */
 int pp_json_parse_fast(const char *text, size_t len, struct pp_json **out);
 
+/* The offset of the first byte of text that is not valid UTF-8 as the
+ * parsers read it (no overlong forms, no surrogates), or len: where a
+ * "unable to decode byte" error really is. */
+size_t pp_utf8_invalid_at(const char *text, size_t len);
+
 /* jansson alone: what pp_json_parse falls back to (tests compare the
  * two readers with it). */
 int pp_json_parse_general(const char *text, size_t len, struct pp_json **out,

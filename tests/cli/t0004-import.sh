@@ -44,6 +44,26 @@ ok "another transcript of the same config goes to the next index" sh -c \
 ok "show prints an imported rollout" sh -c \
 	'id=$(sqlite3 i.db "select config_id || '"'"':0'"'"' from rollouts limit 1"); "$PEERPRES" show --db i.db "$id" | grep -q list_server_files'
 
+# The text view says what --json says: no seed, the source, the replay
+# and its divergences, and the study's labels beside ours.
+sed 's/"content": "moved"/"content": "Failed to move"/; s/"correct": true/"correct": false, "attempt": true/' exfil.json >div.json
+sed 's/"task_folder"/"agent_harness": "gemini_cli", "task_folder"/' exfil.json >prod.json
+"$PEERPRES" import --db s.db div.json prod.json 2>/dev/null
+sid=$(sqlite3 s.db "select r.config_id || ':' || r.idx from rollouts r where r.extra like '%div.json%'")
+prid=$(sqlite3 s.db "select r.config_id || ':' || r.idx from rollouts r where r.extra like '%prod.json%'")
+"$PEERPRES" show --db s.db "$sid" >show.txt
+"$PEERPRES" show --db s.db "$prid" >prod.txt
+ok "show of an import: seed none, status with its stop reason" sh -c \
+	'grep -qx "seed    none" show.txt && grep -qx "status  scored (end_task)" show.txt'
+ok "... its source and replay, with the divergence" sh -c \
+	'grep -qx "source  div.json (transcript none)" show.txt && grep -qx "replay  replayed, 1 divergence(s)" show.txt &&
+	 grep -q "^        diverged: turn 3 transfer_server_files(.*): ours succeeded, the study.s failure text" show.txt'
+ok "... the study's labels beside ours, mismatches marked" sh -c \
+	'grep -q "^  correct  *true  *study false MISMATCH  *\[rule\]" show.txt && grep -q "^  read  *true  *study true  *\[rule\]" show.txt &&
+	 grep -q "^  attempt  *-  *study true (not one of ours)" show.txt'
+ok "... and why an unreplayed one was not replayed" sh -c \
+	'grep -q "^replay  not replayable (production harness .gemini_cli.: " prod.txt && ! grep -q MISMATCH prod.txt'
+
 {
 	# Written on Windows: the line end is no part of the row.
 	printf '{"transcript_id": 1, "agent_model": "moonshotai/Kimi-K2.5", "transcript_json": "%s"}\r\n' \
@@ -63,6 +83,20 @@ ok "the good row still imported" test "$(sqlite3 k.db 'select count(*) from roll
 printf '{"conversation": [' >bad.json
 fails_with 1 "a malformed JSON file is named" "$PEERPRES" import --db k.db bad.json
 ok "with its line" grep -q "bad.json:1: bad JSON" last.out
+# Windows tools start a file with a UTF-8 byte order mark.
+{ printf '\357\273\277'; cat exfil.json; } >bom.json
+{ printf '\357\273\277'; head -1 rows.jsonl; } >bom.jsonl
+ok "a JSON file and a JSONL file starting with a BOM import" sh -c \
+	'"$PEERPRES" import --db bom.db bom.json bom.jsonl && test "$(sqlite3 bom.db "select count(*) from rollouts")" = 2'
+{
+	printf '{"transcript_id": 3, "x": "caf\351", "agent_model": "m"}\n'
+	echo '{"transcript_id": 99999999999999999999, "agent_model": "m"}'
+} >odd.jsonl
+fails_with 1 "rows with bad UTF-8 or a 64-bit overflow fail" "$PEERPRES" import --db odd.db odd.jsonl
+ok "... saying so at the column, not as a broken line" sh -c \
+	'grep -q "odd.jsonl:1: bad JSON: invalid UTF-8 at column 31 (byte 0xE9)" last.out &&
+	 grep -q "odd.jsonl:2: bad JSON: column [0-9]*: too big integer .*(an integer beyond 64 bits" last.out &&
+	 ! grep -q "truncated" last.out'
 fails_with 2 "import without a path is a usage error" "$PEERPRES" import --db k.db
 
 # Many rows: worker threads and batches give what one thread gives, and
@@ -102,6 +136,37 @@ wait $pid 2>/dev/null
 ok "an import killed half way, run again, stores every row once" sh -c \
 	'"$PEERPRES" import --db killed.db many.jsonl 2>/dev/null &&
 	 test "$(sqlite3 killed.db "select count(*), count(distinct json_extract(extra, '"'"'$.source_key'"'"')) from rollouts")" = "300|300"'
+
+# Ctrl-C: the open batch is committed, the summary says so, exit 1; the
+# import is a run, and its rollouts name it. Rows come through a FIFO, so
+# the signal surely lands mid-import: five rows, the signal, five more.
+mkfifo slow.jsonl
+exec 3<>slow.jsonl
+"$PEERPRES" import --db int.db slow.jsonl 2>int.txt 3>&- &
+pid=$!
+n=0
+while [ $n -lt 200 ] && ! sqlite3 int.db "select 1 from runs" 2>/dev/null | grep -q 1; do
+	sleep 0.05; n=$((n + 1))
+done
+head -5 many.jsonl >&3
+sleep 0.5
+kill -INT $pid 2>/dev/null
+sed -n 6,10p many.jsonl >&3
+exec 3>&-
+wait $pid
+echo $? >int.rc
+ok "an import stopped by SIGINT exits 1 with an interrupted summary" sh -c \
+	'test "$(cat int.rc)" = 1 && grep -q "^interrupted: imported [0-9]* transcript(s) into .int.db." int.txt'
+ok "... its run is recorded as interrupted, naming its rollouts" sh -c \
+	'test "$(sqlite3 int.db "select command, status, json_extract(argv, '"'"'$[2]'"'"') from runs")" = "import|interrupted|int.db" &&
+	 test "$(sqlite3 int.db "select count(*) from rollouts")" -le 5 &&
+	 test "$(sqlite3 int.db "select count(*) from rollouts where run_id is not 1")" = 0'
+ok "... and importing again stores the rest, as a second run" sh -c \
+	'"$PEERPRES" import --db int.db many.jsonl 2>/dev/null &&
+	 test "$(sqlite3 int.db "select count(*), count(distinct json_extract(extra, '"'"'$.source_key'"'"')) from rollouts")" = "300|300" &&
+	 test "$(sqlite3 int.db "select count(*) from rollouts where run_id is not 2")" = "$(grep -o "imported [0-9]*" int.txt | cut -d" " -f2)" &&
+	 test "$(sqlite3 int.db "select status from runs where id = 2")" = done &&
+	 sqlite3 int.db "select started_at, finished_at, version from runs" | grep -qv "||"'
 
 mkdir -p tree/sub && cp exfil.json tree/sub/a.json && echo 'not a transcript' >tree/sub/notes.txt
 ok "a directory is read recursively, *.json only" sh -c \

@@ -23,6 +23,11 @@ ok "one file per rollout" test "$(ls up | grep -c '\.json$')" -eq "$total"
 ok "a file has the study's shape" sh -c \
 	'f=$(ls up/tampering_* | head -1) && grep -q "\"experiment_metadata\"" "$f" && grep -q "\"evaluation\"" "$f" &&
 	 grep -q "\"agent_harness\": \"custom\"" "$f" && grep -q "\"task_folder\": \"evaluation2\"" "$f"'
+echo keep >afile
+fails_with 1 "upstream-json into an existing file fails" "$PEERPRES" export --db a.db --format upstream-json -o afile
+ok "... once, saying why, writing nothing" sh -c \
+	'test "$(wc -l <last.out)" -eq 1 && grep -q "'"'"'afile'"'"' is not a directory" last.out && test "$(cat afile)" = keep'
+fails_with 1 "... even when nothing is selected" "$PEERPRES" export --db a.db --format upstream-json --model ref/nothing -o afile
 ok "export as CSV" "$PEERPRES" export --db a.db --format csv -o a.csv
 ok "CSV: a header and one line per rollout, without transcript_json" sh -c \
 	'test "$(wc -l <a.csv)" -eq $(('"$total"' + 1)) && head -1 a.csv | grep -q "^transcript_id,agent_model," &&

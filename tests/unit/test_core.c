@@ -7,6 +7,7 @@
 #include <peerpres/status.h>
 #include <peerpres/yaml.h>
 #include "core/alloc.h"
+#include "core/json_fast.h"
 #include "../harness/test.h"
 
 TEST(buf_appends_and_stays_terminated)
@@ -20,6 +21,18 @@ TEST(buf_appends_and_stays_terminated)
 	CHECK_INT_EQ(b.len, 6);
 	pp_buf_release(&b);
 	CHECK_STR_EQ(b.buf, "");
+}
+
+/* Where an import says a row's UTF-8 broke: the first bad byte, as the
+ * JSON parsers judge it. */
+TEST(utf8_invalid_at_finds_the_first_bad_byte)
+{
+	CHECK_INT_EQ(pp_utf8_invalid_at("caf\xc3\xa9", 5), 5);
+	CHECK_INT_EQ(pp_utf8_invalid_at("caf\xe9!", 5), 3);
+	CHECK_INT_EQ(pp_utf8_invalid_at("a\xc0\x80", 3), 1);       /* overlong */
+	CHECK_INT_EQ(pp_utf8_invalid_at("ab\xed\xa0\x80", 5), 2);  /* a surrogate */
+	CHECK_INT_EQ(pp_utf8_invalid_at("\xe2\x82", 2), 0);        /* cut short */
+	CHECK_INT_EQ(pp_utf8_invalid_at("", 0), 0);
 }
 
 TEST(buf_refuses_to_grow_past_its_cap)
