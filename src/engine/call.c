@@ -284,13 +284,11 @@ static bool from_cache(struct pp_model_caller *mc, struct pp_caller_call *call)
 }
 
 /* The reply from the transport's outcome rc and the last response. */
-static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_response *resp,
-		      const struct pp_http_stats *stats)
+static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_response *resp)
 {
 	struct pp_model_caller *mc = call->mc;
 	struct pp_model_reply *reply = &call->reply;
 
-	mc->retries += stats->retries;
 	if (rc == PP_EPROVIDER)
 		snprintf(reply->error, sizeof(reply->error), "%s", resp->error);
 	else if (!rc && call->parsed)
@@ -332,7 +330,8 @@ static int http_call(struct pp_model_caller *mc, const struct pp_model_request *
 		mc->policy.seed = req->seed;
 		rc = pp_http_call(mc->http, &call.hr, &mc->policy, retry_unreadable, &call, &resp,
 				  &stats);
-		rc = read_reply(&call, rc, &resp, &stats);
+		mc->retries += stats.retries;
+		rc = read_reply(&call, rc, &resp);
 	}
 	*reply = call.reply;
 	pp_http_response_release(&resp);
@@ -345,7 +344,7 @@ static void on_response(void *arg, int rc, struct pp_http_response *resp,
 {
 	struct pp_caller_call *call = arg;
 
-	rc = read_reply(call, rc, resp, stats);
+	rc = read_reply(call, rc, resp);
 	pp_http_request_release(&call->hr);
 	call->done(call->arg, rc, &call->reply, stats);
 }
@@ -381,6 +380,16 @@ int pp_caller_start(struct pp_model_caller *mc, struct pp_caller_call *call,
 int pp_caller_step(struct pp_model_caller *mc, long timeout_ms)
 {
 	return pp_http_multi_step(mc->multi, timeout_ms);
+}
+
+long pp_caller_retries(const struct pp_model_caller *mc)
+{
+	return mc->retries + pp_http_multi_retries(mc->multi);
+}
+
+const char *pp_caller_last_error(const struct pp_model_caller *mc)
+{
+	return pp_http_multi_last_error(mc->multi);
 }
 
 int pp_caller_call(struct pp_model_caller *mc, const struct pp_model_request *req,
