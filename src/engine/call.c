@@ -17,11 +17,6 @@
 #include "engine/call.h"
 #include "provider/provider_int.h"
 
-static bool is_local(const char *url)
-{
-	return url && (!strncmp(url, "http://127.0.0.1", 16) || !strncmp(url, "http://localhost", 16));
-}
-
 int pp_caller_open(struct pp_model_caller *mc, const char *model,
 		   const struct pp_provider_options *opt, const volatile sig_atomic_t *stop,
 		   long max_connections, struct pp_diag *diag)
@@ -35,7 +30,7 @@ int pp_caller_open(struct pp_model_caller *mc, const char *model,
 	if ((rc = mc->prov->open(&mc->ctx, strchr(model, '/') + 1, opt, diag)))
 		return rc;
 	mc->policy.stop = stop;
-	mc->local = opt && is_local(opt->base_url);
+	mc->local = opt && pp_url_is_loopback(opt->base_url);
 	if (mc->prov->complete)
 		return PP_OK;
 	if ((rc = pp_http_global_init()) || (rc = pp_http_client_new(&mc->http)) ||
