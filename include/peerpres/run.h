@@ -116,6 +116,16 @@ int pp_plan_estimate(struct pp_scenario *const *scenarios, size_t n,
 		     const struct pp_price_table *prices, struct pp_json **out,
 		     struct pp_diag *diag);
 
+/*
+ * Whether a run of opt->model could start, short of the API key: a known
+ * provider ("unknown provider in model ..."), a known reference agent
+ * for ref/, and a base URL an HTTP provider takes (no query string or
+ * fragment). The same check, with the same messages, as pp_run's, so
+ * `plan` refuses what `run` would. PP_OK, or PP_EUSAGE with the reason
+ * in diag.
+ */
+int pp_run_check_model(const struct pp_run_options *opt, struct pp_diag *diag);
+
 /* The identity of a config (dims from pp_scenario_expand); hex in id[65]. */
 int pp_config_id(const struct pp_scenario *s, const struct pp_json *dims,
 		 const struct pp_run_options *opt, const char *family, char id[65]);

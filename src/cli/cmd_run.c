@@ -162,6 +162,13 @@ int cmd_run(struct cli *c)
 		return rc;
 	}
 	cli_run_options(c, &opt);
+	pp_diag_clear(&diag);
+	/* Before the store too: a model run refuses leaves no store behind. */
+	if (pp_run_check_model(&opt, &diag)) {
+		cli_diag(&diag);
+		pp_scenario_list_free(list, n);
+		return EXIT_USAGE;
+	}
 	if (!strcmp(c->model, "ref/synthetic") && !c->model_given)
 		fprintf(stderr, "peerpres: no --model given: running ref/synthetic, the built-in reference agents (not a model)\n");
 	if (cli_open_store(c, &store, false)) {

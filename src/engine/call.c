@@ -11,11 +11,43 @@
 #include <string.h>
 
 #include <peerpres/hash.h>
+#include <peerpres/run.h>
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
 #include "engine/call.h"
 #include "provider/provider_int.h"
+
+static const struct pp_provider_ops *find_provider(const char *model, struct pp_diag *diag)
+{
+	const struct pp_provider_ops *prov = pp_provider_find(model);
+
+	if (!prov)
+		pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
+			    "unknown provider in model '%s' (see 'peerpres list models')", model);
+	return prov;
+}
+
+/* What opening the caller checks, short of the key: plan must refuse
+ * what run refuses, with the same words, and needs no key to do it. An
+ * in-process provider is opened and closed (it costs nothing); an HTTP
+ * provider's base URL is checked as its open() would. */
+int pp_run_check_model(const struct pp_run_options *opt, struct pp_diag *diag)
+{
+	const struct pp_provider_ops *prov = find_provider(opt->model, diag);
+	void *ctx = NULL;
+	int rc;
+
+	if (!prov)
+		return PP_EUSAGE;
+	if (!prov->complete)
+		return opt->provider.base_url ?
+		       pp_base_url_check(prov->name, opt->provider.base_url, diag) : PP_OK;
+	if ((rc = prov->open(&ctx, strchr(opt->model, '/') + 1, &opt->provider, diag)))
+		return rc;
+	prov->close(ctx);
+	return PP_OK;
+}
 
 int pp_caller_open(struct pp_model_caller *mc, const char *model,
 		   const struct pp_provider_options *opt, const volatile sig_atomic_t *stop,
@@ -24,9 +56,8 @@ int pp_caller_open(struct pp_model_caller *mc, const char *model,
 	int rc;
 
 	memset(mc, 0, sizeof(*mc));
-	if (!(mc->prov = pp_provider_find(model)))
-		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
-				   "unknown provider in model '%s' (see 'peerpres list models')", model);
+	if (!(mc->prov = find_provider(model, diag)))
+		return PP_EUSAGE;
 	if ((rc = mc->prov->open(&mc->ctx, strchr(model, '/') + 1, opt, diag)))
 		return rc;
 	mc->policy.stop = stop;

@@ -59,6 +59,7 @@ fails_with 2 "a base URL with a query string is refused" "$PEERPRES" run --db qu
 	--model openai/gpt-4.1 --base-url "http://127.0.0.1:19501/v1?key=sk-in-the-url-0123456789" -n 1 --scenario tampering --no-judge
 ok "... saying why, without repeating it" sh -c "grep -q 'query string' last.out && ! grep -q sk-in-the-url last.out"
 ok "... and stores nothing of it" sh -c "! grep -a -q sk-in-the-url query.db* 2>/dev/null"
+fails_with 2 "plan refuses it too" "$PEERPRES" plan --model openai/gpt-4.1 --base-url "http://127.0.0.1:19501/v1#x" --scenario tampering
 # The providers cut a trailing slash, so it names the same endpoint and
 # the same configs.
 ids() { "$PEERPRES" plan --model openai/gpt-4.1 --base-url "$1" --scenario tampering --json | grep config_id; }
