@@ -41,6 +41,9 @@ ok "... (spent minus budget under 5 rollouts' mean cost)" test "$(sqlite3 budget
 ok "a model with no price shows its cost as unknown, not \$0" sh -c "'$PEERPRES' run --db noprice.db --model openai-compat/llama-3 --family Llama --base-url $URL --scenario tampering --no-judge -n 1 2>err &&
 	grep -q '^57/57 rollouts .*cost unknown (no price for openai-compat/llama-3)' err &&
 	grep -q '^usage: .*, cost unknown (no price for openai-compat/llama-3);' err && ! grep -q '\\$0' err"
+ok "... and report's usage says unknown too" sh -c "'$PEERPRES' report --db noprice.db --format json > np.json &&
+	grep -A12 '\"total\"' np.json | grep -q '\"cost_usd\": null' &&
+	'$PEERPRES' report --db noprice.db | grep -q '^| total | 57 | .* | unknown |'"
 fails_with 2 "--budget needs a price" "$PEERPRES" run --db nobudget.db --model openai-compat/some-unpriced-model --base-url "$URL" --budget 1 --no-judge
 stop_mock
 
