@@ -173,4 +173,15 @@ int pp_http_multi_step(struct pp_http_multi *m, long timeout_ms);
 /* Calls started and not yet handed back to their callback. */
 size_t pp_http_multi_live(const struct pp_http_multi *m);
 
+/* Retries begun over the loop's life (attempts after a call's first),
+ * those of calls still waiting included, so a progress line can show
+ * them before any call ends. 0 for NULL. */
+long pp_http_multi_retries(const struct pp_http_multi *m);
+
+/* Why the last failed attempt failed, in short: "HTTP 503", or the
+ * transport's reason without the request's method and URL ("Couldn't
+ * connect to server (...)"); "" when none failed or m is NULL. Redacted
+ * as resp->error is. Borrowed until the next step. */
+const char *pp_http_multi_last_error(const struct pp_http_multi *m);
+
 #endif

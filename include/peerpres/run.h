@@ -41,11 +41,15 @@ struct pp_run_progress {
 				 config not reached yet counts whole: what the
 				 store holds of it is read when it is reached) */
 	long errors;          /* stored with status error by this run */
-	long retries;         /* HTTP attempts after the first */
+	long retries;         /* HTTP attempts after the first, waiting ones included */
+	const char *last_error;   /* the last failed HTTP attempt in short
+				     ("HTTP 503", "Couldn't connect ..."), or "";
+				     borrowed for the callback, redacted */
 	long in_flight;       /* rollouts started and not yet stored */
 	long concurrency;     /* the current limit (adaptive mode moves it) */
 	long input_tokens, output_tokens;   /* by this run */
 	double cost_usd;      /* by this run, where the price is known */
+	bool cost_known;      /* the model has a price: cost_usd is not a 0 for unknown */
 };
 
 struct pp_run_options {
@@ -62,7 +66,9 @@ struct pp_run_options {
 	uint64_t seed;                  /* mixed into every rollout's seed */
 	long limit;                     /* most rollouts this call does; 0: no limit */
 	int one_per_scenario;           /* --test: first config of each scenario */
-	/* Called after each stored rollout (may be NULL). */
+	/* Called after each stored rollout, and about once a second while
+	 * none is stored, so a log shows a run waiting on slow answers or
+	 * on retries (may be NULL). */
 	void (*progress)(void *arg, const struct pp_run_progress *p);
 	void *progress_arg;
 	/* Set asynchronously (Ctrl-C): no rollout starts, those in flight
@@ -110,6 +116,16 @@ int pp_plan_estimate(struct pp_scenario *const *scenarios, size_t n,
 		     const struct pp_price_table *prices, struct pp_json **out,
 		     struct pp_diag *diag);
 
+/*
+ * Whether a run of opt->model could start, short of the API key: a known
+ * provider ("unknown provider in model ..."), a known reference agent
+ * for ref/, and a base URL an HTTP provider takes (no query string or
+ * fragment). The same check, with the same messages, as pp_run's, so
+ * `plan` refuses what `run` would. PP_OK, or PP_EUSAGE with the reason
+ * in diag.
+ */
+int pp_run_check_model(const struct pp_run_options *opt, struct pp_diag *diag);
+
 /* The identity of a config (dims from pp_scenario_expand); hex in id[65]. */
 int pp_config_id(const struct pp_scenario *s, const struct pp_json *dims,
 		 const struct pp_run_options *opt, const char *family, char id[65]);
@@ -123,6 +139,9 @@ struct pp_run_result {
 	long rate_limited;  /* attempts answered 429 */
 	long cache_hits;    /* model calls answered from the response cache */
 	double cost_usd;    /* of the rollouts stored, where the model has a price */
+	int cost_known;     /* the model has a price (else the costs are 0, unknown) */
+	long calls;         /* model calls the provider answered (not the cache) */
+	double spent_usd;   /* every call answered, those of rollouts not stored included */
 	int budget_reached;
 	long input_tokens, output_tokens, reasoning_tokens;
 	long concurrency_low;  /* the lowest limit the adaptive mode reached */

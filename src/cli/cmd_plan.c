@@ -152,7 +152,7 @@ static int plan_with_estimate(struct pp_scenario **list, size_t n, const struct 
 		cli_diag(&diag);
 		return EXIT_RUNTIME;
 	}
-	if (pp_plan(list, n, opt, plan, &diag)) {
+	if (pp_run_check_model(opt, &diag) || pp_plan(list, n, opt, plan, &diag)) {
 		cli_diag(&diag);
 		rc = EXIT_USAGE;
 	} else if ((rc = pp_plan_estimate(list, n, opt, *plan, prices, &estimate, &diag))) {

@@ -24,10 +24,12 @@ static void on_signal(int sig)
 }
 
 struct progress {
-	double start_s, last_s;
+	double last_s;            /* the last line, or the run's start */
+	double rate_s;            /* the first rollout stored, or 0 */
 	long first_stored;        /* stored by this run before the rate's clock started */
 	long limit;               /* --limit, 0: none */
 	bool tty;                 /* a live line; otherwise a plain line now and then */
+	const char *model;
 };
 
 static double now_s(void)
@@ -38,32 +40,75 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* "$1.23", or that there is no price: a 0 would read as free. */
+static void cost_text(char *out, size_t len, bool known, double usd, int decimals,
+		      const char *model)
+{
+	if (known)
+		snprintf(out, len, "$%.*f", decimals, usd);
+	else
+		snprintf(out, len, "cost unknown (no price for %s)", model);
+}
+
+/* "3 retries (last: Couldn't connect ...)": the reason a run makes no
+ * progress, shown while its calls still wait for their next attempt. */
+static void retries_text(char *out, size_t len, const struct pp_run_progress *pr)
+{
+	if (pr->retries && pr->last_error && pr->last_error[0])
+		snprintf(out, len, "%ld retries (last: %.100s)", pr->retries, pr->last_error);
+	else
+		snprintf(out, len, "%ld retries", pr->retries);
+}
+
 /* A live line at most ten times a second on a terminal; a plain line
- * every ten seconds in a log, and one when the last rollout is stored.
- * The rate counts only what this run stored: on a resume, the rollouts
- * already there are counted in when their config is reached, and would
- * otherwise read as a burst of speed. */
+ * every ten seconds in a log, whether or not a rollout was stored, and
+ * one when the last rollout is stored. The rate counts only what this
+ * run stored, from its first: on a resume, the rollouts already there
+ * are counted in when their config is reached, and would otherwise read
+ * as a burst of speed. */
 static void progress_line(void *arg, const struct pp_run_progress *pr)
 {
 	struct progress *p = arg;
 	double t = now_s(), rate;
-	char capped[64] = "";
+	char capped[64] = "", cost[300], retries[160];
 
-	if (p->start_s == 0) {
-		p->start_s = p->last_s = t;
+	if (pr->stored && p->rate_s == 0) {
+		p->rate_s = t;
 		p->first_stored = pr->stored - 1;
 	}
 	if (pr->left > 0 && t - p->last_s < (p->tty ? 0.1 : 10.0))
 		return;
 	p->last_s = t;
-	rate = t > p->start_s ? (double)(pr->stored - p->first_stored) / (t - p->start_s) : 0;
+	rate = p->rate_s && t > p->rate_s ? (double)(pr->stored - p->first_stored) / (t - p->rate_s) : 0;
 	if (p->limit > 0 && pr->done + pr->left < pr->total)
 		snprintf(capped, sizeof(capped), " (--limit %ld: %ld to go)", p->limit, pr->left);
-	fprintf(stderr, "%s%ld/%ld rollouts%s  %.1f/s  %ld in flight  %ld errors  %ld retries  "
-		"%ld+%ld tokens  $%.2f  ETA %.0f s%s", p->tty ? "\r" : "", pr->done, pr->total,
-		capped, rate, pr->in_flight, pr->errors, pr->retries, pr->input_tokens,
-		pr->output_tokens, pr->cost_usd, rate > 0 ? (double)pr->left / rate : 0.0,
+	cost_text(cost, sizeof(cost), pr->cost_known, pr->cost_usd, 2, p->model);
+	retries_text(retries, sizeof(retries), pr);
+	fprintf(stderr, "%s%ld/%ld rollouts%s  %.1f/s  %ld in flight  %ld errors  %s  "
+		"%ld+%ld tokens  %s  ETA %.0f s%s", p->tty ? "\r" : "", pr->done, pr->total,
+		capped, rate, pr->in_flight, pr->errors, retries, pr->input_tokens,
+		pr->output_tokens, cost, rate > 0 ? (double)pr->left / rate : 0.0,
 		p->tty ? "   " : "\n");
+}
+
+/* The closing usage line, printed whenever a call was made or the run
+ * was interrupted: calls of rollouts not stored were paid too. */
+static void usage_line(const struct cli *c, const struct pp_run_result *res)
+{
+	char cost[300], spent[340] = "";
+
+	if (!res->input_tokens && !res->output_tokens && !res->calls && !res->cache_hits &&
+	    !res->retries && !res->interrupted)
+		return;
+	cost_text(cost, sizeof(cost), res->cost_known, res->cost_usd, 4, c->model);
+	if (res->cost_known && res->spent_usd > res->cost_usd + 5e-5)
+		snprintf(spent, sizeof(spent), " ($%.4f with the calls of rollouts not stored)",
+			 res->spent_usd);
+	fprintf(stderr, "usage: %ld input + %ld output tokens (%ld reasoning), %s%s; "
+		"%ld model calls answered; %ld HTTP retries (%ld rate-limited), "
+		"%ld calls from the cache\n",
+		res->input_tokens, res->output_tokens, res->reasoning_tokens, cost, spent,
+		res->calls, res->retries, res->rate_limited, res->cache_hits);
 }
 
 int cmd_run(struct cli *c)
@@ -73,7 +118,7 @@ int cmd_run(struct cli *c)
 	struct pp_run_options opt;
 	struct pp_run_result res;
 	struct pp_json *rec = NULL;
-	struct progress progress = { 0, 0, 0, 0, false };
+	struct progress progress = { 0, 0, 0, 0, false, NULL };
 	struct pp_diag diag;
 	size_t n = 0;
 	int rc;
@@ -90,6 +135,13 @@ int cmd_run(struct cli *c)
 		return rc;
 	}
 	cli_run_options(c, &opt);
+	pp_diag_clear(&diag);
+	/* Before the store too: a model run refuses leaves no store behind. */
+	if (pp_run_check_model(&opt, &diag)) {
+		cli_diag(&diag);
+		pp_scenario_list_free(list, n);
+		return EXIT_USAGE;
+	}
 	if (!strcmp(c->model, "ref/synthetic") && !c->model_given)
 		fprintf(stderr, "peerpres: no --model given: running ref/synthetic, the built-in reference agents (not a model)\n");
 	if (cli_open_store(c, &store, false)) {
@@ -102,6 +154,8 @@ int cmd_run(struct cli *c)
 	opt.stop = &stop_requested;
 	cli_raise_fd_limit();
 	progress.tty = isatty(STDERR_FILENO);
+	progress.model = c->model;
+	progress.last_s = now_s();
 	progress.limit = opt.limit;
 	opt.progress = progress_line;
 	opt.progress_arg = &progress;
@@ -121,11 +175,7 @@ int cmd_run(struct cli *c)
 		fprintf(stderr, "%s: stored %ld rollouts (%ld already there, %ld errors) in '%s'\n",
 			res.interrupted ? "interrupted" : res.budget_reached ? "budget reached" : "done",
 			res.done, res.skipped, res.errors, c->db);
-		if (res.input_tokens || res.output_tokens || res.cache_hits || res.retries)
-			fprintf(stderr, "usage: %ld input + %ld output tokens (%ld reasoning), $%.4f; "
-				"%ld HTTP retries (%ld rate-limited), %ld calls from the cache\n",
-				res.input_tokens, res.output_tokens, res.reasoning_tokens, res.cost_usd,
-				res.retries, res.rate_limited, res.cache_hits);
+		usage_line(c, &res);
 		if (opt.adaptive && res.concurrency_low < opt.concurrency)
 			fprintf(stderr, "adaptive: rate limits lowered the concurrency from %ld to %ld at least\n",
 				opt.concurrency, res.concurrency_low);

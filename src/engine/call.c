@@ -11,15 +11,42 @@
 #include <string.h>
 
 #include <peerpres/hash.h>
+#include <peerpres/run.h>
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
 #include "engine/call.h"
 #include "provider/provider_int.h"
 
-static bool is_local(const char *url)
+static const struct pp_provider_ops *find_provider(const char *model, struct pp_diag *diag)
 {
-	return url && (!strncmp(url, "http://127.0.0.1", 16) || !strncmp(url, "http://localhost", 16));
+	const struct pp_provider_ops *prov = pp_provider_find(model);
+
+	if (!prov)
+		pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
+			    "unknown provider in model '%s' (see 'peerpres list models')", model);
+	return prov;
+}
+
+/* What opening the caller checks, short of the key: plan must refuse
+ * what run refuses, with the same words, and needs no key to do it. An
+ * in-process provider is opened and closed (it costs nothing); an HTTP
+ * provider's base URL is checked as its open() would. */
+int pp_run_check_model(const struct pp_run_options *opt, struct pp_diag *diag)
+{
+	const struct pp_provider_ops *prov = find_provider(opt->model, diag);
+	void *ctx = NULL;
+	int rc;
+
+	if (!prov)
+		return PP_EUSAGE;
+	if (!prov->complete)
+		return opt->provider.base_url ?
+		       pp_base_url_check(prov->name, opt->provider.base_url, diag) : PP_OK;
+	if ((rc = prov->open(&ctx, strchr(opt->model, '/') + 1, &opt->provider, diag)))
+		return rc;
+	prov->close(ctx);
+	return PP_OK;
 }
 
 int pp_caller_open(struct pp_model_caller *mc, const char *model,
@@ -29,13 +56,12 @@ int pp_caller_open(struct pp_model_caller *mc, const char *model,
 	int rc;
 
 	memset(mc, 0, sizeof(*mc));
-	if (!(mc->prov = pp_provider_find(model)))
-		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
-				   "unknown provider in model '%s' (see 'peerpres list models')", model);
+	if (!(mc->prov = find_provider(model, diag)))
+		return PP_EUSAGE;
 	if ((rc = mc->prov->open(&mc->ctx, strchr(model, '/') + 1, opt, diag)))
 		return rc;
 	mc->policy.stop = stop;
-	mc->local = opt && is_local(opt->base_url);
+	mc->local = opt && pp_url_is_loopback(opt->base_url);
 	if (mc->prov->complete)
 		return PP_OK;
 	if ((rc = pp_http_global_init()) || (rc = pp_http_client_new(&mc->http)) ||
@@ -284,13 +310,11 @@ static bool from_cache(struct pp_model_caller *mc, struct pp_caller_call *call)
 }
 
 /* The reply from the transport's outcome rc and the last response. */
-static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_response *resp,
-		      const struct pp_http_stats *stats)
+static int read_reply(struct pp_caller_call *call, int rc, const struct pp_http_response *resp)
 {
 	struct pp_model_caller *mc = call->mc;
 	struct pp_model_reply *reply = &call->reply;
 
-	mc->retries += stats->retries;
 	if (rc == PP_EPROVIDER)
 		snprintf(reply->error, sizeof(reply->error), "%s", resp->error);
 	else if (!rc && call->parsed)
@@ -332,7 +356,8 @@ static int http_call(struct pp_model_caller *mc, const struct pp_model_request *
 		mc->policy.seed = req->seed;
 		rc = pp_http_call(mc->http, &call.hr, &mc->policy, retry_unreadable, &call, &resp,
 				  &stats);
-		rc = read_reply(&call, rc, &resp, &stats);
+		mc->retries += stats.retries;
+		rc = read_reply(&call, rc, &resp);
 	}
 	*reply = call.reply;
 	pp_http_response_release(&resp);
@@ -345,7 +370,7 @@ static void on_response(void *arg, int rc, struct pp_http_response *resp,
 {
 	struct pp_caller_call *call = arg;
 
-	rc = read_reply(call, rc, resp, stats);
+	rc = read_reply(call, rc, resp);
 	pp_http_request_release(&call->hr);
 	call->done(call->arg, rc, &call->reply, stats);
 }
@@ -381,6 +406,16 @@ int pp_caller_start(struct pp_model_caller *mc, struct pp_caller_call *call,
 int pp_caller_step(struct pp_model_caller *mc, long timeout_ms)
 {
 	return pp_http_multi_step(mc->multi, timeout_ms);
+}
+
+long pp_caller_retries(const struct pp_model_caller *mc)
+{
+	return mc->retries + pp_http_multi_retries(mc->multi);
+}
+
+const char *pp_caller_last_error(const struct pp_model_caller *mc)
+{
+	return pp_http_multi_last_error(mc->multi);
 }
 
 int pp_caller_call(struct pp_model_caller *mc, const struct pp_model_request *req,

@@ -21,7 +21,7 @@ struct pp_model_caller {
 	 * each of the run's requests is its rollout's own and asked once. */
 	bool cache_cold;
 	long cache_hits;                  /* over the run */
-	long retries;                     /* over the run */
+	long retries;                     /* of pp_caller_call's calls; see pp_caller_retries */
 	/* Writes a cache entry in the owner's stead (into its batch, or to
 	 * its storing thread); NULL: straight to `cache`. */
 	int (*write_cache)(void *arg, const char *key, const char *entry, size_t len);
@@ -85,5 +85,12 @@ int pp_caller_start(struct pp_model_caller *mc, struct pp_caller_call *call,
 		    pp_caller_done_fn done, void *arg, bool *answered);
 /* Moves the calls in flight on (see pp_http_multi_step). */
 int pp_caller_step(struct pp_model_caller *mc, long timeout_ms);
+
+/* HTTP retries over the run, those the event loop's calls are still
+ * waiting for included (a progress line shows them as they happen). */
+long pp_caller_retries(const struct pp_model_caller *mc);
+/* The event loop's last failed attempt in short (pp_http_multi_last_error),
+ * or "". Borrowed until the next step. */
+const char *pp_caller_last_error(const struct pp_model_caller *mc);
 
 #endif

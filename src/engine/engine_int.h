@@ -48,6 +48,12 @@ int pp_rollout_cost_estimate(const struct pp_json *rendered, const struct pp_run
 /* The family the agents are named after: --family, else the model id's. */
 const char *pp_run_family(const struct pp_run_options *opt);
 
+/* The base URL as a config records it and its id hashes it: a new JSON
+ * string without trailing slashes (the providers cut them too, so
+ * ".../v1/" and ".../v1" reach the same endpoint and are one config), or
+ * null when there is none; NULL on out of memory. */
+struct pp_json *pp_run_route(const struct pp_run_options *opt);
+
 /*
  * The compiled detectors of a run's configs (detectors.c): configs whose
  * rendered label sections (labels, patterns, extract) are the same share

@@ -53,7 +53,7 @@ static int config_record(const struct pp_run_options *opt, const struct pp_prepa
 	if (!rc)
 		rc = pp_json_set_str(rec, "family", pp_run_family(opt));
 	if (!rc)
-		rc = pp_json_set(rec, "route", pp_json_str_or_null(opt->provider.base_url));
+		rc = pp_json_set(rec, "route", pp_run_route(opt));
 	if (!rc)
 		rc = pp_json_set(rec, "reasoning", pp_json_str_or_null(opt->provider.reasoning));
 	if (!rc)
@@ -195,7 +195,7 @@ int pp_provenance(const struct pp_run_options *opt, const struct pp_prepared *pc
 	if (!rc)
 		rc = pp_json_set_str(p, "model", opt->model);
 	if (!rc)
-		rc = pp_json_set(p, "route", pp_json_str_or_null(opt->provider.base_url));
+		rc = pp_json_set(p, "route", pp_run_route(opt));
 	if (!rc)
 		rc = pp_json_set(p, "reasoning_requested", pp_json_str_or_null(opt->provider.reasoning));
 	if (!rc)

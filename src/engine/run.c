@@ -32,6 +32,18 @@ const char *pp_run_family(const struct pp_run_options *opt)
 	return opt->family ? opt->family : pp_family_of_model(opt->model);
 }
 
+struct pp_json *pp_run_route(const struct pp_run_options *opt)
+{
+	const char *url = opt->provider.base_url;
+	size_t n = url ? strlen(url) : 0;
+
+	if (!url)
+		return pp_json_null();
+	while (n && url[n - 1] == '/')
+		n--;
+	return pp_json_stringn(url, n);
+}
+
 /* The inputs that make a config; hashed into its id. */
 static struct pp_json *identity(const struct pp_scenario *s, const struct pp_json *dims,
 				const struct pp_run_options *opt, const char *family)
@@ -40,7 +52,7 @@ static struct pp_json *identity(const struct pp_scenario *s, const struct pp_jso
 
 	if (!id || pp_json_set_str(id, "model", opt->model) ||
 	    pp_json_set_str(id, "family", family) ||
-	    pp_json_set(id, "route", pp_json_str_or_null(opt->provider.base_url)) ||
+	    pp_json_set(id, "route", pp_run_route(opt)) ||
 	    pp_json_set(id, "reasoning", pp_json_str_or_null(opt->provider.reasoning)) ||
 	    pp_json_set(id, "max_iters", pp_json_integer(opt->max_iters)) ||
 	    pp_json_set(id, "temperature", pp_json_real(opt->temperature)) ||

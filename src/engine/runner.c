@@ -44,6 +44,10 @@
 
 /* How long one turn of the loop waits for the network at most. */
 #define STEP_MS 200L
+/* The loop reports progress at least this often while no rollout is
+ * stored: the CLI's line (every ten seconds in a log) would otherwise
+ * wait for a store that may take minutes. */
+#define PROGRESS_MS 1000.0
 /* The adaptive mode lowers the concurrency at most this often. */
 #define ADAPT_INTERVAL_MS 1000.0
 /* A batch holding only cached answers is committed this long after its
@@ -99,6 +103,7 @@ struct run_ctx {
 	long batch_n;                    /* rollouts stored in it */
 	double batch_t0;                 /* when it opened */
 	bool in_step;                    /* inside the event loop's callbacks */
+	double reported_ms;              /* when progress was last reported */
 	long error_streak;               /* rollouts stored in a row with status error */
 	char last_error[512];            /* the last one's message */
 	int rc;                          /* the first error that stops the run */
@@ -411,11 +416,21 @@ static void report_progress(struct run_ctx *c)
 {
 	if (!c->opt->progress)
 		return;
+	c->reported_ms = now_ms();
 	c->prog.left = rollouts_left(c);
-	c->prog.retries = c->caller.retries;
+	c->prog.retries = pp_caller_retries(&c->caller);
+	c->prog.last_error = pp_caller_last_error(&c->caller);
 	c->prog.in_flight = (long)c->n_slots;
 	c->prog.concurrency = c->limit;
+	c->prog.cost_known = c->priced;
 	c->opt->progress(c->opt->progress_arg, &c->prog);
+}
+
+/* Progress on time, when no store has reported it for a while. */
+static void report_due(struct run_ctx *c)
+{
+	if (now_ms() - c->reported_ms >= PROGRESS_MS)
+		report_progress(c);
 }
 
 /* Stores rec into this thread's batch, or hands it to the writer (which
@@ -576,6 +591,7 @@ static void on_reply(void *arg, int rc, struct pp_model_reply *reply,
 	struct run_ctx *c = s->c;
 
 	adapt(c, stats);
+	c->res->calls += !rc;
 	if (rc) {
 		pp_json_decref(reply->message);
 		pp_rollout_fail(s->r, reply->error[0] ? reply->error : pp_strerror(rc));
@@ -709,6 +725,7 @@ static void loop(struct run_ctx *c)
 		else if (c->rc)
 			pp_diag_set(c->diag, c->rc, NULL, 0, 0, "the HTTP event loop failed");
 		batch_end(c, false);
+		report_due(c);
 	}
 	c->res->interrupted = stopped(c);
 }
@@ -827,6 +844,7 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	c.res = res;
 	c.diag = diag;
 	c.starts_left = opt->limit > 0 ? opt->limit : -1;
+	c.reported_ms = now_ms();
 	rc = open_run(&c, &plan);
 	if (!rc && opt->redo_errors)
 		rc = delete_errors(&c);
@@ -847,7 +865,9 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 				 " them again", c.error_streak, c.last_error);
 	if (c.run_id)
 		pp_store_end_run(store, c.run_id, rc ? "failed" : res->interrupted ? "interrupted" : "done");
-	res->retries = c.caller.retries;
+	res->retries = pp_caller_retries(&c.caller);
+	res->spent_usd = c.spent_usd;
+	res->cost_known = c.priced;
 	res->cache_hits = c.caller.cache_hits;
 	pp_caller_close(&c.caller);
 	abandon(&c);

@@ -286,7 +286,7 @@ static void report_progress(struct pass *p)
 	pr.in_flight = (long)p->n_slots;
 	pr.questions = p->res->questions;
 	pr.failed = p->res->labels_failed + p->res->labels_refused;
-	pr.retries = p->mc.retries;
+	pr.retries = pp_caller_retries(&p->mc);
 	pr.input_tokens = p->res->input_tokens;
 	pr.output_tokens = p->res->output_tokens;
 	p->opt->progress(p->opt->progress_arg, &pr);
@@ -541,7 +541,7 @@ static int judge_all(struct pass *p, const struct pp_json *list)
 		return PP_ENOMEM;
 	loop(p, list);
 	rc = p->rc;
-	p->res->retries = p->mc.retries;
+	p->res->retries = pp_caller_retries(&p->mc);
 	/* No callback may run once the slots go. */
 	pp_caller_close(&p->mc);
 	while (p->n_slots)

@@ -178,12 +178,16 @@ static enum pp_http_fail classify(CURLcode code, bool too_big)
 	}
 }
 
-/* "POST http://host/path: why (detail)", the URL cut at its query. */
+/* "POST http://host/path: why (detail)", the URL cut at its query. The
+ * system's reason for a failed connect comes first when there is one:
+ * curl's own text reads "Couldn't connect to server" for a refused port
+ * and a firewall alike. */
 static void describe(struct pp_http_response *resp, const struct pp_http_request *req,
-		     CURLcode code, const char *detail)
+		     CURLcode code, const char *detail, long os_errno)
 {
 	size_t url_len = strcspn(req->url, "?#");
 	const char *why = resp->fail == PP_HTTP_TOO_BIG ? "response body over the cap" :
+			  code == CURLE_COULDNT_CONNECT && os_errno > 0 ? strerror((int)os_errno) :
 			  curl_easy_strerror(code);
 
 	if (resp->fail == PP_HTTP_TOO_BIG)
@@ -276,7 +280,7 @@ int pp_net_exchange_begin(struct pp_net_exchange *x, CURL *e, const struct pp_ht
 	if (code == CURLE_OK)
 		return PP_OK;
 	resp->fail = PP_HTTP_OTHER;
-	describe(resp, req, code, x->errbuf);
+	describe(resp, req, code, x->errbuf, 0);
 	pp_net_exchange_release(x, e);
 	return code == CURLE_OUT_OF_MEMORY ? PP_ENOMEM : PP_EINVAL;
 }
@@ -291,7 +295,10 @@ int pp_net_exchange_end(struct pp_net_exchange *x, CURL *e, const struct pp_http
 	resp->retry_after_ms = first_hint(x);
 	resp->fail = classify(code, x->too_big);
 	if (resp->fail != PP_HTTP_NONE) {
-		describe(resp, req, code, x->errbuf);
+		long os_errno = 0;
+
+		curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+		describe(resp, req, code, x->errbuf, os_errno);
 		rc = PP_EPROVIDER;
 	}
 	pp_net_exchange_release(x, e);

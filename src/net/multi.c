@@ -21,6 +21,7 @@
  * most of the client's CPU. Elsewhere (or when epoll cannot be had) the
  * loop falls back to them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,8 @@ struct pp_http_multi {
 	size_t n_live;            /* added and not yet handed back */
 	int epfd;                 /* the sockets curl asked to watch; -1: the fallback */
 	long timer_ms;            /* when curl wants its timeout action, or -1 */
+	long retries;             /* begun over the loop's life, waiting ones included */
+	char last_error[256];     /* the last failed attempt, in short, or "" */
 };
 
 #define MAX_EVENTS 256
@@ -276,6 +279,21 @@ static bool stopped(const struct pp_http_multi *m)
 	return m->policy.stop && *m->policy.stop;
 }
 
+/* Keeps why the attempt failed, in short: a run whose calls all wait
+ * for retries can say "connection refused" long before any call ends.
+ * The transport's text starts "METHOD URL: ", which the user knows. */
+static void note_failure(struct pp_http_multi *m, const struct transfer *t)
+{
+	const char *why;
+
+	if (t->rc == PP_EPROVIDER && t->resp.error[0]) {
+		why = strstr(t->resp.error, ": ");
+		snprintf(m->last_error, sizeof(m->last_error), "%s", why ? why + 2 : t->resp.error);
+	} else if (t->rc == PP_OK && (t->resp.status < 200 || t->resp.status > 299)) {
+		snprintf(m->last_error, sizeof(m->last_error), "HTTP %ld", t->resp.status);
+	}
+}
+
 /* A transfer's attempt ended: wait for a retry or hand it back. */
 static int attempt_ended(struct pp_http_multi *m, struct transfer *t, CURLcode code)
 {
@@ -286,12 +304,14 @@ static int attempt_ended(struct pp_http_multi *m, struct transfer *t, CURLcode c
 	t->rc = pp_net_exchange_end(&t->x, t->easy, t->req, code);
 	if (t->resp.status == 429)
 		t->stats.rate_limited++;
+	note_failure(m, t);
 	wait = t->rc == PP_OK || t->rc == PP_EPROVIDER ?
 	       pp_net_retry_wait(&m->policy, (int)t->stats.attempts, pp_net_now_ms() - t->t0_ms,
 				 &t->resp, t->retry, t->retry_arg, &t->rng) : -1;
 	if (wait < 0)
 		return tlist_push(&m->finished, t);
 	t->stats.retries++;
+	m->retries++;
 	t->stats.waited_ms += wait;
 	t->due_ms = pp_net_now_ms() + wait;
 	return tlist_push(&m->waiting, t);
@@ -459,6 +479,16 @@ int pp_http_multi_step(struct pp_http_multi *m, long timeout_ms)
 size_t pp_http_multi_live(const struct pp_http_multi *m)
 {
 	return m ? m->n_live : 0;
+}
+
+long pp_http_multi_retries(const struct pp_http_multi *m)
+{
+	return m ? m->retries : 0;
+}
+
+const char *pp_http_multi_last_error(const struct pp_http_multi *m)
+{
+	return m ? m->last_error : "";
 }
 
 void pp_http_multi_free(struct pp_http_multi *m)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <peerpres/hash.h>
@@ -214,18 +215,69 @@ void pp_redact(char *text)
 			blank_all(text, val);
 }
 
-bool pp_url_is_loopback(const char *url)
+/* The host of a URL: after the scheme's "://" and any userinfo (up to
+ * the authority's last '@'), before the port; a bracketed IPv6 address
+ * keeps its brackets. False when there is no "://". */
+static bool url_host(const char *url, const char **host, size_t *len)
 {
-	const char *h = strstr(url, "://");
+	const char *a = strstr(url, "://"), *h, *at;
 	size_t n;
 
-	if (!h)
+	if (!a)
 		return false;
-	h += 3;
-	n = strcspn(h, ":/?#");
-	if (!strncmp(h, "[::1]", 5))
-		return true;
-	return (n == 9 && !strncmp(h, "localhost", 9)) || !strncmp(h, "127.", 4);
+	a += 3;
+	n = strcspn(a, "/?#");
+	for (h = a, at = a; at < a + n; at++)
+		if (*at == '@')
+			h = at + 1;
+	n -= (size_t)(h - a);
+	if (*h == '[') {
+		const char *end = memchr(h, ']', n);
+
+		/* "[::1].evil.com" is no address: the whole of it is the host. */
+		*len = end && (end + 1 == h + n || end[1] == ':') ? (size_t)(end - h) + 1 : n;
+	} else {
+		const char *colon = memchr(h, ':', n);
+
+		*len = colon ? (size_t)(colon - h) : n;
+	}
+	*host = h;
+	return true;
+}
+
+/* "127.a.b.c" with four decimal parts of at most 255, nothing else:
+ * "127.0.0.1.nip.io" is a name anyone can point anywhere. */
+static bool is_ipv4_loopback(const char *h, size_t len)
+{
+	size_t i = 0;
+	int parts = 0;
+
+	while (i < len) {
+		size_t start = i;
+		long v = 0;
+
+		while (i < len && isdigit((unsigned char)h[i]) && i - start < 3)
+			v = v * 10 + (h[i++] - '0');
+		if (i == start || v > 255 || (parts == 0 && v != 127))
+			return false;
+		parts++;
+		if (i < len && (h[i] != '.' || i + 1 == len || parts == 4))
+			return false;
+		if (i < len)
+			i++;
+	}
+	return parts == 4;
+}
+
+bool pp_url_is_loopback(const char *url)
+{
+	const char *h;
+	size_t n;
+
+	if (!url || !url_host(url, &h, &n))
+		return false;
+	return (n == 9 && !strncasecmp(h, "localhost", 9)) || (n == 5 && !memcmp(h, "[::1]", 5)) ||
+	       is_ipv4_loopback(h, n);
 }
 
 static bool has_control(const char *s)
@@ -236,17 +288,31 @@ static bool has_control(const char *s)
 	return false;
 }
 
-static int check_base_url(struct pp_http_provider *p, const char *url, struct pp_diag *diag)
+int pp_base_url_check(const char *provider, const char *url, struct pp_diag *diag)
 {
-	size_t n = strlen(url);
-
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
 				   "%s: base URL '%.200s' must start with http:// or https://",
-				   p->name, url);
+				   provider, url);
 	if (has_control(url) || strchr(url, ' '))
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
-				   "%s: base URL contains a space or a control character", p->name);
+				   "%s: base URL contains a space or a control character", provider);
+	/* The URL itself is not repeated: what follows '?' may be a key. */
+	if (strpbrk(url, "?#"))
+		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
+				   "%s: base URL must not have a query string or a fragment ('?', '#'):"
+				   " paths are appended to it, and it is stored with the run (give"
+				   " keys in the environment)", provider);
+	return PP_OK;
+}
+
+static int check_base_url(struct pp_http_provider *p, const char *url, struct pp_diag *diag)
+{
+	size_t n = strlen(url);
+	int rc = pp_base_url_check(p->name, url, diag);
+
+	if (rc)
+		return rc;
 	while (n && url[n - 1] == '/')
 		n--;
 	if (n >= sizeof(p->base_url))

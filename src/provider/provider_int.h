@@ -83,8 +83,17 @@ int pp_http_provider_open(struct pp_http_provider **out, const char *name, const
 			  const char *const *key_vars, struct pp_diag *diag);
 void pp_http_provider_close(void *ctx);
 
-/* Whether base_url points at this machine (localhost, 127.x, [::1]). */
+/* Whether base_url's host (scheme, userinfo and port aside) is this
+ * machine: localhost, an IPv4 address 127.x.y.z, or [::1]. A name that
+ * merely starts with "127." or hides a host behind userinfo is not.
+ * False for NULL. */
 bool pp_url_is_loopback(const char *base_url);
+
+/* A base URL a provider can take: http:// or https://, no space or
+ * control character, no query string or fragment. PP_OK, or PP_EUSAGE
+ * with the reason (prefixed with provider) in diag, never echoing what
+ * follows a '?'. */
+int pp_base_url_check(const char *provider, const char *url, struct pp_diag *diag);
 
 /* Request pieces: url from a format (PP_ERANGE when too long); one
  * "Name: value" header; body as compact JSON. */

@@ -109,16 +109,31 @@ static double ci_at(const struct pp_json *o, size_t i)
 
 /* ---- usage ---- */
 
+/* "unknown" when no rollout has a cost, "1.2345 + 3 without a cost"
+ * when some lack one: never a 0 or a sum that reads as complete. */
+static void usage_cost(struct pp_md *m, const struct pp_json *u)
+{
+	double cost;
+
+	if (!pp_json_num(pp_json_get(u, "cost_usd"), &cost))
+		pp_md_put(m, "unknown");
+	else if (get_int(u, "unknown_cost"))
+		pp_md_putf(m, "%.4f + %lld without a cost", cost, get_int(u, "unknown_cost"));
+	else
+		pp_md_putf(m, "%.4f", cost);
+}
+
 static void usage_line(struct pp_md *m, const struct pp_json *u, const char *name,
 		       int ref)
 {
 	pp_md_put(m, "| ");
 	pp_md_cell(m, name);
-	pp_md_putf(m, "%s | %lld | %lld | %lld | %lld | %lld | %.4f |\n",
+	pp_md_putf(m, "%s | %lld | %lld | %lld | %lld | %lld | ",
 		   ref ? " (reference agents)" : "", get_int(u, "n_rollouts"),
 		   get_int(u, "n_model_calls"), get_int(u, "input_tokens"),
-		   get_int(u, "output_tokens"), get_int(u, "reasoning_tokens"),
-		   get_num(u, "cost_usd"));
+		   get_int(u, "output_tokens"), get_int(u, "reasoning_tokens"));
+	usage_cost(m, u);
+	pp_md_put(m, " |\n");
 }
 
 void pp_md_usage(struct pp_md *m, const struct pp_json *report)

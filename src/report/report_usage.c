@@ -5,7 +5,8 @@
  * A count the store does not have (null: a rollout written before usage
  * was recorded, a provider that reports no usage, a model with no price)
  * is never summed as 0 silently: the rollouts lacking it are counted in
- * unknown_usage or unknown_cost, so a total is known to be a lower bound.
+ * unknown_usage or unknown_cost, so a total is known to be a lower bound;
+ * a cost none of whose rollouts is known is null, not 0.
  */
 #include <string.h>
 
@@ -48,6 +49,15 @@ static void usage_add(struct usage *u, const struct pp_json *r)
 		u->unknown_cost++;
 }
 
+/* The known costs' sum, or null when no rollout has one (a model with
+ * no price): a sum of nothing would read as free. */
+static struct pp_json *cost_json(const struct usage *u)
+{
+	if (u->rollouts && u->unknown_cost == u->rollouts)
+		return pp_json_null();
+	return pp_json_real(u->cost);
+}
+
 static int usage_json(const struct usage *u, const char *model, struct pp_json **out)
 {
 	struct pp_json *o = pp_json_object();
@@ -61,7 +71,7 @@ static int usage_json(const struct usage *u, const char *model, struct pp_json *
 		rc = pp_json_set(o, "n_model_calls", pp_json_integer(u->calls));
 	for (i = 0; i < N_TOKENS && !rc; i++)
 		rc = pp_json_set(o, token_keys[i], pp_json_integer(u->tokens[i]));
-	if (!rc && !(rc = pp_json_set(o, "cost_usd", pp_json_real(u->cost))) &&
+	if (!rc && !(rc = pp_json_set(o, "cost_usd", cost_json(u))) &&
 	    !(rc = pp_json_set(o, "unknown_usage", pp_json_integer(u->unknown_usage))))
 		rc = pp_json_set(o, "unknown_cost", pp_json_integer(u->unknown_cost));
 	if (rc)

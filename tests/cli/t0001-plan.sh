@@ -26,6 +26,13 @@ ok "--scratchpad chooses the mode" test "$(count --scratchpad unmonitored)" = 27
 ok "--with memory_hard adds the hard-memory configs" test "$(count --with memory_hard)" = 355
 ok "-n scales the rollouts" sh -c 'test "$("$PEERPRES" plan --json -n 7 --scenario exfiltration_deletion | grep -E "^  \"n_rollouts\"" | sed -E "s/.*: ([0-9]+).*/\1/")" = 133'
 ok "a model id names the family" sh -c '"$PEERPRES" plan --model openai/gpt-4.1 | grep -q "family ChatGPT"'
+# plan refuses the model ids run refuses, in run's words.
+fails_with 2 "plan refuses a model id without a provider" "$PEERPRES" plan --model gpt-4.1 --scenario tampering
+ok "... as run does" grep -q "unknown provider in model 'gpt-4.1'" last.out
+fails_with 2 "plan refuses an unknown reference agent" "$PEERPRES" plan --model ref/nosuch --scenario tampering
+ok "... as run does" grep -q "unknown reference agent 'ref/nosuch'" last.out
+fails_with 2 "plan refuses an unknown provider" "$PEERPRES" plan --model foo/bar --scenario tampering
+ok "... naming the provider, not the family" grep -q "unknown provider in model 'foo/bar'" last.out
 fails_with 2 "an unknown family needs --family" "$PEERPRES" plan --model openai-compat/mystery-7b
 ok "--family names it" sh -c '"$PEERPRES" plan --model openai-compat/mystery-7b --family Mystery | grep -q "family Mystery"'
 # The cost estimate: priced, reference, unknown, and prices files.

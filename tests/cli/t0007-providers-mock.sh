@@ -46,4 +46,22 @@ ok "the key appears in no store, log or report" sh -c "\"\$PEERPRES\" report --d
 unset OPENAI_API_KEY
 fails_with 2 "a missing key is a clear error" "$PEERPRES" run --db nokey.db --model openai/gpt-4.1 -n 1 --scenario tampering
 ok "... naming the variable" grep -q OPENAI_API_KEY last.out
+# Only this machine is key-less: a name that starts with 127.0.0.1, or a
+# host behind userinfo, needs a key like any other endpoint.
+fails_with 2 "a 127.0.0.1.nip.io base URL is not this machine" "$PEERPRES" run --db nip.db \
+	--model openai/gpt-4.1 --base-url http://127.0.0.1.nip.io:19501/v1 -n 1 --scenario tampering --no-judge
+ok "... so it needs a key" grep -q OPENAI_API_KEY last.out
+fails_with 2 "nor is 127.0.0.1@evil.com" "$PEERPRES" run --db at.db \
+	--model openai/gpt-4.1 --base-url http://127.0.0.1@evil.com/ -n 1 --scenario tampering --no-judge
+ok "... so it needs a key" grep -q OPENAI_API_KEY last.out
+export OPENAI_API_KEY=$KEY
+fails_with 2 "a base URL with a query string is refused" "$PEERPRES" run --db query.db \
+	--model openai/gpt-4.1 --base-url "http://127.0.0.1:19501/v1?key=sk-in-the-url-0123456789" -n 1 --scenario tampering --no-judge
+ok "... saying why, without repeating it" sh -c "grep -q 'query string' last.out && ! grep -q sk-in-the-url last.out"
+ok "... and stores nothing of it" sh -c "! grep -a -q sk-in-the-url query.db* 2>/dev/null"
+fails_with 2 "plan refuses it too" "$PEERPRES" plan --model openai/gpt-4.1 --base-url "http://127.0.0.1:19501/v1#x" --scenario tampering
+# The providers cut a trailing slash, so it names the same endpoint and
+# the same configs.
+ids() { "$PEERPRES" plan --model openai/gpt-4.1 --base-url "$1" --scenario tampering --json | grep config_id; }
+ok "a trailing slash on --base-url keeps the config ids" test "$(ids http://127.0.0.1:19501/v1/)" = "$(ids http://127.0.0.1:19501/v1)"
 finish

@@ -38,6 +38,12 @@ ok "... after fewer than the plan, each with its cost" test "$(sqlite3 budget.db
 # cost: the run passes the budget by a few rollouts, not by 40.
 ok "... and with 40 in flight passes it by a few rollouts at most" sh -c "'$PEERPRES' run --db budget40.db $SEL --budget 0.05 --concurrency 40 2>err && grep 'budget reached' err"
 ok "... (spent minus budget under 5 rollouts' mean cost)" test "$(sqlite3 budget40.db "select sum(cost_usd) - 0.05 < 5 * avg(cost_usd) from rollouts")" = 1
+ok "a model with no price shows its cost as unknown, not \$0" sh -c "'$PEERPRES' run --db noprice.db --model openai-compat/llama-3 --family Llama --base-url $URL --scenario tampering --no-judge -n 1 2>err &&
+	grep -q '^57/57 rollouts .*cost unknown (no price for openai-compat/llama-3)' err &&
+	grep -q '^usage: .*, cost unknown (no price for openai-compat/llama-3);' err && ! grep -q '\\$0' err"
+ok "... and report's usage says unknown too" sh -c "'$PEERPRES' report --db noprice.db --format json > np.json &&
+	grep -A12 '\"total\"' np.json | grep -q '\"cost_usd\": null' &&
+	'$PEERPRES' report --db noprice.db | grep -q '^| total | 57 | .* | unknown |'"
 fails_with 2 "--budget needs a price" "$PEERPRES" run --db nobudget.db --model openai-compat/some-unpriced-model --base-url "$URL" --budget 1 --no-judge
 stop_mock
 
@@ -61,8 +67,34 @@ ok "Ctrl-C ends the run with exit 1" test "$code" = 1
 ok "... saying it was interrupted" grep -q interrupted int.err
 ok "... with some rollouts kept" test "$(sqlite3 int.db 'select count(*) from rollouts')" -gt 0
 ok "the same command finishes the job" "$PEERPRES" run --db int.db $SEL --concurrency 20
-total=$("$PEERPRES" plan $SEL --json | sed -nE 's/.*"n_rollouts": *([0-9]+).*/\1/p' | head -n 1)
+total=$("$PEERPRES" plan $(echo "$SEL" | sed "s/ --no-judge//") --json | sed -nE 's/.*"n_rollouts": *([0-9]+).*/\1/p' | head -n 1)
 ok "... exactly once each ($total)" test "$(sqlite3 int.db 'select count(*), count(distinct config_id||idx) from rollouts')" = "$total|$total"
+stop_mock
+
+# No rollout finishing: the plain progress line still comes every ten
+# seconds, with the retries and why they happen, and the interrupted run
+# still counts the calls it made.
+start_mock
+DEAD=$PORT
+stop_mock
+"$PEERPRES" run --db dead.db --model openai/gpt-4.1 --base-url http://127.0.0.1:$DEAD/v1 \
+	--scenario tampering --no-judge -n 1 >/dev/null 2>dead.err &
+RUN=$!
+sleep 12
+kill -INT $RUN
+wait $RUN
+ok "progress is reported on time while no rollout finishes" grep -q '^0/57 rollouts' dead.err
+ok "... with the retries and the transport's reason" grep -Eq ' [1-9][0-9]* retries \(last: Connection refused' dead.err
+ok "... and the interrupted run's usage line" grep -Eq '^usage: .* [1-9][0-9]* HTTP retries' dead.err
+start_mock --latency-ms 2000
+"$PEERPRES" run --db slow.db --model openai/gpt-4.1 --base-url http://127.0.0.1:$PORT/v1 \
+	--scenario tampering --no-judge -n 1 --concurrency 8 >/dev/null 2>slow.err &
+RUN=$!
+sleep 3
+kill -INT $RUN
+wait $RUN
+ok "an interrupted run that stored nothing counts the calls it paid for" sh -c \
+	"grep -q 'stored 0 rollouts' slow.err && grep -Eq '^usage: .* [1-9][0-9]* model calls answered' slow.err"
 stop_mock
 
 # A key refused for a while: those rollouts are stored as errors, a plain

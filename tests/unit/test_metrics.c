@@ -786,6 +786,33 @@ TEST(metrics_show_left_out_rollouts_in_md_and_csv)
 	pp_json_decref(s);
 }
 
+/* A model with no price: its cost is unknown, never a sum of nothing. */
+TEST(metrics_usage_cost_of_an_unpriced_model_is_unknown)
+{
+	struct pp_json *s = NULL, *r = NULL;
+	const struct pp_json *u;
+	char *md, *csv;
+	const char *text =
+		"[{\"config_id\":\"a\",\"scenario\":\"tampering\",\"model\":\"openai-compat/llama-3\",\"rollouts\":["
+		"{\"idx\":0,\"status\":\"scored\",\"n_model_calls\":3,\"cost_usd\":null,"
+		" \"usage\":{\"input_tokens\":100,\"output_tokens\":20,\"reasoning_tokens\":0},\"labels\":{}}]}]";
+
+	CHECK_INT_EQ(pp_json_parse(text, strlen(text), &s, NULL, 0), PP_OK);
+	CHECK_INT_EQ(pp_report_build(s, &r), PP_OK);
+	u = pp_json_get(pp_json_get(r, "usage"), "total");
+	CHECK(pp_json_is_null(pp_json_get(u, "cost_usd")));
+	CHECK_INT_EQ(geti(u, "unknown_cost"), 1);
+	md = render(r, PP_REPORT_MD);
+	csv = render(r, PP_REPORT_CSV);
+	CHECK_CONTAINS(md, "| openai-compat/llama-3 | 1 | 3 | 100 | 20 | 0 | unknown |");
+	CHECK_CONTAINS(md, "| total | 1 | 3 | 100 | 20 | 0 | unknown |");
+	CHECK_CONTAINS(csv, "usage,,,,,all,,,,,,cost_usd,,");
+	free(md);
+	free(csv);
+	pp_json_decref(r);
+	pp_json_decref(s);
+}
+
 TEST(metrics_usage_totals_say_what_is_unknown)
 {
 	struct pp_json *s = NULL, *r = NULL;
@@ -816,7 +843,7 @@ TEST(metrics_usage_totals_say_what_is_unknown)
 	CHECK(pp_json_is_true(pp_json_get(u, "reference")));
 	md = render(r, PP_REPORT_MD);
 	csv = render(r, PP_REPORT_CSV);
-	CHECK_CONTAINS(md, "| openai/x | 2 | 4 | 100 | 20 | 5 | 0.2500 |");
+	CHECK_CONTAINS(md, "| openai/x | 2 | 4 | 100 | 20 | 5 | 0.2500 + 1 without a cost |");
 	CHECK_CONTAINS(md, "| ref/synthetic (reference agents) | 1 | 2 | 0 | 0 | 0 | 0.0000 |");
 	CHECK_CONTAINS(md, "1 rollouts have no token counts and 1 no cost");
 	CHECK_CONTAINS(csv, "usage,,,,,openai/x,,,,,,cost_usd,0.250000,");

@@ -202,6 +202,41 @@ static void write_file(const char *path, const char *text)
 	}
 }
 
+/* Key-less runs and the mock's test headers go to this machine only:
+ * the host is parsed, not matched as a prefix. */
+TEST(loopback_is_the_host_not_a_prefix)
+{
+	CHECK(pp_url_is_loopback("http://127.0.0.1:19501/v1"));
+	CHECK(pp_url_is_loopback("http://127.1.2.3/v1"));
+	CHECK(pp_url_is_loopback("https://localhost/v1"));
+	CHECK(pp_url_is_loopback("http://LOCALHOST:80"));
+	CHECK(pp_url_is_loopback("http://[::1]:8000/v1"));
+	CHECK(pp_url_is_loopback("http://user@127.0.0.1:8000/v1"));
+	CHECK(!pp_url_is_loopback("http://127.0.0.1.nip.io:19501/v1"));
+	CHECK(!pp_url_is_loopback("http://127.0.0.1@evil.com/"));
+	CHECK(!pp_url_is_loopback("http://evil.com/127.0.0.1"));
+	CHECK(!pp_url_is_loopback("http://localhost.evil.com/"));
+	CHECK(!pp_url_is_loopback("http://127.0.0.256/"));
+	CHECK(!pp_url_is_loopback("http://127.0.0/"));
+	CHECK(!pp_url_is_loopback("http://127.0.0.1./"));
+	CHECK(!pp_url_is_loopback("http://[::1].evil.com/"));
+	CHECK(!pp_url_is_loopback("127.0.0.1"));
+	CHECK(!pp_url_is_loopback(NULL));
+}
+
+TEST(base_url_with_a_query_is_refused_without_echoing_it)
+{
+	struct pp_diag d;
+
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_base_url_check("openai", "http://127.0.0.1:1/v1?key=sk-secret-123456", &d),
+		     PP_EUSAGE);
+	CHECK_CONTAINS(d.msg, "query string");
+	CHECK(!strstr(d.msg, "sk-secret"));
+	CHECK_INT_EQ(pp_base_url_check("openai", "http://127.0.0.1:1/v1#frag", &d), PP_EUSAGE);
+	CHECK_INT_EQ(pp_base_url_check("openai", "http://127.0.0.1:1/v1/", &d), PP_OK);
+}
+
 TEST(providers_table_has_every_wire_format)
 {
 	static const char *const names[] = {

@@ -422,7 +422,7 @@ window.addEventListener("error", function (e) {
 			el("thead", {}, [el("tr", {}, ["model"].concat(cols).map(function (h) { return el("th", { text: h }); }))]),
 			el("tbody", {}, rows.map(function (r) {
 				return el("tr", {}, [el("td", { text: r.model + (r.reference ? " (reference agents)" : "") })].concat(cols.map(function (c) {
-					return el("td", { cls: "num", text: c === "cost_usd" ? (+r[c] || 0).toFixed(4) : String(r[c] === undefined ? "" : r[c]) });
+					return el("td", { cls: "num", text: c === "cost_usd" ? (r[c] === null ? "unknown" : (+r[c] || 0).toFixed(4)) : String(r[c] === undefined ? "" : r[c]) });
 				})));
 			}))])]));
 		var j = R.judge;
