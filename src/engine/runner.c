@@ -96,8 +96,11 @@ struct run_ctx {
 	struct pp_price price;
 	bool priced;                     /* the model has a price (cost is known) */
 	double spent_usd;                /* every call answered so far, in flight too */
-	double in_flight_spent;          /* the part of it spent by the slots */
-	double in_flight_expected;       /* what the slots are expected to cost */
+	/* --budget: what the slots are still expected to spend beyond what
+	 * they spent (each at least 0), and how many spent their expectation
+	 * already (each still has a call out): see budget_term. */
+	double in_flight_more;
+	long in_flight_over;
 	struct pp_writer *writer;        /* the storing thread, or NULL: batches here */
 	bool batch_open;                 /* a write transaction is open */
 	long batch_n;                    /* rollouts stored in it */
@@ -313,6 +316,18 @@ static int slot_add(struct run_ctx *c, struct slot *s)
 	return PP_OK;
 }
 
+/* Adds (sign +1) or takes back (-1) a slot's part of the projection:
+ * kept as running sums, since the budget is checked at every start. */
+static void budget_term(struct run_ctx *c, const struct slot *s, int sign)
+{
+	double more = s->expected_usd - s->cost_usd;
+
+	if (more > 0)
+		c->in_flight_more += sign * more;
+	else if (s->expected_usd > 0)
+		c->in_flight_over += sign;
+}
+
 static void slot_free(struct run_ctx *c, struct slot *s)
 {
 	c->slots[s->at] = c->slots[--c->n_slots];
@@ -320,8 +335,9 @@ static void slot_free(struct run_ctx *c, struct slot *s)
 	pp_http_request_release(&s->call.hr);
 	pp_rollout_free(s->r);
 	pp_wire_cache_free(s->wire);
-	c->in_flight_spent -= s->cost_usd;
-	c->in_flight_expected -= s->expected_usd;
+	budget_term(c, s, -1);
+	if (!c->n_slots) /* no rounding left over between runs of slots */
+		c->in_flight_more = 0;
 	s->pc->in_flight--;
 	release_config(s->pc);
 	free(s);
@@ -519,9 +535,10 @@ static int take_reply(struct slot *s, struct pp_model_reply *reply)
 						    reply->output_tokens, reply->reasoning_tokens,
 						    reply->cached_tokens) : 0;
 
+	budget_term(c, s, -1);
 	s->cost_usd += cost;
+	budget_term(c, s, +1);
 	c->spent_usd += cost;
-	c->in_flight_spent += cost;
 	if (reply->agent[0])
 		snprintf(s->agent, sizeof(s->agent), "%s", reply->agent);
 	return pp_rollout_feed(s->r, reply->message, reply->input_tokens, reply->output_tokens,
@@ -627,12 +644,13 @@ static double expected_cost(struct run_ctx *c, struct pp_prepared *pc)
 
 /* What the run will have spent once the rollouts in flight end: the calls
  * answered, plus what those rollouts are still expected to cost beyond
- * what they spent already. */
+ * what they spent already, and at least one more call each for those
+ * that spent their expectation already (a long rollout is not done). */
 static double projected_spend(const struct run_ctx *c)
 {
-	double more = c->in_flight_expected - c->in_flight_spent;
+	double per_call = c->res->calls > 0 ? c->spent_usd / (double)c->res->calls : 0;
 
-	return c->spent_usd + (more > 0 ? more : 0);
+	return c->spent_usd + c->in_flight_more + (double)c->in_flight_over * per_call;
 }
 
 static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
@@ -665,7 +683,7 @@ static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 	}
 	pc->in_flight++;
 	s->expected_usd = expected_cost(c, pc);
-	c->in_flight_expected += s->expected_usd;
+	budget_term(c, s, +1);
 	if (c->starts_left > 0)
 		c->starts_left--;
 	advance(s);
@@ -674,7 +692,7 @@ static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 
 /* --budget: no rollout starts once the calls answered, and those the
  * rollouts in flight are expected to make, cost that much; so the run
- * passes the budget by about one rollout's spread, not by the whole
+ * passes the budget by what the estimates missed, not by the whole
  * concurrency's worth. */
 static bool over_budget(struct run_ctx *c)
 {
