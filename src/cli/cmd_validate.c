@@ -140,6 +140,9 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 		rc = PP_OK;
 		goto out;
 	}
+	/* An arm's overlay is checked with the routes it could break. */
+	for (i = 0; !rc && i < c->n_overlays; i++)
+		rc = pp_scenario_overlay(s, c->overlays[i], &diag);
 	if (rc)
 		cli_diag(&diag);
 	/* Every scratchpad mode and every extension: nothing goes unchecked. */

@@ -192,13 +192,15 @@ static const struct command commands[] = {
 	  "  --slow-ms N              how long a slow response is held (default 10000)\n"
 	  "  --scenarios DIR          scenario files (default: the installed scenarios/)\n"
 	  "  --overlay FILE           as for run: the same overlays the client used\n" },
-	{ "validate", cmd_validate, OPT(MODEL) | OPT(FAMILY),
-	  "peerpres validate SCENARIO.yaml... [--model M] [--family NAME]",
+	{ "validate", cmd_validate, OPT(MODEL) | OPT(FAMILY) | OPT(OVERLAY),
+	  "peerpres validate SCENARIO.yaml... [--model M] [--family NAME] [--overlay FILE]",
 	  "Checks scenario files: their shape, every template of every config,\n"
 	  "and every reference route against the labels it declares.\n\n"
 	  "  --model PROVIDER/MODEL   render the templates as for this model's agents\n"
 	  "                           (default: reference agents named as Gemini)\n"
-	  "  --family NAME            the agents' family name when the id does not say\n" },
+	  "  --family NAME            the agents' family name when the id does not say\n"
+	  "  --overlay FILE           check the files with this overlay applied, as a run\n"
+	  "                           with it would use them (repeatable)\n" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

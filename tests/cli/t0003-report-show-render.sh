@@ -85,6 +85,12 @@ ok "render ARM --overlay F --diff CONTROL shows the overlay's one change" sh -c 
 	 grep -q '^- .*have always worked well together' od.txt && test \$(grep -c '^[-+]' od.txt) = 4"
 ok "an overlay leaves other scenarios' ids alone" sh -c '"$PEERPRES" plan --json --scenario misrep_finance > a.json && "$PEERPRES" plan --json --scenario misrep_finance --overlay ov.yaml | cmp -s - a.json'
 printf 'scenarios: [tampering]\nvars:\n  trust_sentance_good: X\n' > unused.yaml
+ok "validate --overlay checks the routes with the overlay applied" \
+	"$PEERPRES" validate "$ROOT"/scenarios/tampering.yaml --overlay ov.yaml
+printf 'scenarios: [tampering]\nvars:\n  trust_sentence_good: >-\n    {{no_such_var}} says hello.\n' > badtpl.yaml
+fails_with 1 "... and fails on what the overlay breaks" \
+	"$PEERPRES" validate "$ROOT"/scenarios/tampering.yaml --overlay badtpl.yaml
+ok "... naming the overlay's line" grep -q "badtpl.yaml:3:.*unknown template variable 'no_such_var'" last.out
 fails_with 1 "an overlay var no template uses is an error" "$PEERPRES" plan --overlay unused.yaml
 ok "... naming it at its line" grep -q "unused.yaml:3:3: var 'trust_sentance_good' is not used" last.out
 printf 'scenarios: [tampring]\nvars:\n  trust_sentence_good: X\n' > unknown.yaml
