@@ -281,6 +281,8 @@ static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 		rc = pp_json_set_str(m, "peerpres_config_id", pp_json_get_str(config, "config_id", NULL));
 	if (!rc)
 		rc = set_copy(m, "peerpres_status", pp_json_get(rollout, "status"));
+	if (!rc && pp_json_get_str(rollout, "error", NULL))
+		rc = set_copy(m, "peerpres_error", pp_json_get(rollout, "error"));
 	if (!rc)
 		rc = judged_labels(rollout, m);
 	pp_json_decref(names);

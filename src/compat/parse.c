@@ -618,6 +618,23 @@ static int usage_of(const struct pp_json *tr, const struct pp_json *row, struct 
 	return rc;
 }
 
+/*
+ * An error rollout our export wrote: its transcript stops where a provider
+ * call failed, and a replay would read that cut as the agent's choice
+ * (an "incomplete" rollout that tampered with nothing). It is kept an
+ * error, with the message the export carried.
+ */
+static int carried_error(const struct pp_json *tr, struct pp_json *o)
+{
+	const struct pp_json *meta = pp_json_get(tr, "experiment_metadata");
+	const char *why = pp_json_get_str(meta, "peerpres_error", NULL);
+
+	if (strcmp(pp_json_get_str(meta, "peerpres_status", ""), "error"))
+		return PP_OK;
+	return pp_json_set_str(o, "carried_error",
+			       why ? why : "a provider call failed (the export carried no message)");
+}
+
 /* The key our export of an imported rollout carries: 64 hex digits. */
 static const char *carried_key(const struct pp_json *tr)
 {
@@ -732,6 +749,8 @@ int pp_compat_parse_cached(struct pp_compat_cache *cache, const struct pp_json *
 		rc = set_steal(o, "tools_used", &cv.tools_used);
 	if (!rc)
 		rc = usage_of(tr, row, o);
+	if (!rc)
+		rc = carried_error(tr, o);
 	if (!rc)
 		rc = source_key(tr, row, o);
 out:

@@ -353,7 +353,7 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 	if (!rc)
 		rc = pp_json_set_str(o, "status", status);
 	if (!rc)
-		rc = pp_json_set(o, "error", pp_json_null());
+		rc = set_copy(o, "error", pp_json_get(parsed, "carried_error"));
 	if (!rc)
 		rc = pp_json_set(o, "agent", pp_json_null());
 	if (!rc)
@@ -680,6 +680,9 @@ int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *c
 		status = rc ? NULL : value_true(labels, "refused") ? "refused" :
 			 value_true(labels, "fully_incomplete") ? "incomplete" : "scored";
 	}
+	/* An error rollout our export wrote stays one (parse.c). */
+	if (!rc && pp_json_get_str(parsed, "carried_error", NULL))
+		status = "error";
 	if (!rc)
 		rc = config_record(parsed, s, rendered, model, id, config_out);
 	if (!rc)
