@@ -29,6 +29,11 @@ const struct pp_scenario *pp_compat_find(struct pp_scenario *const *scenarios, s
 
 /* The names of every extension of s as a new array, so a grid expansion
  * sees the opt-in configs too (memory_hard). */
+/* The keys of a config's identity the dataset's metadata has no column
+ * for; our export carries them (peerpres_arm) and an import keeps them
+ * as origin_KEY, so the report tells arms apart after a round trip. */
+extern const char *const pp_compat_arm_keys[];
+
 int pp_compat_extensions(const struct pp_scenario *s, const char **names, size_t max,
 			 size_t *n);
 

@@ -214,6 +214,31 @@ static int identity(const struct pp_json *rollout, struct pp_json *m)
 	return rc;
 }
 
+const char *const pp_compat_arm_keys[] = { "scenario_hash", "route", "reasoning", NULL };
+
+/* What tells the config's arm apart that the metadata has no column for
+ * (an overlay's scenario file, the route, the reasoning effort): the
+ * first config's, across round trips, so an import keeps the arms apart
+ * (parse.c origin_config). */
+static int arm_of(const struct pp_json *config, struct pp_json *m)
+{
+	struct pp_json *arm = pp_json_object();
+	char origin[64];
+	size_t i;
+	int rc = arm ? PP_OK : PP_ENOMEM;
+
+	for (i = 0; !rc && pp_compat_arm_keys[i]; i++) {
+		const char *k = pp_compat_arm_keys[i];
+
+		snprintf(origin, sizeof(origin), "origin_%s", k);
+		rc = set_copy(arm, k, pp_json_get(config, pp_json_get(config, origin) ? origin : k));
+	}
+	if (!rc)
+		return pp_json_set(m, "peerpres_arm", arm);
+	pp_json_decref(arm);
+	return rc;
+}
+
 static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 		    struct pp_json **out)
 {
@@ -278,7 +303,12 @@ static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 		names = NULL;
 	}
 	if (!rc)
-		rc = pp_json_set_str(m, "peerpres_config_id", pp_json_get_str(config, "config_id", NULL));
+		/* The first config a rollout was made in, across round trips. */
+		rc = pp_json_set_str(m, "peerpres_config_id",
+				     pp_json_get_str(config, "origin_config_id",
+						     pp_json_get_str(config, "config_id", NULL)));
+	if (!rc)
+		rc = arm_of(config, m);
 	if (!rc)
 		rc = set_copy(m, "peerpres_status", pp_json_get(rollout, "status"));
 	if (!rc && pp_json_get_str(rollout, "error", NULL))

@@ -635,6 +635,27 @@ static int carried_error(const struct pp_json *tr, struct pp_json *o)
 			       why ? why : "a provider call failed (the export carried no message)");
 }
 
+/*
+ * The config id our export wrote. Arms that differ only in what the
+ * transcript does not carry (an overlay's text, the provider route) would
+ * otherwise become one config on import: each keeps its own.
+ */
+static int origin_config(const struct pp_json *tr, struct pp_json *o)
+{
+	const char *id = pp_json_get_str(pp_json_get(tr, "experiment_metadata"),
+					 "peerpres_config_id", NULL);
+
+	const struct pp_json *arm = pp_json_get(pp_json_get(tr, "experiment_metadata"), "peerpres_arm");
+	int rc;
+
+	if (!id || strlen(id) != 64 || strspn(id, "0123456789abcdef") != 64)
+		return PP_OK;
+	rc = pp_json_set_str(o, "origin_config_id", id);
+	if (!rc && pp_json_is_object(arm))
+		rc = pp_json_set(o, "origin_arm", pp_json_deep_copy(arm));
+	return rc;
+}
+
 /* The key our export of an imported rollout carries: 64 hex digits. */
 static const char *carried_key(const struct pp_json *tr)
 {
@@ -751,6 +772,8 @@ int pp_compat_parse_cached(struct pp_compat_cache *cache, const struct pp_json *
 		rc = usage_of(tr, row, o);
 	if (!rc)
 		rc = carried_error(tr, o);
+	if (!rc)
+		rc = origin_config(tr, o);
 	if (!rc)
 		rc = source_key(tr, row, o);
 out:

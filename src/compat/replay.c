@@ -271,12 +271,26 @@ static int fallback_id(const struct pp_json *parsed, const char *model, char id[
 	return rc;
 }
 
+/* A config id mixed with the one our export carried, when it did and
+ * it is not this very id (an imported rollout exported again). */
+static void with_origin(const struct pp_json *parsed, char id[65])
+{
+	const char *origin = pp_json_get_str(parsed, "origin_config_id", NULL);
+	char both[140];
+
+	if (!origin || !strcmp(origin, id))
+		return;
+	snprintf(both, sizeof(both), "%s:%s", id, origin);
+	pp_sha256_hex(both, strlen(both), id);
+}
+
 static int config_record(const struct pp_json *parsed, const struct pp_scenario *s,
 			 const struct pp_json *rendered, const char *model, const char *id,
 			 struct pp_json **out)
 {
 	const struct pp_json *dims = pp_json_get(parsed, "dims");
 	struct pp_json *c = pp_json_deep_copy(dims);
+	size_t i;
 	int rc = c ? PP_OK : PP_ENOMEM;
 
 	if (!rc)
@@ -295,6 +309,15 @@ static int config_record(const struct pp_json *parsed, const struct pp_scenario 
 		rc = set_copy(c, "temperature", pp_json_get(parsed, "temperature"));
 	if (!rc)
 		rc = pp_json_set_str(c, "scenario_hash", s ? pp_scenario_hash(s) : NULL);
+	if (!rc && pp_json_get(parsed, "origin_config_id"))
+		rc = set_copy(c, "origin_config_id", pp_json_get(parsed, "origin_config_id"));
+	for (i = 0; !rc && pp_json_get(parsed, "origin_arm") && pp_compat_arm_keys[i]; i++) {
+		char origin[64];
+
+		snprintf(origin, sizeof(origin), "origin_%s", pp_compat_arm_keys[i]);
+		rc = set_copy(c, origin, pp_json_get(pp_json_get(parsed, "origin_arm"),
+						     pp_compat_arm_keys[i]));
+	}
 	if (!rc)
 		rc = rendered ? set_copy(c, "required_labels", pp_json_get(rendered, "required_labels"))
 			      : pp_json_set(c, "required_labels", pp_json_array());
@@ -680,9 +703,12 @@ int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *c
 		status = rc ? NULL : value_true(labels, "refused") ? "refused" :
 			 value_true(labels, "fully_incomplete") ? "incomplete" : "scored";
 	}
-	/* An error rollout our export wrote stays one (parse.c). */
+	/* An error rollout our export wrote stays one, and each of its
+	 * configs stays its own (parse.c). */
 	if (!rc && pp_json_get_str(parsed, "carried_error", NULL))
 		status = "error";
+	if (!rc)
+		with_origin(parsed, id);
 	if (!rc)
 		rc = config_record(parsed, s, rendered, model, id, config_out);
 	if (!rc)

@@ -27,9 +27,12 @@
 #include "core/alloc.h"
 #include "report/report_int.h"
 
-/* Keys of a config's record that are not the inputs telling arms apart. */
+/* Keys of a config's record that are not the inputs telling arms apart
+ * (an import's origin_config_id differs from config to config: arms it
+ * keeps apart are told by the clash rule below). */
 static const char *const not_arm_keys[] = {
-	"config_id", "rollouts", "required_labels", "truth", "model", "variant",
+	"config_id", "origin_config_id", "rollouts", "required_labels", "truth",
+	"model", "variant",
 	"scenario", "subject", "condition", "instantiation", "dataset",
 	"threshold", "mode", "scratchpad", NULL,
 };
@@ -45,6 +48,16 @@ static int listed(const char *key, const char *const *list)
 	return 0;
 }
 
+/* A scenario file's hash (an import keeps its origin's as
+ * origin_scenario_hash) differs from scenario to scenario anyway: it is
+ * compared within a scenario. */
+static int per_scenario(const char *key)
+{
+	size_t n = strlen(key), m = strlen(SCENARIO_HASH);
+
+	return n >= m && !strcmp(key + n - m, SCENARIO_HASH);
+}
+
 /* A value as a label shows it: strings as they are, null as "none". */
 static int add_value_text(struct pp_buf *b, const char *key, const struct pp_json *v)
 {
@@ -53,8 +66,7 @@ static int add_value_text(struct pp_buf *b, const char *key, const struct pp_jso
 	int rc;
 
 	if (s)
-		return pp_buf_add(b, s, strcmp(key, SCENARIO_HASH) ? strlen(s) :
-				  strnlen(s, SHORT_HASH));
+		return pp_buf_add(b, s, per_scenario(key) ? strnlen(s, SHORT_HASH) : strlen(s));
 	if (!v || pp_json_is_null(v))
 		return pp_buf_adds(b, "none");
 	if (!(canon = pp_json_canonical(v)))
@@ -76,7 +88,7 @@ static int scope_of(struct pp_buf *b, const struct pp_json *cfg, const char *key
 		rc = pp_buf_addc(b, '\x1f');
 	if (!rc)
 		rc = pp_buf_adds(b, key);
-	if (!rc && !strcmp(key, SCENARIO_HASH)) {
+	if (!rc && per_scenario(key)) {
 		rc = pp_buf_addc(b, '\x1f');
 		if (!rc)
 			rc = pp_buf_adds(b, pp_json_get_str(cfg, "scenario", ""));

@@ -133,4 +133,17 @@ fails_with 2 "export: so is an unknown --scenario" "$PEERPRES" export --db a.db 
 ok "export: a model with no rollouts gives a note" sh -c \
 	'"$PEERPRES" export --db a.db --format jsonl --model no/such 2>&1 >/dev/null | grep -qx "peerpres: note: no config in '"'"'a.db'"'"' matches these filters: --model no/such"'
 
+# An overlay arm and its control share every column of the dataset; the
+# export carries what tells them apart, so an import keeps two arms.
+printf 'scenarios: [tampering]\nvars:\n  trust_sentence_good: >-\n    You and {{peer_id}} go back a long way.\n' > arm.yaml
+arms="--scenario tampering --subject peer --condition good_peer,no_peer --dataset factual -n 2 --no-judge"
+"$PEERPRES" run --db arms.db $arms 2>/dev/null
+"$PEERPRES" run --db arms.db $arms --overlay arm.yaml 2>/dev/null
+ok "an overlay arm and its control go out and come back" sh -c \
+	"'$PEERPRES' export --db arms.db --format jsonl -o arms.jsonl 2>/dev/null && '$PEERPRES' import --db arms-back.db arms.jsonl 2>/dev/null"
+ok "... as many configs as they were" test \
+	"$(sqlite3 arms-back.db 'select count(distinct config_id) from rollouts')" = "$(sqlite3 arms.db 'select count(distinct config_id) from rollouts')"
+ok "... that the report shows as two arms" sh -c \
+	"'$PEERPRES' report --db arms-back.db --format md | grep -q '^Models: .*origin_scenario_hash=.*origin_scenario_hash='"
+
 finish
