@@ -41,7 +41,8 @@ int pp_run_check_model(const struct pp_run_options *opt, struct pp_diag *diag)
 	if (!prov)
 		return PP_EUSAGE;
 	if (!prov->complete)
-		return opt->provider.base_url ?
+		return (rc = pp_model_name_check(prov->name, strchr(opt->model, '/') + 1, diag)) ? rc :
+		       opt->provider.base_url ?
 		       pp_base_url_check(prov->name, opt->provider.base_url, diag) : PP_OK;
 	if ((rc = prov->open(&ctx, strchr(opt->model, '/') + 1, &opt->provider, diag)))
 		return rc;

@@ -323,15 +323,23 @@ static int check_base_url(struct pp_http_provider *p, const char *url, struct pp
 	return PP_OK;
 }
 
+int pp_model_name_check(const char *provider, const char *model, struct pp_diag *diag)
+{
+	if (!model || !*model || has_control(model) || strchr(model, ' ') ||
+	    strlen(model) >= PP_MODEL_NAME_MAX)
+		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0, "%s: invalid model name '%.200s'",
+				   provider, model ? model : "");
+	return PP_OK;
+}
+
 static int check_settings(struct pp_http_provider *p, const char *model,
 			  const struct pp_provider_options *opt, struct pp_diag *diag)
 {
 	const char *r = opt ? opt->reasoning : NULL;
+	int rc = pp_model_name_check(p->name, model, diag);
 
-	if (!model || !*model || has_control(model) || strchr(model, ' ') ||
-	    strlen(model) >= sizeof(p->model))
-		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0, "%s: invalid model name '%.200s'",
-				   p->name, model ? model : "");
+	if (rc)
+		return rc;
 	snprintf(p->model, sizeof(p->model), "%s", model);
 	if (r && *r && strcmp(r, "low") && strcmp(r, "medium") && strcmp(r, "high"))
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,

@@ -23,14 +23,17 @@
 
 #define PP_KEY_MAX 512
 
-/* The ctx of an open HTTP provider. */
+/* Room for a model name after "provider/", its end included. */
+#define PP_MODEL_NAME_MAX 256
+
 /* A config's rollouts share its declarations, and a few configs run at
  * once: enough to hold theirs. */
 #define PP_WIRE_TOOLS_KEPT 16
 
+/* The ctx of an open HTTP provider. */
 struct pp_http_provider {
 	const char *name;            /* "openai", "anthropic", ... (static) */
-	char model[256];
+	char model[PP_MODEL_NAME_MAX];
 	char base_url[512];          /* without a trailing '/' */
 	char key[PP_KEY_MAX];        /* "" when none is needed; never printed */
 	const char *key_var;         /* the variable the key came from, or NULL */
@@ -94,6 +97,10 @@ bool pp_url_is_loopback(const char *base_url);
  * with the reason (prefixed with provider) in diag, never echoing what
  * follows a '?'. */
 int pp_base_url_check(const char *provider, const char *url, struct pp_diag *diag);
+
+/* The model name after "provider/": not empty, no space or control
+ * character, shorter than PP_MODEL_NAME_MAX. PP_OK or PP_EUSAGE. */
+int pp_model_name_check(const char *provider, const char *model, struct pp_diag *diag);
 
 /* Request pieces: url from a format (PP_ERANGE when too long); one
  * "Name: value" header; body as compact JSON. */

@@ -61,6 +61,8 @@ ok "list conditions" sh -c '"$PEERPRES" list conditions | grep -q "^condition .*
 # error naming the flag and the command, not silently ignored.
 fails_with 2 "a flag of another command is a usage error" "$PEERPRES" plan --format md
 ok "it names the flag and the command" grep -qx "peerpres plan: unknown option '--format' (see 'peerpres plan --help')" last.out
+fails_with 2 "plan refuses a model name run refuses" "$PEERPRES" plan --model "openai/gpt 4" --scenario tampering
+ok "... with run's words" grep -q "openai: invalid model name 'gpt 4'" last.out
 ok "plan takes a run's whole command line" "$PEERPRES" plan --scenario tampering -n 2 --db x.db --limit 3 \
 	--concurrency 4 --adaptive --no-cache --budget 5 --redo-errors --no-judge
 # The flags a --help lists ("--db", "-n", "-o"), one a line.
