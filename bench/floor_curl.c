@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	CURLMsg *msg;
 	int queued;
 
-	if (argc != 4 || (conc = atol(argv[2])) < 1 || (total = atol(argv[3])) < conc) {
+	if (argc != 4 || (conc = strtol(argv[2], NULL, 10)) < 1 || (total = strtol(argv[3], NULL, 10)) < conc) {
 		fprintf(stderr, "usage: floor_curl URL CONCURRENCY N (N >= CONCURRENCY)\n");
 		return 2;
 	}

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	long batch;
 	int k;
 
-	if (argc != 4 || (batch = atol(argv[3])) < 1) {
+	if (argc != 4 || (batch = strtol(argv[3], NULL, 10)) < 1) {
 		fprintf(stderr, "usage: floor_sqlite SOURCE.db NEW.db BATCH\n");
 		return 2;
 	}
