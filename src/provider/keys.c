@@ -290,6 +290,8 @@ static bool has_control(const char *s)
 
 int pp_base_url_check(const char *provider, const char *url, struct pp_diag *diag)
 {
+	const char *authority = strstr(url, "://");
+
 	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
 				   "%s: base URL '%.200s' must start with http:// or https://",
@@ -297,7 +299,13 @@ int pp_base_url_check(const char *provider, const char *url, struct pp_diag *dia
 	if (has_control(url) || strchr(url, ' '))
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
 				   "%s: base URL contains a space or a control character", provider);
-	/* The URL itself is not repeated: what follows '?' may be a key. */
+	authority += 3;
+	/* The URL itself is not repeated: what follows '?' may be a key,
+	 * and so may a password before '@'. */
+	if (memchr(authority, '@', strcspn(authority, "/")))
+		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
+				   "%s: base URL must not carry a user or a password ('user:pass@host'):"
+				   " it is stored with the run (give keys in the environment)", provider);
 	if (strpbrk(url, "?#"))
 		return pp_diag_set(diag, PP_EUSAGE, NULL, 0, 0,
 				   "%s: base URL must not have a query string or a fragment ('?', '#'):"

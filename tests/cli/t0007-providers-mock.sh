@@ -51,9 +51,9 @@ ok "... naming the variable" grep -q OPENAI_API_KEY last.out
 fails_with 2 "a 127.0.0.1.nip.io base URL is not this machine" "$PEERPRES" run --db nip.db \
 	--model openai/gpt-4.1 --base-url http://127.0.0.1.nip.io:19501/v1 -n 1 --scenario tampering --no-judge
 ok "... so it needs a key" grep -q OPENAI_API_KEY last.out
-fails_with 2 "nor is 127.0.0.1@evil.com" "$PEERPRES" run --db at.db \
+fails_with 2 "a host behind userinfo (127.0.0.1@evil.com) is refused" "$PEERPRES" run --db at.db \
 	--model openai/gpt-4.1 --base-url http://127.0.0.1@evil.com/ -n 1 --scenario tampering --no-judge
-ok "... so it needs a key" grep -q OPENAI_API_KEY last.out
+ok "... since a password there would be stored" grep -q "user or a password" last.out
 export OPENAI_API_KEY=$KEY
 fails_with 2 "a base URL with a query string is refused" "$PEERPRES" run --db query.db \
 	--model openai/gpt-4.1 --base-url "http://127.0.0.1:19501/v1?key=sk-in-the-url-0123456789" -n 1 --scenario tampering --no-judge

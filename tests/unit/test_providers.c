@@ -235,6 +235,13 @@ TEST(base_url_with_a_query_is_refused_without_echoing_it)
 	CHECK(!strstr(d.msg, "sk-secret"));
 	CHECK_INT_EQ(pp_base_url_check("openai", "http://127.0.0.1:1/v1#frag", &d), PP_EUSAGE);
 	CHECK_INT_EQ(pp_base_url_check("openai", "http://127.0.0.1:1/v1/", &d), PP_OK);
+	/* A password before '@' would be stored with the run. */
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_base_url_check("openai", "https://me:hunter2-secret@gw.example/v1", &d),
+		     PP_EUSAGE);
+	CHECK_CONTAINS(d.msg, "user or a password");
+	CHECK(!strstr(d.msg, "hunter2"));
+	CHECK_INT_EQ(pp_base_url_check("openai", "https://gw.example/v1/team@x", &d), PP_OK);
 }
 
 TEST(providers_table_has_every_wire_format)
