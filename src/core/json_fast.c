@@ -195,6 +195,21 @@ static bool special8(uint64_t v)
 	return ((v | ((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((b - ONES) & ~b)) & HIGHS) != 0;
 }
 
+#if defined(__SSE2__)
+/* A bit for each of the 16 bytes of x that is a quote, a backslash, a
+ * control character or not ASCII: as signed bytes, control characters
+ * and non-ASCII bytes are both below a space. */
+static unsigned special16(__m128i x)
+{
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i space = _mm_set1_epi8(0x20);
+
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+		_mm_cmplt_epi8(x, space)));
+}
+#endif
+
 /* Moves p past plain ASCII: no quote, backslash or control character.
  * With SSE2 (every x86-64) sixteen bytes are tested at once and the
  * first special one is found from the mask, with no byte-wise tail. */
@@ -203,18 +218,10 @@ static const unsigned char *plain_run(const unsigned char *p, const unsigned cha
 	uint64_t v;
 
 #if defined(__SSE2__)
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-	const __m128i space = _mm_set1_epi8(0x20);
-	__m128i x;
 	unsigned mask;
 
 	while (end - p >= 16) {
-		x = _mm_loadu_si128((const __m128i *)(const void *)p);
-		/* As signed bytes, control characters and non-ASCII bytes are
-		 * both below a space. */
-		mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-			_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
-			_mm_cmplt_epi8(x, space)));
+		mask = special16(_mm_loadu_si128((const __m128i *)(const void *)p));
 		if (mask)
 			return p + __builtin_ctz(mask);
 		p += 16;
@@ -501,39 +508,107 @@ int pp_json_parse_fast(const char *text, size_t len, struct pp_json **out)
 	return PP_EPARSE;
 }
 
-/* ---- the canonical hash ---- */
+/* ---- the canonical hash ----
+ *
+ * The text is gathered in buf and hashed a few KB at a time. It is made
+ * without snprintf or qsort for the common cases (they were about half
+ * of the hash's cost beside SHA-256 itself): strings are scanned and
+ * copied in one pass, integers and whole reals are written by hand, and
+ * an object's members are sorted by insertion (up to 32 of them, often
+ * already in order). The text, and so the hash, is byte for byte the one
+ * pp_json_canonical would make; stores keep these hashes as keys. */
+
+#define CH_CAP 4096
 
 struct ch {
 	struct pp_sha256 sha;
-	char buf[4096];
+	char buf[CH_CAP];
 	size_t used;
 };
 
-static void ch_add(struct ch *c, const void *data, size_t n)
+static void ch_flush(struct ch *c)
 {
-	if (c->used + n > sizeof(c->buf)) {
-		pp_sha256_update(&c->sha, c->buf, c->used);
-		c->used = 0;
-		if (n > sizeof(c->buf)) {
-			pp_sha256_update(&c->sha, data, n);
-			return;
-		}
+	pp_sha256_update(&c->sha, c->buf, c->used);
+	c->used = 0;
+}
+
+static void ch_add_slow(struct ch *c, const void *data, size_t n)
+{
+	ch_flush(c);
+	if (n > CH_CAP)
+		pp_sha256_update(&c->sha, data, n);
+	else {
+		memcpy(c->buf, data, n);
+		c->used = n;
+	}
+}
+
+/* Inline: most pieces are a byte or two of punctuation. */
+static inline void ch_add(struct ch *c, const void *data, size_t n)
+{
+	if (c->used + n > CH_CAP) {
+		ch_add_slow(c, data, n);
+		return;
 	}
 	memcpy(c->buf + c->used, data, n);
 	c->used += n;
 }
 
+/* Copies the plain bytes from p on (as plain_run tells them) to the text;
+ * returns where they stop. Scanning and copying are one pass: with SSE2
+ * each 16 bytes are stored whole before they are tested and only their
+ * plain prefix is kept; the tail goes 8 bytes, then one, at a time. The
+ * room for 16 bytes is made first. */
+static const unsigned char *ch_plain(struct ch *c, const unsigned char *p,
+				     const unsigned char *end)
+{
+	uint64_t v;
+#if defined(__SSE2__)
+	__m128i x;
+	unsigned mask;
+
+	while (end - p >= 16) {
+		if (c->used > CH_CAP - 16)
+			ch_flush(c);
+		x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		_mm_storeu_si128((__m128i *)(void *)(c->buf + c->used), x);
+		if ((mask = special16(x))) {
+			c->used += (size_t)__builtin_ctz(mask);
+			return p + __builtin_ctz(mask);
+		}
+		c->used += 16;
+		p += 16;
+	}
+#endif
+	for (;;) {
+		if (c->used > CH_CAP - 16)
+			ch_flush(c);
+		if (end - p < 8)
+			break;
+		memcpy(&v, p, 8);
+		if (special8(v))
+			break;
+		memcpy(c->buf + c->used, &v, 8);
+		c->used += 8;
+		p += 8;
+	}
+	/* At most 15 bytes are left to the special one or the end, and the
+	 * room for them was made above. */
+	while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+		c->buf[c->used++] = (char)*p++;
+	return p;
+}
+
 static int ch_string(struct ch *c, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
-	char esc[8];
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	char esc[6];
 	size_t k;
 
 	ch_add(c, "\"", 1);
 	while (p < end) {
-		run = p;
-		p = plain_run(p, end);
-		ch_add(c, run, (size_t)(p - run));
+		p = ch_plain(c, p, end);
 		if (p == end)
 			break;
 		if (*p >= 0x80) {
@@ -551,14 +626,30 @@ static int ch_string(struct ch *c, const char *s, size_t n)
 		case '\n': ch_add(c, "\\n", 2); break;
 		case '\r': ch_add(c, "\\r", 2); break;
 		case '\t': ch_add(c, "\\t", 2); break;
-		default:
-			snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)*p);
+		default:            /* "\\u%04X" of a control character */
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hex[*p >> 4];
+			esc[5] = hex[*p & 15];
 			ch_add(c, esc, 6);
 		}
 		p++;
 	}
 	ch_add(c, "\"", 1);
 	return 0;
+}
+
+/* "%lld" */
+static void ch_int(struct ch *c, long long i)
+{
+	char b[24], *e = b + sizeof(b), *q = e;
+	unsigned long long u = i < 0 ? 0 - (unsigned long long)i : (unsigned long long)i;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while (u /= 10);
+	if (i < 0)
+		*--q = '-';
+	ch_add(c, q, (size_t)(e - q));
 }
 
 /* A real as the dumper writes it at 17 digits. */
@@ -569,6 +660,15 @@ static int ch_real(struct ch *c, double d)
 
 	if (!isfinite(d))
 		return -1;
+	/* A whole number below 2^53 is its digits under "%.17g" (there is no
+	 * exponent below 10^17), and the dumper adds ".0". */
+	if (fabs(d) < 9007199254740992.0 && d == (double)(long long)d) {
+		if (signbit(d) && d == 0)
+			ch_add(c, "-", 1);
+		ch_int(c, (long long)d);
+		ch_add(c, ".0", 2);
+		return 0;
+	}
 	n = snprintf(b, sizeof(b) - 3, "%.17g", d);
 	if (n < 0 || n >= (int)sizeof(b) - 3)
 		return -1;
@@ -592,12 +692,47 @@ static int ch_real(struct ch *c, double d)
 
 struct member {
 	const char *key;
+	size_t len;                 /* strlen(key) */
 	const struct pp_json *value;
 };
 
+/* strcmp's order (bytes as unsigned char, a prefix first). Keys are
+ * short and mostly differ early: a loop beats a call to strcmp. */
+static int key_cmp(const struct member *a, const struct member *b)
+{
+	const unsigned char *x = (const unsigned char *)a->key, *y = (const unsigned char *)b->key;
+	size_t i, n = a->len < b->len ? a->len : b->len;
+
+	for (i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return (a->len > b->len) - (a->len < b->len);
+}
+
 static int cmp_members(const void *a, const void *b)
 {
-	return strcmp(((const struct member *)a)->key, ((const struct member *)b)->key);
+	return key_cmp(a, b);
+}
+
+/* Stable, like glibc's qsort (a merge sort), in case two keys compare
+ * equal (a NUL in a key ends it for strcmp). */
+static void sort_members(struct member *m, size_t n)
+{
+	struct member t;
+	size_t i, j;
+
+	if (n > 32) {
+		qsort(m, n, sizeof(*m), cmp_members);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		if (key_cmp(&m[i - 1], &m[i]) <= 0)
+			continue;
+		t = m[i];
+		for (j = i; j > 0 && key_cmp(&m[j - 1], &t) > 0; j--)
+			m[j] = m[j - 1];
+		m[j] = t;
+	}
 }
 
 static int ch_value(struct ch *c, const struct pp_json *v);
@@ -613,14 +748,15 @@ static int ch_object(struct ch *c, const struct pp_json *v)
 		return -1;
 	for (it = pp_json_iter(v); it && i < n; it = pp_json_iter_next(v, it), i++) {
 		m[i].key = pp_json_iter_key(it);
+		m[i].len = strlen(m[i].key);
 		m[i].value = pp_json_iter_value(it);
 	}
-	qsort(m, i, sizeof(*m), cmp_members);
+	sort_members(m, i);
 	ch_add(c, "{", 1);
 	for (n = i, i = 0; !rc && i < n; i++) {
 		if (i)
 			ch_add(c, ",", 1);
-		rc = ch_string(c, m[i].key, strlen(m[i].key));
+		rc = ch_string(c, m[i].key, m[i].len);
 		ch_add(c, ":", 1);
 		if (!rc)
 			rc = ch_value(c, m[i].value);
@@ -633,7 +769,6 @@ static int ch_object(struct ch *c, const struct pp_json *v)
 
 static int ch_value(struct ch *c, const struct pp_json *v)
 {
-	char b[32];
 	long long i;
 	double d;
 	size_t k;
@@ -655,7 +790,7 @@ static int ch_value(struct ch *c, const struct pp_json *v)
 		return ch_string(c, pp_json_str(v), pp_json_len(v));
 	case PP_JSON_INTEGER:
 		pp_json_int(v, &i);
-		ch_add(c, b, (size_t)snprintf(b, sizeof(b), "%lld", i));
+		ch_int(c, i);
 		return 0;
 	case PP_JSON_REAL:
 		pp_json_num(v, &d);
@@ -684,7 +819,7 @@ int pp_json_canonical_sha256(const struct pp_json *v, char hex[65])
 		pp_sha256_init(&c->sha);
 		c->used = 0;
 		if (!ch_value(c, v)) {
-			pp_sha256_update(&c->sha, c->buf, c->used);
+			ch_flush(c);
 			pp_sha256_final(&c->sha, d);
 			for (i = 0; i < 32; i++) {
 				hex[2 * i] = digits[d[i] >> 4];

@@ -891,6 +891,66 @@ TEST(compat_canonical_hash_is_the_hash_of_the_canonical_text)
 	pp_json_decref(big);
 }
 
+/* The hash writes strings 16, 8 and 1 bytes at a time into a 4 KB
+ * buffer, numbers by hand and sorts members by insertion: every length
+ * and position of a special character, every buffer offset, whole and
+ * other reals, the integer extremes and members in every order must all
+ * give the canonical text's hash (stores keep it as their keys). */
+TEST(compat_canonical_hash_agrees_on_strings_numbers_and_member_orders)
+{
+	static const char *const values[] = {
+		"[0.0, -0.0, 1.0, -5.0, 1e15, -1e16, 9007199254740991.0, 9007199254740992.0, "
+		"-9007199254740993.0, 123456789012345678.0, 1e17, 0.5, -2.5e-7, 4503599627370496.5]",
+		"[-9223372036854775807, -9223372036854775808, -10, -1, 7, 10, 99, 100, 1000000007]",
+		"{\"b\":1,\"a\":{\"z\":[],\"y\":{},\"x\":null},\"aa\":2,\"a b\":3,\"\\u00e9\":4,"
+		"\"\\u007f\":5,\"~\":6,\"A\":7,\"ab\\\"c\":8,\"tab\\tkey\":9}",
+	};
+	static const char specials[] = "\"\\\n\t\x01\x1f";
+	struct pp_json *v, *a, *o;
+	char s[80], k[32];
+	size_t i, len, at, n;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		CHECK((v = compat_json(values[i])) != NULL);
+		CHECK(same_hash(v));
+		pp_json_decref(v);
+	}
+	/* Strings of 0 to 69 bytes, plain or with a special byte (or a
+	 * two-byte UTF-8 letter) at each place; each array also moves the
+	 * buffer's fill by an odd amount, so flushes fall everywhere. */
+	for (len = 0; len < 70; len++) {
+		CHECK((a = pp_json_array()) != NULL);
+		for (at = 0; at <= len; at++) {
+			memset(s, 'a' + (int)(len % 26), len);
+			if (at < len)
+				s[at] = specials[(len + at) % (sizeof(specials) - 1)];
+			CHECK_INT_EQ(pp_json_append(a, pp_json_stringn(s, len)), PP_OK);
+			if (at + 1 < len) {
+				s[at] = '\xc3';
+				s[at + 1] = '\xa9';
+				CHECK_INT_EQ(pp_json_append(a, pp_json_stringn(s, len)), PP_OK);
+			}
+		}
+		CHECK(same_hash(a));
+		pp_json_decref(a);
+	}
+	/* Objects of 0 to 40 members (past the 32 sorted by insertion), in
+	 * ascending, descending and shuffled order, keys sharing prefixes. */
+	for (n = 0; n <= 40; n++) {
+		for (i = 0; i < 3; i++) {
+			CHECK((o = pp_json_object()) != NULL);
+			for (at = 0; at < n; at++) {
+				size_t j = i == 0 ? at : i == 1 ? n - 1 - at : (at * 7 + 3) % n;
+
+				snprintf(k, sizeof(k), "%.*s%zu", (int)(j % 3), "kkk", j);
+				CHECK_INT_EQ(pp_json_set(o, k, pp_json_integer((long long)j - 20)), PP_OK);
+			}
+			CHECK(same_hash(o));
+			pp_json_decref(o);
+		}
+	}
+}
+
 TEST(compat_sha256_matches_known_digests_at_every_length)
 {
 	struct pp_sha256 c;
