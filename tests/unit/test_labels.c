@@ -8,6 +8,7 @@
  * before parsing) so they stay readable in C; no text in them needs an
  * apostrophe.
  */
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -645,6 +646,162 @@ TEST(labels_grade_and_recommendation_words)
 	CHECK_LABELS(out, "{'grade':'c'}", l);
 	pp_json_decref(out);
 	pp_labels_free(l);
+}
+
+/* ---- extract rules: the word a text must hold before regexec ---- */
+
+/* Patterns whose required word is easy to get wrong: optional or
+ * repeated characters, groups, alternatives, brackets, escapes, anchors,
+ * a fixed or unknown lead before the word. */
+static const char *const tricky[] = {
+	"score ([0-9]+)", "[^a-z]score[ :]*([0-9]+)", "..ore ([0-9])", "s.ore ([0-9])",
+	"[[:alpha:]]ore ([0-9])", "[]x]yz([0-9])", "^score:([0-9])", "\\<score ([0-9])",
+	"x*score ([0-9])", "sc+ore ([0-9])", "scor?e ([0-9])", "score{0,1}x([0-9])",
+	"colou?r ([a-z]+)", "(x|y)z([0-9])", "ab|score ([0-9])", "score\\.([0-9])",
+	"grade[ *]{0,3}[:=-][ *]{0,3}([abc])([^a-zA-Z0-9]|$)", "(score) ([0-9]+)$",
+	"a(b)c ([0-9])", "a[.]b ([0-9])", "SCORE: ([0-9]+)",
+};
+
+static struct pp_labels *tricky_labels(void)
+{
+	struct pp_buf labels = PP_BUF_INIT, extract = PP_BUF_INIT;
+	struct pp_json *a, *b;
+	struct pp_labels *l = NULL;
+	struct pp_diag diag;
+	size_t i;
+
+	pp_buf_adds(&labels, "{");
+	pp_buf_adds(&extract, "{");
+	for (i = 0; i < sizeof(tricky) / sizeof(tricky[0]); i++) {
+		pp_buf_addf(&labels, "%s\"r%zu\":{\"extract\":\"r%zu\"}", i ? "," : "", i, i);
+		pp_buf_addf(&extract, "%s\"r%zu\":{\"kind\":\"word\",\"patterns\":[\"", i ? "," : "", i);
+		for (const char *c = tricky[i]; *c; c++) {
+			if (*c == '\\' || *c == '"')
+				pp_buf_addc(&extract, '\\');
+			pp_buf_addc(&extract, *c);
+		}
+		pp_buf_adds(&extract, "\"]}");
+	}
+	pp_buf_adds(&labels, "}");
+	pp_buf_adds(&extract, "}");
+	a = NULL;
+	b = NULL;
+	pp_diag_clear(&diag);
+	if (pp_json_parse(labels.buf, labels.len, &a, NULL, 0) ||
+	    pp_json_parse(extract.buf, extract.len, &b, NULL, 0) ||
+	    pp_labels_compile(&l, a, NULL, b, &diag))
+		fprintf(stdout, "    cannot compile the tricky patterns: %s\n", diag.msg);
+	pp_json_decref(a);
+	pp_json_decref(b);
+	pp_buf_release(&labels);
+	pp_buf_release(&extract);
+	return l;
+}
+
+static char *eval_texts(const struct pp_labels *l, struct pp_json *texts)
+{
+	struct pp_label_input in;
+	struct pp_json *out = NULL;
+	char *text = NULL;
+
+	in.state = pp_json_object();
+	in.tool_log = pp_json_array();
+	in.texts = texts;
+	if (l && in.state && in.tool_log && !pp_labels_eval(l, &in, &out))
+		text = pp_json_canonical(out);
+	pp_json_decref(out);
+	pp_json_decref((struct pp_json *)in.state);
+	pp_json_decref((struct pp_json *)in.tool_log);
+	return text;
+}
+
+TEST(labels_extract_skips_only_texts_that_cannot_match)
+{
+	struct pp_labels *l = tricky_labels();
+	struct pp_json *out;
+
+	CHECK(l);
+	/* The word twice, the match only at the second; a match starting
+	 * before its word; an anchored pattern with its word later on. */
+	out = run(l, "{}", "[]",
+		  "[{'turn':1,'text':'score x score 7 Xscore: 8 .score 9'},"
+		  "{'turn':2,'text':'no score: 1 but Score:2 and color red, colour red'},"
+		  "{'turn':3,'text':'xyz1 ]yz2 yz3 score.4 ab SCORE: 55 abc 6 a.b 7 grade:b! score 5'}]");
+	CHECK_LABELS(out, "{'r0':'undecided','r2':'undecided','r6':'undecided','r12':'red',"
+		     "'r13':'y','r15':'4','r16':'b','r18':'b','r19':'7'}", l);
+	CHECK_CONTAINS(evidence(out, "r0"), "7 (turn 1");
+	CHECK_CONTAINS(evidence(out, "r0"), "9 (turn 1");
+	/* Its match starts one character before the word; X is a letter. */
+	CHECK_CONTAINS(evidence(out, "r1"), "9 (turn 1: \".score 9\")");
+	CHECK(!strstr(evidence(out, "r1"), "8 ("));
+	pp_json_decref(out);
+	out = run(l, "{}", "[]", "[{'turn':1,'text':'score:3 then SCORE 4 scorx5'}]");
+	CHECK_LABELS(out, "{'r6':'3','r0':'4','r7':'4','r8':'4','r9':'4','r10':'4','r11':'5'}", l);
+	pp_json_decref(out);
+	pp_labels_free(l);
+}
+
+/* In the C locale regexec runs only on texts holding each pattern's word;
+ * in C.UTF-8 no word is used and every text goes to regexec. On ASCII
+ * texts the two must agree on everything, evidence included. */
+TEST(labels_extract_with_and_without_the_word_agree)
+{
+	static const char *const frags[] = {
+		"score", "SCORE", "Score", "sc", "ore", "sccore", "scoe", "scor", "colour", "color",
+		"grade", "GRADE", "grad", "x", "y", "z", "yz", "]", ":", ".", " ", "\n", "1",
+		"42", "7", "a", "b", "c", "ab", "abc", "a.b", "-", "*", "=", "red", "!",
+	};
+	struct pp_labels *lc = NULL, *lu = NULL;
+	struct pp_json *texts, *t;
+	char text[200], *with, *without;
+	uint64_t seed = 12345;
+	size_t round, i, k, len, f;
+	bool same = true;
+
+	if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+		setlocale(LC_CTYPE, "C");
+		SKIP("no C.UTF-8 locale");
+	}
+	lu = tricky_labels();
+	setlocale(LC_CTYPE, "C");
+	lc = tricky_labels();
+	for (round = 0; same && lc && lu && round < 400; round++) {
+		CHECK((texts = pp_json_array()) != NULL);
+		for (i = 0; i < 3; i++) {
+			for (len = 0, k = 0; k < 12 + round % 20; k++) {
+				seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+				f = (size_t)(seed >> 33) % (sizeof(frags) / sizeof(frags[0]));
+				if (len + strlen(frags[f]) >= sizeof(text))
+					break;
+				memcpy(text + len, frags[f], strlen(frags[f]));
+				len += strlen(frags[f]);
+			}
+			text[len] = '\0';
+			t = pp_json_object();
+			pp_json_set(t, "turn", pp_json_integer((long long)i));
+			pp_json_set_str(t, "text", text);
+			pp_json_append(texts, t);
+		}
+		with = eval_texts(lc, texts);
+		setlocale(LC_CTYPE, "C.UTF-8");
+		without = eval_texts(lu, texts);
+		setlocale(LC_CTYPE, "C");
+		same = with && without && !strcmp(with, without);
+		if (!same) {
+			char *shown = pp_json_canonical(texts);
+
+			fprintf(stdout, "    texts %s\n    with the word:    %.600s\n"
+				"    without the word: %.600s\n", shown ? shown : "(null)",
+				with ? with : "(null)", without ? without : "(null)");
+			free(shown);
+		}
+		free(with);
+		free(without);
+		pp_json_decref(texts);
+	}
+	pp_labels_free(lc);
+	pp_labels_free(lu);
+	CHECK(same);
 }
 
 /* ---- logic and the remaining predicates, on small label sets ---- */
