@@ -11,6 +11,7 @@
  * empty result, or one starting "Failed to ", was a failure) is a
  * divergence, reported on the rollout, never smoothed over.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -518,18 +519,58 @@ void pp_compat_cache_free(struct pp_compat_cache *c)
 	free(c);
 }
 
+/* v as 16 hex digits. */
+static int add_hex64(struct pp_buf *b, uint64_t v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char h[16];
+	int i;
+
+	for (i = 15; i >= 0; i--, v >>= 4)
+		h[i] = digits[v & 15];
+	return pp_buf_add(b, h, sizeof(h));
+}
+
 /* What names a render: the scenario's content, the dims and the run
- * options, as text (fields apart by a control character no value has). */
+ * options, as text (fields apart by a control character no value has).
+ * Built once per transcript, so without printf (two vsnprintf calls per
+ * piece in pp_buf_addf, and "%.17g" alone costs thousands of
+ * instructions): max_iters and the bits of the temperature go in as hex.
+ * Options "%d" and "%.17g" told apart still get different keys (NaNs
+ * with different bits now do too: at worst one more render). The key
+ * lives only in this cache, never in a store. */
 static char *cache_key(const struct pp_scenario *s, const struct pp_json *dims,
 		       const struct pp_run_options *opt)
 {
 	struct pp_buf b = PP_BUF_INIT;
+	uint64_t temp_bits;
 	void *it;
-	int rc = pp_buf_addf(&b, "%s\x1f%s\x1f%s\x1f%d\x1f%.17g", pp_scenario_hash(s), opt->model,
-			     opt->family ? opt->family : "\x1e", opt->max_iters, opt->temperature);
+	int rc;
 
+	memcpy(&temp_bits, &opt->temperature, sizeof(temp_bits));
+	rc = pp_buf_adds(&b, pp_scenario_hash(s));
+	if (!rc)
+		rc = pp_buf_addc(&b, '\x1f');
+	if (!rc)
+		rc = pp_buf_adds(&b, opt->model);
+	if (!rc)
+		rc = pp_buf_addc(&b, '\x1f');
+	if (!rc)
+		rc = pp_buf_adds(&b, opt->family ? opt->family : "\x1e");
+	if (!rc)
+		rc = pp_buf_addc(&b, '\x1f');
+	if (!rc)
+		rc = add_hex64(&b, (uint64_t)(int64_t)opt->max_iters);
+	if (!rc)
+		rc = pp_buf_addc(&b, '\x1f');
+	if (!rc)
+		rc = add_hex64(&b, temp_bits);
 	for (it = pp_json_iter(dims); !rc && it; it = pp_json_iter_next(dims, it)) {
-		rc = pp_buf_addf(&b, "\x1f%s\x1e", pp_json_iter_key(it));
+		rc = pp_buf_addc(&b, '\x1f');
+		if (!rc)
+			rc = pp_buf_adds(&b, pp_json_iter_key(it));
+		if (!rc)
+			rc = pp_buf_addc(&b, '\x1e');
 		if (!rc)
 			rc = pp_json_dump(pp_json_iter_value(it), PP_JSON_COMPACT, &b);
 	}
