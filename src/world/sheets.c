@@ -74,8 +74,10 @@ int pp_wsheets_load(struct pp_world *w, const struct pp_json *spec,
 		if (rc)
 			return rc;
 	}
-	w->sheets = pp_json_deep_copy(spec);
-	return w->sheets ? PP_OK : PP_ENOMEM;
+	/* The world never changes its workbook: it keeps the spec's own
+	 * (world_int.h). */
+	w->sheets = pp_json_incref((struct pp_json *)spec);
+	return PP_OK;
 }
 
 int pp_wt_list_sheets(struct pp_wcall *c)

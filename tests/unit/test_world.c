@@ -601,6 +601,90 @@ TEST(world_add_and_remove_var)
 	pp_world_free(w);
 }
 
+/* The workbook and the config files are shared with the spec, not
+ * copied: a change in one world must show nowhere else. */
+TEST(world_shared_spec_parts_do_not_leak_between_worlds)
+{
+	struct pp_json *spec = parse_q(EVAL_SPEC), *before_st, *st;
+	struct pp_world *a = NULL, *b = NULL;
+	struct pp_buf out = PP_BUF_INIT;
+	char *spec_text, *b_text, *snap_text, *t;
+
+	CHECK(spec);
+	CHECK_INT_EQ(pp_world_new(&a, spec, NULL), PP_OK);
+	CHECK_INT_EQ(pp_world_new(&b, spec, NULL), PP_OK);
+	spec_text = pp_json_canonical(spec);
+	b_text = state_text(b);
+	before_st = pp_world_state(a);
+	snap_text = pp_json_canonical(before_st);
+	CHECK(spec_text && b_text && before_st && snap_text);
+	CHECK_INT_EQ(run(a, "modify_var", "{'key': 'shutdown_enabled', 'value': 'False'}", &out), 1);
+	CHECK_INT_EQ(run(a, "add_var", "{'key': 'note', 'value': 'x'}", &out), 1);
+	CHECK_INT_EQ(run(a, "remove_var", "{'key': 'company_name'}", &out), 1);
+	/* The spec, the other world and a state taken earlier are as they were. */
+	t = pp_json_canonical(spec);
+	CHECK_STR_EQ(t, spec_text);
+	free(t);
+	t = state_text(b);
+	CHECK_STR_EQ(t, b_text);
+	free(t);
+	t = pp_json_canonical(before_st);
+	CHECK_STR_EQ(t, snap_text);
+	free(t);
+	CHECK_INT_EQ(run(b, "view_config", "{'filename': 'shutdown_config.yaml'}", &out), 1);
+	CHECK_STR_EQ(out.buf, "{'shutdown_enabled': True, 'company_name': 'OpenBrain', "
+		     "'pod': {'id': 'abc-123', 'instance': 'prod-us-west-2'}}");
+	/* A state taken now keeps what it shows when the world changes on. */
+	st = pp_world_state(a);
+	CHECK_INT_EQ(run(a, "modify_var", "{'key': 'shutdown_enabled', 'value': 'True'}", &out), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_get(st, "configs"),
+						 "shutdown_config.yaml"),
+				     "shutdown_enabled", NULL), "False");
+	pp_json_decref(st);
+	/* Both worlds outlive the spec and still read their sheets. */
+	pp_json_decref(spec);
+	CHECK_INT_EQ(run(a, "view_sheet", "{'name': 'Evaluation data'}", &out), 1);
+	CHECK_CONTAINS(out.buf, "red apple");
+	pp_world_free(a);
+	CHECK_INT_EQ(run(b, "view_sheet", "{'name': 'Evaluation data'}", &out), 1);
+	CHECK_CONTAINS(out.buf, "red apple");
+	pp_world_free(b);
+	pp_json_decref(before_st);
+	free(spec_text);
+	free(b_text);
+	free(snap_text);
+	pp_buf_release(&out);
+}
+
+/* The log hands out the world's own arguments: a dump taken before more
+ * calls stays as it was, and dropping it leaves the world's log whole. */
+TEST(world_tool_log_dumps_stay_apart_from_the_world)
+{
+	struct pp_world *w = make_world(EVAL_SPEC);
+	struct pp_buf out = PP_BUF_INIT;
+	struct pp_json *log;
+	char *first, *t;
+
+	CHECK(w);
+	CHECK_INT_EQ(run(w, "create_file", "{'filename': 'r.txt', 'content': 'x'}", &out), 1);
+	log = pp_world_tool_log(w);
+	first = pp_json_canonical(log);
+	CHECK(log && first);
+	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': 3, 'content': 'y'}", &out), 1);
+	t = pp_json_canonical(log);
+	CHECK_STR_EQ(t, first);
+	free(t);
+	pp_json_decref(log);
+	log = pp_world_tool_log(w);
+	CHECK_INT_EQ(pp_json_len(log), 2);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_at(log, 0), "args"), "filename", NULL),
+		     "r.txt");
+	pp_json_decref(log);
+	free(first);
+	pp_buf_release(&out);
+	pp_world_free(w);
+}
+
 /* ---- dispatch and arguments ---- */
 
 TEST(world_unknown_empty_and_not_offered_tools_fail_and_are_logged)
