@@ -427,6 +427,13 @@ TEST(world_render_yaml_scalars)
 		{ "caf\xc3\xa9", "caf\xc3\xa9" },
 		{ "bell\x07", "\"bell\\x07\"" },
 		{ "q\"uote\\d\n", "\"q\\\"uote\\\\d\\n\"" },
+		/* Longer than a word, with what needs care past the first one. */
+		{ "abcdefghijklmnopqrstuvwxyz 0123456789", "abcdefghijklmnopqrstuvwxyz 0123456789" },
+		{ "abcdefghijklmnop\nqrstuvwx \"y\" z\\", "\"abcdefghijklmnop\\nqrstuvwx \\\"y\\\" z\\\\\"" },
+		{ "abcdefghi\x7fjklmnopq", "\"abcdefghi\\x7Fjklmnopq\"" },
+		{ "caf\xc3\xa9 au lait, s'il vous pla\xc3\xaet\tmerci",
+		  "\"caf\xc3\xa9 au lait, s'il vous pla\xc3\xaet\\tmerci\"" },
+		{ "abcdefgh\xc2\x85ijklmnop", "\"abcdefgh\\Nijklmnop\"" },
 	};
 	struct pp_buf b = PP_BUF_INIT;
 	size_t i;
@@ -521,6 +528,58 @@ TEST(world_sheet_cells_render_numbers_and_none)
 	CHECK_STR_EQ(out.buf, "Sheets in the workbook:\n- S\n- Empty");
 	pp_buf_release(&out);
 	pp_world_free(w);
+}
+
+/* Widths count characters, not bytes; escapes widen a cell (but a
+ * column's name counts as given, as it always did); row numbers take
+ * the width of the largest. */
+TEST(world_sheet_widths_count_characters_and_escapes)
+{
+	struct pp_world *w = make_world(
+		"{'tools': ['view_sheet'], 'sheets': [{'name': 'S', "
+		"'columns': ['a\\tb', 'caf\\u00e9 au lait, long'], 'rows': ["
+		"['x', 'caf\\u00e9'], ['y', -9223372036854775808], ['z', 'one\\r\\ntwo'],"
+		"['', 0], ['', 1], ['', 2], ['', 3], ['', 4], ['', 5], ['', 6],"
+		"['last', 'line\\u2028sep']]}]}");
+	struct pp_buf out = PP_BUF_INIT;
+
+	CHECK(w);
+	CHECK_INT_EQ(run(w, "view_sheet", "{'name': 'S'}", &out), 1);
+	CHECK_STR_EQ(out.buf,
+		     "    a\\tb    caf\xc3\xa9 au lait, long\n"
+		     "0      x                  caf\xc3\xa9\n"
+		     "1      y  -9223372036854775808\n"
+		     "2      z            one\\r\\ntwo\n"
+		     "3                            0\n"
+		     "4                            1\n"
+		     "5                            2\n"
+		     "6                            3\n"
+		     "7                            4\n"
+		     "8                            5\n"
+		     "9                            6\n"
+		     "10  last              line\xe2\x80\xa8sep");
+	pp_buf_release(&out);
+	pp_world_free(w);
+}
+
+TEST(world_render_utf8_chars_and_plain_runs)
+{
+	static const struct { const char *s; size_t chars, plain; } cases[] = {
+		{ "", 0, 0 },
+		{ "abcdefghijklmnopqrstuvwxyz", 26, 26 },
+		{ "abcdefghij\xc3\xa9klmnopqrstu", 22, 10 },
+		{ "abcdefgh\xe2\x82\xac\xf0\x9f\x98\x80ijklmnop", 18, 8 },
+		{ "abcdefgh\x80\xc0\xffijklmnop\xe2\x82", 21, 8 },
+		{ "abcdefghijklmno\x7f", 16, 15 },
+		{ "abcdefg\nhijklmno", 16, 7 },
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = strlen(cases[i].s);
+		CHECK_INT_EQ(pp_wr_utf8_chars(cases[i].s, n), cases[i].chars);
+		CHECK_INT_EQ(pp_wr_plain_run(cases[i].s, n), cases[i].plain);
+	}
 }
 
 /* ---- config ---- */
