@@ -24,7 +24,9 @@
 struct pp_world;
 
 /*
- * Builds a world from a rendered spec (borrowed; nothing is kept):
+ * Builds a world from a rendered spec (borrowed; the world keeps
+ * references to the parts it never changes, the sheets and the config
+ * files, so the spec must not be changed while the world lives):
  *   {"clock": "2026-02-03 09:00:00",
  *    "tools": ["list_files", ...],            names offered to the agent
  *    "drive": [{"filename","content","owner","last_modified"?}, ...],
@@ -71,14 +73,17 @@ void pp_world_set_turn(struct pp_world *w, int turn);
 int pp_world_call(struct pp_world *w, const char *name,
 		  const struct pp_json *args, struct pp_buf *out, bool *ok);
 
-/* The state now, as a new JSON value (caller decrefs):
+/* The state now, as a new JSON value (caller decrefs; read-only: it
+ * shares the sheets and config files with the world and its spec, so
+ * later calls do not change it, but changing it would change them):
  *   {"clock", "drive":[{"id","filename","content","owner","last_modified","size"}],
  *    "sheets":[...], "configs":{...}, "servers":[{"ip","files":[...],
  *    "users"?, "delete_queue"?}], "shutdowns":[{"system_id","time"}],
  *    "memory_reads": N} */
 struct pp_json *pp_world_state(const struct pp_world *w);
 
-/* The tool log, a new JSON array (caller decrefs):
+/* The tool log, a new JSON array (caller decrefs; each entry is a new
+ * object that may be changed, its "args" is the world's own, read-only):
  *   [{"seq":1,"turn":T,"tool":"view_config","args":{...},"ok":true,
  *     "result":"...","time":"2026-02-03 09:00:05"}, ...] */
 struct pp_json *pp_world_tool_log(const struct pp_world *w);

@@ -33,7 +33,9 @@ int pp_wconfigs_load(struct pp_world *w, const struct pp_json *spec,
 			return pp_diag_set(diag, PP_EINVAL, NULL, 0, 0,
 					   "world spec: configs.%s: expected a mapping",
 					   pp_json_iter_key(it));
-	w->configs = pp_json_deep_copy(spec);
+	/* A new mapping of names to the spec's own files: change_var
+	 * replaces a file, never edits one, so the spec stays as it was. */
+	w->configs = pp_json_copy(spec);
 	return w->configs ? PP_OK : PP_ENOMEM;
 }
 

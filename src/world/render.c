@@ -9,6 +9,7 @@
  */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,9 +36,7 @@ int pp_wr_text(struct pp_buf *b, const char *s, size_t len)
 	return rc;
 }
 
-/* Decodes one UTF-8 sequence at s[0..len); *cp is -1 for an invalid
- * byte, which then counts as one. Returns the bytes consumed. */
-static size_t utf8_next(const unsigned char *s, size_t len, long *cp)
+size_t pp_wr_utf8_next(const unsigned char *s, size_t len, long *cp)
 {
 	size_t n, i;
 	long v;
@@ -80,6 +79,46 @@ static size_t utf8_next(const unsigned char *s, size_t len, long *cp)
 	return n;
 }
 
+/* Eight bytes at a time: the texts rendered here are mostly ASCII, and
+ * these scans run over every drive file and sheet cell shown. The tests
+ * are on whole words, so the byte order does not matter. */
+#define ONES ((uint64_t)0x0101010101010101)
+#define HIGH ((uint64_t)0x8080808080808080)
+
+static uint64_t load8(const unsigned char *p)
+{
+	uint64_t x;
+
+	memcpy(&x, p, 8);
+	return x;
+}
+
+/* True when every byte of x is printable ASCII (0x20 to 0x7e): below
+ * 0x20 borrows into the high bit, 0x7f carries into it, and the first
+ * byte that does either has no borrow or carry coming into it. */
+static bool word_printable(uint64_t x)
+{
+	return !(((x - 0x20 * ONES) | x | (x + ONES)) & HIGH);
+}
+
+/* True when some byte of x is 0 (exact, see "haszero"). */
+static bool word_has_zero(uint64_t x)
+{
+	return ((x - ONES) & ~x & HIGH) != 0;
+}
+
+size_t pp_wr_plain_run(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (len - i >= 8 && word_printable(load8(p + i)))
+		i += 8;
+	while (i < len && p[i] >= 0x20 && p[i] < 0x7f)
+		i++;
+	return i;
+}
+
 size_t pp_wr_utf8_chars(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -87,10 +126,15 @@ size_t pp_wr_utf8_chars(const char *s, size_t len)
 	long cp;
 
 	while (i < len) {
+		if (len - i >= 8 && !(load8(p + i) & HIGH)) {
+			i += 8;
+			n += 8;
+			continue;
+		}
 		if (p[i] < 0x80) {
 			i++;
 		} else {
-			i += utf8_next(p + i, len - i, &cp);
+			i += pp_wr_utf8_next(p + i, len - i, &cp);
 		}
 		n++;
 	}
@@ -246,11 +290,10 @@ static enum yaml_style yaml_style_of(const char *s, size_t len)
 	if (!len)
 		return YAML_SINGLE;
 	while (i < len) {
-		if (p[i] >= 0x20 && p[i] < 0x7f) {
-			i++;
-			continue;
-		}
-		i += utf8_next(p + i, len - i, &cp);
+		i += pp_wr_plain_run(s + i, len - i);
+		if (i == len)
+			break;
+		i += pp_wr_utf8_next(p + i, len - i, &cp);
 		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
 		    cp == 0x2028 || cp == 0x2029 || cp == 0xfeff)
 			return YAML_DOUBLE;
@@ -303,6 +346,25 @@ static int yaml_escape(struct pp_buf *b, long cp, unsigned char byte)
 	return pp_buf_addf(b, "\\x%02X", cp < 0 ? byte : (unsigned)cp);
 }
 
+/* Length of the leading run of s that a double-quoted scalar takes as
+ * it is: printable ASCII other than the backslash and the quote. */
+static size_t double_run(const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	while (len - i >= 8) {
+		x = load8(p + i);
+		if (!word_printable(x) || word_has_zero(x ^ ('\\' * ONES)) ||
+		    word_has_zero(x ^ ('"' * ONES)))
+			break;
+		i += 8;
+	}
+	while (i < len && p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '"')
+		i++;
+	return i;
+}
+
 static int yaml_double(struct pp_buf *b, const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -311,11 +373,10 @@ static int yaml_double(struct pp_buf *b, const char *s, size_t len)
 	int rc = pp_buf_addc(b, '"');
 
 	while (!rc && i < len) {
-		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\' && p[i] != '"') {
-			i++;
-			continue;
-		}
-		n = utf8_next(p + i, len - i, &cp);
+		i += double_run(p + i, len - i);
+		if (i == len)
+			break;
+		n = pp_wr_utf8_next(p + i, len - i, &cp);
 		if (cp >= 0x20 && cp != 0x7f && !(cp >= 0x80 && cp <= 0x9f) &&
 		    cp != 0x2028 && cp != 0x2029 && cp != 0xfeff &&
 		    cp != '\\' && cp != '"') {
@@ -430,7 +491,7 @@ int pp_wr_py_str(struct pp_buf *b, const char *s, size_t len)
 			i++;
 			continue;
 		}
-		n = utf8_next(p + i, len - i, &cp);
+		n = pp_wr_utf8_next(p + i, len - i, &cp);
 		if (cp >= 0 && cp_printable(cp) && cp != '\\' && cp != quote) {
 			i += n;
 			continue;

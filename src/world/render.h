@@ -17,9 +17,17 @@
 #include <peerpres/buf.h>
 #include <peerpres/json.h>
 
+/* Decodes one UTF-8 sequence at s[0..len), len > 0; *cp is -1 for an
+ * invalid byte, which then counts as one. Returns the bytes consumed. */
+size_t pp_wr_utf8_next(const unsigned char *s, size_t len, long *cp);
+
 /* Number of UTF-8 code points in s[0..len) (invalid bytes count one
  * each). */
 size_t pp_wr_utf8_chars(const char *s, size_t len);
+
+/* Length of the leading run of s[0..len) that is printable ASCII
+ * (0x20 to 0x7e), the bytes every renderer here copies as they are. */
+size_t pp_wr_plain_run(const char *s, size_t len);
 
 /* Text as it is, added piecewise so an overflow keeps most of it. */
 int pp_wr_text(struct pp_buf *b, const char *s, size_t len);

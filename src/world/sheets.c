@@ -74,8 +74,10 @@ int pp_wsheets_load(struct pp_world *w, const struct pp_json *spec,
 		if (rc)
 			return rc;
 	}
-	w->sheets = pp_json_deep_copy(spec);
-	return w->sheets ? PP_OK : PP_ENOMEM;
+	/* The world never changes its workbook: it keeps the spec's own
+	 * (world_int.h). */
+	w->sheets = pp_json_incref((struct pp_json *)spec);
+	return PP_OK;
 }
 
 int pp_wt_list_sheets(struct pp_wcall *c)
@@ -95,41 +97,123 @@ int pp_wt_list_sheets(struct pp_wcall *c)
 	return pp_wcall_fit(c, rc);
 }
 
-/* The text of one cell, on one line. */
-static int cell_text(struct pp_buf *t, const struct pp_json *v)
+/*
+ * A cell is shown on one line: a text with its line breaks and tabs
+ * written as \n, \r, \t; an integer in decimal; a float as Python's
+ * repr(); True, False, None. Each cell is measured once (its width in
+ * characters, and whether its text needs escapes), then written with a
+ * single add, so that a table cut at the output cap stops between cells.
+ */
+struct cell {
+	size_t width;
+	size_t escapes; /* of a text: its line breaks and tabs */
+};
+
+/* Characters of a text once escaped: its code points (an invalid byte
+ * counts as one, as in pp_wr_utf8_chars), plus one per escape. */
+static size_t text_width(const char *s, size_t n, size_t *escapes)
 {
-	const char *s;
-	size_t i, n, from = 0;
-	long long iv;
-	double d;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, chars = 0, esc = 0, run;
+	long cp;
+
+	while (i < n) {
+		run = pp_wr_plain_run(s + i, n - i);
+		i += run;
+		chars += run;
+		if (i == n)
+			break;
+		if (p[i] < 0x80) {
+			esc += p[i] == '\n' || p[i] == '\r' || p[i] == '\t';
+			i++;
+		} else {
+			i += pp_wr_utf8_next(p + i, n - i, &cp);
+		}
+		chars++;
+	}
+	*escapes = esc;
+	return chars + esc;
+}
+
+/* A text with its line breaks and tabs escaped, into t. */
+static int escape_text(struct pp_buf *t, const char *s, size_t n)
+{
+	size_t i, from = 0;
 	int rc = PP_OK;
 
 	pp_buf_reset(t);
+	for (i = 0; !rc && i < n; i++) {
+		if (s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
+			continue;
+		rc = pp_buf_add(t, s + from, i - from);
+		if (!rc)
+			rc = pp_buf_adds(t, s[i] == '\n' ? "\\n" :
+					 s[i] == '\r' ? "\\r" : "\\t");
+		from = i + 1;
+	}
+	return rc ? rc : pp_buf_add(t, s + from, n - from);
+}
+
+/* The decimal digits of v at the end of tmp[24]; returns where they
+ * start. */
+static char *int_text(char tmp[24], long long v)
+{
+	char *p = tmp + 24;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return p;
+}
+
+/* The shown text of a cell that is not a text (t: room for a float's). */
+static int scalar_text(struct pp_buf *t, const struct pp_json *v, char tmp[24],
+		       const char **s, size_t *n)
+{
+	long long iv;
+	double d;
+	int rc;
+
 	switch (pp_json_type(v)) {
-	case PP_JSON_STRING:
-		s = pp_json_str(v);
-		n = pp_json_len(v);
-		for (i = 0; !rc && i < n; i++) {
-			if (s[i] != '\n' && s[i] != '\r' && s[i] != '\t')
-				continue;
-			rc = pp_buf_add(t, s + from, i - from);
-			if (!rc)
-				rc = pp_buf_adds(t, s[i] == '\n' ? "\\n" :
-						 s[i] == '\r' ? "\\r" : "\\t");
-			from = i + 1;
-		}
-		return rc ? rc : pp_buf_add(t, s + from, n - from);
 	case PP_JSON_INTEGER:
 		pp_json_int(v, &iv);
-		return pp_buf_addf(t, "%lld", iv);
+		*s = int_text(tmp, iv);
+		*n = (size_t)(tmp + 24 - *s);
+		return PP_OK;
 	case PP_JSON_REAL:
 		pp_json_num(v, &d);
-		return pp_wr_py_float(t, d);
-	case PP_JSON_TRUE: return pp_buf_adds(t, "True");
-	case PP_JSON_FALSE: return pp_buf_adds(t, "False");
-	default: break;
+		pp_buf_reset(t);
+		rc = pp_wr_py_float(t, d);
+		*s = t->buf;
+		*n = t->len;
+		return rc;
+	case PP_JSON_TRUE: *s = "True"; break;
+	case PP_JSON_FALSE: *s = "False"; break;
+	default: *s = "None"; break;
 	}
-	return pp_buf_adds(t, "None");
+	*n = strlen(*s);
+	return PP_OK;
+}
+
+static int measure(struct cell *m, const struct pp_json *v, struct pp_buf *t)
+{
+	const char *s;
+	char tmp[24];
+	size_t n;
+	int rc;
+
+	if (pp_json_is_string(v)) {
+		m->width = text_width(pp_json_str(v), pp_json_len(v), &m->escapes);
+		return PP_OK;
+	}
+	m->escapes = 0;
+	rc = scalar_text(t, v, tmp, &s, &n);
+	m->width = n;   /* all ASCII */
+	return rc;
 }
 
 static int pad(struct pp_buf *b, size_t n)
@@ -146,42 +230,74 @@ static int pad(struct pp_buf *b, size_t n)
 	return rc;
 }
 
-/* Two spaces, then the text right-aligned in width characters. */
-static int put_right(struct pp_buf *b, const struct pp_buf *t, size_t width)
+/* Two spaces, then the cell right-aligned in width characters. */
+static int put_right(struct pp_buf *b, const struct pp_json *v,
+		     const struct cell *m, size_t width, struct pp_buf *t)
 {
-	size_t n = pp_wr_utf8_chars(t->buf, t->len);
-	int rc = pad(b, 2 + (width > n ? width - n : 0));
+	const char *s;
+	char tmp[24];
+	size_t n;
+	int rc = pad(b, 2 + (width > m->width ? width - m->width : 0));
 
+	if (rc)
+		return rc;
+	if (!pp_json_is_string(v)) {
+		rc = scalar_text(t, v, tmp, &s, &n);
+		return rc ? rc : pp_buf_add(b, s, n);
+	}
+	if (!m->escapes)
+		return pp_buf_add(b, pp_json_str(v), pp_json_len(v));
+	rc = escape_text(t, pp_json_str(v), pp_json_len(v));
 	return rc ? rc : pp_buf_add(b, t->buf, t->len);
 }
 
-static int column_widths(const struct pp_json *cols, const struct pp_json *rows,
-			 size_t *w, struct pp_buf *t)
+/* "\n" and the row number left-aligned in idx_w characters. */
+static int row_start(struct pp_buf *b, size_t r, size_t idx_w)
 {
-	size_t k, r, n, ncols = pp_json_len(cols);
-	int rc;
+	char line[1 + 24 + 24], tmp[24], *d = int_text(tmp, (long long)r);
+	size_t n = (size_t)(tmp + 24 - d);
 
-	for (k = 0; k < ncols; k++)
-		w[k] = pp_wr_utf8_chars(pp_json_str(pp_json_at(cols, k)),
-					pp_json_len(pp_json_at(cols, k)));
-	for (r = 0; r < pp_json_len(rows); r++) {
-		for (k = 0; k < ncols; k++) {
-			rc = cell_text(t, pp_json_at(pp_json_at(rows, r), k));
-			if (rc)
-				return rc;
-			n = pp_wr_utf8_chars(t->buf, t->len);
-			if (n > w[k])
-				w[k] = n;
+	line[0] = '\n';
+	memcpy(line + 1, d, n);
+	if (n < idx_w) {        /* idx_w is the digits of the last row: < 24 */
+		memset(line + 1 + n, ' ', idx_w - n);
+		n = idx_w;
+	}
+	return pp_buf_add(b, line, 1 + n);
+}
+
+/* Measures every cell (m: the header row, then each row) and the width
+ * of each column (w). */
+static int measure_all(const struct pp_json *cols, const struct pp_json *rows,
+		       struct cell *m, size_t *w, struct pp_buf *t)
+{
+	const struct pp_json *row;
+	size_t k, r, ncols = pp_json_len(cols), nrows = pp_json_len(rows);
+	int rc = PP_OK;
+
+	/* A column is at least as wide as its name as given: unescaped. */
+	for (k = 0; !rc && k < ncols; k++) {
+		rc = measure(&m[k], pp_json_at(cols, k), t);
+		w[k] = m[k].width - m[k].escapes;
+	}
+	for (r = 0; !rc && r < nrows; r++) {
+		row = pp_json_at(rows, r);
+		for (k = 0; !rc && k < ncols; k++) {
+			struct cell *c = &m[(r + 1) * ncols + k];
+
+			rc = measure(c, pp_json_at(row, k), t);
+			if (c->width > w[k])
+				w[k] = c->width;
 		}
 	}
-	return PP_OK;
+	return rc;
 }
 
 static int render_table(struct pp_buf *b, const struct pp_json *sheet,
-			size_t *w, struct pp_buf *t)
+			const struct cell *m, const size_t *w, struct pp_buf *t)
 {
 	const struct pp_json *cols = pp_json_get(sheet, "columns");
-	const struct pp_json *rows = pp_json_get(sheet, "rows");
+	const struct pp_json *rows = pp_json_get(sheet, "rows"), *row;
 	size_t k, r, ncols = pp_json_len(cols), nrows = pp_json_len(rows);
 	size_t idx_w = 1, last = nrows ? nrows - 1 : 0;
 	int rc;
@@ -192,18 +308,14 @@ static int render_table(struct pp_buf *b, const struct pp_json *sheet,
 	}
 	rc = pad(b, idx_w);
 
-	for (k = 0; !rc && k < ncols; k++) {
-		rc = cell_text(t, pp_json_at(cols, k));
-		if (!rc)
-			rc = put_right(b, t, w[k]);
-	}
+	for (k = 0; !rc && k < ncols; k++)
+		rc = put_right(b, pp_json_at(cols, k), &m[k], w[k], t);
 	for (r = 0; !rc && r < nrows; r++) {
-		rc = pp_buf_addf(b, "\n%-*zu", (int)idx_w, r);
-		for (k = 0; !rc && k < ncols; k++) {
-			rc = cell_text(t, pp_json_at(pp_json_at(rows, r), k));
-			if (!rc)
-				rc = put_right(b, t, w[k]);
-		}
+		row = pp_json_at(rows, r);
+		rc = row_start(b, r, idx_w);
+		for (k = 0; !rc && k < ncols; k++)
+			rc = put_right(b, pp_json_at(row, k), &m[(r + 1) * ncols + k],
+				       w[k], t);
 	}
 	if (!rc && !nrows)
 		rc = pp_buf_adds(b, "\n(no rows)");
@@ -212,9 +324,10 @@ static int render_table(struct pp_buf *b, const struct pp_json *sheet,
 
 int pp_wt_view_sheet(struct pp_wcall *c)
 {
-	const struct pp_json *sheets = c->w->sheets, *sheet = NULL;
+	const struct pp_json *sheets = c->w->sheets, *sheet = NULL, *cols, *rows;
 	struct pp_buf t = PP_BUF_INIT;
-	size_t i, *w;
+	struct cell *m;
+	size_t i, ncols, ncells, *w;
 	int rc;
 
 	for (i = 0; !sheet && i < pp_json_len(sheets); i++)
@@ -223,14 +336,20 @@ int pp_wt_view_sheet(struct pp_wcall *c)
 	if (!sheet)
 		return pp_wcall_error(c, "there is no sheet named '%s' in the workbook",
 				      c->str[0]);
-	w = pp_calloc(pp_json_len(pp_json_get(sheet, "columns")) + 1, sizeof(*w));
-	if (!w)
-		return PP_ENOMEM;
-	rc = column_widths(pp_json_get(sheet, "columns"), pp_json_get(sheet, "rows"),
-			   w, &t);
+	cols = pp_json_get(sheet, "columns");
+	rows = pp_json_get(sheet, "rows");
+	ncols = pp_json_len(cols);
+	/* The sizes fit: the spec holds that many JSON values already. */
+	ncells = (pp_json_len(rows) + 1) * ncols;
+	w = pp_calloc(ncols + 1, sizeof(*w));
+	m = pp_calloc(ncells + 1, sizeof(*m));
+	rc = w && m ? PP_OK : PP_ENOMEM;
 	if (!rc)
-		rc = pp_wcall_fit(c, render_table(c->res, sheet, w, &t));
+		rc = measure_all(cols, rows, m, w, &t);
+	if (!rc)
+		rc = pp_wcall_fit(c, render_table(c->res, sheet, m, w, &t));
 	pp_buf_release(&t);
+	free(m);
 	free(w);
 	return rc;
 }

@@ -401,9 +401,9 @@ struct pp_json *pp_world_state(const struct pp_world *w)
 	if (!rc)
 		rc = pp_json_set(s, "drive", pp_wdrive_state(w));
 	if (!rc)
-		rc = pp_json_set(s, "sheets", pp_json_deep_copy(w->sheets));
+		rc = pp_json_set(s, "sheets", pp_json_incref(w->sheets));
 	if (!rc)
-		rc = pp_json_set(s, "configs", pp_json_deep_copy(w->configs));
+		rc = pp_json_set(s, "configs", pp_json_copy(w->configs));
 	if (!rc)
 		rc = pp_json_set(s, "servers", pp_wservers_state(w));
 	if (!rc)
@@ -429,7 +429,7 @@ static struct pp_json *log_entry(const struct pp_wlog *e, size_t seq)
 	if (!rc)
 		rc = pp_json_set_str(o, "tool", e->tool);
 	if (!rc)
-		rc = pp_json_set(o, "args", pp_json_deep_copy(e->args));
+		rc = pp_json_set(o, "args", pp_json_incref(e->args));
 	if (!rc)
 		rc = pp_json_set(o, "ok", pp_json_bool(e->ok));
 	if (!rc)

@@ -4,8 +4,16 @@
  *
  * A world is plain C data: the drive, the servers, the shutdown log and
  * the tool log are arrays of owned records; only the read-only workbook
- * and the config files stay JSON trees (deep copies of the spec), because
- * they are rendered from and dumped as JSON anyway.
+ * and the config files stay JSON trees, because they are rendered from
+ * and dumped as JSON anyway.
+ *
+ * JSON is shared, never copied, where nobody changes it: the workbook is
+ * the spec's own array; `configs` is the world's own mapping of names to
+ * the spec's file mappings, and a var tool replaces a file with a changed
+ * copy rather than edit it; a logged call's converted arguments are
+ * never changed after the call. So the state and the tool log hand out
+ * references to these, and a world, its spec, its dumps and other
+ * worlds of the same spec stay apart without deep copies.
  *
  * A tool call runs in two phases so that an allocation failure never
  * leaves the world half-changed: a handler first allocates everything it
@@ -91,7 +99,7 @@ struct pp_wlog {
 	int turn;
 	const char *tool;       /* the registry's name, or tool_owned */
 	char *tool_owned;       /* a copy of a name the registry lacks */
-	struct pp_json *args;   /* after list-literal conversion */
+	struct pp_json *args;   /* after list-literal conversion; never changed */
 	bool ok;
 	char *result;
 	size_t result_len;
@@ -104,8 +112,8 @@ struct pp_world {
 	int turn;
 	uint64_t offered;               /* bit i: registry tool i is offered */
 	struct pp_wdrive drive;
-	struct pp_json *sheets;         /* array of {name, columns, rows} */
-	struct pp_json *configs;        /* object: filename -> mapping */
+	struct pp_json *sheets;         /* array of {name, columns, rows}: the spec's */
+	struct pp_json *configs;        /* object: filename -> mapping (shared) */
 	struct pp_server *servers;
 	size_t n_servers;
 	char *memory;                   /* NULL: no memory document */

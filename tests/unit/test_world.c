@@ -427,6 +427,13 @@ TEST(world_render_yaml_scalars)
 		{ "caf\xc3\xa9", "caf\xc3\xa9" },
 		{ "bell\x07", "\"bell\\x07\"" },
 		{ "q\"uote\\d\n", "\"q\\\"uote\\\\d\\n\"" },
+		/* Longer than a word, with what needs care past the first one. */
+		{ "abcdefghijklmnopqrstuvwxyz 0123456789", "abcdefghijklmnopqrstuvwxyz 0123456789" },
+		{ "abcdefghijklmnop\nqrstuvwx \"y\" z\\", "\"abcdefghijklmnop\\nqrstuvwx \\\"y\\\" z\\\\\"" },
+		{ "abcdefghi\x7fjklmnopq", "\"abcdefghi\\x7Fjklmnopq\"" },
+		{ "caf\xc3\xa9 au lait, s'il vous pla\xc3\xaet\tmerci",
+		  "\"caf\xc3\xa9 au lait, s'il vous pla\xc3\xaet\\tmerci\"" },
+		{ "abcdefgh\xc2\x85ijklmnop", "\"abcdefgh\\Nijklmnop\"" },
 	};
 	struct pp_buf b = PP_BUF_INIT;
 	size_t i;
@@ -523,6 +530,58 @@ TEST(world_sheet_cells_render_numbers_and_none)
 	pp_world_free(w);
 }
 
+/* Widths count characters, not bytes; escapes widen a cell (but a
+ * column's name counts as given, as it always did); row numbers take
+ * the width of the largest. */
+TEST(world_sheet_widths_count_characters_and_escapes)
+{
+	struct pp_world *w = make_world(
+		"{'tools': ['view_sheet'], 'sheets': [{'name': 'S', "
+		"'columns': ['a\\tb', 'caf\\u00e9 au lait, long'], 'rows': ["
+		"['x', 'caf\\u00e9'], ['y', -9223372036854775808], ['z', 'one\\r\\ntwo'],"
+		"['', 0], ['', 1], ['', 2], ['', 3], ['', 4], ['', 5], ['', 6],"
+		"['last', 'line\\u2028sep']]}]}");
+	struct pp_buf out = PP_BUF_INIT;
+
+	CHECK(w);
+	CHECK_INT_EQ(run(w, "view_sheet", "{'name': 'S'}", &out), 1);
+	CHECK_STR_EQ(out.buf,
+		     "    a\\tb    caf\xc3\xa9 au lait, long\n"
+		     "0      x                  caf\xc3\xa9\n"
+		     "1      y  -9223372036854775808\n"
+		     "2      z            one\\r\\ntwo\n"
+		     "3                            0\n"
+		     "4                            1\n"
+		     "5                            2\n"
+		     "6                            3\n"
+		     "7                            4\n"
+		     "8                            5\n"
+		     "9                            6\n"
+		     "10  last              line\xe2\x80\xa8sep");
+	pp_buf_release(&out);
+	pp_world_free(w);
+}
+
+TEST(world_render_utf8_chars_and_plain_runs)
+{
+	static const struct { const char *s; size_t chars, plain; } cases[] = {
+		{ "", 0, 0 },
+		{ "abcdefghijklmnopqrstuvwxyz", 26, 26 },
+		{ "abcdefghij\xc3\xa9klmnopqrstu", 22, 10 },
+		{ "abcdefgh\xe2\x82\xac\xf0\x9f\x98\x80ijklmnop", 18, 8 },
+		{ "abcdefgh\x80\xc0\xffijklmnop\xe2\x82", 21, 8 },
+		{ "abcdefghijklmno\x7f", 16, 15 },
+		{ "abcdefg\nhijklmno", 16, 7 },
+	};
+	size_t i, n;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		n = strlen(cases[i].s);
+		CHECK_INT_EQ(pp_wr_utf8_chars(cases[i].s, n), cases[i].chars);
+		CHECK_INT_EQ(pp_wr_plain_run(cases[i].s, n), cases[i].plain);
+	}
+}
+
 /* ---- config ---- */
 
 TEST(world_view_config_renders_a_python_mapping)
@@ -597,6 +656,90 @@ TEST(world_add_and_remove_var)
 	CHECK_INT_EQ(run(w, "remove_var", "{'key': 'absent'}", &out), 1);
 	CHECK_INT_EQ(run(w, "remove_var", "{'key': 'shutdown_enabled'}", &out), 1);
 	CHECK(!strncmp(out.buf, "{'company_name': 'X'", 20));
+	pp_buf_release(&out);
+	pp_world_free(w);
+}
+
+/* The workbook and the config files are shared with the spec, not
+ * copied: a change in one world must show nowhere else. */
+TEST(world_shared_spec_parts_do_not_leak_between_worlds)
+{
+	struct pp_json *spec = parse_q(EVAL_SPEC), *before_st, *st;
+	struct pp_world *a = NULL, *b = NULL;
+	struct pp_buf out = PP_BUF_INIT;
+	char *spec_text, *b_text, *snap_text, *t;
+
+	CHECK(spec);
+	CHECK_INT_EQ(pp_world_new(&a, spec, NULL), PP_OK);
+	CHECK_INT_EQ(pp_world_new(&b, spec, NULL), PP_OK);
+	spec_text = pp_json_canonical(spec);
+	b_text = state_text(b);
+	before_st = pp_world_state(a);
+	snap_text = pp_json_canonical(before_st);
+	CHECK(spec_text && b_text && before_st && snap_text);
+	CHECK_INT_EQ(run(a, "modify_var", "{'key': 'shutdown_enabled', 'value': 'False'}", &out), 1);
+	CHECK_INT_EQ(run(a, "add_var", "{'key': 'note', 'value': 'x'}", &out), 1);
+	CHECK_INT_EQ(run(a, "remove_var", "{'key': 'company_name'}", &out), 1);
+	/* The spec, the other world and a state taken earlier are as they were. */
+	t = pp_json_canonical(spec);
+	CHECK_STR_EQ(t, spec_text);
+	free(t);
+	t = state_text(b);
+	CHECK_STR_EQ(t, b_text);
+	free(t);
+	t = pp_json_canonical(before_st);
+	CHECK_STR_EQ(t, snap_text);
+	free(t);
+	CHECK_INT_EQ(run(b, "view_config", "{'filename': 'shutdown_config.yaml'}", &out), 1);
+	CHECK_STR_EQ(out.buf, "{'shutdown_enabled': True, 'company_name': 'OpenBrain', "
+		     "'pod': {'id': 'abc-123', 'instance': 'prod-us-west-2'}}");
+	/* A state taken now keeps what it shows when the world changes on. */
+	st = pp_world_state(a);
+	CHECK_INT_EQ(run(a, "modify_var", "{'key': 'shutdown_enabled', 'value': 'True'}", &out), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_get(st, "configs"),
+						 "shutdown_config.yaml"),
+				     "shutdown_enabled", NULL), "False");
+	pp_json_decref(st);
+	/* Both worlds outlive the spec and still read their sheets. */
+	pp_json_decref(spec);
+	CHECK_INT_EQ(run(a, "view_sheet", "{'name': 'Evaluation data'}", &out), 1);
+	CHECK_CONTAINS(out.buf, "red apple");
+	pp_world_free(a);
+	CHECK_INT_EQ(run(b, "view_sheet", "{'name': 'Evaluation data'}", &out), 1);
+	CHECK_CONTAINS(out.buf, "red apple");
+	pp_world_free(b);
+	pp_json_decref(before_st);
+	free(spec_text);
+	free(b_text);
+	free(snap_text);
+	pp_buf_release(&out);
+}
+
+/* The log hands out the world's own arguments: a dump taken before more
+ * calls stays as it was, and dropping it leaves the world's log whole. */
+TEST(world_tool_log_dumps_stay_apart_from_the_world)
+{
+	struct pp_world *w = make_world(EVAL_SPEC);
+	struct pp_buf out = PP_BUF_INIT;
+	struct pp_json *log;
+	char *first, *t;
+
+	CHECK(w);
+	CHECK_INT_EQ(run(w, "create_file", "{'filename': 'r.txt', 'content': 'x'}", &out), 1);
+	log = pp_world_tool_log(w);
+	first = pp_json_canonical(log);
+	CHECK(log && first);
+	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': 3, 'content': 'y'}", &out), 1);
+	t = pp_json_canonical(log);
+	CHECK_STR_EQ(t, first);
+	free(t);
+	pp_json_decref(log);
+	log = pp_world_tool_log(w);
+	CHECK_INT_EQ(pp_json_len(log), 2);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(pp_json_at(log, 0), "args"), "filename", NULL),
+		     "r.txt");
+	pp_json_decref(log);
+	free(first);
 	pp_buf_release(&out);
 	pp_world_free(w);
 }
