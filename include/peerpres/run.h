@@ -133,6 +133,8 @@ int pp_config_id(const struct pp_scenario *s, const struct pp_json *dims,
 struct pp_run_result {
 	long done;        /* rollouts stored by this call */
 	long skipped;     /* already in the store */
+	long dropped;     /* stored first by another process meanwhile: ours
+			   * dropped, theirs kept (not in done) */
 	long redone;      /* error rollouts deleted to run again (redo_errors) */
 	long errors;      /* stored with status error */
 	long retries;     /* HTTP attempts after the first, over the run */

@@ -22,7 +22,8 @@ enum pp_status {
 	PP_EPROVIDER = 9,  /* a model provider failed after retries */
 	PP_EUSAGE = 10,    /* bad command-line usage */
 	PP_ETEMPLATE = 11, /* a template has an unfilled placeholder */
-	PP_EINTR = 12      /* interrupted by the user */
+	PP_EINTR = 12,     /* interrupted by the user */
+	PP_EEXIST = 13     /* already stored (a rollout's config and index) */
 };
 
 /* Returns a static, lower-case description of a status code. */

@@ -175,6 +175,10 @@ int cmd_run(struct cli *c)
 		fprintf(stderr, "%s: stored %ld rollouts (%ld already there, %ld errors) in '%s'\n",
 			res.interrupted ? "interrupted" : res.budget_reached ? "budget reached" : "done",
 			res.done, res.skipped, res.errors, c->db);
+		if (res.dropped)
+			fprintf(stderr, "note: %ld rollouts were stored first by another process writing to"
+				" '%s' at the same time; this run's copies were dropped (their tokens and"
+				" cost are in the usage line)\n", res.dropped, c->db);
 		usage_line(c, &res);
 		if (opt.adaptive && res.concurrency_low < opt.concurrency)
 			fprintf(stderr, "adaptive: rate limits lowered the concurrency from %ld to %ld at least\n",

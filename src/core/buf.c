@@ -102,14 +102,24 @@ int pp_buf_addc(struct pp_buf *b, char c)
 	return pp_buf_add(b, &c, 1);
 }
 
+/* Formats straight into the room the buffer already has, the usual case
+ * for a buffer reused across calls: one vsnprintf instead of a sizing
+ * pass and a writing pass (formatting was a tenth of an import's CPU). */
 int pp_buf_vaddf(struct pp_buf *b, const char *fmt, va_list ap)
 {
+	size_t room = b->alloc ? b->alloc - b->len : 0;
 	va_list cp;
 	int n, rc;
 
 	va_copy(cp, ap);
-	n = vsnprintf(NULL, 0, fmt, cp);
+	n = room ? vsnprintf(b->buf + b->len, room, fmt, cp) : vsnprintf(NULL, 0, fmt, cp);
 	va_end(cp);
+	if (n >= 0 && (size_t)n < room && (size_t)n <= b->max && b->len <= b->max - (size_t)n) {
+		b->len += (size_t)n;
+		return PP_OK;
+	}
+	if (room)   /* whatever was written past len is not the buffer's */
+		b->buf[b->len] = '\0';
 	if (n < 0)
 		return PP_EINVAL;
 	rc = pp_buf_grow(b, (size_t)n);

@@ -93,39 +93,59 @@ static int dump_cb(const char *s, size_t n, void *data)
  */
 static int fast_value(const json_t *v, struct pp_buf *b);
 
+/* The end of the run of s that needs no escape: non-ASCII bytes are
+ * written as they are. */
+static const char *unescaped_run(const char *p, const char *end)
+{
+	for (p = pp_json_plain_run(p, end); p < end && (unsigned char)*p >= 0x80;)
+		p = pp_json_plain_run(p + 1, end);
+	return p;
+}
+
 static int fast_string(const char *s, size_t n, struct pp_buf *b)
 {
 	static const char named[] = "btn-fr";   /* \b \t \n, none for 11, \f \r: 8..13 */
-	size_t i = 0, run;
+	const char *p = s, *end = s + n, *run;
 	char esc[8];
 	int rc = pp_buf_add(b, "\"", 1);
 
-	while (!rc && i < n) {
-		for (run = i; run < n; run++) {
-			unsigned char c = (unsigned char)s[run];
-
-			if (c < 0x20 || c == '"' || c == '\\')
-				break;
-		}
-		if (run > i && (rc = pp_buf_add(b, s + i, run - i)))
+	while (!rc && p < end) {
+		run = p;
+		p = unescaped_run(p, end);
+		if (p > run && (rc = pp_buf_add(b, run, (size_t)(p - run))))
 			break;
-		if ((i = run) == n)
+		if (p == end)
 			break;
-		if (s[i] == '"' || s[i] == '\\') {
+		if (*p == '"' || *p == '\\') {
 			esc[0] = '\\';
-			esc[1] = s[i];
+			esc[1] = *p;
 			rc = pp_buf_add(b, esc, 2);
-		} else if (s[i] >= 8 && s[i] <= 13 && named[s[i] - 8] != '-') {
+		} else if (*p >= 8 && *p <= 13 && named[*p - 8] != '-') {
 			esc[0] = '\\';
-			esc[1] = named[s[i] - 8];
+			esc[1] = named[*p - 8];
 			rc = pp_buf_add(b, esc, 2);
 		} else {
-			snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)(unsigned char)s[i]);
+			snprintf(esc, sizeof(esc), "\\u%04X", (unsigned)(unsigned char)*p);
 			rc = pp_buf_add(b, esc, 6);
 		}
-		i++;
+		p++;
 	}
 	return rc ? rc : pp_buf_add(b, "\"", 1);
+}
+
+/* "%lld" without printf's machinery. */
+static int fast_integer(long long v, struct pp_buf *b)
+{
+	char t[24], *end = t + sizeof(t), *p = end;
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	return pp_buf_add(b, p, (size_t)(end - p));
 }
 
 static int fast_real(double d, struct pp_buf *b)
@@ -196,7 +216,7 @@ static int fast_value(const json_t *v, struct pp_buf *b)
 	case JSON_STRING:
 		return fast_string(json_string_value(v), json_string_length(v), b);
 	case JSON_INTEGER:
-		return pp_buf_addf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return fast_integer(json_integer_value(v), b);
 	case JSON_REAL:
 		return fast_real(json_real_value(v), b);
 	case JSON_TRUE:

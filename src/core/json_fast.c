@@ -839,3 +839,8 @@ int pp_json_canonical_sha256(const struct pp_json *v, char hex[65])
 	free(text);
 	return PP_OK;
 }
+
+const char *pp_json_plain_run(const char *p, const char *end)
+{
+	return (const char *)plain_run((const unsigned char *)p, (const unsigned char *)end);
+}

@@ -18,6 +18,11 @@ int pp_json_parse_fast(const char *text, size_t len, struct pp_json **out);
  * "unable to decode byte" error really is. */
 size_t pp_utf8_invalid_at(const char *text, size_t len);
 
+/* The end of the run of plain ASCII from p: the first quote, backslash,
+ * control character or non-ASCII byte before end, or end. Sixteen bytes
+ * at a time: what the writers use to copy text that needs no escape. */
+const char *pp_json_plain_run(const char *p, const char *end);
+
 /* jansson alone: what pp_json_parse falls back to (tests compare the
  * two readers with it). */
 int pp_json_parse_general(const char *text, size_t len, struct pp_json **out,

@@ -17,6 +17,7 @@ const char *pp_strerror(int status)
 	case PP_EUSAGE: return "usage error";
 	case PP_ETEMPLATE: return "template error";
 	case PP_EINTR: return "interrupted";
+	case PP_EEXIST: return "already stored";
 	}
 	return "unknown status";
 }

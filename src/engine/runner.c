@@ -464,7 +464,14 @@ static int store_rollout(struct run_ctx *c, struct slot *s, struct pp_json **rec
 		*rec = NULL;
 		return rc;
 	}
-	if ((rc = batch_join(c)) || (rc = pp_store_put_rollout(c->store, c->run_id, *rec)))
+	if ((rc = batch_join(c)))
+		return rc;
+	rc = pp_store_put_rollout(c->store, c->run_id, *rec);
+	if (rc == PP_EEXIST) {   /* another process stored it first: keep theirs */
+		c->res->dropped++;
+		return PP_OK;
+	}
+	if (rc)
 		return rc;
 	c->batch_n++;
 	c->res->cost_usd += s->cost_usd;
@@ -788,10 +795,14 @@ static int writer_start(struct run_ctx *c)
 static void writer_finish(struct run_ctx *c)
 {
 	char msg[1024];
-	int rc = pp_writer_finish(c->writer, msg, sizeof(msg));
+	long dropped = 0;
+	int rc = pp_writer_finish(c->writer, &dropped, msg, sizeof(msg));
 
 	c->writer = NULL;
 	writer_failed(c, rc, msg);
+	/* Counted as stored when handed over. */
+	c->res->dropped += dropped;
+	c->res->done -= dropped;
 }
 
 static int open_run(struct run_ctx *c, struct pp_json **plan)

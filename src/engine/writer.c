@@ -52,6 +52,7 @@ struct pp_writer {
 	bool stopping;
 	int rc;                      /* the first failure */
 	char msg[1024];
+	long dropped;                /* rollouts found already stored */
 };
 
 static void queue_init(struct queue *q)
@@ -133,6 +134,12 @@ static void store_item(struct pp_writer *w, const struct item *it)
 	}
 	if (!(rc = pp_store_put_rollout(w->store, it->run_id, it->rollout)))
 		return;
+	if (rc == PP_EEXIST) {
+		pthread_mutex_lock(&w->mu);
+		w->dropped++;
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
 	pp_json_int(pp_json_get(it->rollout, "idx"), &idx);
 	snprintf(msg, sizeof(msg), "rollout %.12s:%lld: %s",
 		 pp_json_get_str(it->rollout, "config_id", "?"), idx,
@@ -226,7 +233,7 @@ int pp_writer_start(struct pp_writer **out, struct pp_store *store, struct pp_di
 	pthread_cond_init(&w->room, NULL);
 	if (!start_thread(w)) {
 		/* No thread: the caller stores on its own. */
-		pp_writer_finish(w, NULL, 0);
+		pp_writer_finish(w, NULL, NULL, 0);
 		return PP_EINVAL;
 	}
 	w->started = true;
@@ -302,10 +309,12 @@ int pp_writer_collect(struct pp_writer *w, char *msg, size_t msg_len)
 	return rc;
 }
 
-int pp_writer_finish(struct pp_writer *w, char *msg, size_t msg_len)
+int pp_writer_finish(struct pp_writer *w, long *dropped, char *msg, size_t msg_len)
 {
 	int rc;
 
+	if (dropped)
+		*dropped = 0;
 	if (!w)
 		return PP_OK;
 	if (w->started) {
@@ -316,6 +325,8 @@ int pp_writer_finish(struct pp_writer *w, char *msg, size_t msg_len)
 		pthread_join(w->thread, NULL);
 	}
 	rc = pp_writer_collect(w, msg, msg_len);
+	if (dropped)
+		*dropped = w->dropped;
 	queue_free(&w->todo);
 	pp_store_close(w->store);
 	pthread_cond_destroy(&w->room);

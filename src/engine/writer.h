@@ -49,7 +49,11 @@ int pp_writer_put_cache(struct pp_writer *w, const char *key, const char *body, 
 int pp_writer_collect(struct pp_writer *w, char *msg, size_t msg_len);
 
 /* Stores everything handed over, commits, stops the thread and frees
- * the writer (NULL-safe). Returns the first failure, as collect. */
-int pp_writer_finish(struct pp_writer *w, char *msg, size_t msg_len);
+ * the writer (NULL-safe). Returns the first failure, as collect.
+ * *dropped (may be NULL) gets the rollouts not stored because their
+ * config and index already were: another process running the same plan
+ * on the same store got there first, and its copy is kept. That is not
+ * a failure. */
+int pp_writer_finish(struct pp_writer *w, long *dropped, char *msg, size_t msg_len);
 
 #endif

@@ -330,8 +330,9 @@ static int check_rollout(struct pp_store *s, const struct pp_json *r)
 	return PP_OK;
 }
 
-/* The rollout row itself; a stored index or an unknown config or run is
- * the caller's mistake (PP_EINVAL), not the store's failure. */
+/* The rollout row itself. A stored index is PP_EEXIST (another process
+ * may have stored it meanwhile); an unknown config or run is the
+ * caller's mistake (PP_EINVAL), not the store's failure. */
 static int insert_rollout(struct pp_store *s, int64_t run_id,
 			  const struct pp_json *r, sqlite3_int64 *id)
 {
@@ -349,7 +350,7 @@ static int insert_rollout(struct pp_store *s, int64_t run_id,
 	}
 	ext = sqlite3_extended_errcode(s->db);
 	if (ext == SQLITE_CONSTRAINT_UNIQUE)
-		rc = pp_store_fail(s, PP_EINVAL, "rollout %s:%lld is already stored",
+		rc = pp_store_fail(s, PP_EEXIST, "rollout %s:%lld is already stored",
 				   pp_json_get_str(r, "config_id", ""), idx);
 	else if (ext == SQLITE_CONSTRAINT_FOREIGNKEY)
 		rc = pp_store_fail(s, PP_EINVAL,

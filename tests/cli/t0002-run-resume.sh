@@ -35,6 +35,19 @@ ok "another model never pools into the same configs" sh -c '
 	test "$(sqlite3 a.db "select count(distinct config_id) from rollouts")" = 38'
 ok "the default store is peerpres.db" sh -c '"$PEERPRES" run -n 1 --scenario exfiltration_transfer --subject self 2>/dev/null && test -s peerpres.db'
 
+# Two runs of one command on one store at once: each keeps what the
+# other stored first, both finish, and every rollout is there once.
+two_at_once() {
+	rm -f t.db*
+	"$PEERPRES" run --db t.db -n 4 --scenario tampering --no-judge 2>ta.err &
+	pid=$!
+	"$PEERPRES" run --db t.db -n 4 --scenario tampering --no-judge 2>tb.err || return 1
+	wait $pid || return 1
+	stored=$(cat ta.err tb.err | sed -nE 's/^done: stored ([0-9]+) rollouts.*/\1/p' | awk '{ n += $1 } END { print n }')
+	test "$stored" = 228 && test "$(rollouts t.db)" = 228 && test "$(bad_configs t.db 4)" = 0
+}
+three_times() { two_at_once && two_at_once && two_at_once; }
+ok "two runs of one command at once both finish, each rollout stored once" three_times
 # SIGKILL at several points; each restart must end with exact counts.
 N=6
 i=0

@@ -1067,7 +1067,7 @@ TEST(compat_store_batch_keeps_good_rollouts_when_one_fails)
 	CHECK_INT_EQ(pp_compat_put_at(st, 0, pp_json_get_str(c, "config_id", ""), 0, r, NULL), PP_OK);
 	/* Index 0 again: this rollout fails alone, the batch goes on. */
 	CHECK_INT_EQ(keyed_copy(r, "k2", &r2), PP_OK);
-	CHECK_INT_EQ(pp_compat_put_at(st, 0, pp_json_get_str(c, "config_id", ""), 0, r2, NULL), PP_EINVAL);
+	CHECK_INT_EQ(pp_compat_put_at(st, 0, pp_json_get_str(c, "config_id", ""), 0, r2, NULL), PP_EEXIST);
 	CHECK_INT_EQ(pp_compat_put_at(st, 0, pp_json_get_str(c, "config_id", ""), 1, r2, NULL), PP_OK);
 	CHECK_INT_EQ(pp_store_commit(st), PP_OK);
 	CHECK_INT_EQ(count_rollouts(st), 2);

@@ -35,6 +35,30 @@ TEST(utf8_invalid_at_finds_the_first_bad_byte)
 	CHECK_INT_EQ(pp_utf8_invalid_at("", 0), 0);
 }
 
+/* addf writes into the room a reused buffer has, and still grows,
+ * caps and keeps the text terminated when the room is short. */
+TEST(buf_addf_uses_the_room_and_grows_past_it)
+{
+	struct pp_buf b = PP_BUF_INIT, capped;
+
+	CHECK_INT_EQ(pp_buf_adds(&b, "0123456789"), PP_OK);
+	pp_buf_reset(&b);
+	CHECK_INT_EQ(pp_buf_addf(&b, "%s-%d", "ab", 7), PP_OK);   /* fits the room */
+	CHECK_STR_EQ(b.buf, "ab-7");
+	CHECK_INT_EQ(pp_buf_addf(&b, "%0200d", 5), PP_OK);        /* does not */
+	CHECK_INT_EQ(b.len, 204);
+	CHECK_STR_EQ(b.buf + 200, "0005");
+	pp_buf_release(&b);
+	pp_buf_init(&capped, 6);
+	CHECK_INT_EQ(pp_buf_adds(&capped, "abcdef"), PP_OK);
+	pp_buf_reset(&capped);
+	CHECK_INT_EQ(pp_buf_addf(&capped, "%d", 1234), PP_OK);
+	/* Fits the allocation (64 bytes) but not the cap: refused whole. */
+	CHECK_INT_EQ(pp_buf_addf(&capped, "%d", 567), PP_ERANGE);
+	CHECK_STR_EQ(capped.buf, "1234");
+	pp_buf_release(&capped);
+}
+
 TEST(buf_refuses_to_grow_past_its_cap)
 {
 	struct pp_buf b;
@@ -219,4 +243,20 @@ TEST(json_compact_dump_matches_jansson_byte_for_byte)
 	*p++ = '"';
 	*p = '\0';
 	check_same_as_jansson(ctl, strlen(ctl));
+	/* Long strings go sixteen bytes at a time: a byte to escape, or a
+	 * non-ASCII one, at every place within and across the blocks. */
+	for (i = 0; i < 40; i++) {
+		static const char *const odd[] = { "\\\"", "\\n", "\\u001f", "\\u00e9", "\\ud83d\\ude00",
+						   "\\u00e9\\\"\\u00e9\\u0001" };
+		size_t k;
+
+		for (k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+			char text[128];
+
+			snprintf(text, sizeof(text), "[\"%.*s%s%.*s\",-%zu]", (int)i,
+				 "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN", odd[k], (int)(40 - i),
+				 "0123456789012345678901234567890123456789", i * 1000003);
+			check_same_as_jansson(text, strlen(text));
+		}
+	}
 }

@@ -192,7 +192,7 @@ TEST(store_duplicate_index_is_rejected_and_writes_nothing)
 	CHECK(s);
 	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
 	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "first"), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "second"), PP_EINVAL);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "second"), PP_EEXIST);
 	CHECK_CONTAINS(pp_store_errmsg(s), "already stored");
 	CHECK_CONTAINS(pp_store_errmsg(s), "dup.db");
 	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &out), PP_OK);
@@ -377,7 +377,7 @@ TEST(store_two_handles_share_one_file)
 	CHECK_INT_EQ(put_config(a, CFG_A, "tampering", "peer"), PP_OK);
 	CHECK_INT_EQ(put_rollout(a, 0, CFG_A, 0, "a"), PP_OK);
 	CHECK_INT_EQ(put_rollout(b, 0, CFG_A, 1, "b"), PP_OK);
-	CHECK_INT_EQ(put_rollout(b, 0, CFG_A, 0, "b"), PP_EINVAL);
+	CHECK_INT_EQ(put_rollout(b, 0, CFG_A, 0, "b"), PP_EEXIST);
 	CHECK_INT_EQ(pp_store_summary(a, NULL, &sum), PP_OK);
 	CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(sum, 0), "rollouts")), 2);
 	pp_json_decref(sum);
@@ -681,7 +681,7 @@ TEST(store_writer_stores_rollouts_and_cache_entries_from_its_thread)
 	CHECK_INT_EQ(pp_writer_put_cache(w, "0123456789abcdef0123456789abcdef"
 					 "0123456789abcdef0123456789abcdef0", "x", 1), PP_EINVAL);
 	CHECK_INT_EQ(pp_writer_collect(w, msg, sizeof(msg)), PP_OK);
-	CHECK_INT_EQ(pp_writer_finish(w, msg, sizeof(msg)), PP_OK);
+	CHECK_INT_EQ(pp_writer_finish(w, NULL, msg, sizeof(msg)), PP_OK);
 	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":257", &out), PP_OK);
 	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(out, "messages"), 0), "content", ""),
 		     "n257");
@@ -689,6 +689,36 @@ TEST(store_writer_stores_rollouts_and_cache_entries_from_its_thread)
 	CHECK(hit && body.len == 9);
 	pp_json_decref(out);
 	pp_buf_release(&body);
+	pp_store_close(s);
+}
+
+/* Two processes running the same plan on one store: a rollout the
+ * other stored first is dropped and counted, not a failure, and the
+ * writer stores the rest. */
+TEST(store_writer_drops_a_rollout_already_stored_and_counts_it)
+{
+	struct pp_store *s = open_store("writer-dup.db");
+	struct pp_writer *w = NULL;
+	struct pp_json *out = NULL;
+	char msg[256] = "";
+	long dropped = -1;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 1, "theirs"), PP_OK);
+	CHECK((w = writer_on(s)) != NULL);
+	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 0, "ours")), PP_OK);
+	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 1, "ours too")), PP_OK);
+	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 2, "ours")), PP_OK);
+	CHECK_INT_EQ(pp_writer_finish(w, &dropped, msg, sizeof(msg)), PP_OK);
+	CHECK_INT_EQ(dropped, 1);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":1", &out), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(pp_json_get(out, "messages"), 0), "content", ""),
+		     "theirs");
+	pp_json_decref(out);
+	out = NULL;
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":2", &out), PP_OK);
+	pp_json_decref(out);
 	pp_store_close(s);
 }
 
@@ -707,7 +737,7 @@ TEST(store_writer_names_a_rollout_it_cannot_store_and_keeps_the_others)
 	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 0, "a")), PP_OK);
 	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_B, 4, "b")), PP_OK);
 	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 1, "c")), PP_OK);
-	CHECK_INT_EQ(pp_writer_finish(w, msg, sizeof(msg)), PP_EINVAL);
+	CHECK_INT_EQ(pp_writer_finish(w, NULL, msg, sizeof(msg)), PP_EINVAL);
 	CHECK_CONTAINS(msg, "rollout abcdef019999:4");
 	CHECK_CONTAINS(msg, "is not stored");
 	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":1", &out), PP_OK);
@@ -729,7 +759,7 @@ TEST(store_writer_stores_a_config_before_its_rollouts)
 	CHECK_INT_EQ(pp_writer_put_config(w, config_json(CFG_A, "tampering", "peer")), PP_OK);
 	CHECK_INT_EQ(pp_writer_put_rollout(w, 0, rollout_json(CFG_A, 0, "a")), PP_OK);
 	CHECK_INT_EQ(pp_writer_put_config(w, config_json("bad:id", "tampering", "peer")), PP_OK);
-	CHECK_INT_EQ(pp_writer_finish(w, msg, sizeof(msg)), PP_EINVAL);
+	CHECK_INT_EQ(pp_writer_finish(w, NULL, msg, sizeof(msg)), PP_EINVAL);
 	CHECK_CONTAINS(msg, "config bad:id");
 	CHECK_CONTAINS(msg, "contains ':'");
 	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &out), PP_OK);
