@@ -28,7 +28,11 @@
 #include "compat/compat_int.h"
 #include "core/alloc.h"
 
-#define WINDOW 16
+/* Results a worker may be ahead of the sink. The sink's thread stops
+ * for a commit or a checkpoint now and then; 16 places filled up in the
+ * meantime and the worker waited, 64 keep it busy (import 5-10% faster,
+ * 3 MB more at the peak; 256 gained nothing more). */
+#define WINDOW 64
 #define MAX_WORKERS 16
 /* Renders kept by all the workers together (each keeps its share, at
  * least MIN_RENDERS): about 100 MB. */
