@@ -602,6 +602,9 @@ void pp_store_close(struct pp_store *s)
 
 	if (!s)
 		return;
+	/* First: the close checkpoints the whole log only as the last
+	 * connection to the file. */
+	pp_store_ckpt_stop(s);
 	for (i = 0; i < PP_ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	/* close_v2 defers the close if a statement somehow survives. */

@@ -86,9 +86,12 @@ int pp_store_tune_for_bulk(struct pp_store *s)
 		return PP_EINVAL;
 	pp_store_clear_error(s);
 	/* A batch's new pages stay in the cache until the commit writes them
-	 * once; fewer, larger checkpoints copy each page once. */
-	return exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000",
-		    "setting the handle up for a bulk import");
+	 * once; fewer, larger checkpoints copy each page once, and on
+	 * another thread when one can start. */
+	int rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000",
+		      "setting the handle up for a bulk import");
+
+	return rc ? rc : pp_store_ckpt_start(s);
 }
 
 int pp_store_commit(struct pp_store *s)

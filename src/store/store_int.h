@@ -42,7 +42,16 @@ struct pp_store {
 	sqlite3_stmt *st[PP_ST_COUNT];
 	struct pp_buf scratch; /* reused for JSON text bound to statements */
 	int batches_ready;     /* pp_store_begin set the handle up */
+	struct pp_store_ckpt *ckpt;  /* a bulk writer's checkpoints, or NULL */
 };
+
+/* Checkpoints of this handle's log on a thread and connection of their
+ * own (store_ckpt.c), for a bulk writer: its commits never wait for the
+ * disk then. Start fails only for want of memory; stop (at the close)
+ * is safe without a start. */
+int pp_store_ckpt_start(struct pp_store *s);
+extern int pp_store_ckpt_frames;   /* pages of log between checkpoints */
+void pp_store_ckpt_stop(struct pp_store *s);
 
 /* Records "path: message" as the last error and returns rc. */
 int pp_store_fail(struct pp_store *s, int rc, const char *fmt, ...)

@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -11,6 +13,7 @@
 #include <peerpres/store.h>
 #include "core/alloc.h"
 #include "engine/writer.h"
+#include "store/store_int.h"
 #include "../harness/test.h"
 
 #define CFG_A "abcdef0123456789aaaa"
@@ -787,5 +790,59 @@ TEST(store_twin_is_refused_in_memory_and_inside_a_transaction)
 	CHECK_INT_EQ(pp_store_open_twin(s, &twin, &d), PP_OK);
 	CHECK(twin != NULL);
 	pp_store_close(twin);
+	pp_store_close(s);
+}
+
+/* A bulk writer's log is copied into the database by another thread as
+ * it grows, so it stays small however much is written (without that
+ * thread it would hold all of it until the close), and a second handle
+ * reads everything back. */
+TEST(store_bulk_writer_log_is_checkpointed_behind_it)
+{
+	struct pp_store *s = open_store("bulk.db");
+	struct timespec pause = { 0, 3000000 };
+	char path[512], wal[600];
+	struct stat st;
+	off_t largest = 0;
+	int i, k, saved = pp_store_ckpt_frames;
+
+	CHECK(s);
+	db_path(path, sizeof(path), "bulk.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	pp_store_ckpt_frames = 50;   /* 200 KB of log */
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
+	for (i = 0; i < 40; i++) {   /* 40 batches of 10 rollouts, 16 KB each */
+		CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
+		for (k = 0; k < 10; k++) {
+			struct pp_json *r = rollout_json(CFG_A, i * 10 + k, "x");
+			char big[16384];
+
+			memset(big, 'a' + k, sizeof(big) - 1);
+			big[sizeof(big) - 1] = '\0';
+			pp_json_set_str(pp_json_at(pp_json_get(r, "messages"), 0), "content", big);
+			CHECK_INT_EQ(pp_store_put_rollout(s, 0, r), PP_OK);
+			pp_json_decref(r);
+		}
+		CHECK_INT_EQ(pp_store_commit(s), PP_OK);
+		nanosleep(&pause, NULL);
+		if (!stat(wal, &st) && st.st_size > largest)
+			largest = st.st_size;
+	}
+	/* 6.5 MB written; the log restarts after each full checkpoint. */
+	CHECK(largest > 0 && largest < 2 * 1024 * 1024);
+	pp_store_close(s);
+	pp_store_ckpt_frames = saved;
+	CHECK(stat(wal, &st) != 0);   /* the close checkpointed the rest */
+	s = open_store("bulk.db");
+	CHECK(s);
+	{
+		struct pp_json *out = NULL;
+
+		CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":399", &out), PP_OK);
+		CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(pp_json_get(out, "messages"), 0),
+						     "content")), 16383);
+		pp_json_decref(out);
+	}
 	pp_store_close(s);
 }
