@@ -162,9 +162,8 @@ out:
 
 int cmd_validate(struct cli *c)
 {
-	long n_configs = 0, n_routes = 0, n_bad = 0;
+	long n_configs = 0, n_routes = 0, n_bad = 0, n_files_bad = 0;
 	size_t i;
-	int failed = 0;
 
 	if (!c->n_args) {
 		cli_error("validate needs scenario files; see 'peerpres validate --help'");
@@ -176,7 +175,7 @@ int cmd_validate(struct cli *c)
 
 		if (validate_file(c->args[i], c, &n_configs, &n_routes, &n_bad, &skipped) ||
 		    n_bad > before) {
-			failed = 1;
+			n_files_bad++;
 			fprintf(stderr, "%s: FAILED\n", c->args[i]);
 		} else if (skipped) {
 			printf("%s: skipped (no 'scenario' key: an include, checked through its scenarios)\n",
@@ -185,6 +184,11 @@ int cmd_validate(struct cli *c)
 			printf("%s: ok\n", c->args[i]);
 		}
 	}
-	printf("%ld configs, %ld route checks, %ld failures\n", n_configs, n_routes, n_bad);
-	return failed ? EXIT_RUNTIME : 0;
+	/* A file that failed to load adds no configs and no checks: the
+	 * counts alone would read as a clean pass. */
+	printf("%ld configs, %ld route checks, %ld failures", n_configs, n_routes, n_bad);
+	if (n_files_bad)
+		printf("; %ld of %zu files FAILED", n_files_bad, c->n_args);
+	putchar('\n');
+	return n_files_bad ? EXIT_RUNTIME : 0;
 }

@@ -66,6 +66,8 @@ fails_with 1 "validate rejects an unknown key in 'world'" "$PEERPRES" validate b
 ok "... at the key" grep -q "bad/world_key.yaml:[0-9]*:3: unknown key 'drivee' in 'world'" last.out
 fails_with 1 "validate of a missing file says why" "$PEERPRES" validate nosuch.yaml
 ok "... with the system's reason" grep -q "nosuch.yaml: cannot read file: No such file or directory" last.out
+fails_with 1 "validate of a good file and a missing one fails" "$PEERPRES" validate "$ROOT"/scenarios/tampering.yaml nosuch.yaml
+ok "... and its counts say a file failed" grep -q "0 failures; 1 of 2 files FAILED" last.out
 sed 's/^tools: \[list_files/tools: [list_filez/' "$ROOT"/scenarios/tampering.yaml > bad/typo.yaml
 fails_with 1 "validate reports a schema error" "$PEERPRES" validate bad/typo.yaml
 ok "... with file, line and column" grep -q "bad/typo.yaml:[0-9]*:[0-9]*: unknown tool 'list_filez'" last.out
