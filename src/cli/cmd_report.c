@@ -160,7 +160,8 @@ int cmd_report(struct cli *c)
 {
 	enum pp_report_format fmt;
 	struct pp_store *store = NULL;
-	struct pp_json *summary = NULL, *report = NULL, *filters = NULL, *judge = NULL;
+	struct pp_json *summary = NULL, *report = NULL, *filters = NULL, *given = NULL;
+	struct pp_json *judge = NULL;
 	long cap;
 	int rc = EXIT_RUNTIME;
 
@@ -176,21 +177,26 @@ int cmd_report(struct cli *c)
 		pp_store_close(store);
 		return rc;
 	}
+	if ((rc = cli_arm_filters(c, store, &filters)))
+		goto out;
 	rc = EXIT_RUNTIME;
-	filters = cli_store_filters(c);
-	if (!filters || pp_store_summary(store, filters, &summary)) {
+	/* given: the filters as the flags say them, an arm's label as its
+	 * model, which is how the report's cells name it */
+	if (!(given = cli_store_filters(c)) || pp_store_summary(store, filters, &summary)) {
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
 		goto out;
 	}
 	/* Still a report, with its empty tables, but not a silent one. */
 	cli_note_nothing_selected(c, pp_json_len(summary));
-	if (pp_store_apply_judge(store, summary, c->n_judges ? c->judges[0] : NULL, &judge))
+	if (cli_label_arm(c, filters, summary))
+		cli_error("cannot build the report");
+	else if (pp_store_apply_judge(store, summary, c->n_judges ? c->judges[0] : NULL, &judge))
 		cli_error("cannot apply the judge: %s", pp_store_errmsg(store));
 	else if (pp_report_build(summary, &report))
 		cli_error("cannot build the report");
 	else if (c->study_refusal && pp_report_study_refusal(summary, report))
 		cli_error("cannot apply the study's refusal adjustment");
-	else if (note_all_left_out(store, filters, report))
+	else if (note_all_left_out(store, given, report))
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
 	/* Which judge filled the undecided labels, for the writers. */
 	else if (pp_json_is_object(report) &&
@@ -200,6 +206,7 @@ int cmd_report(struct cli *c)
 		rc = write_report(c, report, summary, store, fmt, cap);
 out:
 	pp_json_decref(filters);
+	pp_json_decref(given);
 	pp_json_decref(summary);
 	pp_json_decref(judge);
 	pp_json_decref(report);
