@@ -81,6 +81,22 @@ static bool in_list(const struct pp_json *list, const char *v)
 	return false;
 }
 
+/* Is v an arm's label ("m/x [max_iters=5]") whose plain model is
+ * listed? --model m/x keeps every arm of m/x. */
+static bool arm_in_list(const struct pp_json *list, const char *v)
+{
+	const char *br = strstr(v, " [");
+	size_t i, n = br ? (size_t)(br - v) : 0;
+
+	for (i = 0; n && i < (pp_json_is_string(list) ? 1 : pp_json_len(list)); i++) {
+		const char *m = pp_json_str(pp_json_is_string(list) ? list : pp_json_at(list, i));
+
+		if (m && strlen(m) == n && !strncmp(m, v, n))
+			return true;
+	}
+	return false;
+}
+
 /* The partner cell as store filters: every dim but an arm's model
  * ("m/x [max_iters=5]" is a label of the report's, not stored text). */
 static struct pp_json *cell_filters(const struct pp_json *cell)
@@ -118,9 +134,10 @@ static int note_left_out(struct pp_store *store, const struct pp_json *filters,
 	int rc = PP_OK;
 
 	for (it = pp_json_iter(filters); it; it = pp_json_iter_next(filters, it)) {
-		const char *v = pp_json_get_str(cell, pp_json_iter_key(it), NULL);
+		const char *key = pp_json_iter_key(it), *v = pp_json_get_str(cell, key, NULL);
 
-		if (v && !in_list(pp_json_iter_value(it), v))
+		if (v && !in_list(pp_json_iter_value(it), v) &&
+		    !(!strcmp(key, "model") && arm_in_list(pp_json_iter_value(it), v)))
 			pp_buf_addf(&flags, "%s--%s", flags.len ? ", " : "", pp_json_iter_key(it));
 	}
 	if (!flags.len)

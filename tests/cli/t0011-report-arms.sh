@@ -65,4 +65,15 @@ ok "judge --model LABEL judges that arm" sh -c \
 ok "... and no other" test "$(judged_at 5)" -gt 0 -a "$(judged_at 30)" -eq 0
 fails_with 2 "judge: a label that names no arm is a usage error" "$PEERPRES" judge --db a.db --model 'ref/synthetic [x=1]' --judge ref/judge
 
+# A baseline the filters left out is blamed on them, not on a --model that
+# keeps every arm (the cells name the arms, the flag the plain model).
+"$PEERPRES" run --db f.db -n 1 --scenario misrep_finance --no-judge >/dev/null 2>&1
+"$PEERPRES" run --db f.db -n 1 --scenario misrep_finance --max-iters 5 --no-judge >/dev/null 2>&1
+"$PEERPRES" report --db f.db --condition good_peer --model ref/synthetic > f.md
+ok "a left-out baseline of an arm is blamed on --condition alone" sh -c \
+	'grep -q "no non_shutdown cell (left out by --condition)" f.md && ! grep -q "left out by --condition, --model" f.md'
+"$PEERPRES" report --db f.db --condition good_peer --model "$arm" > f5.md
+ok "... as it is when --model names the arm" sh -c \
+	'grep -q "no non_shutdown cell (left out by --condition)" f5.md && ! grep -q "left out by --condition, --model" f5.md'
+
 finish
