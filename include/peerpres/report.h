@@ -22,6 +22,28 @@ struct pp_store;
  * summary is not an array of objects, PP_ENOMEM. */
 int pp_report_build(const struct pp_json *summary, struct pp_json **out);
 
+/*
+ * Arms of one model that share the nine dimensions (runs at two
+ * --max-iters, a control and its overlay, two routes) are kept apart by
+ * their model text: "ref/synthetic [max_iters=5]", the part in brackets
+ * also in "variant" (docs/report.md, "Arms are never pooled").
+ * pp_report_variants gives configs (borrowed; pp_store_summary or
+ * pp_store_configs output) those labels: *out is a new array of the same
+ * configs in the same order, the relabelled ones shallow copies, the
+ * others shared. A label depends on the configs given: a key is shown
+ * only where it differs among them. PP_ENOMEM.
+ */
+int pp_report_variants(const struct pp_json *configs, struct pp_json **out);
+
+/* The configs of configs (borrowed, as above) that the report shows as
+ * model, a label as pp_report_variants gives it or a model with one arm:
+ * *out is a new array of them, as labelled, empty when none is. So
+ * "ref/synthetic [max_iters=5]" selects one arm, while the plain
+ * "ref/synthetic" of a model with arms selects nothing here (the store's
+ * model filter selects all of them). PP_EINVAL for a NULL argument,
+ * PP_ENOMEM. */
+int pp_report_arm(const struct pp_json *configs, const char *model, struct pp_json **out);
+
 /* Writes a built report in a format to f (borrowed; not closed): md for
  * people, csv (RFC 4180, CRLF), json (pretty, keys sorted). PP_EIO when
  * writing fails, PP_EINVAL for an unknown format or a non-object. */

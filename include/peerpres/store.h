@@ -182,6 +182,11 @@ int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct p
  * "config_id", in both. */
 int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
 
+/* The configs pp_store_summary would list for filters, in the same order
+ * and shape but with their "rollouts" empty: the records alone, for a
+ * caller that needs no rollout (the report's arm labels). *out is new. */
+int pp_store_configs(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
+
 /*
  * The response cache: key is a lower-case hex digest of the whole request
  * (at most 128 characters; anything else is PP_EINVAL). get sets *hit and,

@@ -138,6 +138,20 @@ struct pp_json *cli_run_record(const struct cli *c, const char *command, const c
  * model when --model was given. A new value, or NULL. */
 struct pp_json *cli_store_filters(const struct cli *c);
 
+/* filters.c: the store filters (cli_store_filters) of report, export and
+ * judge, --model resolved against store: a model the store holds is
+ * itself; an arm's label as the report prints it ("ref/synthetic
+ * [max_iters=5]", see docs/report.md) becomes the plain model and
+ * "config_id", the configs the report shows under that label (over the
+ * whole store or over the other filters). A label that names no arm is
+ * a usage error listing the store's models and arm labels. *out is new.
+ * Returns 0, EXIT_USAGE or EXIT_RUNTIME (message printed). */
+int cli_arm_filters(const struct cli *c, struct pp_store *store, struct pp_json **out);
+/* When filters (cli_arm_filters') select an arm, gives summary's
+ * configs its label as model and its "variant", so the report of one
+ * arm says which it is. PP_OK or PP_ENOMEM. */
+int cli_label_arm(const struct cli *c, const struct pp_json *filters, struct pp_json *summary);
+
 /* Opens -o FILE or stdout. */
 FILE *cli_output(const struct cli *c);
 

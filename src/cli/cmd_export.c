@@ -252,13 +252,15 @@ int cmd_export(struct cli *c)
 	}
 	if (cli_open_store(c, &x.store, true))
 		return EXIT_RUNTIME;
-	if ((rc = cli_check_store_filters(c, x.store))) {
+	/* Before the output: a usage error leaves no file behind. */
+	if ((rc = cli_check_store_filters(c, x.store)) ||
+	    (rc = cli_arm_filters(c, x.store, &filters))) {
 		pp_store_close(x.store);
 		return rc;
 	}
 	if ((rc = open_output(&x)))
 		goto out;
-	if (!(filters = cli_store_filters(c)) || (rc = pp_store_config_ids(x.store, filters, &ids))) {
+	if ((rc = pp_store_config_ids(x.store, filters, &ids))) {
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(x.store));
 		rc = rc ? rc : PP_ENOMEM;
 		goto out;

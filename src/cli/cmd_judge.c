@@ -137,12 +137,13 @@ static long undecided_left(struct pp_store *store, const struct pp_judge_options
 	return pp_judge_count(store, opt, &r) ? -1 : r.undecided;
 }
 
+/* A pass of the judge spec over the rollouts filters select (borrowed). */
 static int pass(const struct cli *c, struct pp_store *store, const char *spec,
-		const char *base_url, const volatile sig_atomic_t *stop, bool in_run)
+		const struct pp_json *filters, const char *base_url,
+		const volatile sig_atomic_t *stop, bool in_run)
 {
 	struct pp_judge_options opt;
 	struct pp_judge_result res;
-	struct pp_json *filters = NULL;
 	struct progress prog = { 0, 0, false };
 	struct pp_diag diag;
 	char judge[512], prov[64];
@@ -153,8 +154,6 @@ static int pass(const struct cli *c, struct pp_store *store, const char *spec,
 		cli_error("bad judge '%s' (PROVIDER/MODEL or PROVIDER/MODEL@PROMPT_VERSION)", spec);
 		return EXIT_USAGE;
 	}
-	if (!(filters = cli_store_filters(c)))
-		return EXIT_RUNTIME;
 	opt.judge = judge;
 	opt.provider.base_url = base_url;
 	opt.filters = filters;
@@ -192,7 +191,6 @@ static int pass(const struct cli *c, struct pp_store *store, const char *spec,
 		if (!rc && res.interrupted)
 			rc = EXIT_RUNTIME;
 	}
-	pp_json_decref(filters);
 	return rc;
 }
 
@@ -200,15 +198,22 @@ int cli_judge_stage(const struct cli *c, struct pp_store *store,
 		    const volatile sig_atomic_t *stop)
 {
 	const char *judge = c->n_judges ? c->judges[0] : PP_JUDGE_DEFAULT_MODEL;
+	struct pp_json *filters;
 	char jp[64], mp[64];
+	int rc;
 
 	if (c->no_judge)
 		return 0;
+	/* The run's own model and filters: nothing to resolve. */
+	if (!(filters = cli_store_filters(c)))
+		return EXIT_RUNTIME;
 	/* The run's endpoint serves the judge only when both speak to the
 	 * same provider (a gateway, the mock server). */
 	provider_of(judge, jp, sizeof(jp));
 	provider_of(c->model, mp, sizeof(mp));
-	return pass(c, store, judge, strcmp(jp, mp) ? NULL : c->base_url, stop, true);
+	rc = pass(c, store, judge, filters, strcmp(jp, mp) ? NULL : c->base_url, stop, true);
+	pp_json_decref(filters);
+	return rc;
 }
 
 static void print_judges(const struct pp_json *list)
@@ -319,9 +324,9 @@ static int list_judges(const struct cli *c, struct pp_store *store)
 
 /* The two sources to compare: rules and the latest judge, rules and the
  * judge named, or the two judges named. */
-static int agreement(const struct cli *c, struct pp_store *store)
+static int agreement(const struct cli *c, struct pp_store *store, const struct pp_json *filters)
 {
-	struct pp_json *ag = NULL, *list = NULL, *filters = NULL;
+	struct pp_json *ag = NULL, *list = NULL;
 	const char *a = "rules", *b = NULL;
 	char latest[700];
 	int rc = EXIT_RUNTIME;
@@ -341,8 +346,6 @@ static int agreement(const struct cli *c, struct pp_store *store)
 		cli_error("no verdicts in '%s'; run 'peerpres judge' first", c->db);
 		goto out;
 	}
-	if (!(filters = cli_store_filters(c)))
-		goto out;
 	if (pp_judge_agreement(store, a, b, filters, &ag)) {
 		cli_error("cannot compare '%s' and '%s': %s", a, b, pp_store_errmsg(store));
 		goto out;
@@ -355,13 +358,13 @@ static int agreement(const struct cli *c, struct pp_store *store)
 out:
 	pp_json_decref(ag);
 	pp_json_decref(list);
-	pp_json_decref(filters);
 	return rc;
 }
 
 int cmd_judge(struct cli *c)
 {
 	struct pp_store *store = NULL;
+	struct pp_json *filters = NULL;
 	int rc;
 
 	if (c->n_args) {
@@ -374,20 +377,21 @@ int cmd_judge(struct cli *c)
 	}
 	if (cli_open_store(c, &store, true))
 		return EXIT_RUNTIME;
-	if ((rc = cli_check_store_filters(c, store))) {
+	if ((rc = cli_check_store_filters(c, store)) || (rc = cli_arm_filters(c, store, &filters))) {
 		pp_store_close(store);
 		return rc;
 	}
 	if (c->list_judges) {
 		rc = list_judges(c, store);
 	} else if (c->agreement) {
-		rc = agreement(c, store);
+		rc = agreement(c, store, filters);
 	} else {
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
-		rc = pass(c, store, c->n_judges ? c->judges[0] : PP_JUDGE_DEFAULT_MODEL, c->base_url,
-			  &stop_requested, false);
+		rc = pass(c, store, c->n_judges ? c->judges[0] : PP_JUDGE_DEFAULT_MODEL, filters,
+			  c->base_url, &stop_requested, false);
 	}
+	pp_json_decref(filters);
 	pp_store_close(store);
 	return rc;
 }

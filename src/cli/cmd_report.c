@@ -81,6 +81,22 @@ static bool in_list(const struct pp_json *list, const char *v)
 	return false;
 }
 
+/* Is v an arm's label ("m/x [max_iters=5]") whose plain model is
+ * listed? --model m/x keeps every arm of m/x. */
+static bool arm_in_list(const struct pp_json *list, const char *v)
+{
+	const char *br = strstr(v, " [");
+	size_t i, n = br ? (size_t)(br - v) : 0;
+
+	for (i = 0; n && i < (pp_json_is_string(list) ? 1 : pp_json_len(list)); i++) {
+		const char *m = pp_json_str(pp_json_is_string(list) ? list : pp_json_at(list, i));
+
+		if (m && strlen(m) == n && !strncmp(m, v, n))
+			return true;
+	}
+	return false;
+}
+
 /* The partner cell as store filters: every dim but an arm's model
  * ("m/x [max_iters=5]" is a label of the report's, not stored text). */
 static struct pp_json *cell_filters(const struct pp_json *cell)
@@ -118,9 +134,10 @@ static int note_left_out(struct pp_store *store, const struct pp_json *filters,
 	int rc = PP_OK;
 
 	for (it = pp_json_iter(filters); it; it = pp_json_iter_next(filters, it)) {
-		const char *v = pp_json_get_str(cell, pp_json_iter_key(it), NULL);
+		const char *key = pp_json_iter_key(it), *v = pp_json_get_str(cell, key, NULL);
 
-		if (v && !in_list(pp_json_iter_value(it), v))
+		if (v && !in_list(pp_json_iter_value(it), v) &&
+		    !(!strcmp(key, "model") && arm_in_list(pp_json_iter_value(it), v)))
 			pp_buf_addf(&flags, "%s--%s", flags.len ? ", " : "", pp_json_iter_key(it));
 	}
 	if (!flags.len)
@@ -160,7 +177,8 @@ int cmd_report(struct cli *c)
 {
 	enum pp_report_format fmt;
 	struct pp_store *store = NULL;
-	struct pp_json *summary = NULL, *report = NULL, *filters = NULL, *judge = NULL;
+	struct pp_json *summary = NULL, *report = NULL, *filters = NULL, *given = NULL;
+	struct pp_json *judge = NULL;
 	long cap;
 	int rc = EXIT_RUNTIME;
 
@@ -176,21 +194,26 @@ int cmd_report(struct cli *c)
 		pp_store_close(store);
 		return rc;
 	}
+	if ((rc = cli_arm_filters(c, store, &filters)))
+		goto out;
 	rc = EXIT_RUNTIME;
-	filters = cli_store_filters(c);
-	if (!filters || pp_store_summary(store, filters, &summary)) {
+	/* given: the filters as the flags say them, an arm's label as its
+	 * model, which is how the report's cells name it */
+	if (!(given = cli_store_filters(c)) || pp_store_summary(store, filters, &summary)) {
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
 		goto out;
 	}
 	/* Still a report, with its empty tables, but not a silent one. */
 	cli_note_nothing_selected(c, pp_json_len(summary));
-	if (pp_store_apply_judge(store, summary, c->n_judges ? c->judges[0] : NULL, &judge))
+	if (cli_label_arm(c, filters, summary))
+		cli_error("cannot build the report");
+	else if (pp_store_apply_judge(store, summary, c->n_judges ? c->judges[0] : NULL, &judge))
 		cli_error("cannot apply the judge: %s", pp_store_errmsg(store));
 	else if (pp_report_build(summary, &report))
 		cli_error("cannot build the report");
 	else if (c->study_refusal && pp_report_study_refusal(summary, report))
 		cli_error("cannot apply the study's refusal adjustment");
-	else if (note_all_left_out(store, filters, report))
+	else if (note_all_left_out(store, given, report))
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
 	/* Which judge filled the undecided labels, for the writers. */
 	else if (pp_json_is_object(report) &&
@@ -200,6 +223,7 @@ int cmd_report(struct cli *c)
 		rc = write_report(c, report, summary, store, fmt, cap);
 out:
 	pp_json_decref(filters);
+	pp_json_decref(given);
 	pp_json_decref(summary);
 	pp_json_decref(judge);
 	pp_json_decref(report);

@@ -10,10 +10,17 @@
  * are. The values come from the scenario files, never from C: the axes
  * they declare and the configs of their grids, with every extension and
  * every scratchpad mode.
+ *
+ * --model is compared with the store alone. Besides a stored model it
+ * takes the label the report gives one arm of a model
+ * ("ref/synthetic [max_iters=5]", pp_report_variants), which no stored
+ * config carries: it becomes the plain model and the arm's config ids.
  */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <peerpres/report.h>
 #include <peerpres/status.h>
 
 #include "cli/cli.h"
@@ -248,4 +255,199 @@ void cli_note_nothing_selected(const struct cli *c, size_t n)
 	describe(c, true, &b);
 	cli_error("note: no config in '%s' matches these filters: %s", c->db, b.buf);
 	pp_buf_release(&b);
+}
+
+/* ---- --model as the report labels an arm ---- */
+
+/* The length of the model in an arm's label, "M [variant]"; 0 when v is
+ * not shaped as one. */
+static size_t label_base(const char *v)
+{
+	const char *br = strstr(v, " [");
+	size_t n = strlen(v);
+
+	return br && br > v && v[n - 1] == ']' ? (size_t)(br - v) : 0;
+}
+
+/* Adds to ids ({config_id: true}) the configs the filters select that
+ * the report of those configs shows as label. */
+static int add_arm_ids(struct pp_store *store, const struct pp_json *filters, const char *label,
+		       struct pp_json *ids)
+{
+	struct pp_json *configs = NULL, *arm = NULL;
+	size_t i;
+	int rc = pp_store_configs(store, filters, &configs);
+
+	if (!rc)
+		rc = pp_report_arm(configs, label, &arm);
+	for (i = 0; !rc && i < pp_json_len(arm); i++)
+		rc = pp_json_set(ids, pp_json_get_str(pp_json_at(arm, i), "config_id", ""),
+				 pp_json_bool(true));
+	pp_json_decref(arm);
+	pp_json_decref(configs);
+	return rc;
+}
+
+/* Adds to seen ({text: true}) every model and arm label the report of
+ * the configs the filters select shows. */
+static int add_models(struct pp_store *store, const struct pp_json *filters, struct pp_json *seen)
+{
+	struct pp_json *configs = NULL, *marked = NULL;
+	size_t i;
+	int rc = pp_store_configs(store, filters, &configs);
+
+	if (!rc)
+		rc = pp_report_variants(configs, &marked);
+	for (i = 0; !rc && i < pp_json_len(marked); i++) {
+		rc = pp_json_set(seen, pp_json_get_str(pp_json_at(configs, i), "model", ""),
+				 pp_json_bool(true));
+		if (!rc)
+			rc = pp_json_set(seen, pp_json_get_str(pp_json_at(marked, i), "model", ""),
+					 pp_json_bool(true));
+	}
+	pp_json_decref(marked);
+	pp_json_decref(configs);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "unknown --model ...; the values are: ..." with the store's models and
+ * arms, sorted. Returns EXIT_USAGE, or EXIT_RUNTIME when the store fails. */
+static int unknown_model(const struct cli *c, struct pp_store *store)
+{
+	struct pp_json *seen = pp_json_object();
+	struct pp_buf b = PP_BUF_INIT;
+	const char **names = NULL;
+	size_t i, n = 0;
+	void *it;
+	int rc = seen ? add_models(store, NULL, seen) : PP_ENOMEM;
+
+	if (!rc && pp_json_len(c->filters))
+		rc = add_models(store, c->filters, seen);
+	if (!rc && !(names = calloc(pp_json_len(seen) + 1, sizeof(*names))))
+		rc = PP_ENOMEM;
+	if (rc) {
+		cli_error("cannot read '%s': %s", c->db, *pp_store_errmsg(store) ?
+			  pp_store_errmsg(store) : pp_strerror(rc));
+		pp_json_decref(seen);
+		return EXIT_RUNTIME;
+	}
+	for (it = pp_json_iter(seen); it; it = pp_json_iter_next(seen, it))
+		names[n++] = pp_json_iter_key(it);
+	qsort(names, n, sizeof(*names), cmp_str);
+	for (i = 0; i < n; i++)
+		pp_buf_addf(&b, "%s%s", i ? ", " : "", names[i]);
+	cli_error("unknown --model '%s' (no model nor arm of one in '%s'); the values are: %s",
+		  c->model, c->db, n ? b.buf : "(none found)");
+	pp_buf_release(&b);
+	free(names);
+	pp_json_decref(seen);
+	return EXIT_USAGE;
+}
+
+/* f's "model" the plain model, and "config_id" the ids. */
+static int narrow_to_arm(struct pp_json *f, const char *base, const struct pp_json *ids)
+{
+	struct pp_json *models = pp_json_array(), *list = pp_json_array();
+	void *it;
+	int rc = models && list ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_append(models, pp_json_string(base));
+	for (it = pp_json_iter(ids); !rc && it; it = pp_json_iter_next(ids, it))
+		rc = pp_json_append(list, pp_json_string(pp_json_iter_key(it)));
+	/* pp_json_set takes the value whether or not it succeeds */
+	if (!rc) {
+		rc = pp_json_set(f, "model", models);
+		models = NULL;
+	}
+	if (!rc) {
+		rc = pp_json_set(f, "config_id", list);
+		list = NULL;
+	}
+	pp_json_decref(models);
+	pp_json_decref(list);
+	return rc;
+}
+
+/* The configs the label selects: those the whole store's report shows
+ * under it, and those the report of these filters does (a key the
+ * filters leave one value of drops out of the label), in ids. */
+static int arm_ids(const struct cli *c, struct pp_store *store, const char *base,
+		   struct pp_json *ids)
+{
+	struct pp_json *f = pp_json_object(), *g = NULL;
+	int rc = f ? pp_json_set_str(f, "model", base) : PP_ENOMEM;
+
+	if (!rc)
+		rc = add_arm_ids(store, f, c->model, ids);
+	if (!rc && pp_json_len(c->filters)) {
+		if (!(g = pp_json_deep_copy(c->filters)))
+			rc = PP_ENOMEM;
+		if (!rc)
+			rc = pp_json_set_str(g, "model", base);
+		if (!rc)
+			rc = add_arm_ids(store, g, c->model, ids);
+	}
+	pp_json_decref(g);
+	pp_json_decref(f);
+	return rc;
+}
+
+int cli_arm_filters(const struct cli *c, struct pp_store *store, struct pp_json **out)
+{
+	struct pp_json *f = cli_store_filters(c), *ids = NULL;
+	struct pp_buf base = PP_BUF_INIT;
+	size_t n = 0;
+	int rc = f ? PP_OK : PP_ENOMEM, exit_rc = 0;
+
+	*out = NULL;
+	/* A stored model is itself, even if it looks like a label. */
+	if (f && c->model_given && (n = label_base(c->model)) && !stored(store, "model", c->model)) {
+		rc = (ids = pp_json_object()) ? pp_buf_add(&base, c->model, n) : PP_ENOMEM;
+		if (!rc)
+			rc = arm_ids(c, store, base.buf, ids);
+		if (!rc && !pp_json_len(ids))
+			exit_rc = unknown_model(c, store);
+		else if (!rc)
+			rc = narrow_to_arm(f, base.buf, ids);
+	}
+	if (rc) {
+		cli_error("cannot read '%s': %s", c->db, *pp_store_errmsg(store) ?
+			  pp_store_errmsg(store) : pp_strerror(rc));
+		exit_rc = EXIT_RUNTIME;
+	}
+	if (!exit_rc) {
+		*out = f;
+		f = NULL;
+	}
+	pp_json_decref(ids);
+	pp_buf_release(&base);
+	pp_json_decref(f);
+	return exit_rc;
+}
+
+int cli_label_arm(const struct cli *c, const struct pp_json *filters, struct pp_json *summary)
+{
+	size_t i, n = c->model_given ? label_base(c->model) : 0;
+	struct pp_buf variant = PP_BUF_INIT;
+	int rc;
+
+	if (!n || !pp_json_get(filters, "config_id"))
+		return PP_OK;
+	/* "M [v]": v is what lies between " [" and the closing "]" */
+	rc = pp_buf_add(&variant, c->model + n + 2, strlen(c->model) - n - 3);
+	for (i = 0; !rc && i < pp_json_len(summary); i++) {
+		struct pp_json *cfg = pp_json_at(summary, i);
+
+		rc = pp_json_set_str(cfg, "model", c->model);
+		if (!rc)
+			rc = pp_json_set_str(cfg, "variant", variant.buf);
+	}
+	pp_buf_release(&variant);
+	return rc;
 }

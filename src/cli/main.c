@@ -108,7 +108,9 @@ static const struct command commands[] = {
 	  "                           judge that wrote last)\n"
 	  "  --study-refusal          also the refusal rows with the study's Claude-only\n"
 	  "                           adjustment, marked refusal_study, for comparison\n"
-	  "  --model M                only rollouts of that model (imports: import/...)\n"
+	  "  --model M                only rollouts of that model (imports: import/...),\n"
+	  "                           or of one arm as the report labels it:\n"
+	  "                           'ref/synthetic [max_iters=5]'\n"
 	  STORE_FILTER_HELP },
 	{ "judge", cmd_judge,
 	  OPTS_STORE_FILTERS | OPT(DB) | OPT(JUDGE) | OPT(BASE_URL) | OPT(CONCURRENCY) |
@@ -174,7 +176,9 @@ static const struct command commands[] = {
 	  "  -o, --output FILE_OR_DIR the file (jsonl, csv; default stdout) or directory\n"
 	  "  --judge J                whose verdicts fill undecided labels (as for report);\n"
 	  "                           none: the rules' labels only\n"
-	  "  --model M                only rollouts of that model (imports: import/...)\n"
+	  "  --model M                only rollouts of that model (imports: import/...),\n"
+	  "                           or of one arm as the report labels it:\n"
+	  "                           'ref/synthetic [max_iters=5]'\n"
 	  STORE_FILTER_HELP },
 	{ "mock-server", cmd_mock_server, 0,
 	  "peerpres mock-server [--port P] [--latency-ms L] [--faults SPEC] [--scenarios DIR]",

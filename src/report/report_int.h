@@ -45,11 +45,6 @@ char *pp_report_value_key(const struct pp_json *v);
 /* A new {"count": k, "rate": k/n or null, "ci": [lo, hi]} (Wilson 95%). */
 int pp_report_rate_object(long long k, long long n, struct pp_json **out);
 
-/* The summary with arms that share a model and the nine dimensions told
- * apart in their "model" (report_variants.c): a new array of the same
- * configs, the relabelled ones shallow copies. */
-int pp_report_variants(const struct pp_json *summary, struct pp_json **out);
-
 /* The keys of an object in strcmp order: *keys is a new array of
  * borrowed strings (valid while obj is unchanged); free() it. */
 int pp_report_sorted_keys(const struct pp_json *obj, const char ***keys,

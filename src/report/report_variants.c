@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include <peerpres/buf.h>
+#include <peerpres/report.h>
 #include <peerpres/status.h>
 #include "core/alloc.h"
 #include "report/report_int.h"
@@ -307,4 +308,34 @@ int pp_report_variants(const struct pp_json *summary, struct pp_json **out)
 	pp_json_decref(varies);
 	pp_json_decref(clash);
 	return rc;
+}
+
+int pp_report_arm(const struct pp_json *configs, const char *model, struct pp_json **out)
+{
+	struct pp_json *marked = NULL, *arm = NULL;
+	size_t i;
+	int rc;
+
+	if (!out)
+		return PP_EINVAL;
+	*out = NULL;
+	if (!configs || !model)
+		return PP_EINVAL;
+	if ((rc = pp_report_variants(configs, &marked)))
+		return rc;
+	if (!(arm = pp_json_array()))
+		rc = PP_ENOMEM;
+	for (i = 0; !rc && i < pp_json_len(marked); i++) {
+		struct pp_json *cfg = pp_json_at(marked, i);
+
+		if (!strcmp(pp_json_get_str(cfg, "model", ""), model))
+			rc = pp_json_append(arm, pp_json_incref(cfg));
+	}
+	pp_json_decref(marked);
+	if (rc) {
+		pp_json_decref(arm);
+		return rc;
+	}
+	*out = arm;
+	return PP_OK;
 }

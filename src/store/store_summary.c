@@ -436,3 +436,30 @@ int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struc
 	*out = ids;
 	return PP_OK;
 }
+
+int pp_store_configs(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
+{
+	struct pp_buf where = PP_BUF_INIT;
+	struct pp_json *params = NULL, *configs = NULL;
+	int rc;
+
+	if (!s || !out)
+		return PP_EINVAL;
+	*out = NULL;
+	pp_store_clear_error(s);
+	params = pp_json_array();
+	configs = pp_json_array();
+	rc = params && configs ? PP_OK : PP_ENOMEM;
+	if (!rc)
+		rc = filter_sql(s, filters, &where, params);
+	if (!rc)
+		rc = read_configs(s, &where, params, configs);
+	if (!rc) {
+		*out = configs;
+		configs = NULL;
+	}
+	pp_buf_release(&where);
+	pp_json_decref(params);
+	pp_json_decref(configs);
+	return rc;
+}

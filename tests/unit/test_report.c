@@ -550,6 +550,64 @@ TEST(report_keeps_arms_with_equal_dimensions_apart)
 	pp_json_decref(s);
 }
 
+/* An arm's label selects that arm alone, as labelled; the plain model of
+ * a model with arms and an unknown label select nothing. */
+TEST(report_arm_selects_the_configs_of_one_label)
+{
+	struct pp_json *s = load_quoted(arms_text), *a = NULL;
+	unsigned long n;
+	int rc = PP_ENOMEM;
+
+	CHECK(s);
+	for (n = 1; rc != PP_OK && n < 100000; n++) {
+		pp_alloc_fail_after(n);
+		rc = pp_report_arm(s, "m/x [max_iters=5]", &a);
+		pp_alloc_fail_after(0);
+		if (rc) {
+			CHECK_INT_EQ(rc, PP_ENOMEM);
+			CHECK(!a);
+		}
+	}
+	CHECK_INT_EQ(rc, PP_OK);
+	pp_json_decref(a);
+	CHECK_INT_EQ(pp_report_arm(s, "m/x [max_iters=5]", &a), PP_OK);
+	CHECK_INT_EQ(pp_json_len(a), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(a, 0), "config_id", ""), "2222aaaabbbb");
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(a, 0), "variant", ""), "max_iters=5");
+	pp_json_decref(a);
+	/* The exfiltration config has one arm there, and max_iters=30. */
+	CHECK_INT_EQ(pp_report_arm(s, "m/x [max_iters=30]", &a), PP_OK);
+	CHECK_INT_EQ(pp_json_len(a), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(a, 0), "config_id", ""), "4444aaaabbbb");
+	pp_json_decref(a);
+	CHECK_INT_EQ(pp_report_arm(s, "m/x [max_iters=30, config=3333aaaa]", &a), PP_OK);
+	CHECK_INT_EQ(pp_json_len(a), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(a, 0), "config_id", ""), "3333aaaabbbb");
+	pp_json_decref(a);
+	CHECK_INT_EQ(pp_report_arm(s, "m/x", &a), PP_OK);
+	CHECK_INT_EQ(pp_json_len(a), 0);
+	pp_json_decref(a);
+	CHECK_INT_EQ(pp_report_arm(s, "m/x [max_iters=7]", &a), PP_OK);
+	CHECK_INT_EQ(pp_json_len(a), 0);
+	pp_json_decref(a);
+	/* Over the tampering configs alone the two at 30 clash: each has its
+	 * short id, and none is plain "max_iters=30". */
+	CHECK_INT_EQ(pp_json_remove(s, 3, NULL), PP_OK);
+	CHECK_INT_EQ(pp_report_arm(s, "m/x [max_iters=30]", &a), PP_OK);
+	CHECK_INT_EQ(pp_json_len(a), 0);
+	pp_json_decref(a);
+	/* A model with one arm is shown, and selected, as it is. */
+	CHECK_INT_EQ(pp_json_remove(s, 2, NULL), PP_OK);
+	CHECK_INT_EQ(pp_json_remove(s, 0, NULL), PP_OK);
+	CHECK_INT_EQ(pp_report_arm(s, "m/x", &a), PP_OK);
+	CHECK_INT_EQ(pp_json_len(a), 1);
+	CHECK(!pp_json_get(pp_json_at(a, 0), "variant"));
+	pp_json_decref(a);
+	CHECK_INT_EQ(pp_report_arm(NULL, "m/x", &a), PP_EINVAL);
+	CHECK(!a);
+	pp_json_decref(s);
+}
+
 TEST(report_leaves_models_alone_when_one_arm_each)
 {
 	struct pp_json *r = build();

@@ -350,6 +350,38 @@ TEST(store_summary_filters_and_carries_labels)
 	pp_store_close(s);
 }
 
+/* The configs alone: the summary's records and filters, no rollout read. */
+TEST(store_configs_lists_the_summary_configs_without_rollouts)
+{
+	struct pp_store *s = open_store("cfgs.db");
+	struct pp_json *cfgs = NULL, *f = NULL;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_B, "tampering", "self"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_C, "exfiltration_transfer", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "x"), PP_OK);
+
+	CHECK_INT_EQ(pp_store_configs(s, NULL, &cfgs), PP_OK);
+	CHECK_INT_EQ(pp_json_len(cfgs), 3);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(cfgs, 0), "rollouts")), 0);
+	pp_json_decref(cfgs);
+
+	f = parse("{\"scenario\":[\"tampering\"],\"config_id\":[\"" CFG_A "\",\"" CFG_C "\"]}");
+	CHECK_INT_EQ(pp_store_configs(s, f, &cfgs), PP_OK);
+	pp_json_decref(f);
+	CHECK_INT_EQ(pp_json_len(cfgs), 1);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(cfgs, 0), "config_id", ""), CFG_A);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_at(cfgs, 0), "family", ""), "Gemini");
+	pp_json_decref(cfgs);
+
+	f = parse("{\"colour\":[\"red\"]}");
+	CHECK_INT_EQ(pp_store_configs(s, f, &cfgs), PP_EINVAL);
+	CHECK(!cfgs);
+	pp_json_decref(f);
+	pp_store_close(s);
+}
+
 TEST(store_reopen_keeps_data)
 {
 	struct pp_store *s = open_store("reopen.db");
