@@ -24,6 +24,7 @@
 #include <peerpres/status.h>
 
 #include "cli/cli.h"
+#include "core/alloc.h"
 
 /* The filter dimensions, in the order the flags are listed. */
 static const char *const filter_dims[] = {
@@ -328,7 +329,7 @@ static int unknown_model(const struct cli *c, struct pp_store *store)
 
 	if (!rc && pp_json_len(c->filters))
 		rc = add_models(store, c->filters, seen);
-	if (!rc && !(names = calloc(pp_json_len(seen) + 1, sizeof(*names))))
+	if (!rc && !(names = pp_calloc(pp_json_len(seen) + 1, sizeof(*names))))
 		rc = PP_ENOMEM;
 	if (rc) {
 		cli_error("cannot read '%s': %s", c->db, *pp_store_errmsg(store) ?
