@@ -369,7 +369,9 @@ static int read_rollouts(struct pp_store *s, const struct pp_buf *where,
 	return rc;
 }
 
-int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
+/* The configs the filters select, with their rollouts when asked. */
+static int read_filtered(struct pp_store *s, const struct pp_json *filters, bool rollouts,
+			 struct pp_json **out)
 {
 	struct pp_buf where = PP_BUF_INIT;
 	struct pp_json *params = NULL, *configs = NULL;
@@ -381,31 +383,33 @@ int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct p
 	pp_store_clear_error(s);
 	params = pp_json_array();
 	configs = pp_json_array();
-	if (!params || !configs) {
-		rc = PP_ENOMEM;
-		goto out;
-	}
-	if ((rc = filter_sql(s, filters, &where, params)))
-		goto out;
+	rc = params && configs ? PP_OK : PP_ENOMEM;
+	if (!rc)
+		rc = filter_sql(s, filters, &where, params);
 	/* One read transaction: a writer between the two queries could
 	 * otherwise add a rollout of a config the first did not see. */
-	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	if (!rc && rollouts && sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		rc = pp_store_sqlfail(s, "starting a read");
-		goto out;
+	else if (!rc) {
+		rc = read_configs(s, &where, params, configs);
+		if (!rc && rollouts)
+			rc = read_rollouts(s, &where, params, configs);
+		if (rollouts)
+			sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
 	}
-	rc = read_configs(s, &where, params, configs);
-	if (!rc)
-		rc = read_rollouts(s, &where, params, configs);
-	sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
-	if (rc)
-		goto out;
-	*out = configs;
-	configs = NULL;
-out:
+	if (!rc) {
+		*out = configs;
+		configs = NULL;
+	}
 	pp_buf_release(&where);
 	pp_json_decref(params);
 	pp_json_decref(configs);
 	return rc;
+}
+
+int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
+{
+	return read_filtered(s, filters, true, out);
 }
 
 int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
@@ -439,27 +443,5 @@ int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struc
 
 int pp_store_configs(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
 {
-	struct pp_buf where = PP_BUF_INIT;
-	struct pp_json *params = NULL, *configs = NULL;
-	int rc;
-
-	if (!s || !out)
-		return PP_EINVAL;
-	*out = NULL;
-	pp_store_clear_error(s);
-	params = pp_json_array();
-	configs = pp_json_array();
-	rc = params && configs ? PP_OK : PP_ENOMEM;
-	if (!rc)
-		rc = filter_sql(s, filters, &where, params);
-	if (!rc)
-		rc = read_configs(s, &where, params, configs);
-	if (!rc) {
-		*out = configs;
-		configs = NULL;
-	}
-	pp_buf_release(&where);
-	pp_json_decref(params);
-	pp_json_decref(configs);
-	return rc;
+	return read_filtered(s, filters, false, out);
 }
