@@ -142,8 +142,9 @@ int pp_store_extra_values(struct pp_store *s, const char *config_id, const char 
  *     "arguments"}],"tool_call_id","name"}],
  *  "tool_calls": pp_world_tool_log(), "final_state": pp_world_state(),
  *  "labels": pp_labels_eval()}
- * An index already stored for that config fails with PP_EINVAL and
- * writes nothing; so do an unknown config, a run_id > 0 that is not
+ * An index already stored for that config fails with PP_EEXIST (another
+ * process may have stored it meanwhile) and writes nothing; PP_EINVAL,
+ * writing nothing as well, is for an unknown config, a run_id > 0 that is not
  * stored, an unknown status and a negative idx. run_id <= 0 records no
  * run. Keys beyond those listed are kept (in an "extra" column) and come
  * back from pp_store_get_rollout(); text fields given as non-strings are
