@@ -110,10 +110,10 @@ int pp_store_begin(struct pp_store *s, int64_t *version);
 
 /*
  * For a bulk writer (import): gives the handle, for the rest of its life,
- * a 32 MB page cache and a checkpoint every 10,000 log pages, so large
- * batches write each page once instead of spilling and journaling it
- * again. The checkpoints run on a thread of their own, so commits never
- * wait for the disk; pp_store_close stops it. A run does not call it:
+ * a 32 MB page cache, so large batches write each page once instead of
+ * spilling and journaling it again, and a checkpoint every 1,000 log
+ * pages on a thread of its own, so commits never wait for the disk;
+ * pp_store_close stops it. A run does not call it:
  * its batches are small and its memory should follow the rollouts in
  * flight. PP_OK, PP_ESTORE or PP_ENOMEM.
  */

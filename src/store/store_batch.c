@@ -86,8 +86,9 @@ int pp_store_tune_for_bulk(struct pp_store *s)
 		return PP_EINVAL;
 	pp_store_clear_error(s);
 	/* A batch's new pages stay in the cache until the commit writes them
-	 * once; fewer, larger checkpoints copy each page once, and on
-	 * another thread when one can start. */
+	 * once. Checkpoints run on another thread when one can start
+	 * (store_ckpt.c); the automatic one below is what the handle does
+	 * when none can. */
 	int rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000",
 		      "setting the handle up for a bulk import");
 

@@ -26,9 +26,14 @@
 #include "core/alloc.h"
 #include "store/store_int.h"
 
-/* Pages of log between two requests: 40 MB with 4 KB pages, the size
- * the handle's automatic checkpoint used before. Tests lower it. */
-int pp_store_ckpt_frames = 10000;
+/* Pages of log between two requests: 4 MB with 4 KB pages. Off the
+ * writer's thread, small checkpoints beat large ones: importing 10,000
+ * transcripts, 1,000 pages instead of 10,000 cut the close (which copies
+ * what is left of the log) from 0.27 to 0.08 s and the whole import by
+ * about 5% of its CPU; a smaller log is also quicker for the writer to
+ * look pages up in. 100 to 500 pages was slower again (more syncs).
+ * Tests lower it. */
+int pp_store_ckpt_frames = 1000;
 
 struct pp_store_ckpt {
 	sqlite3 *db;            /* the checkpointing connection */
@@ -36,6 +41,7 @@ struct pp_store_ckpt {
 	pthread_mutex_t mu;
 	pthread_cond_t due;
 	bool requested, stopping;
+	bool running;           /* a checkpoint is being made */
 	int last_frames;        /* the log's size at the last request */
 };
 
@@ -50,9 +56,11 @@ static void *ckpt_main(void *arg)
 		if (c->stopping)
 			break;
 		c->requested = false;
+		c->running = true;
 		pthread_mutex_unlock(&c->mu);
 		sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&c->mu);
+		c->running = false;
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -130,4 +138,17 @@ void pp_store_ckpt_stop(struct pp_store *s)
 	pthread_join(c->thread, NULL);
 	ckpt_free(c);
 	s->ckpt = NULL;
+}
+
+bool pp_store_ckpt_idle(struct pp_store *s)
+{
+	struct pp_store_ckpt *c = s->ckpt;
+	bool idle;
+
+	if (!c)
+		return true;
+	pthread_mutex_lock(&c->mu);
+	idle = !c->requested && !c->running;
+	pthread_mutex_unlock(&c->mu);
+	return idle;
 }

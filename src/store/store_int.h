@@ -52,6 +52,8 @@ struct pp_store {
 int pp_store_ckpt_start(struct pp_store *s);
 extern int pp_store_ckpt_frames;   /* pages of log between checkpoints */
 void pp_store_ckpt_stop(struct pp_store *s);
+/* Whether no checkpoint is asked for or running (tests wait for it). */
+bool pp_store_ckpt_idle(struct pp_store *s);
 
 /* Records "path: message" as the last error and returns rc. */
 int pp_store_fail(struct pp_store *s, int rc, const char *fmt, ...)
