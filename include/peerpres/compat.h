@@ -206,7 +206,7 @@ struct pp_compat_import_opts {
  * transcript (pp_compat_parse, pp_compat_replay_cached), and calls sink
  * in the caller's thread with each result in the order read, so what a
  * sink stores does not depend on the number of workers. The caller's
- * thread parses too whenever the next result is not ready. At most 16
+ * thread parses too whenever the next result is not ready. At most 64
  * results per worker wait for the sink, and the threads share 256 kept
  * renders: memory stays bounded whatever the input size. A worker that
  * cannot be started is done without (none: everything runs in the

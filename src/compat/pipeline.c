@@ -98,14 +98,23 @@ static int on_transcript(void *arg, const char *path, long line, const struct pp
 	return PP_OK;
 }
 
-/* Decodes, parses and replays the item's raw text into its result. */
+/* Decodes, parses and replays the item's raw text into its result. The
+ * text, the largest block an item holds, goes at once: the next row read
+ * then reuses memory still in this core's cache, rather than a block
+ * freed a window of items ago. */
 static int process(struct work *w, struct item *it)
 {
+	int rc;
+
 	pp_diag_clear(&it->r.diag);
 	it->r.path = it->raw.path;
 	it->r.line = it->raw.line;
 	w->r = &it->r;
-	return pp_compat_decode(&it->raw, on_transcript, w);
+	rc = pp_compat_decode(&it->raw, on_transcript, w);
+	free(it->raw.text);
+	it->raw.text = NULL;
+	it->raw.len = 0;
+	return rc;
 }
 
 static void free_item(struct item *it)
