@@ -9,7 +9,7 @@ VERSION := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo
 WARN    := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
            -Wshadow -Wvla -Wwrite-strings -Wformat=2
 BASE    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Isrc \
-           -DPP_VERSION='"$(VERSION)"' $(WARN) -MMD -MP
+           -Ibuild/gen $(WARN) -MMD -MP
 OPT     := -O2 -g
 SAN     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
@@ -35,7 +35,7 @@ TEST_SRC := $(sort $(wildcard tests/harness/*.c tests/unit/*.c))
 rel_obj = $(patsubst %.c,build/rel/%.o,$(1))
 san_obj = $(patsubst %.c,build/san/%.o,$(1))
 
-.PHONY: all deps check demo bench clean unit-test cli-test
+.PHONY: all deps check demo bench clean unit-test cli-test FORCE
 all: deps peerpres
 
 deps:
@@ -52,12 +52,24 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 # which AddressSanitizer replaces.
 REL_LIBS   = -Wl,--push-state,--no-as-needed -lmimalloc -Wl,--pop-state $(PKG_LIBS)
 
-build/rel/%.o: %.c | deps
+# The code's version (git describe) as a header, rewritten only when it
+# changes: the files that record it in provenance include it, so the
+# dependency files rebuild them then. (A -D flag was not tracked: after
+# an edit or a pull, an incremental build kept recording the old commit
+# as clean.)
+VERSION_H := build/gen/version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@v='#define PP_VERSION "$(VERSION)"'; \
+	[ "$$(cat $@ 2>/dev/null)" = "$$v" ] || echo "$$v" >$@
+FORCE:
+
+build/rel/%.o: %.c | deps $(VERSION_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(BASE) $(OPT) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
-build/san/%.o: %.c | deps
+build/san/%.o: %.c | deps $(VERSION_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC-SAN  $<")
 	$(Q)$(CC) $(BASE) $(SAN) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@

@@ -8,9 +8,7 @@
 
 #include "cli/cli.h"
 
-#ifndef PP_VERSION
-#define PP_VERSION "unknown"
-#endif
+#include "version.h"   /* PP_VERSION, made by the Makefile */
 
 /* Declared here rather than in cli.h, which this command does not own. */
 

@@ -16,9 +16,7 @@
 
 #include "cli/cli.h"
 
-#ifndef PP_VERSION
-#define PP_VERSION "unknown"
-#endif
+#include "version.h"   /* PP_VERSION, made by the Makefile */
 
 /* Every flag by name; the filters' names (less "--") are their
  * dimensions. */

@@ -28,9 +28,7 @@
 #include "compat/compat_int.h"
 #include "core/alloc.h"
 
-#ifndef PP_VERSION
-#define PP_VERSION "unknown"
-#endif
+#include "version.h"   /* PP_VERSION, made by the Makefile */
 
 #define DETAIL_MAX 200
 

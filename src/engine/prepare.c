@@ -13,9 +13,7 @@
 #include "core/alloc.h"
 #include "engine/engine_int.h"
 
-#ifndef PP_VERSION
-#define PP_VERSION "unknown"
-#endif
+#include "version.h"   /* PP_VERSION, made by the Makefile */
 
 /* What the model sees, hashed: two arms that send the same prompt have
  * the same prompt hash whatever their config says. */

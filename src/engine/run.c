@@ -23,9 +23,7 @@
 
 #include "core/alloc.h"
 
-#ifndef PP_VERSION
-#define PP_VERSION "unknown"
-#endif
+#include "version.h"   /* PP_VERSION, made by the Makefile */
 
 const char *pp_run_family(const struct pp_run_options *opt)
 {

@@ -22,9 +22,7 @@
 #include "core/alloc.h"
 #include "store/store_int.h"
 
-#ifndef PP_VERSION
-#define PP_VERSION "unknown"
-#endif
+#include "version.h"   /* PP_VERSION, made by the Makefile */
 
 /* Long enough for a writer that checkpoints a large log, short enough
  * that a stuck lock is reported instead of hanging a run. */
