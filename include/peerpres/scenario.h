@@ -71,6 +71,12 @@ const char *pp_scenario_description(const struct pp_scenario *s);
 const char *pp_scenario_path(const struct pp_scenario *s);
 /* SHA-256 (hex) of the file and every file it includes, in order. */
 const char *pp_scenario_hash(const struct pp_scenario *s);
+/* The overlays applied to it (their file names joined by '+') and the
+ * SHA-256 (hex) of their bytes in order; both NULL when none was. One
+ * overlay gives one value in every scenario it touches, so an arm is
+ * known across scenarios, where the scenario hash differs anyway. */
+const char *pp_scenario_overlay_name(const struct pp_scenario *s);
+const char *pp_scenario_overlay_hash(const struct pp_scenario *s);
 
 /*
  * Expands the grid. filters (borrowed, may be NULL) maps a dimension name

@@ -183,6 +183,13 @@ int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct p
  * "config_id", in both. */
 int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
 
+/* The versions of peerpres that made the rollouts pp_store_summary would
+ * list for filters (their provenance's "version"; null when it has none,
+ * as an import's rollouts may): a new array of [version, rollouts], most
+ * rollouts first. More than one means a top-up after a code change, whose
+ * rollouts every cell pools. */
+int pp_store_versions(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
+
 /* The configs pp_store_summary would list for filters, in the same order
  * and shape but with their "rollouts" empty: the records alone, for a
  * caller that needs no rollout (the report's arm labels). *out is new. */

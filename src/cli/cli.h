@@ -123,6 +123,9 @@ void cli_run_options(const struct cli *c, struct pp_run_options *opt);
 
 /* "peerpres: message" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For commands that take no arguments: EXIT_USAGE, said, when c has
+ * any (an arm label left unquoted is the usual cause), else 0. */
+int cli_no_args(const struct cli *c, const char *command);
 void cli_diag(const struct pp_diag *d);
 
 /* Opens the store of --db; with must_exist, a missing file is an error

@@ -236,6 +236,8 @@ int cmd_export(struct cli *c)
 
 	memset(&x, 0, sizeof(x));
 	x.c = c;
+	if (cli_no_args(c, "export"))
+		return EXIT_USAGE;
 	if (c->n_judges > 1) {
 		cli_error("export takes one --judge");
 		return EXIT_USAGE;

@@ -367,10 +367,8 @@ int cmd_judge(struct cli *c)
 	struct pp_json *filters = NULL;
 	int rc;
 
-	if (c->n_args) {
-		cli_error("judge takes no arguments ('%s'); see 'peerpres judge --help'", c->args[0]);
+	if (cli_no_args(c, "judge"))
 		return EXIT_USAGE;
-	}
 	if (c->n_judges == 2 && !c->agreement) {
 		cli_error("two --judge are for --agreement; a pass takes one");
 		return EXIT_USAGE;

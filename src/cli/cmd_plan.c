@@ -182,10 +182,8 @@ int cmd_plan(struct cli *c)
 	size_t n = 0;
 	int rc;
 
-	if (c->n_args) {
-		cli_error("plan takes no arguments ('%s'); see 'peerpres plan --help'", c->args[0]);
+	if (cli_no_args(c, "plan"))
 		return EXIT_USAGE;
-	}
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
 	cli_run_options(c, &opt);

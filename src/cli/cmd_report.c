@@ -155,6 +155,32 @@ out:
 	return rc;
 }
 
+/* "code_versions": [{"version", "rollouts"}] of the rollouts reported,
+ * so that a cell pooling two versions of the code (a top-up after a
+ * change) says so. */
+static int add_versions(struct pp_store *store, const struct pp_json *filters,
+			struct pp_json *report)
+{
+	struct pp_json *rows = NULL, *list = pp_json_array();
+	size_t i;
+	int rc = list ? pp_store_versions(store, filters, &rows) : PP_ENOMEM;
+
+	for (i = 0; !rc && i < pp_json_len(rows); i++) {
+		const struct pp_json *row = pp_json_at(rows, i);
+		struct pp_json *o = pp_json_object();
+
+		rc = o ? pp_json_set(o, "version", pp_json_incref(pp_json_at(row, 0))) : PP_ENOMEM;
+		if (!rc)
+			rc = pp_json_set(o, "rollouts", pp_json_incref(pp_json_at(row, 1)));
+		rc = rc ? (pp_json_decref(o), rc) : pp_json_append(list, o);
+	}
+	if (!rc && pp_json_is_object(report))
+		rc = pp_json_set(report, "code_versions", pp_json_incref(list));
+	pp_json_decref(rows);
+	pp_json_decref(list);
+	return rc;
+}
+
 static int note_all_left_out(struct pp_store *store, const struct pp_json *filters,
 			     struct pp_json *report)
 {
@@ -182,6 +208,8 @@ int cmd_report(struct cli *c)
 	long cap;
 	int rc = EXIT_RUNTIME;
 
+	if (cli_no_args(c, "report"))
+		return EXIT_USAGE;
 	if (parse_format(c->format, &fmt)) {
 		cli_error("unknown report format '%s' (md, csv, json or html)", c->format);
 		return EXIT_USAGE;
@@ -213,7 +241,7 @@ int cmd_report(struct cli *c)
 		cli_error("cannot build the report");
 	else if (c->study_refusal && pp_report_study_refusal(summary, report))
 		cli_error("cannot apply the study's refusal adjustment");
-	else if (note_all_left_out(store, given, report))
+	else if (note_all_left_out(store, given, report) || add_versions(store, filters, report))
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(store));
 	/* Which judge filled the undecided labels, for the writers. */
 	else if (pp_json_is_object(report) &&

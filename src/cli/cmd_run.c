@@ -111,6 +111,32 @@ static void usage_line(const struct cli *c, const struct pp_run_result *res)
 		res->calls, res->retries, res->rate_limited, res->cache_hits);
 }
 
+/* A top-up after a code change pools two versions' rollouts in every
+ * cell: said when it happens, not only later in the report. */
+static void note_versions(struct cli *c, struct pp_store *store)
+{
+	struct pp_json *filters = cli_store_filters(c), *rows = NULL;
+	struct pp_buf list = PP_BUF_INIT;
+	size_t i;
+
+	if (filters && !pp_store_versions(store, filters, &rows) && pp_json_len(rows) > 1) {
+		for (i = 0; i < pp_json_len(rows); i++) {
+			const struct pp_json *row = pp_json_at(rows, i);
+			long long k = 0;
+
+			pp_json_int(pp_json_at(row, 1), &k);
+			pp_buf_addf(&list, "%s%s (%lld)", i ? ", " : "",
+				    pp_json_str(pp_json_at(row, 0)) ? pp_json_str(pp_json_at(row, 0)) : "unknown", k);
+		}
+		fprintf(stderr, "note: the stored rollouts of this run's model and filters were made by"
+			" %zu versions of peerpres: %s; a report pools them in every cell\n",
+			pp_json_len(rows), list.buf ? list.buf : "");
+	}
+	pp_buf_release(&list);
+	pp_json_decref(rows);
+	pp_json_decref(filters);
+}
+
 int cmd_run(struct cli *c)
 {
 	struct pp_scenario **list = NULL;
@@ -123,10 +149,8 @@ int cmd_run(struct cli *c)
 	size_t n = 0;
 	int rc;
 
-	if (c->n_args) {
-		cli_error("run takes no arguments ('%s'); see 'peerpres run --help'", c->args[0]);
+	if (cli_no_args(c, "run"))
 		return EXIT_USAGE;
-	}
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
 	/* Before the store is opened: a run of nothing creates no store. */
@@ -179,6 +203,8 @@ int cmd_run(struct cli *c)
 			fprintf(stderr, "note: %ld rollouts were stored first by another process writing to"
 				" '%s' at the same time; this run's copies were dropped (their tokens and"
 				" cost are in the usage line)\n", res.dropped, c->db);
+		if (res.skipped)
+			note_versions(c, store);
 		usage_line(c, &res);
 		if (opt.adaptive && res.concurrency_low < opt.concurrency)
 			fprintf(stderr, "adaptive: rate limits lowered the concurrency from %ld to %ld at least\n",

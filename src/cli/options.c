@@ -201,7 +201,15 @@ static int set_value(struct cli *c, const struct flag *f, const char *v)
 {
 	switch (f->opt) {
 	case OPT_DB: c->db = v; return 0;
-	case OPT_MODEL: c->model = v; c->model_given = true; return 0;
+	case OPT_MODEL:
+		/* One model (or arm) at a time: a second one used to win
+		 * silently. */
+		if (c->model_given)
+			return cli_error("--model given twice ('%s', then '%s'): give one", c->model, v),
+			       EXIT_USAGE;
+		c->model = v;
+		c->model_given = true;
+		return 0;
 	case OPT_FAMILY: c->family = v; return 0;
 	case OPT_BASE_URL: c->base_url = v; return 0;
 	case OPT_SCENARIOS: c->scenario_dir = v; return 0;
@@ -435,4 +443,14 @@ void cli_raise_fd_limit(void)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+int cli_no_args(const struct cli *c, const char *command)
+{
+	if (!c->n_args)
+		return 0;
+	cli_error("%s takes no arguments ('%s'); see 'peerpres %s --help'%s", command, c->args[0],
+		  command, c->args[0][0] == '[' ?
+		  "; an arm label holds a space: quote it, --model 'MODEL [KEY=VALUE]'" : "");
+	return EXIT_USAGE;
 }

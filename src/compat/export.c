@@ -214,10 +214,13 @@ static int identity(const struct pp_json *rollout, struct pp_json *m)
 	return rc;
 }
 
-const char *const pp_compat_arm_keys[] = { "scenario_hash", "route", "reasoning", NULL };
+const char *const pp_compat_arm_keys[] = {
+	"scenario_hash", "overlay", "overlay_sha256", "route", "reasoning", NULL,
+};
 
 /* What tells the config's arm apart that the metadata has no column for
- * (an overlay's scenario file, the route, the reasoning effort): the
+ * (an overlay: the scenario file's hash and the overlay's name and hash;
+ * the route, the reasoning effort): the
  * first config's, across round trips, so an import keeps the arms apart
  * (parse.c origin_config). */
 static int arm_of(const struct pp_json *config, struct pp_json *m)

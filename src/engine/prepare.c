@@ -35,6 +35,17 @@ static int hash_prompt(const struct pp_json *rendered, char out[65])
 	return rc;
 }
 
+/* "overlay" and "overlay_sha256": which overlays made this arm (null for
+ * none). Not part of the id, which the scenario hash already covers; the
+ * report tells arms apart by them across scenarios. */
+static int set_overlay(struct pp_json *o, const struct pp_scenario *s)
+{
+	int rc = pp_json_set(o, "overlay", pp_json_str_or_null(pp_scenario_overlay_name(s)));
+
+	return rc ? rc : pp_json_set(o, "overlay_sha256",
+				     pp_json_str_or_null(pp_scenario_overlay_hash(s)));
+}
+
 /* The config as the store keeps it. */
 static int config_record(const struct pp_run_options *opt, const struct pp_prepared *pc,
 			 const struct pp_json *dims, struct pp_json **out)
@@ -60,6 +71,8 @@ static int config_record(const struct pp_run_options *opt, const struct pp_prepa
 		rc = pp_json_set(rec, "temperature", pp_json_real(opt->temperature));
 	if (!rc)
 		rc = pp_json_set_str(rec, "scenario_hash", pp_scenario_hash(pc->s));
+	if (!rc)
+		rc = set_overlay(rec, pc->s);
 	if (!rc)
 		rc = pp_json_set(rec, "required_labels",
 				 pp_json_incref(pp_json_get(pc->rendered, "required_labels")));
@@ -188,6 +201,8 @@ int pp_provenance(const struct pp_run_options *opt, const struct pp_prepared *pc
 		rc = pp_json_set(p, "dirty", pp_json_bool(n > 6 && !strcmp(v + n - 6, "-dirty")));
 	if (!rc)
 		rc = pp_json_set_str(p, "scenario_hash", pp_scenario_hash(pc->s));
+	if (!rc)
+		rc = set_overlay(p, pc->s);
 	if (!rc)
 		rc = pp_json_set_str(p, "prompt_hash", pc->prompt_hash);
 	if (!rc)

@@ -22,6 +22,32 @@ static int put_text(struct pp_buf *b, const char *s)
 
 /* The header: what a reader needs before any number, in plain HTML so
  * it shows even where scripts are off. */
+/* Which code made the rollouts; a warning when more than one version did. */
+static int versions_line(struct pp_buf *b, const struct pp_json *versions)
+{
+	size_t i, n = pp_json_len(versions);
+	int rc;
+
+	if (!n)
+		return PP_OK;
+	rc = pp_buf_adds(b, n == 1 ? "<p>Code: peerpres " :
+			 "<p class=\"warn\"><b>Code: these rollouts were made by several versions of "
+			 "peerpres</b>, pooled in every cell that holds more than one (a top-up after "
+			 "a change; the store's <code>provenance.version</code> says which made each): ");
+	for (i = 0; !rc && i < n; i++) {
+		const struct pp_json *v = pp_json_at(versions, i);
+		long long k = 0;
+
+		pp_json_int(pp_json_get(v, "rollouts"), &k);
+		rc = pp_buf_adds(b, i ? ", <code>" : "<code>");
+		if (!rc)
+			rc = put_text(b, pp_json_get_str(v, "version", "unknown (imported)"));
+		if (!rc)
+			rc = pp_buf_addf(b, "</code> (%lld rollouts)", k);
+	}
+	return rc ? rc : pp_buf_adds(b, ".</p>\n");
+}
+
 static int header(struct pp_buf *b, const struct pp_json *report)
 {
 	const struct pp_json *models = pp_json_get(report, "models");
@@ -43,6 +69,8 @@ static int header(struct pp_buf *b, const struct pp_json *report)
 	}
 	if (!rc)
 		rc = pp_buf_addf(b, ". Configs: %lld, rollouts: %lld.</p>\n", nc, nr);
+	if (!rc)
+		rc = versions_line(b, pp_json_get(report, "code_versions"));
 	if (!rc && pp_json_is_true(pp_json_get(report, "reference_agents")))
 		rc = pp_buf_adds(b, "<p class=\"warn\"><b>Results from reference agents, not a "
 				 "model.</b> Models named <code>ref/...</code> are scripted agents: "

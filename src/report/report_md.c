@@ -533,6 +533,27 @@ static void judge_line(struct pp_md *m, const struct pp_json *judge)
 	}
 }
 
+/* Which code made the rollouts; a warning when more than one version did. */
+static void versions_line(struct pp_md *m, const struct pp_json *versions)
+{
+	size_t i, n = pp_json_len(versions);
+
+	if (!n)
+		return;
+	pp_md_put(m, n == 1 ? "Code: peerpres" : "**Code: these rollouts were made by several versions"
+		  " of peerpres**, pooled in every cell that holds more than one (a top-up after"
+		  " a change; the store's `provenance.version` says which made each):");
+	for (i = 0; i < n; i++) {
+		const struct pp_json *v = pp_json_at(versions, i);
+		const char *name = pp_json_get_str(v, "version", NULL);
+
+		pp_md_put(m, i ? ", `" : " `");
+		pp_md_cell(m, name ? name : "unknown (imported)");
+		pp_md_putf(m, "` (%lld rollouts)", get_int(v, "rollouts"));
+	}
+	pp_md_put(m, ".\n\n");
+}
+
 static void header(struct pp_md *m, const struct pp_json *report)
 {
 	const struct pp_json *models = pp_json_get(report, "models");
@@ -558,6 +579,7 @@ static void header(struct pp_md *m, const struct pp_json *report)
 		pp_md_put(m, " none");
 	pp_md_putf(m, "\n\nConfigs: %lld, rollouts: %lld.\n\n",
 	     get_int(report, "n_configs"), get_int(report, "n_rollouts"));
+	versions_line(m, pp_json_get(report, "code_versions"));
 	judge_line(m, pp_json_get(report, "judge"));
 	pp_md_put(m, "How to read a cell: `31.0% [25.5, 36.6] n=263 (truth 30.0%) +2u +5m`"
 	    " is the rate over the n rollouts where the label is decided, its 95%"

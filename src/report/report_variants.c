@@ -12,11 +12,15 @@
  * [max_iters=5]", and the same text in "variant". Everything downstream
  * then keeps the arms apart without knowing about them.
  *
- * A key is shown where its value differs between configs of one model;
- * the scenario file's hash, which differs from scenario to scenario
- * anyway, where it differs within one model and scenario. Configs that
- * are still alike in all of that and yet have different ids (an identity
- * input the record does not carry) get their short id.
+ * A key is shown where its value differs between configs of one model.
+ * An overlay arm is told by "overlay" (its file name; "none" for the
+ * control), one value in every scenario it touches; the overlay's hash
+ * only where one name stands for different bytes; the scenario file's
+ * hash, which differs from scenario to scenario and arm to arm anyway,
+ * only where it differs within one model, scenario and overlay (a
+ * scenario file edited between two runs). Configs that are still alike
+ * in all of that and yet have different ids (an identity input the
+ * record does not carry) get their short id.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -39,6 +43,8 @@ static const char *const not_arm_keys[] = {
 };
 
 #define SCENARIO_HASH "scenario_hash"
+#define OVERLAY "overlay"
+#define OVERLAY_HASH "overlay_sha256"
 #define SHORT_HASH 8
 
 static int listed(const char *key, const char *const *list)
@@ -49,14 +55,19 @@ static int listed(const char *key, const char *const *list)
 	return 0;
 }
 
-/* A scenario file's hash (an import keeps its origin's as
- * origin_scenario_hash) differs from scenario to scenario anyway: it is
- * compared within a scenario. */
-static int per_scenario(const char *key)
+/* The length of key's prefix before suffix ("origin_" for an import's
+ * "origin_scenario_hash"), or -1 when key does not end in it. */
+static long prefix_of(const char *key, const char *suffix)
 {
-	size_t n = strlen(key), m = strlen(SCENARIO_HASH);
+	size_t n = strlen(key), m = strlen(suffix);
 
-	return n >= m && !strcmp(key + n - m, SCENARIO_HASH);
+	return n >= m && !strcmp(key + n - m, suffix) ? (long)(n - m) : -1;
+}
+
+/* Hashes are shown short. */
+static int is_hash(const char *key)
+{
+	return prefix_of(key, SCENARIO_HASH) >= 0 || prefix_of(key, OVERLAY_HASH) >= 0;
 }
 
 /* A value as a label shows it: strings as they are, null as "none". */
@@ -67,7 +78,7 @@ static int add_value_text(struct pp_buf *b, const char *key, const struct pp_jso
 	int rc;
 
 	if (s)
-		return pp_buf_add(b, s, per_scenario(key) ? strnlen(s, SHORT_HASH) : strlen(s));
+		return pp_buf_add(b, s, is_hash(key) ? strnlen(s, SHORT_HASH) : strlen(s));
 	if (!v || pp_json_is_null(v))
 		return pp_buf_adds(b, "none");
 	if (!(canon = pp_json_canonical(v)))
@@ -77,10 +88,29 @@ static int add_value_text(struct pp_buf *b, const char *key, const struct pp_jso
 	return rc;
 }
 
-/* "model\x1fkey" (and "\x1fscenario" for the scenario file's hash): the
- * configs whose values of key are compared. */
+/* Appends "\x1f" and the value of the key named prefix + name. */
+static int add_qualifier(struct pp_buf *b, const struct pp_json *cfg, const char *key,
+			 long prefix, const char *name)
+{
+	struct pp_buf k = PP_BUF_INIT;
+	int rc = pp_buf_add(&k, key, (size_t)prefix);
+
+	if (!rc)
+		rc = pp_buf_adds(&k, name);
+	if (!rc)
+		rc = pp_buf_addc(b, '\x1f');
+	if (!rc)
+		rc = add_value_text(b, "", pp_json_get(cfg, k.buf ? k.buf : ""));
+	pp_buf_release(&k);
+	return rc;
+}
+
+/* "model\x1fkey", and for the hashes what they are compared within (the
+ * scenario and the overlay for the scenario file's, the overlay's name
+ * for the overlay's): the configs whose values of key are compared. */
 static int scope_of(struct pp_buf *b, const struct pp_json *cfg, const char *key)
 {
+	long scen = prefix_of(key, SCENARIO_HASH), over = prefix_of(key, OVERLAY_HASH);
 	int rc;
 
 	pp_buf_reset(b);
@@ -89,11 +119,15 @@ static int scope_of(struct pp_buf *b, const struct pp_json *cfg, const char *key
 		rc = pp_buf_addc(b, '\x1f');
 	if (!rc)
 		rc = pp_buf_adds(b, key);
-	if (!rc && per_scenario(key)) {
+	if (!rc && scen >= 0) {
 		rc = pp_buf_addc(b, '\x1f');
 		if (!rc)
 			rc = pp_buf_adds(b, pp_json_get_str(cfg, "scenario", ""));
+		if (!rc)
+			rc = add_qualifier(b, cfg, key, scen, OVERLAY_HASH);
 	}
+	if (!rc && over >= 0)
+		rc = add_qualifier(b, cfg, key, over, OVERLAY);
 	return rc;
 }
 

@@ -769,6 +769,33 @@ static int merge_overlay(struct pp_json *root, const struct pp_json *ov)
 	return rc;
 }
 
+/* Adds an applied overlay to the scenario's record of them: its file
+ * name, and its bytes to the running hash. */
+static int note_overlay(struct pp_scenario *s, const char *path, const struct pp_buf *bytes)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct pp_buf name = PP_BUF_INIT;
+	struct pp_sha256 hash;
+	unsigned char digest[32];
+	int rc, i;
+
+	rc = s->overlay ? pp_buf_addf(&name, "%s+%s", s->overlay, base) : pp_buf_adds(&name, base);
+	if (rc) {
+		pp_buf_release(&name);
+		return rc;
+	}
+	free(s->overlay);
+	s->overlay = pp_buf_detach(&name, NULL);
+	pp_sha256_init(&hash);
+	if (s->overlay_hash[0])
+		pp_sha256_update(&hash, s->overlay_hash, 64);
+	pp_sha256_update(&hash, bytes->buf, bytes->len);
+	pp_sha256_final(&hash, digest);
+	for (i = 0; i < 32; i++)
+		snprintf(s->overlay_hash + 2 * i, 3, "%02x", digest[i]);
+	return s->overlay ? PP_OK : PP_ENOMEM;
+}
+
 int pp_scenario_overlay(struct pp_scenario *s, const char *path, struct pp_diag *diag)
 {
 	struct pp_json *ov = NULL;
@@ -798,7 +825,9 @@ int pp_scenario_overlay(struct pp_scenario *s, const char *path, struct pp_diag 
 		pp_sha256_final(&hash, digest);
 		for (i = 0; i < 32; i++)
 			snprintf(s->hash + 2 * i, 3, "%02x", digest[i]);
-		rc = merge_overlay(s->root, ov);
+		rc = note_overlay(s, path, &bytes);
+		if (!rc)
+			rc = merge_overlay(s->root, ov);
 		if (!rc)
 			rc = check_scenario(s, diag);
 	}
@@ -978,6 +1007,7 @@ void pp_scenario_free(struct pp_scenario *s)
 	free(s->path);
 	free(s->name);
 	free(s->description);
+	free(s->overlay);
 	free(s);
 }
 
@@ -985,6 +1015,11 @@ const char *pp_scenario_name(const struct pp_scenario *s) { return s->name; }
 const char *pp_scenario_description(const struct pp_scenario *s) { return s->description; }
 const char *pp_scenario_path(const struct pp_scenario *s) { return s->path; }
 const char *pp_scenario_hash(const struct pp_scenario *s) { return s->hash; }
+const char *pp_scenario_overlay_name(const struct pp_scenario *s) { return s->overlay; }
+const char *pp_scenario_overlay_hash(const struct pp_scenario *s)
+{
+	return s->overlay ? s->overlay_hash : NULL;
+}
 
 static int cmp_str(const void *a, const void *b)
 {

@@ -12,6 +12,11 @@ struct pp_scenario {
 	char *name;
 	char *description;
 	char hash[65];
+	/* The overlays applied, or NULL: their file names joined by '+',
+	 * and a hash of their bytes in order (what tells an arm apart in
+	 * every scenario it touches; `hash` differs per scenario). */
+	char *overlay;
+	char overlay_hash[65];
 	struct pp_json *root;        /* the merged file: this one over its includes */
 	struct pp_srcmap **maps;     /* positions of every file read */
 	size_t n_maps;

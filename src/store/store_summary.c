@@ -412,33 +412,54 @@ int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct p
 	return read_filtered(s, filters, true, out);
 }
 
-int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
+/* The rows of head + the filters' WHERE + tail: each a value when the
+ * query has one column, else an array of its columns. *out is new. */
+static int collect_filtered(struct pp_store *s, const struct pp_json *filters, const char *head,
+			    const char *tail, const char *what, struct pp_json **out)
 {
 	struct pp_buf where = PP_BUF_INIT;
-	struct pp_json *params = pp_json_array(), *ids = pp_json_array();
+	struct pp_json *params = pp_json_array(), *rows = pp_json_array(), *row;
 	sqlite3_stmt *st = NULL;
-	int rc = params && ids ? PP_OK : PP_ENOMEM, src = SQLITE_DONE;
+	int rc = params && rows ? PP_OK : PP_ENOMEM, src = SQLITE_DONE, i, n;
 
 	if (!s || !out)
 		rc = PP_EINVAL;
 	else
 		pp_store_clear_error(s);
 	if (!rc && !(rc = filter_sql(s, filters, &where, params)))
-		rc = prepare_filtered(s, "SELECT c.config_id FROM configs c", &where,
-				      " ORDER BY c.config_id", params, &st);
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-		rc = pp_json_append(ids, pp_store_col_value(st, 0));
+		rc = prepare_filtered(s, head, &where, tail, params, &st);
+	n = st ? sqlite3_column_count(st) : 0;
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		row = n == 1 ? pp_store_col_value(st, 0) : pp_json_array();
+		for (i = 0; n > 1 && row && !rc && i < n; i++)
+			rc = pp_json_append(row, pp_store_col_value(st, i));
+		rc = rc ? (pp_json_decref(row), rc) : pp_json_append(rows, row);
+	}
 	if (!rc && st && src != SQLITE_DONE)
-		rc = pp_store_sqlfail(s, "reading configs");
+		rc = pp_store_sqlfail(s, what);
 	sqlite3_finalize(st);
 	pp_buf_release(&where);
 	pp_json_decref(params);
 	if (rc) {
-		pp_json_decref(ids);
+		pp_json_decref(rows);
 		return rc;
 	}
-	*out = ids;
+	*out = rows;
 	return PP_OK;
+}
+
+int pp_store_config_ids(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
+{
+	return collect_filtered(s, filters, "SELECT c.config_id FROM configs c",
+				" ORDER BY c.config_id", "reading configs", out);
+}
+
+int pp_store_versions(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)
+{
+	return collect_filtered(s, filters,
+				"SELECT json_extract(r.provenance, '$.version'), count(*)"
+				" FROM configs c JOIN rollouts r ON r.config_id = c.config_id",
+				" GROUP BY 1 ORDER BY 2 DESC, 1", "reading the rollouts' versions", out);
 }
 
 int pp_store_configs(struct pp_store *s, const struct pp_json *filters, struct pp_json **out)

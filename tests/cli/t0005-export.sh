@@ -143,7 +143,7 @@ ok "an overlay arm and its control go out and come back" sh -c \
 	"'$PEERPRES' export --db arms.db --format jsonl -o arms.jsonl 2>/dev/null && '$PEERPRES' import --db arms-back.db arms.jsonl 2>/dev/null"
 ok "... as many configs as they were" test \
 	"$(sqlite3 arms-back.db 'select count(distinct config_id) from rollouts')" = "$(sqlite3 arms.db 'select count(distinct config_id) from rollouts')"
-ok "... that the report shows as two arms" sh -c \
-	"'$PEERPRES' report --db arms-back.db --format md | grep -q '^Models: .*origin_scenario_hash=.*origin_scenario_hash='"
+ok "... that the report shows as two arms, named by the overlay" sh -c \
+	"'$PEERPRES' report --db arms-back.db --format md | grep -qF 'Models: \`import/ref/synthetic [origin_overlay=arm.yaml]\`, \`import/ref/synthetic [origin_overlay=none]\`'"
 
 finish

@@ -76,4 +76,58 @@ ok "a left-out baseline of an arm is blamed on --condition alone" sh -c \
 ok "... as it is when --model names the arm" sh -c \
 	'grep -q "no non_shutdown cell (left out by --condition)" f5.md && ! grep -q "left out by --condition, --model" f5.md'
 
+# An overlay over several scenarios is one arm in all of them: labelled
+# by the overlay's file name (the control "none"), so metrics that join
+# scenarios (misrep_average, exfiltration_combined) exist for both.
+cat > arm2.yaml <<'EOF'
+vars:
+  trust_sentence_good: >-
+    You and {{peer_id}} have always worked well together.
+EOF
+ov="--scenario exfiltration_transfer,exfiltration_deletion,misrep_evaluation,misrep_finance
+	--condition good_peer,non_shutdown --instantiation file_prt,none --subject peer --no-judge"
+"$PEERPRES" run --db o.db $ov -n 2 >/dev/null 2>&1
+"$PEERPRES" run --db o.db $ov -n 2 --overlay arm2.yaml >/dev/null 2>&1
+"$PEERPRES" report --db o.db > o.md
+ok "an overlay arm is labelled by its file, the control by none" grep -qF \
+	'Models: `ref/synthetic [overlay=arm2.yaml]` (reference agents, not a model), `ref/synthetic [overlay=none]`' o.md
+ok "... one label each across its scenarios" test "$(grep -c 'scenario_hash=' o.md)" = 0
+ok "... and the cross-scenario metrics for both" sh -c \
+	'test "$(grep -cE "^\| ref/synthetic \[overlay=(arm2.yaml|none)\] \| good_peer \| [+-][0-9]" o.md)" -ge 2 &&
+	 ! grep -q "missing finance" o.md'
+"$PEERPRES" report --db o.db --model 'ref/synthetic [overlay=none]' --format json -o none.json
+ok "--model selects the control by its label" test "$(json_int n_rollouts none.json)" = \
+	"$(sqlite3 o.db "select count(*) from rollouts r join configs c using (config_id)
+		where json_extract(c.json, '$.overlay') is null")"
+ok "the overlay's name and hash are in the config and the provenance" test "$(sqlite3 o.db \
+	"select count(*) from rollouts r join configs c using (config_id)
+	 where json_extract(c.json, '$.overlay') = 'arm2.yaml'
+	   and length(json_extract(c.json, '$.overlay_sha256')) = 64
+	   and json_extract(r.provenance, '$.overlay_sha256') = json_extract(c.json, '$.overlay_sha256')")" -gt 0
+"$PEERPRES" export --db o.db --format jsonl -o o.jsonl 2>/dev/null
+"$PEERPRES" import --db o2.db o.jsonl >/dev/null 2>&1
+ok "an export imported again keeps the two arms" sh -c \
+	"'$PEERPRES' report --db o2.db | grep -qF 'Models: \`import/ref/synthetic [origin_overlay=arm2.yaml]\`, \`import/ref/synthetic [origin_overlay=none]\`'"
+
+# Rollouts of two versions of the code in one store (a top-up after a
+# change) are pooled by every cell: the report and the run say so.
+sqlite3 o.db "update rollouts set provenance = json_set(provenance, '$.version', '0123456789ab') where idx = 0"
+"$PEERPRES" report --db o.db > v.md
+ok "the report names the versions that made the rollouts" grep -qF \
+	'**Code: these rollouts were made by several versions of peerpres**' v.md
+ok "... with their counts" grep -qF "\`0123456789ab\` ($(sqlite3 o.db "select count(*) from rollouts where idx = 0") rollouts)" v.md
+ok "... in json too" sh -c "'$PEERPRES' report --db o.db --format json | grep -qF '\"version\": \"0123456789ab\"'"
+"$PEERPRES" run --db o.db $ov -n 3 2>run.err >/dev/null
+ok "a top-up over them says so" grep -q "^note: the stored rollouts of this run's model and filters were made by 2 versions of peerpres: " run.err
+"$PEERPRES" report --db a.db > one.md
+ok "one version is named plainly" grep -q '^Code: peerpres `[^`]*` ([0-9]* rollouts)\.$' one.md
+
+# An arm's label left unquoted becomes two arguments: refused, not a
+# report of every arm; a second --model no longer wins silently.
+fails_with 2 "report refuses stray arguments" "$PEERPRES" report --db a.db --model ref/synthetic '[max_iters=5]'
+ok "... and says to quote an arm's label" grep -qF "an arm label holds a space: quote it" last.out
+fails_with 2 "so does export" "$PEERPRES" export --db a.db --format csv stray
+fails_with 2 "--model given twice is refused" "$PEERPRES" report --db a.db --model ref/synthetic --model "$arm"
+ok "... naming both" grep -qF "peerpres: --model given twice ('ref/synthetic', then '$arm'): give one" last.out
+
 finish

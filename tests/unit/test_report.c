@@ -608,6 +608,61 @@ TEST(report_arm_selects_the_configs_of_one_label)
 	pp_json_decref(s);
 }
 
+/* A control and an overlay arm in two scenarios (the scenario file's
+ * hash differs per scenario and per arm), a second overlay of the same
+ * name with other bytes, and a control config whose scenario file was
+ * edited between two runs. */
+static const char overlay_text[] =
+	"["
+	"{'config_id':'a1','scenario':'tampering','model':'m/x','scenario_hash':'t0',"
+	" 'overlay':null,'overlay_sha256':null,'rollouts':[]},"
+	"{'config_id':'a2','scenario':'tampering','model':'m/x','scenario_hash':'t1',"
+	" 'overlay':'arm.yaml','overlay_sha256':'0v1','rollouts':[]},"
+	"{'config_id':'a3','scenario':'misrep_finance','model':'m/x','scenario_hash':'f0',"
+	" 'overlay':null,'overlay_sha256':null,'rollouts':[]},"
+	"{'config_id':'a4','scenario':'misrep_finance','model':'m/x','scenario_hash':'f1',"
+	" 'overlay':'arm.yaml','overlay_sha256':'0v1','rollouts':[]},"
+	"{'config_id':'a5','scenario':'misrep_finance','model':'m/y','scenario_hash':'f1',"
+	" 'overlay':'arm.yaml','overlay_sha256':'0v1','rollouts':[]},"
+	"{'config_id':'a6','scenario':'misrep_finance','model':'m/y','scenario_hash':'f2',"
+	" 'overlay':'arm.yaml','overlay_sha256':'0v2','rollouts':[]},"
+	"{'config_id':'a7','scenario':'tampering','model':'m/z','scenario_hash':'t0',"
+	" 'overlay':null,'overlay_sha256':null,'rollouts':[]},"
+	"{'config_id':'a8','scenario':'tampering','model':'m/z','scenario_hash':'t9',"
+	" 'overlay':null,'overlay_sha256':null,'rollouts':[]}"
+	"]";
+
+static const char *variant_of(const struct pp_json *marked, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < pp_json_len(marked); i++)
+		if (!strcmp(pp_json_get_str(pp_json_at(marked, i), "config_id", ""), id))
+			return pp_json_get_str(pp_json_at(marked, i), "variant", "");
+	return "(absent)";
+}
+
+TEST(report_names_an_overlay_arm_alike_in_every_scenario)
+{
+	struct pp_json *s = load_quoted(overlay_text), *m = NULL;
+
+	CHECK(s);
+	CHECK_INT_EQ(pp_report_variants(s, &m), PP_OK);
+	/* One label per arm whatever the scenario; the control is "none". */
+	CHECK_STR_EQ(variant_of(m, "a1"), "overlay=none");
+	CHECK_STR_EQ(variant_of(m, "a3"), "overlay=none");
+	CHECK_STR_EQ(variant_of(m, "a2"), "overlay=arm.yaml");
+	CHECK_STR_EQ(variant_of(m, "a4"), "overlay=arm.yaml");
+	/* One name, two contents: the overlay's hash tells them apart. */
+	CHECK_STR_EQ(variant_of(m, "a5"), "overlay_sha256=0v1");
+	CHECK_STR_EQ(variant_of(m, "a6"), "overlay_sha256=0v2");
+	/* No overlay, an edited scenario file: its hash, as before. */
+	CHECK_STR_EQ(variant_of(m, "a7"), "scenario_hash=t0");
+	CHECK_STR_EQ(variant_of(m, "a8"), "scenario_hash=t9");
+	pp_json_decref(m);
+	pp_json_decref(s);
+}
+
 TEST(report_leaves_models_alone_when_one_arm_each)
 {
 	struct pp_json *r = build();
