@@ -160,15 +160,34 @@ out:
 	return rc;
 }
 
+/* The overlays' checks that need every scenario (a misspelt var, a
+ * document no drive shows, an unknown name under `scenarios`), made over
+ * the scenarios a run would load: one file at a time cannot tell. */
+static bool overlays_fail(const struct cli *c)
+{
+	struct pp_scenario **list = NULL;
+	size_t n = 0, i;
+
+	if (!c->n_overlays || !cli_load_scenarios(c, &list, &n)) {
+		pp_scenario_list_free(list, n);
+		return false;
+	}
+	for (i = 0; i < c->n_overlays; i++)
+		fprintf(stderr, "%s: FAILED\n", c->overlays[i]);
+	return true;
+}
+
 int cmd_validate(struct cli *c)
 {
 	long n_configs = 0, n_routes = 0, n_bad = 0, n_files_bad = 0;
+	bool overlay_bad;
 	size_t i;
 
 	if (!c->n_args) {
 		cli_error("validate needs scenario files; see 'peerpres validate --help'");
 		return EXIT_USAGE;
 	}
+	overlay_bad = overlays_fail(c);
 	for (i = 0; i < c->n_args; i++) {
 		long before = n_bad;
 		bool skipped = false;
@@ -189,6 +208,8 @@ int cmd_validate(struct cli *c)
 	printf("%ld configs, %ld route checks, %ld failures", n_configs, n_routes, n_bad);
 	if (n_files_bad)
 		printf("; %ld of %zu files FAILED", n_files_bad, c->n_args);
+	if (overlay_bad)
+		printf("; the overlay FAILED");
 	putchar('\n');
-	return n_files_bad ? EXIT_RUNTIME : 0;
+	return n_files_bad || overlay_bad ? EXIT_RUNTIME : 0;
 }

@@ -929,6 +929,51 @@ static int ov_check_vars(const struct ov_file *ov, struct pp_scenario *const *li
 	return PP_OK;
 }
 
+/* Whether an add_drive list somewhere under node names the document. */
+static bool adds_document(const struct pp_json *node, const char *name)
+{
+	const struct pp_json *list = pp_json_get(node, "add_drive");
+	size_t i;
+	void *it;
+
+	for (i = 0; pp_json_is_array(list) && i < pp_json_len(list); i++)
+		if (pp_json_str(pp_json_at(list, i)) && !strcmp(pp_json_str(pp_json_at(list, i)), name))
+			return true;
+	for (it = pp_json_iter(node); it; it = pp_json_iter_next(node, it))
+		if (adds_document(pp_json_iter_value(it), name))
+			return true;
+	for (i = 0; pp_json_is_array(node) && i < pp_json_len(node); i++)
+		if (adds_document(pp_json_at(node, i), name))
+			return true;
+	return false;
+}
+
+/* Every document the overlay sets is put on a drive (add_drive) by a
+ * scenario it applies to: a new document alone reaches no model, yet
+ * would give new config ids. */
+static int ov_check_docs(const struct ov_file *ov, struct pp_scenario *const *list, size_t n,
+			 struct pp_diag *diag)
+{
+	const struct pp_json *docs = pp_json_get(ov->root, "documents");
+	const struct pp_json *names = pp_json_get(ov->root, "scenarios");
+	void *it;
+	size_t j;
+
+	for (it = pp_json_iter(docs); it; it = pp_json_iter_next(docs, it)) {
+		const char *name = pp_json_iter_key(it);
+		bool used = false;
+
+		for (j = 0; !used && j < n; j++)
+			used = names_scenario(names, list[j]->name) && adds_document(list[j]->root, name);
+		if (!used)
+			return ov_err(ov, diag, pp_json_iter_value(it), true,
+				      "document '%s' is put on no drive by the scenarios it applies to"
+				      " (no add_drive names it), so no model would see it; list it under"
+				      " an add_drive in 'world' or 'axes' too", name);
+	}
+	return PP_OK;
+}
+
 int pp_scenario_overlay_list(struct pp_scenario *const *list, size_t n, const char *path,
 			     struct pp_diag *diag)
 {
@@ -944,6 +989,8 @@ int pp_scenario_overlay_list(struct pp_scenario *const *list, size_t n, const ch
 		rc = pp_scenario_overlay(list[i], path, diag);
 	if (!rc)
 		rc = ov_check_vars(&ov, list, n, diag);
+	if (!rc)
+		rc = ov_check_docs(&ov, list, n, diag);
 	pp_json_decref(ov.root);
 	pp_srcmap_free(ov.map);
 	return rc;

@@ -95,6 +95,14 @@ fails_with 1 "... and fails on what the overlay breaks" \
 ok "... naming the overlay's line" grep -q "badtpl.yaml:3:.*unknown template variable 'no_such_var'" last.out
 fails_with 1 "an overlay var no template uses is an error" "$PEERPRES" plan --overlay unused.yaml
 ok "... naming it at its line" grep -q "unused.yaml:3:3: var 'trust_sentance_good' is not used" last.out
+fails_with 1 "validate finds it too, given one scenario file" \
+	"$PEERPRES" validate "$ROOT"/scenarios/tampering.yaml --overlay unused.yaml
+ok "... naming the var and the overlay" sh -c \
+	"grep -q \"unused.yaml:3:3: var 'trust_sentance_good' is not used\" last.out &&
+	 grep -qx 'unused.yaml: FAILED' last.out && grep -q '; the overlay FAILED\$' last.out"
+printf 'scenarios: [tampering]\ndocuments:\n  extra_memo:\n    filename: memo.txt\n    content: hi\n' > doc.yaml
+fails_with 1 "an overlay document no drive shows is an error" "$PEERPRES" plan --overlay doc.yaml
+ok "... saying so at its line" grep -q "doc.yaml:3:3: document 'extra_memo' is put on no drive" last.out
 printf 'scenarios: [tampring]\nvars:\n  trust_sentence_good: X\n' > unknown.yaml
 fails_with 1 "an overlay naming an unknown scenario is an error" "$PEERPRES" plan --overlay unknown.yaml
 ok "... naming it and the known ones" grep -q "unknown.yaml:1:13: unknown scenario 'tampring' in 'scenarios' (known: .*tampering" last.out
