@@ -446,6 +446,43 @@ static int set_dims(struct dctx *c, const char *scenario)
 	return rc;
 }
 
+/*
+ * The production harness a transcript ran in, or NULL for the study's own
+ * loop ("custom", in any case). A row or file without agent_harness is
+ * still a production-harness run when it carries the keys only those runs
+ * have (coding_agent naming the CLI, docker: true): replaying it in our
+ * tool world would label calls that never ran there. *marker is the key
+ * that said so, or NULL when agent_harness did.
+ */
+static const char *production_harness(const struct dctx *c, char *buf, size_t len,
+				      const char **marker)
+{
+	const char *h = pp_compat_text(field(c, "agent_harness"), buf, len);
+
+	*marker = NULL;
+	if (h && *h)
+		return strcasecmp(h, "custom") ? h : NULL;
+	h = pp_compat_text(field(c, "coding_agent"), buf, len);
+	if (h && *h)
+		return *marker = "coding_agent", h;
+	if (truthy(field(c, "docker")))
+		return *marker = "docker", "coding_agent";   /* the study's agent_harness for them */
+	return NULL;
+}
+
+static void harness_not_replayable(struct dctx *c, const char *harness, const char *marker)
+{
+	char why[256];
+
+	if (marker)
+		snprintf(why, sizeof(why), "production harness '%s': labelled from the study's labels "
+			 "only (no agent_harness; the metadata's %s says so)", harness, marker);
+	else
+		snprintf(why, sizeof(why), "production harness '%s': labelled from the study's labels only",
+			 harness);
+	not_replayable(c, why);
+}
+
 int pp_compat_dims(struct pp_compat_cache *cache, const struct pp_json *tr,
 		   const struct pp_json *row, const char *scenario, struct pp_scenario *const *scenarios,
 		   size_t n, const struct pp_json *tools_used, const struct pp_json *evaluation,
@@ -453,7 +490,7 @@ int pp_compat_dims(struct pp_compat_cache *cache, const struct pp_json *tr,
 {
 	struct dctx c;
 	char fbuf[64], mbuf[256], hbuf[64], name[96];
-	const char *family = NULL, *model, *harness;
+	const char *family = NULL, *model, *harness, *marker;
 	const struct pp_json *temp;
 	long long iters = 30;
 	double t = 1.0;
@@ -470,14 +507,9 @@ int pp_compat_dims(struct pp_compat_cache *cache, const struct pp_json *tr,
 	c.scenarios = scenarios;
 	c.n = n;
 	model = pp_compat_text(field(&c, "agent_model"), mbuf, sizeof(mbuf));
-	harness = pp_compat_text(field(&c, "agent_harness"), hbuf, sizeof(hbuf));
-	if (!harness)
-		harness = "custom";
-	if (strcmp(harness, "custom")) {
-		snprintf(name, sizeof(name), "production harness '%s': labelled from the study's labels only",
-			 harness);
-		not_replayable(&c, name);
-	}
+	harness = production_harness(&c, hbuf, sizeof(hbuf), &marker);
+	if (harness)
+		harness_not_replayable(&c, harness, marker);
 	rc = set_dims(&c, scenario);
 	if (!rc)
 		rc = family_of(&c, model ? model : "", &family, fbuf, sizeof(fbuf));
@@ -497,7 +529,7 @@ int pp_compat_dims(struct pp_compat_cache *cache, const struct pp_json *tr,
 	if (!rc)
 		rc = pp_json_set_str(out, "family", family);
 	if (!rc)
-		rc = pp_json_set_str(out, "harness", harness);
+		rc = pp_json_set_str(out, "harness", harness ? harness : "custom");
 	if (!rc)
 		rc = pp_json_set(out, "max_iters", pp_json_integer(iters > 0 ? iters : 30));
 	if (!rc)

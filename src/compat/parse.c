@@ -7,7 +7,9 @@
  * The study's format keeps tool calls as a mapping name -> arguments, so
  * two calls of one tool in a turn survive only as the last; a tool
  * message repeats the mapping of the call that produced it, which is
- * what we apply when it is there. Whatever had to be guessed is flagged.
+ * what we apply when it is there. A tool message after a user message
+ * answers no call (the token cap's synthetic end_task result) and is left
+ * out. Whatever had to be guessed is flagged.
  * The stored assistant message lists the calls that ran, each under its
  * result's id, so that export can give every result its own call back.
  */
@@ -149,6 +151,7 @@ struct conv {
 	int turn;
 	int results_in_turn;
 	size_t answered;                /* stored_calls[0..answered) have a result */
+	bool after_user;                /* a user message since the last assistant turn */
 };
 
 /* Content as text: a string, or the text parts of a list. */
@@ -327,6 +330,7 @@ static int assistant(struct conv *cv, const struct pp_json *m)
 
 	cv->turn++;
 	cv->results_in_turn = 0;
+	cv->after_user = false;
 	if (!rc)
 		rc = pp_json_set_str(msg, "role", "assistant");
 	if (!rc)
@@ -543,6 +547,40 @@ out:
 	return rc;
 }
 
+/* Whether a tool message names no tool but end_task, as the synthetic
+ * result the loop appends at the token cap does (with an empty mapping,
+ * or end_task's). */
+static bool synthetic_end(const struct pp_json *m)
+{
+	const struct pp_json *tc = pp_json_get(m, "tool_calls");
+	const char *name = pp_json_get_str(m, "name", "end_task");
+	void *it;
+
+	for (it = pp_json_iter(tc); it; it = pp_json_iter_next(tc, it))
+		if (strcmp(pp_json_iter_key(it), "end_task"))
+			return false;
+	return !pp_json_is_array(tc) && !strcmp(name, "end_task");
+}
+
+/*
+ * A tool message after a user message answers no call of the turn before
+ * it: the loop writes a user message between a turn and its results only
+ * when it will not run that turn. The token cap does so (SCENARIOS.md
+ * section 2: a user message, then a synthetic end_task result; the last
+ * turn's calls never ran). Matched by position, or by its end_task
+ * mapping, that result would replay the turn or add an end_task call the
+ * agent never made. It is left out, and the turn without results, as the
+ * loop left it (replay.c then applies none of its calls).
+ */
+static int result_after_user(struct conv *cv, const struct pp_json *m)
+{
+	if (synthetic_end(m))
+		return pp_compat_note(cv->flags, "turn %d: the end_task result after the user message "
+				      "(the token cap's) was ignored: the turn's calls never ran", cv->turn);
+	return pp_compat_note(cv->flags, "turn %d: a tool message after a user message was ignored: "
+			      "it answers no call of the turn", cv->turn);
+}
+
 static int plain(struct conv *cv, const struct pp_json *m, const char *role)
 {
 	struct pp_json *msg = pp_json_object();
@@ -572,11 +610,13 @@ static int conversation(struct conv *cv, const struct pp_json *list)
 		if (!strcmp(role, "assistant"))
 			rc = assistant(cv, m);
 		else if (!strcmp(role, "tool"))
-			rc = tool_result(cv, m);
+			rc = cv->after_user ? result_after_user(cv, m) : tool_result(cv, m);
 		else if (!strcmp(role, "system") || !strcmp(role, "user"))
 			rc = plain(cv, m, role);
 		else
 			rc = pp_compat_note(cv->flags, "message %zu: unknown role '%s' ignored", i, role);
+		if (!strcmp(role, "user") && cv->turn)
+			cv->after_user = true;
 	}
 	return rc;
 }
@@ -726,7 +766,7 @@ int pp_compat_parse_cached(struct pp_compat_cache *cache, const struct pp_json *
 			   struct pp_diag *diag)
 {
 	const struct pp_json *conv_list = pp_json_get(tr, "conversation");
-	struct conv cv = { NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0 };
+	struct conv cv = { NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, false };
 	struct pp_json *o = NULL, *up = NULL;
 	int rc = PP_OK;
 
