@@ -238,6 +238,39 @@ static void print_replay(const struct pp_json *replay)
 	}
 }
 
+/* What made the rollout: the model, its config's dimensions, the code
+ * and scenario files (every number should trace back to these). */
+static void print_origin(const struct pp_json *rec)
+{
+	static const char *const dims[] = {
+		"subject", "condition", "instantiation", "dataset", "threshold", "mode",
+		"scratchpad", "max_iters", "route", "reasoning", NULL,
+	};
+	const struct pp_json *cfg = pp_json_get(rec, "config");
+	const struct pp_json *prov = pp_json_get(rec, "provenance");
+	const char *overlay = pp_json_get_str(prov, "overlay", NULL);
+	const char *const *d;
+
+	if (cfg) {
+		printf("model   %s\nconfig  %s", pp_json_get_str(cfg, "model", "?"),
+		       pp_json_get_str(cfg, "scenario", "?"));
+		for (d = dims; *d; d++) {
+			const struct pp_json *v = pp_json_get(cfg, *d);
+			long long n;
+
+			if (pp_json_int(v, &n))
+				printf(" %s=%lld", *d, n);
+			else if (pp_json_str(v))
+				printf(" %s=%s", *d, pp_json_str(v));
+		}
+		putchar('\n');
+	}
+	if (pp_json_get_str(prov, "version", NULL))
+		printf("code    peerpres %s, scenario file %.8s%s%s\n", pp_json_get_str(prov, "version", ""),
+		       pp_json_get_str(prov, "scenario_hash", "?"), overlay ? ", overlay " : "",
+		       overlay ? overlay : "");
+}
+
 /* The stop reason is a top-level key of every rollout; older records
  * kept it only in provenance. */
 static void print_head(const struct pp_json *rec)
@@ -252,6 +285,7 @@ static void print_head(const struct pp_json *rec)
 	if (stop)
 		printf(" (%s)", stop);
 	printf("\nagent   %s\n", pp_json_get_str(rec, "agent", "(model)"));
+	print_origin(rec);
 	if (pp_json_int(pp_json_get(rec, "seed"), &seed))
 		printf("seed    %lld\n", seed);
 	else
@@ -337,6 +371,34 @@ static int print_json(struct pp_json *rec, struct pp_json *all, const char *chos
 	return rc;
 }
 
+/* rec's "config": its config's record, for the head and --json. */
+static int add_config(struct pp_store *store, struct pp_json *rec)
+{
+	struct pp_json *filters = pp_json_object(), *ids = pp_json_array(), *cfgs = NULL;
+	int rc = filters && ids ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = pp_json_append(ids, pp_json_string(pp_json_get_str(rec, "config_id", "")));
+	if (!rc) {
+		rc = pp_json_set(filters, "config_id", ids);
+		ids = NULL;
+	}
+	if (!rc)
+		rc = pp_store_configs(store, filters, &cfgs);
+	if (!rc && pp_json_len(cfgs) == 1) {
+		struct pp_json *cfg = pp_json_copy(pp_json_at(cfgs, 0));
+
+		rc = cfg ? PP_OK : PP_ENOMEM;
+		if (!rc && pp_json_get(cfg, "rollouts"))
+			rc = pp_json_remove(cfg, 0, "rollouts");
+		rc = rc ? (pp_json_decref(cfg), rc) : pp_json_set(rec, "config", cfg);
+	}
+	pp_json_decref(cfgs);
+	pp_json_decref(ids);
+	pp_json_decref(filters);
+	return rc;
+}
+
 int cmd_show(struct cli *c)
 {
 	struct pp_store *store = NULL;
@@ -356,6 +418,10 @@ int cmd_show(struct cli *c)
 		return EXIT_RUNTIME;
 	if (pp_store_get_rollout(store, c->args[0], &rec)) {
 		cli_error("no rollout '%s': %s", c->args[0], pp_store_errmsg(store));
+		goto out;
+	}
+	if (add_config(store, rec)) {
+		cli_error("cannot read the config of '%s': %s", c->args[0], pp_store_errmsg(store));
 		goto out;
 	}
 	if (choose_judge(c, store, chosen, sizeof(chosen)))

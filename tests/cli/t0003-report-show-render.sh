@@ -38,6 +38,13 @@ short=$(echo "$id" | cut -c1-10):$(echo "$id" | sed 's/.*://')
 ok "show prints the transcript and the labels" sh -c "\"\$PEERPRES\" show --db r.db $id | grep -q 'list_drive_files' && \"\$PEERPRES\" show --db r.db $id | grep -q '^labels'"
 ok "show takes a prefix of the config id" sh -c "\"\$PEERPRES\" show --db r.db $short | grep -q '^status'"
 ok "show --json" sh -c "\"\$PEERPRES\" show --db r.db --json $id | grep -q '\"final_state\"'"
+"$PEERPRES" show --db r.db $id > head.txt
+ok "show says what made the rollout: model, config, code" sh -c \
+	"grep -qx 'model   ref/synthetic' head.txt &&
+	 grep -q '^config  [a-z_]* subject=[a-z]* condition=[a-z_]* instantiation=' head.txt &&
+	 grep -q '^code    peerpres [^ ]*, scenario file [0-9a-f]\{8\}\$' head.txt"
+ok "... and --json carries the config" sh -c \
+	"\"\$PEERPRES\" show --db r.db --json $id | grep -q '\"config\": {'"
 fails_with 1 "show of an unknown rollout" "$PEERPRES" show --db r.db ffffffffff:0
 
 ok "render shows prompts, tools and the initial world" sh -c \
