@@ -43,6 +43,7 @@ struct pp_compat_src {
 	FILE *jsonl;          /* the JSONL file being read, if any */
 	char *jsonl_path;
 	long line_no;
+	long rows;            /* non-blank lines read from it */
 	char *line;
 	size_t line_cap;
 };
@@ -188,6 +189,7 @@ static int next_line(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *g
 		if (blank(s->line + skip, (size_t)len))
 			continue;
 		*got = true;
+		s->rows++;
 		if ((size_t)len > LINE_MAX_BYTES)
 			return failure(raw, s->jsonl_path, s->line_no, "line longer than %zu MB: not read",
 				       LINE_MAX_BYTES >> 20);
@@ -206,6 +208,15 @@ static int next_line(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *g
 	if (ferror(s->jsonl)) {
 		*got = true;
 		failure(raw, s->jsonl_path, s->line_no, "read error: %s", strerror(errno));
+		close_jsonl(s);
+		return raw->error ? PP_OK : PP_ENOMEM;
+	}
+	/* A JSONL file with no row is a failure, as an empty JSON file is:
+	 * a cut download imports nothing, and should not do so silently. */
+	if (!s->rows) {
+		*got = true;
+		failure(raw, s->jsonl_path, 0, "no transcript in it: the file is empty or holds"
+			" blank lines only");
 		close_jsonl(s);
 		return raw->error ? PP_OK : PP_ENOMEM;
 	}
@@ -299,6 +310,7 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 			return failure(raw, path, 0, "cannot read: %s", strerror(errno));
 		*got = false;
 		s->line_no = 0;
+		s->rows = 0;
 		return (s->jsonl_path = pp_strdup(path)) ? PP_OK : PP_ENOMEM;
 	}
 	if ((rc = pp_buf_read_file(&b, path))) {

@@ -80,6 +80,13 @@ ok "each bad row is named by file and line" sh -c \
 # column 0 of a next line.
 ok "... with the column where a cut row broke" grep -q "rows.jsonl:4: bad JSON (a truncated or broken line): column 4[0-9]: " last.out
 ok "the good row still imported" test "$(sqlite3 k.db 'select count(*) from rollouts')" = 1
+: >empty.jsonl
+printf '\n  \n' >blank.jsonl
+fails_with 1 "an empty or blank JSONL file is a failure, not a silent 0" \
+	"$PEERPRES" import --db k.db empty.jsonl blank.jsonl
+ok "... naming each file" sh -c \
+	'grep -qx "peerpres: empty.jsonl: no transcript in it: the file is empty or holds blank lines only" last.out &&
+	 grep -q "^peerpres: blank.jsonl: no transcript in it" last.out'
 printf '{"conversation": [' >bad.json
 fails_with 1 "a malformed JSON file is named" "$PEERPRES" import --db k.db bad.json
 ok "with its line" grep -q "bad.json:1: bad JSON" last.out
