@@ -4,7 +4,9 @@
  * grid), so a new scenario file takes part without C changes.
  *
  * A scenario is a candidate when it offers every tool the agent called
- * (the tools every scenario may offer by axis are left out), computes
+ * (the tools every scenario may offer by axis are left out, and so is a
+ * tool no scenario offers: a model that invents one says nothing of
+ * where it was), computes
  * every label the study wrote that some scenario computes, and has the
  * recorded alignment-faking mode (or a config without one). Among
  * several, the one whose labels the study's set leaves out least wins;
@@ -89,9 +91,11 @@ static bool grid_has_mode(const struct pp_json *configs, const char *mode)
 	return false;
 }
 
-/* -1: not a candidate; otherwise how many of its labels the study left out. */
+/* -1: not a candidate; otherwise how many of its labels the study left
+ * out. known: every scenario's labels, then (known_tools) their tools. */
 static long fit(const struct profile *p, const struct pp_json *tools_used,
-		const struct pp_json *keys, const struct pp_json *known, const char *mode)
+		const struct pp_json *keys, const struct pp_json *known,
+		const struct pp_json *known_tools, const char *mode)
 {
 	const struct pp_json *tools = pp_json_get(p->rendered, "tools");
 	const struct pp_json *labels = pp_json_get(p->rendered, "labels");
@@ -102,7 +106,7 @@ static long fit(const struct profile *p, const struct pp_json *tools_used,
 	for (i = 0; i < pp_json_len(tools_used); i++) {
 		const char *t = pp_json_str(pp_json_at(tools_used, i));
 
-		if (!axis_tool(t) && !has(tools, t))
+		if (!axis_tool(t) && has(known_tools, t) && !has(tools, t))
 			return -1;
 	}
 	for (i = 0; i < pp_json_len(keys); i++) {
@@ -117,6 +121,25 @@ static long fit(const struct profile *p, const struct pp_json *tools_used,
 		if (strcmp(pp_json_iter_key(it), "read_memory") && !has(keys, pp_json_iter_key(it)))
 			missing++;
 	return pp_json_len(keys) ? missing : 0;
+}
+
+/* The names of the tools some scenario offers, into known_tools. */
+static int collect_tools(struct profile *ps, size_t n, struct pp_json *known_tools)
+{
+	size_t i, j;
+	int rc = PP_OK;
+
+	for (i = 0; !rc && i < n; i++) {
+		const struct pp_json *tools = pp_json_get(ps[i].rendered, "tools");
+
+		for (j = 0; !rc && j < pp_json_len(tools); j++) {
+			const char *t = pp_json_str(pp_json_at(tools, j));
+
+			if (t && !has(known_tools, t))
+				rc = pp_json_append(known_tools, pp_json_string(t));
+		}
+	}
+	return rc;
 }
 
 static int collect_keys(const struct pp_json *evaluation, struct profile *ps, size_t n,
@@ -143,11 +166,11 @@ int pp_compat_infer_scenario(struct pp_scenario *const *scenarios, size_t n,
 			     const char *mode, const char **name, char *why, size_t len)
 {
 	struct profile ps[32];
-	struct pp_json *keys = pp_json_array(), *known = pp_json_array();
+	struct pp_json *keys = pp_json_array(), *known = pp_json_array(), *tools = pp_json_array();
 	struct pp_buf cand = PP_BUF_INIT;
 	long best = -1, f;
 	size_t i, n_best = 0, np = n < 32 ? n : 32;
-	int rc = keys && known ? PP_OK : PP_ENOMEM;
+	int rc = keys && known && tools ? PP_OK : PP_ENOMEM;
 
 	*name = NULL;
 	memset(ps, 0, sizeof(ps));
@@ -156,8 +179,10 @@ int pp_compat_infer_scenario(struct pp_scenario *const *scenarios, size_t n,
 			rc = PP_OK;   /* a scenario that does not render is no candidate */
 	if (!rc)
 		rc = collect_keys(evaluation, ps, np, keys, known);
+	if (!rc)
+		rc = collect_tools(ps, np, tools);
 	for (i = 0; !rc && i < np; i++) {
-		if (!ps[i].rendered || (f = fit(&ps[i], tools_used, keys, known, mode)) < 0)
+		if (!ps[i].rendered || (f = fit(&ps[i], tools_used, keys, known, tools, mode)) < 0)
 			continue;
 		pp_buf_addf(&cand, "%s%s", cand.len ? ", " : "", pp_scenario_name(scenarios[i]));
 		if (best < 0 || f < best) {
@@ -180,5 +205,6 @@ int pp_compat_infer_scenario(struct pp_scenario *const *scenarios, size_t n,
 	pp_buf_release(&cand);
 	pp_json_decref(keys);
 	pp_json_decref(known);
+	pp_json_decref(tools);
 	return rc;
 }
