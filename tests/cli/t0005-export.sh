@@ -28,6 +28,21 @@ fails_with 1 "upstream-json into an existing file fails" "$PEERPRES" export --db
 ok "... once, saying why, writing nothing" sh -c \
 	'test "$(wc -l <last.out)" -eq 1 && grep -q "'"'"'afile'"'"' is not a directory" last.out && test "$(cat afile)" = keep'
 fails_with 1 "... even when nothing is selected" "$PEERPRES" export --db a.db --format upstream-json --model ref/nothing -o afile
+# Names are SCENARIO_CONFIG_INDEX: another store of the same grid names
+# the same files. A directory that has one of them gets nothing.
+"$PEERPRES" run --db other.db --model ref/synthetic --scenario tampering -n 2 --no-judge >/dev/null 2>&1
+clash=$(sqlite3 other.db "select scenario || '_' || config_id || '_0.json' from configs order by config_id limit 1")
+ls -l up >up-before.txt
+cksum up/* >up-sums.txt
+fails_with 1 "upstream-json never overwrites a file of another export" \
+	"$PEERPRES" export --db other.db --format upstream-json -o up
+ok "... names the first, says how to go on, once" sh -c \
+	'test "$(wc -l <last.out)" -eq 1 && grep -q "'"'"'up/'"$clash"''"'"' already exists (and [0-9]* more of this export.s files): .*nothing was written; export into an empty or new directory" last.out'
+ok "... and writes, changes or removes nothing there" sh -c 'ls -l up | cmp - up-before.txt && cksum up/* | cmp - up-sums.txt'
+ok "upstream-json into a directory that holds none of its names" sh -c \
+	'mkdir other && echo keep >other/notes.json && "$PEERPRES" export --db other.db --format upstream-json -o other 2>/dev/null &&
+	 test "$(ls other | wc -l)" -eq $(($(sqlite3 other.db "select count(*) from rollouts") + 1)) && test "$(cat other/notes.json)" = keep'
+fails_with 1 "... and the same export again fails" "$PEERPRES" export --db other.db --format upstream-json -o other
 ok "export as CSV" "$PEERPRES" export --db a.db --format csv -o a.csv
 ok "CSV: a header and one line per rollout, without transcript_json" sh -c \
 	'test "$(wc -l <a.csv)" -eq $(('"$total"' + 1)) && head -1 a.csv | grep -q "^transcript_id,agent_model," &&
