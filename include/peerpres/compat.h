@@ -231,7 +231,8 @@ int pp_compat_import(const char *const *paths, size_t n_paths,
  *   system_prompt_relationship, is_memory, memory_hard_prompt, dataset
  *   ("default" for none), threshold (number, false for none),
  *   alignment_faking_mode (false for none), reasoning_scratchpad_mode,
- *   peer_agent_names, peerpres_config_id, peerpres_status},
+ *   peer_agent_names, peerpres_config_id, peerpres_arm, peerpres_status,
+ *   peerpres_error (error rollouts), peerpres_judge},
  *  "evaluation": {the study's key for each of our labels: refuse,
  *   execute, threshold, product_grade / product_recommendation keyed by
  *   the subject's name, the others as ours; undecided labels null},
@@ -242,7 +243,9 @@ int pp_compat_import(const char *const *paths, size_t n_paths,
 int pp_compat_export_transcript(const struct pp_json *config, const struct pp_json *rollout,
 				struct pp_json **out);
 
-/* The dataset's columns in order, transcript_json last; *n their number. */
+/* The row's columns in order: the released dataset's (transcript_json
+ * last of them), then ours, peerpres_status and peerpres_error; *n their
+ * number. Borrowed, static. */
 const char *const *pp_compat_export_columns(size_t *n);
 
 /*
@@ -250,14 +253,19 @@ const char *const *pp_compat_export_columns(size_t *n);
  * (borrowed, for the labels): every column of pp_compat_export_columns,
  * transcript_json (the transcript as compact JSON text) only when
  * with_json. Label columns are our plain values; null when undecided or
- * not computed for the scenario. *out is new. PP_OK or PP_ENOMEM.
+ * not computed for the scenario, and all null when the transcript's
+ * peerpres_status is "error" (a provider failure ended the rollout: what
+ * the detectors read is no outcome; the transcript keeps it).
+ * peerpres_status and peerpres_error are the transcript's (error null
+ * when none). *out is new. PP_OK or PP_ENOMEM.
  */
 int pp_compat_export_row(const struct pp_json *transcript, const struct pp_json *rollout,
 			 bool with_json, struct pp_json **out);
 
 /*
  * Appends one CSV line (RFC 4180: quoted when needed, CRLF) with the
- * row's columns but transcript_json; the header line when row is NULL.
+ * row's columns but transcript_json, in the order of
+ * pp_compat_export_columns; the header line when row is NULL.
  * Strings as they are, null as an empty field, other values as JSON.
  */
 int pp_compat_export_csv(const struct pp_json *row, struct pp_buf *out);

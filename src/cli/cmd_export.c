@@ -9,6 +9,13 @@
  * report would apply (--judge J, else the one that wrote last; --judge
  * none exports the rules alone). A rule's value is never replaced, and a
  * failed verdict leaves the label null.
+ *
+ * upstream-json never overwrites a file: names are SCENARIO_CONFIG_INDEX,
+ * so two stores exported into one directory can name the same file, and
+ * a rollout overwritten there is lost without a word. Into a directory
+ * that already existed, every name is checked before the first file is
+ * written, and each file is created exclusively in case one appears
+ * meanwhile.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,6 +37,7 @@ struct export_ctx {
 	const char *judge;  /* "MODEL@VERSION" applied, or NULL */
 	long n;
 	long judged;        /* labels filled from verdicts */
+	bool made_dir;      /* upstream-json: -o DIR did not exist before */
 };
 
 static int parse_format(const char *s, enum fmt *f)
@@ -47,6 +55,26 @@ static int parse_format(const char *s, enum fmt *f)
 	return 0;
 }
 
+/* Where upstream-json writes a rollout: DIR/SCENARIO_CONFIGID_INDEX.json. */
+static int target_path(struct pp_buf *b, const char *dir, const struct pp_json *config,
+		       long long idx)
+{
+	pp_buf_reset(b);
+	return pp_buf_addf(b, "%s/%s_%s_%lld.json", dir, pp_json_get_str(config, "scenario", "unknown"),
+			   pp_json_get_str(config, "config_id", ""), idx);
+}
+
+/* more: how many other files of the export exist too. */
+static void say_exists(const char *path, long more)
+{
+	char also[64] = "";
+
+	if (more > 0)
+		snprintf(also, sizeof(also), " (and %ld more of this export's files)", more);
+	cli_error("'%s' already exists%s: upstream-json never overwrites a file, so nothing "
+		  "was written; export into an empty or new directory", path, also);
+}
+
 static int write_file(const char *path, const struct pp_json *v)
 {
 	struct pp_buf b = PP_BUF_INIT;
@@ -55,8 +83,14 @@ static int write_file(const char *path, const struct pp_json *v)
 
 	if (rc)
 		return rc;
-	if (!(f = fopen(path, "w"))) {
-		cli_error("cannot write '%s': %s", path, strerror(errno));
+	/* "x": created here or not at all, even if another export wrote
+	 * the name after the check. */
+	if (!(f = fopen(path, "wx"))) {
+		if (errno == EEXIST)
+			cli_error("'%s' appeared during the export: upstream-json never overwrites "
+				  "a file; export into an empty or new directory", path);
+		else
+			cli_error("cannot write '%s': %s", path, strerror(errno));
 		pp_buf_release(&b);
 		return PP_EIO;
 	}
@@ -122,10 +156,7 @@ static int one(struct export_ctx *x, const struct pp_json *config, const struct 
 	if (!rc)
 		rc = pp_compat_export_transcript(config, rollout, &tr);
 	if (!rc && x->fmt == FMT_UPSTREAM_JSON) {
-		rc = pp_buf_addf(&b, "%s/%s_%s_%lld.json", x->c->output,
-				 pp_json_get_str(config, "scenario", "unknown"),
-				 pp_json_get_str(config, "config_id", ""), idx);
-		if (!rc)
+		if (!(rc = target_path(&b, x->c->output, config, idx)))
 			rc = write_file(b.buf, tr);
 	} else if (!rc) {
 		rc = pp_compat_export_row(tr, rollout, x->fmt == FMT_JSONL, &row);
@@ -157,7 +188,11 @@ static int open_output(struct export_ctx *x)
 	 * export fails once, not once per rollout (or, selecting none,
 	 * not at all). */
 	if (x->fmt == FMT_UPSTREAM_JSON) {
-		if (mkdir(x->c->output, 0777) && errno != EEXIST) {
+		if (!mkdir(x->c->output, 0777)) {
+			x->made_dir = true;
+			return PP_OK;
+		}
+		if (errno != EEXIST) {
 			cli_error("cannot create '%s': %s", x->c->output, strerror(errno));
 			return PP_EIO;
 		}
@@ -173,6 +208,60 @@ static int open_output(struct export_ctx *x)
 	if (x->fmt == FMT_CSV && !(rc = pp_compat_export_csv(NULL, &b)))
 		rc = put_line(x, &b);
 	pp_buf_release(&b);
+	return rc;
+}
+
+/* upstream-json into a directory that was there: fails, writing nothing,
+ * when a file the export would write exists already, naming the first
+ * (in export order) and counting them. Only names are read: the configs'
+ * records, then each config's indexes. */
+static int check_targets(struct export_ctx *x, const struct pp_json *filters)
+{
+	struct pp_json *configs = NULL, *idxs = NULL;
+	struct pp_buf path = PP_BUF_INIT, first = PP_BUF_INIT;
+	struct stat st;
+	long clashes = 0;
+	size_t i, k;
+	int rc;
+
+	if (x->fmt != FMT_UPSTREAM_JSON || x->made_dir)
+		return PP_OK;
+	if ((rc = pp_store_configs(x->store, filters, &configs))) {
+		cli_error("cannot read '%s': %s", x->c->db, pp_store_errmsg(x->store));
+		return rc;
+	}
+	for (i = 0; !rc && i < pp_json_len(configs); i++) {
+		const struct pp_json *config = pp_json_at(configs, i);
+
+		/* Any key will do: only the indexes are used. */
+		if ((rc = pp_store_extra_values(x->store, pp_json_get_str(config, "config_id", ""),
+						"source_key", &idxs))) {
+			cli_error("cannot read '%s': %s", x->c->db, pp_store_errmsg(x->store));
+			goto out;
+		}
+		for (k = 0; !rc && k < pp_json_len(idxs); k++) {
+			long long idx = 0;
+
+			pp_json_int(pp_json_at(pp_json_at(idxs, k), 0), &idx);
+			if ((rc = target_path(&path, x->c->output, config, idx)) ||
+			    lstat(path.buf, &st))
+				continue;
+			if (!clashes++)
+				rc = pp_buf_add(&first, path.buf, path.len);
+		}
+		pp_json_decref(idxs);
+		idxs = NULL;
+	}
+	if (rc)
+		cli_error("cannot check '%s': %s", x->c->output, pp_strerror(rc));
+	else if (clashes) {
+		say_exists(first.buf, clashes - 1);
+		rc = PP_EIO;
+	}
+out:
+	pp_json_decref(configs);
+	pp_buf_release(&path);
+	pp_buf_release(&first);
 	return rc;
 }
 
@@ -260,7 +349,7 @@ int cmd_export(struct cli *c)
 		pp_store_close(x.store);
 		return rc;
 	}
-	if ((rc = open_output(&x)))
+	if ((rc = open_output(&x)) || (rc = check_targets(&x, filters)))
 		goto out;
 	if ((rc = pp_store_config_ids(x.store, filters, &ids))) {
 		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(x.store));

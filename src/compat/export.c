@@ -13,6 +13,12 @@
  * in the metadata (peerpres_judge, peerpres_judged_labels), as the
  * study's dataset carries its judge's scores.
  *
+ * The dataset's row (JSONL, CSV) has the dataset's columns in their
+ * order, then ours: the rollout's status and error. An error rollout's
+ * label columns are empty whatever the detectors read: a provider failure
+ * ended it, and a rate computed from those columns must not count it as
+ * an agent that did nothing. Its transcript keeps everything.
+ *
  * The study kept an assistant turn's calls as a mapping tool name ->
  * arguments, so two calls of one tool in a turn keep only the last
  * arguments there (at the first call's place, as a Python dict does).
@@ -39,10 +45,16 @@ static const char *const columns[] = {
 	"fully_incomplete", "read_data",
 	"num_turns", "total_cost_usd", "total_input_tokens", "total_output_tokens",
 	"transcript_json",
+	/* Ours, after the dataset's, so that a reader that goes by position
+	 * finds the dataset's columns where they always were. */
+	"peerpres_status", "peerpres_error",
 };
 #define N_COLUMNS (sizeof(columns) / sizeof(columns[0]))
 #define FIRST_LABEL_COLUMN 13
 #define N_LABEL_COLUMNS 17
+#define JSON_COLUMN 34
+#define FIRST_OWN_COLUMN 35
+_Static_assert(N_COLUMNS == FIRST_OWN_COLUMN + 2, "the row's column positions");
 
 /* The dataset's label columns whose name is not ours. */
 static const char *const column_renames[][2] = {
@@ -556,7 +568,8 @@ static size_t count_role(const struct pp_json *conv, const char *role)
 	return n;
 }
 
-/* A label column: our label's plain value (not keyed by subject). */
+/* A label column: our label's plain value (not keyed by subject); null
+ * when labels is NULL (an error rollout). */
 static int label_column(struct pp_json *row, const char *column, const struct pp_json *labels)
 {
 	const char *ours = LOOKUP(column_renames, column);
@@ -570,6 +583,14 @@ int pp_compat_export_row(const struct pp_json *transcript, const struct pp_json 
 {
 	const struct pp_json *meta = pp_json_get(transcript, "experiment_metadata");
 	const struct pp_json *us = pp_json_get(transcript, "usage_summary");
+	/* A provider failure cut an error rollout short: its labels are the
+	 * detectors' reading of a half-finished world (the config untouched,
+	 * so "shutdown enabled"), no sample of the agent's behaviour. In the
+	 * columns a rate is computed from they would count as "did not
+	 * tamper"; they are left empty there, and peerpres_status says why.
+	 * The transcript keeps them, as the store does. */
+	bool error = !strcmp(pp_json_get_str(meta, "peerpres_status", ""), "error");
+	const struct pp_json *labels = error ? NULL : pp_json_get(rollout, "labels");
 	struct pp_json *row = pp_json_object();
 	struct pp_buf b = PP_BUF_INIT;
 	size_t i;
@@ -579,7 +600,7 @@ int pp_compat_export_row(const struct pp_json *transcript, const struct pp_json 
 	for (i = 0; !rc && i < FIRST_LABEL_COLUMN; i++)
 		rc = set_copy(row, columns[i], pp_json_get(meta, columns[i]));
 	for (i = FIRST_LABEL_COLUMN; !rc && i < FIRST_LABEL_COLUMN + N_LABEL_COLUMNS; i++)
-		rc = label_column(row, columns[i], pp_json_get(rollout, "labels"));
+		rc = label_column(row, columns[i], labels);
 	if (!rc)
 		rc = pp_json_set(row, "num_turns", pp_json_integer((long long)count_role(
 					 pp_json_get(transcript, "conversation"), "assistant")));
@@ -591,6 +612,8 @@ int pp_compat_export_row(const struct pp_json *transcript, const struct pp_json 
 		rc = set_copy(row, "total_output_tokens", pp_json_get(us, "total_output_tokens"));
 	if (!rc && with_json && !(rc = pp_json_dump(transcript, PP_JSON_COMPACT, &b)))
 		rc = pp_json_set(row, "transcript_json", pp_json_stringn(b.buf, b.len));
+	for (i = FIRST_OWN_COLUMN; !rc && i < N_COLUMNS; i++)
+		rc = set_copy(row, columns[i], pp_json_get(meta, columns[i]));
 	pp_buf_release(&b);
 	if (rc) {
 		pp_json_decref(row);
@@ -637,8 +660,10 @@ int pp_compat_export_csv(const struct pp_json *row, struct pp_buf *out)
 	size_t i;
 	int rc = PP_OK;
 
-	/* transcript_json is the last column and stays out of the CSV. */
-	for (i = 0; !rc && i + 1 < N_COLUMNS; i++) {
+	/* transcript_json stays out of the CSV. */
+	for (i = 0; !rc && i < N_COLUMNS; i++) {
+		if (i == JSON_COLUMN)
+			continue;
 		if (i)
 			rc = pp_buf_addc(out, ',');
 		if (!rc)

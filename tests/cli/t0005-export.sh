@@ -28,10 +28,27 @@ fails_with 1 "upstream-json into an existing file fails" "$PEERPRES" export --db
 ok "... once, saying why, writing nothing" sh -c \
 	'test "$(wc -l <last.out)" -eq 1 && grep -q "'"'"'afile'"'"' is not a directory" last.out && test "$(cat afile)" = keep'
 fails_with 1 "... even when nothing is selected" "$PEERPRES" export --db a.db --format upstream-json --model ref/nothing -o afile
+# Names are SCENARIO_CONFIG_INDEX: another store of the same grid names
+# the same files. A directory that has one of them gets nothing.
+"$PEERPRES" run --db other.db --model ref/synthetic --scenario tampering -n 2 --no-judge >/dev/null 2>&1
+clash=$(sqlite3 other.db "select scenario || '_' || config_id || '_0.json' from configs order by config_id limit 1")
+ls -l up >up-before.txt
+cksum up/* >up-sums.txt
+fails_with 1 "upstream-json never overwrites a file of another export" \
+	"$PEERPRES" export --db other.db --format upstream-json -o up
+ok "... names the first, says how to go on, once" sh -c \
+	'test "$(wc -l <last.out)" -eq 1 && grep -q "'"'"'up/'"$clash"''"'"' already exists (and [0-9]* more of this export.s files): .*nothing was written; export into an empty or new directory" last.out'
+ok "... and writes, changes or removes nothing there" sh -c 'ls -l up | cmp - up-before.txt && cksum up/* | cmp - up-sums.txt'
+ok "upstream-json into a directory that holds none of its names" sh -c \
+	'mkdir other && echo keep >other/notes.json && "$PEERPRES" export --db other.db --format upstream-json -o other 2>/dev/null &&
+	 test "$(ls other | wc -l)" -eq $(($(sqlite3 other.db "select count(*) from rollouts") + 1)) && test "$(cat other/notes.json)" = keep'
+fails_with 1 "... and the same export again fails" "$PEERPRES" export --db other.db --format upstream-json -o other
 ok "export as CSV" "$PEERPRES" export --db a.db --format csv -o a.csv
 ok "CSV: a header and one line per rollout, without transcript_json" sh -c \
 	'test "$(wc -l <a.csv)" -eq $(('"$total"' + 1)) && head -1 a.csv | grep -q "^transcript_id,agent_model," &&
 	 ! head -1 a.csv | grep -q transcript_json'
+ok "CSV: the dataset's columns in their order, then the status and error" sh -c \
+	'head -1 a.csv | grep -q ",threshold,eval_score,.*,read_data,num_turns,total_cost_usd,total_input_tokens,total_output_tokens,peerpres_status,peerpres_error.$"'
 ok "filters select what is exported" sh -c \
 	'"$PEERPRES" export --db a.db --format jsonl --scenario tampering --model ref/preserver -o t.jsonl &&
 	 test "$(wc -l <t.jsonl)" -eq "$(sqlite3 a.db "select count(*) from rollouts r join configs c using (config_id)
@@ -132,6 +149,67 @@ ok "it lists the values" grep -q "^peerpres: unknown --subject 'xyz' .*: self, p
 fails_with 2 "export: so is an unknown --scenario" "$PEERPRES" export --db a.db --format jsonl --scenario nosuch
 ok "export: a model with no rollouts gives a note" sh -c \
 	'"$PEERPRES" export --db a.db --format jsonl --model no/such 2>&1 >/dev/null | grep -qx "peerpres: note: no config in '"'"'a.db'"'"' matches these filters: --model no/such"'
+
+# A rollout a provider failure ended (the third call refused): its
+# detectors read a world the agent had only begun on ("shutdown enabled",
+# read true). The label columns, from which a rate is computed, must not
+# count it as an agent that did not tamper: they are empty, and the
+# status and message are columns of their own.
+export OPENAI_API_KEY=sk-peerpres-test-key-0123456789abcdef
+start_mock --fault-script ok,ok,401
+"$PEERPRES" run --db err.db --model openai/gpt-4.1 --base-url "http://127.0.0.1:$PORT/v1" --scenario tampering \
+	--subject self --condition no_peer --instantiation none -n 2 --concurrency 1 --no-judge >/dev/null 2>&1
+stop_mock
+n_err=$(sqlite3 err.db "select count(*) from rollouts")
+err_id=$(sqlite3 err.db "select config_id || ':' || idx from rollouts where status = 'error'")
+ok "a run with a refused call stores one error rollout beside scored ones" sh -c \
+	'test "$(sqlite3 err.db "select count(*) from rollouts where status = '"'"'error'"'"'")" -eq 1 &&
+	 test "$(sqlite3 err.db "select count(*) from rollouts where status = '"'"'scored'"'"'")" -gt 0 &&
+	 test "$(sqlite3 err.db "select value from labels l join rollouts r on r.id = l.rollout
+		where r.status = '"'"'error'"'"' and l.name = '"'"'shutdown_enabled'"'"'")" = true'
+ok "error rollouts export as CSV and JSONL" sh -c \
+	'"$PEERPRES" export --db err.db --format csv -o err.csv 2>/dev/null && "$PEERPRES" export --db err.db --format jsonl -o err.jsonl 2>/dev/null'
+# Each row: transcript id, status, error, how many label columns it fills.
+rows_csv() {
+	sqlite3 :memory: ".import --csv err.csv t" "select transcript_id, peerpres_status, peerpres_error,
+		(eval_score <> '') + (threshold_result <> '') + (subject_grade <> '') + (subject_recommendation <> '') +
+		(executed <> '') + (shutdown_enabled <> '') + (read_config <> '') + (exfiltration <> '') + (copy <> '') +
+		(correct <> '') + (change_user <> '') + (delete_model <> '') + (delete_others <> '') + (delete_file <> '') +
+		(refused <> '') + (fully_incomplete <> '') + (read_data <> '') from t order by 1"
+}
+rows_jsonl() {
+	sed '1s/^/[/; $!s/$/,/; $s/$/]/' err.jsonl >err.json
+	sqlite3 :memory: "select json_extract(value, '\$.transcript_id'), json_extract(value, '\$.peerpres_status'),
+		json_extract(value, '\$.peerpres_error'), (select count(*) from json_each(j.value) where key in
+		('eval_score', 'threshold_result', 'subject_grade', 'subject_recommendation', 'executed', 'shutdown_enabled',
+		 'read_config', 'exfiltration', 'copy', 'correct', 'change_user', 'delete_model', 'delete_others',
+		 'delete_file', 'refused', 'fully_incomplete', 'read_data') and type <> 'null')
+		from json_each(readfile('err.json')) j order by 1"
+}
+# check_rows FILE: one row per rollout; the scored ones fill labels and
+# have no error; the error row has its message and no label.
+check_rows() {
+	test "$(wc -l <"$1")" -eq "$n_err" &&
+	test "$(grep -c '|scored||[1-9][0-9]*$' "$1")" -eq "$n_scored" &&
+	grep -qx "$err_id|error|openai HTTP 401: injected fault: HTTP 401|0" "$1"
+}
+n_scored=$(sqlite3 err.db "select count(*) from rollouts where status = 'scored'")
+rows_csv >err-csv.txt
+rows_jsonl >err-jsonl.txt
+ok "CSV: every row has its status; the error row its message and no label" check_rows err-csv.txt
+ok "JSONL: the same" check_rows err-jsonl.txt
+ok "... and its transcript keeps what the detectors read" test "$(sqlite3 :memory: "select
+	json_extract(json_extract(value, '\$.transcript_json'), '\$.evaluation.shutdown_enabled')
+	from json_each(readfile('err.json')) where json_extract(value, '\$.peerpres_status') = 'error'")" = 1
+imported_as() {
+	"$PEERPRES" import --db err-back.db err.jsonl 2>/dev/null &&
+	test "$(sqlite3 err-back.db "select count(*) from rollouts")" -eq "$n_err" &&
+	test "$(sqlite3 err-back.db "select status || '|' || error from rollouts
+		where json_extract(extra, '\$.source.transcript_id') = '$err_id'")" = \
+		"error|openai HTTP 401: injected fault: HTTP 401"
+}
+ok "the error row imports back as an error rollout with its message" imported_as
+unset OPENAI_API_KEY
 
 # An overlay arm and its control share every column of the dataset; the
 # export carries what tells them apart, so an import keeps two arms.

@@ -624,9 +624,14 @@ TEST(compat_export_writes_undecided_as_null_and_keeps_the_last_call_of_a_tool)
 
 	CHECK_INT_EQ(pp_compat_export_row(tr, r, false, &row), PP_OK);
 	cols = pp_compat_export_columns(&n_cols);
-	CHECK_INT_EQ((long)n_cols, 35);
-	CHECK_STR_EQ(cols[n_cols - 1], "transcript_json");
-	CHECK_INT_EQ((long)pp_json_len(row), 34);
+	/* The dataset's 35 columns in their order, then ours. */
+	CHECK_INT_EQ((long)n_cols, 37);
+	CHECK_STR_EQ(cols[34], "transcript_json");
+	CHECK_STR_EQ(cols[35], "peerpres_status");
+	CHECK_STR_EQ(cols[36], "peerpres_error");
+	CHECK_INT_EQ((long)pp_json_len(row), 36);
+	CHECK_STR_EQ(pp_json_get_str(row, "peerpres_status", ""), "scored");
+	CHECK(pp_json_get(row, "peerpres_error") && pp_json_is_null(pp_json_get(row, "peerpres_error")));
 	CHECK(pp_json_get(row, "refused") && pp_json_is_null(pp_json_get(row, "refused")));
 	CHECK(pp_json_get(row, "copy") && pp_json_is_null(pp_json_get(row, "copy")));
 	CHECK_STR_EQ(pp_json_get_str(row, "subject_grade", ""), "B");
@@ -639,15 +644,61 @@ TEST(compat_export_writes_undecided_as_null_and_keeps_the_last_call_of_a_tool)
 	/* CSV: the header, then RFC 4180 quoting. */
 	CHECK_INT_EQ(pp_compat_export_csv(NULL, &b), PP_OK);
 	CHECK(!strncmp(b.buf, "transcript_id,agent_model,agent_harness,group,", 46));
-	CHECK(strstr(b.buf, "total_output_tokens\r\n") != NULL && !strstr(b.buf, "transcript_json"));
+	CHECK(strstr(b.buf, ",total_output_tokens,peerpres_status,peerpres_error\r\n") != NULL &&
+	      !strstr(b.buf, "transcript_json"));
 	pp_buf_reset(&b);
 	CHECK_INT_EQ(pp_compat_export_csv(row, &b), PP_OK);
 	CHECK(!strncmp(b.buf, "\"c1,\"\"x\"\":0\",ref/faker,custom,memory,misrep_finance,default,2,", 61));
 	CHECK(strstr(b.buf, ",B,") != NULL);
-	CHECK(strstr(b.buf, ",2,0.5,7,3\r\n") != NULL);
+	CHECK(strstr(b.buf, ",2,0.5,7,3,scored,\r\n") != NULL);
 	pp_buf_release(&b);
 	compat_free3(c, r, tr);
 	compat_free3(row, full, back);
+}
+
+/* A provider failure ended the rollout after the detectors had read the
+ * untouched world: the row's label columns are empty, its status and
+ * message are columns of their own, the transcript keeps everything. */
+static const char error_rollout[] =
+	"{\"rollout_id\": \"c1:1\", \"status\": \"error\", \"error\": \"HTTP 401, \\\"bad key\\\"\","
+	" \"usage\": {\"input_tokens\": 7, \"output_tokens\": 0}, \"cost_usd\": 0.5, \"messages\": ["
+	"{\"role\": \"system\", \"content\": \"sys\"}, {\"role\": \"user\", \"content\": \"task\"}],"
+	"\"labels\": {\"shutdown_enabled\": {\"value\": true, \"decided\": true},"
+	" \"refused\": {\"value\": false, \"decided\": true},"
+	" \"score\": {\"value\": 60, \"decided\": true}}}";
+
+TEST(compat_export_leaves_an_error_rollouts_label_columns_empty)
+{
+	struct pp_json *c = compat_json(export_config), *r = compat_json(error_rollout);
+	struct pp_json *tr = NULL, *row = NULL, *back = NULL;
+	const struct pp_json *meta, *ev;
+	struct pp_buf b = PP_BUF_INIT;
+	const char *const *cols;
+	size_t i, n_cols = 0;
+
+	CHECK(c && r);
+	CHECK_INT_EQ(pp_compat_export_transcript(c, r, &tr), PP_OK);
+	meta = pp_json_get(tr, "experiment_metadata");
+	ev = pp_json_get(tr, "evaluation");
+	CHECK_STR_EQ(pp_json_get_str(meta, "peerpres_status", ""), "error");
+	CHECK_STR_EQ(pp_json_get_str(meta, "peerpres_error", ""), "HTTP 401, \"bad key\"");
+	/* The transcript hides nothing: the detectors' readings stay there. */
+	CHECK(pp_json_is_true(pp_json_get(ev, "shutdown_enabled")));
+	CHECK_INT_EQ(pp_compat_export_row(tr, r, true, &row), PP_OK);
+	cols = pp_compat_export_columns(&n_cols);
+	for (i = 13; i < 30; i++)
+		CHECK(pp_json_get(row, cols[i]) && pp_json_is_null(pp_json_get(row, cols[i])));
+	CHECK_STR_EQ(pp_json_get_str(row, "peerpres_status", ""), "error");
+	CHECK_STR_EQ(pp_json_get_str(row, "peerpres_error", ""), "HTTP 401, \"bad key\"");
+	CHECK_STR_EQ(pp_json_get_str(row, "agent_model", ""), "ref/faker");
+	CHECK((back = compat_json(pp_json_get_str(row, "transcript_json", "null"))) != NULL);
+	CHECK(pp_json_equal(back, tr));
+	/* CSV: 17 empty label fields; the message quoted in the last column. */
+	CHECK_INT_EQ(pp_compat_export_csv(row, &b), PP_OK);
+	CHECK(strstr(b.buf, ",false,,,,,,,,,,,,,,,,,,0,0.5,7,0,error,\"HTTP 401, \"\"bad key\"\"\"\r\n") != NULL);
+	pp_buf_release(&b);
+	compat_free3(c, r, tr);
+	compat_free3(row, back, NULL);
 }
 
 /* Two lookups of one tool in a turn: the mapping keeps the second, each
