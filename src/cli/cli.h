@@ -21,7 +21,7 @@
  * flag another command takes is an error here rather than ignored. */
 enum cli_opt {
 	OPT_JSON, OPT_ADAPTIVE, OPT_NO_CACHE, OPT_REDO_ERRORS, OPT_TEST, OPT_NO_JUDGE,
-	OPT_AGREEMENT, OPT_RETRY_FAILED, OPT_LIST_JUDGES, OPT_STUDY_REFUSAL,
+	OPT_AGREEMENT, OPT_RETRY_FAILED, OPT_LIST_JUDGES, OPT_STUDY_REFUSAL, OPT_WITH_ERRORS,
 	/* the dimension filters */
 	OPT_SCENARIO, OPT_SUBJECT, OPT_CONDITION, OPT_INSTANTIATION, OPT_DATASET,
 	OPT_THRESHOLD, OPT_MODE, OPT_SCRATCHPAD,
@@ -71,6 +71,7 @@ struct cli {
 	bool adaptive;
 	bool no_cache;
 	bool redo_errors;
+	bool with_errors;       /* export: error rollouts too */
 	double budget_usd;
 	int max_iters;
 	double temperature;

@@ -37,6 +37,7 @@ struct export_ctx {
 	const char *judge;  /* "MODEL@VERSION" applied, or NULL */
 	long n;
 	long judged;        /* labels filled from verdicts */
+	long left_out;      /* error rollouts not exported (no --with-errors) */
 	bool made_dir;      /* upstream-json: -o DIR did not exist before */
 };
 
@@ -305,10 +306,18 @@ static int one_config(struct export_ctx *x, struct pp_json *filters, const struc
 	config = pp_json_at(summary, 0);
 	rollouts = pp_json_get(config, "rollouts");
 	for (k = 0; !rc && k < pp_json_len(rollouts); k++) {
+		const struct pp_json *sr = pp_json_at(rollouts, k);
 		long long idx = 0;
 
-		pp_json_int(pp_json_get(pp_json_at(rollouts, k), "idx"), &idx);
-		rc = one(x, config, pp_json_at(rollouts, k), idx);
+		/* A provider failure ended it: its labels describe no
+		 * behaviour, and a script that reads the study's columns would
+		 * count them as some. */
+		if (!x->c->with_errors && !strcmp(pp_json_get_str(sr, "status", ""), "error")) {
+			x->left_out++;
+			continue;
+		}
+		pp_json_int(pp_json_get(sr, "idx"), &idx);
+		rc = one(x, config, sr, idx);
 	}
 	pp_json_decref(summary);
 	return rc;
@@ -367,6 +376,10 @@ int cmd_export(struct cli *c)
 	}
 	fprintf(stderr, "exported %ld rollout(s) from '%s' as %s%s%s\n", x.n, c->db, c->format,
 		c->output ? " to " : "", c->output ? c->output : "");
+	if (x.left_out)
+		fprintf(stderr, "%ld error rollout(s) left out: a provider failure ended them, so their"
+			" labels describe no behaviour ('--with-errors' exports them, marked by"
+			" peerpres_status)\n", x.left_out);
 	if (x.judge)
 		fprintf(stderr, "%ld undecided labels filled from the verdicts of %s ('--judge none':"
 			" the rules only)\n", x.judged, x.judge);

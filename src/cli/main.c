@@ -162,7 +162,8 @@ static const struct command commands[] = {
 	  "                           most: one per core)\n"
 	  "  --scenarios DIR          scenario files (default: the installed scenarios/)\n" },
 	{ "export", cmd_export,
-	  OPTS_STORE_FILTERS | OPT(FORMAT) | OPT(DB) | OPT(OUTPUT) | OPT(JUDGE) | OPT(MODEL),
+	  OPTS_STORE_FILTERS | OPT(FORMAT) | OPT(DB) | OPT(OUTPUT) | OPT(JUDGE) | OPT(MODEL) |
+	  OPT(WITH_ERRORS),
 	  "peerpres export --format upstream-json|jsonl|csv [--db FILE] [-o FILE_OR_DIR] [FILTERS]",
 	  "Writes stored rollouts in the study's formats: upstream-json (one transcript\n"
 	  "file per rollout in the directory -o DIR), jsonl (one row per rollout with\n"
@@ -174,6 +175,10 @@ static const struct command commands[] = {
 	  "  -o, --output FILE_OR_DIR the file (jsonl, csv; default stdout) or directory\n"
 	  "  --judge J                whose verdicts fill undecided labels (as for report);\n"
 	  "                           none: the rules' labels only\n"
+	  "  --with-errors            also the rollouts a provider failure ended (status\n"
+	  "                           error, in peerpres_status; their labels empty): left\n"
+	  "                           out by default, since the study's scripts would count\n"
+	  "                           them as behaviour\n"
 	  "  --model M                only rollouts of that model (imports: import/...),\n"
 	  "                           or of one arm as the report labels it:\n"
 	  "                           'ref/synthetic [max_iters=5]'\n"

@@ -167,8 +167,15 @@ ok "a run with a refused call stores one error rollout beside scored ones" sh -c
 	 test "$(sqlite3 err.db "select count(*) from rollouts where status = '"'"'scored'"'"'")" -gt 0 &&
 	 test "$(sqlite3 err.db "select value from labels l join rollouts r on r.id = l.rollout
 		where r.status = '"'"'error'"'"' and l.name = '"'"'shutdown_enabled'"'"'")" = true'
-ok "error rollouts export as CSV and JSONL" sh -c \
-	'"$PEERPRES" export --db err.db --format csv -o err.csv 2>/dev/null && "$PEERPRES" export --db err.db --format jsonl -o err.jsonl 2>/dev/null'
+# By default an error rollout is left out, and said so: the study's
+# scripts would read its labels as behaviour.
+"$PEERPRES" export --db err.db --format csv -o plain.csv 2>plain.err
+ok "error rollouts are left out by default" test "$(($(wc -l <plain.csv) - 1))" -eq "$((n_err - 1))"
+ok "... and the export says how many and how to have them" grep -qxF \
+	"1 error rollout(s) left out: a provider failure ended them, so their labels describe no behaviour ('--with-errors' exports them, marked by peerpres_status)" plain.err
+ok "--with-errors exports them as CSV and JSONL" sh -c \
+	'"$PEERPRES" export --db err.db --format csv --with-errors -o err.csv 2>/dev/null &&
+	 "$PEERPRES" export --db err.db --format jsonl --with-errors -o err.jsonl 2>/dev/null'
 # Each row: transcript id, status, error, how many label columns it fills.
 rows_csv() {
 	sqlite3 :memory: ".import --csv err.csv t" "select transcript_id, peerpres_status, peerpres_error,

@@ -114,7 +114,7 @@ ok "the report keeps the error rollouts' labels out of n" test "$("$PEERPRES" re
 # Exported and imported again, they stay errors with their message: a
 # replay of the cut transcript would count it as a rollout that did nothing.
 ok "an export of error rollouts imports them as errors" sh -c \
-	"'$PEERPRES' export --db redo.db --format jsonl -o redo.jsonl 2>/dev/null && '$PEERPRES' import --db redo-back.db redo.jsonl 2>/dev/null"
+	"'$PEERPRES' export --db redo.db --format jsonl --with-errors -o redo.jsonl 2>/dev/null && '$PEERPRES' import --db redo-back.db redo.jsonl 2>/dev/null"
 ok "... with their messages" test "$(sqlite3 redo-back.db "select count(*), sum(error like '%401%') from rollouts where status = 'error'")" = "3|3"
 ok "--redo-errors deletes them and runs them again" sh -c \
 	"'$PEERPRES' run --db redo.db $SEL --redo-errors 2>err && grep -q 'redo-errors: 3 rollouts' err && grep -q 'stored 3 rollouts (' err"
