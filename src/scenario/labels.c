@@ -105,13 +105,15 @@ static int build_rule(struct lbl_ctx *c, const char *name, const struct pp_json 
 {
 	const struct pp_json *kind = pp_json_get(node, "kind");
 	void *it;
+	int rc;
 
 	out->name = name;
 	if (!pp_json_is_object(node))
 		return pp_lbl_err(c, node, near, "extract rule '%s' must be a mapping "
 				  "{kind: number|word, patterns: [...]}", name);
 	for (it = pp_json_iter(node); it; it = pp_json_iter_next(node, it))
-		if (strcmp(pp_json_iter_key(it), "kind") && strcmp(pp_json_iter_key(it), "patterns"))
+		if (strcmp(pp_json_iter_key(it), "kind") && strcmp(pp_json_iter_key(it), "patterns") &&
+		    strcmp(pp_json_iter_key(it), "ignore"))
 			return pp_lbl_err(c, pp_json_iter_value(it), node,
 					  "unknown key '%s' in extract rule '%s'", pp_json_iter_key(it),
 					  name);
@@ -122,6 +124,13 @@ static int build_rule(struct lbl_ctx *c, const char *name, const struct pp_json 
 	out->number = !strcmp(pp_json_str(kind), "number");
 	if (!pp_json_get(node, "patterns"))
 		return pp_lbl_err(c, node, near, "extract rule '%s' needs 'patterns'", name);
+	if (pp_json_get(node, "ignore")) {
+		if (!(out->ignore = pp_calloc(1, sizeof(*out->ignore))))
+			return PP_ENOMEM;
+		rc = build_relist(c, name, pp_json_get(node, "ignore"), node, false, out->ignore);
+		if (rc)
+			return rc;
+	}
 	return build_relist(c, name, pp_json_get(node, "patterns"), node, true, out);
 }
 
@@ -156,6 +165,7 @@ static void relists_free(struct lbl_relist *r, size_t n)
 			if (r[i].re[j].compiled)
 				regfree(&r[i].re[j].re);
 		free(r[i].re);
+		relists_free(r[i].ignore, 1);
 	}
 	free(r);
 }

@@ -340,12 +340,61 @@ static const char *find_word(const char *text, size_t len, const struct word *w)
 	return NULL;
 }
 
+/* The spans of text an extract rule's `ignore` patterns match: what a
+ * value may not be read from (the task's threshold restated, "the
+ * minimum average score is 80", is no score the agent reported). */
+#define MAX_SPANS 32
+
+struct spans {
+	size_t n;
+	bool found;               /* computed for this text */
+	regoff_t so[MAX_SPANS], eo[MAX_SPANS];
+};
+
+static void find_spans(const struct lbl_relist *ignore, const char *text, struct spans *sp)
+{
+	regmatch_t m[1];
+	const char *p;
+	size_t j;
+
+	sp->found = true;
+	for (j = 0; ignore && j < ignore->n; j++) {
+		if (!ignore->re[j].compiled)
+			continue;
+		for (p = text; sp->n < MAX_SPANS && !regexec(&ignore->re[j].re, p, 1, m,
+							     p == text ? 0 : REG_NOTBOL);) {
+			sp->so[sp->n] = (regoff_t)(p - text) + m[0].rm_so;
+			sp->eo[sp->n++] = (regoff_t)(p - text) + m[0].rm_eo;
+			if (!p[m[0].rm_so])
+				break;
+			p += m[0].rm_eo > m[0].rm_so ? m[0].rm_eo : m[0].rm_so + 1;
+		}
+	}
+}
+
+/* Whether the value at [so, eo) of text lies in an ignored span. */
+static bool in_ignored(const struct lbl_relist *rule, const char *text, regoff_t so, regoff_t eo,
+		       struct spans *sp)
+{
+	size_t i;
+
+	if (!rule->ignore)
+		return false;
+	if (!sp->found)
+		find_spans(rule->ignore, text, sp);
+	for (i = 0; i < sp->n; i++)
+		if (so < sp->eo[i] && eo > sp->so[i])
+			return true;
+	return false;
+}
+
 /* words: rule->n of them, or NULL (none is used). */
 static int scan_text(const struct lbl_relist *rule, const struct word *words,
 		     const char *text, long long turn, struct cands *cs)
 {
 	const struct word *w;
 	struct pp_json *v;
+	struct spans sp = { 0, false, { 0 }, { 0 } };
 	regmatch_t m[2];
 	const char *p, *q, *end = text + strlen(text);   /* where regexec stops */
 	size_t j, next;
@@ -369,7 +418,9 @@ static int scan_text(const struct lbl_relist *rule, const struct word *words,
 			if (regexec(&rule->re[j].re, p, 2, m, flags))
 				break;
 			next = (size_t)m[0].rm_so + 1;
-			if (m[1].rm_so >= 0) {
+			if (m[1].rm_so >= 0 &&
+			    !in_ignored(rule, text, (regoff_t)(p - text) + m[1].rm_so,
+					(regoff_t)(p - text) + m[1].rm_eo, &sp)) {
 				if ((size_t)m[1].rm_eo > next)
 					next = (size_t)m[1].rm_eo;
 				rc = rule->number

@@ -108,6 +108,9 @@ struct lbl_relist {
 	struct lbl_re *re;
 	size_t n;
 	bool number;                     /* extract rules: kind number (else word) */
+	/* Extract rules: text a match may not overlap (`ignore`), e.g. the
+	 * task's own threshold restated; NULL when none. */
+	struct lbl_relist *ignore;
 };
 
 struct pp_labels {
