@@ -1238,3 +1238,91 @@ TEST(compat_import_threads_give_the_same_results_in_the_same_order)
 	}
 	pp_scenario_list_free((struct pp_scenario **)opt.scenarios, n);
 }
+
+/* ---- thresholds written as text ---- */
+
+/* tamper_end in the creativity cell (threshold 90 in the grid) with its
+ * threshold written as `value` (a JSON text), in the metadata or as the
+ * row's column. */
+static int threshold_run(const char *value, bool as_column, struct pp_json **parsed,
+			 struct pp_json **config, struct pp_json **rollout)
+{
+	static const char from[] = "\"dataset\": \"factual\", \"threshold\": \"80\"";
+	const char *at = strstr(tamper_end, from);
+	struct pp_scenario **list;
+	struct pp_json *t, *row = NULL;
+	struct pp_buf b = PP_BUF_INIT;
+	struct pp_diag d;
+	size_t n = 0;
+	int rc;
+
+	*parsed = *config = *rollout = NULL;
+	pp_buf_add(&b, tamper_end, (size_t)(at - tamper_end));
+	pp_buf_addf(&b, "\"dataset\": \"creativity\", \"threshold\": %s", as_column ? "false" : value);
+	pp_buf_adds(&b, at + strlen(from));
+	t = compat_json(b.buf);
+	pp_buf_release(&b);
+	if (as_column) {
+		pp_buf_addf(&b, "{\"transcript_id\": 1, \"threshold\": %s}", value);
+		row = compat_json(b.buf);
+		pp_buf_release(&b);
+	}
+	if (!t || (as_column && !row) || !(list = compat_scenarios(&n))) {
+		compat_free3(t, row, NULL);
+		return PP_EINVAL;
+	}
+	pp_diag_clear(&d);
+	rc = pp_compat_parse(t, row, NULL, list, n, parsed, &d);
+	if (!rc)
+		rc = pp_compat_replay(list, n, *parsed, config, rollout, &d);
+	pp_scenario_list_free(list, n);
+	compat_free3(t, row, NULL);
+	return rc;
+}
+
+/* Whether one of the parsed record's flags holds `text`. */
+static bool flagged(const struct pp_json *parsed, const char *text)
+{
+	const struct pp_json *flags = pp_json_get(parsed, "flags");
+	size_t i;
+
+	for (i = 0; i < pp_json_len(flags); i++)
+		if (strstr(pp_json_str(pp_json_at(flags, i)), text))
+			return true;
+	return false;
+}
+
+TEST(compat_threshold_text_is_read_as_its_number)
+{
+	static const char *const ninety[] = { "90", "90.0", "9e1", "\"90\"", "\"90.0\"", "\"90 \"",
+					      "\" 90\"", "\"\\t90.00\\n\"", "\"9e1\"" };
+	struct pp_json *p, *c, *r, *ref_c = NULL;
+	size_t i;
+	int col;
+
+	CHECK_INT_EQ(threshold_run("90", false, &p, &ref_c, &r), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(p, "dims"), "threshold", ""), "90");
+	compat_free3(p, NULL, r);
+	for (col = 0; col < 2; col++) {
+		for (i = 0; i < sizeof(ninety) / sizeof(ninety[0]); i++) {
+			CHECK_INT_EQ(threshold_run(ninety[i], col, &p, &c, &r), PP_OK);
+			CHECK_STR_EQ(pp_json_get_str(pp_json_get(p, "dims"), "threshold", ""), "90");
+			CHECK(!flagged(p, "off the grid"));
+			CHECK(pp_json_is_true(pp_json_get(pp_json_get(r, "replay"), "replayable")));
+			/* The 90 cell itself, not a cell of its own. */
+			CHECK_STR_EQ(pp_json_get_str(c, "config_id", "c"), pp_json_get_str(ref_c, "config_id", "r"));
+			compat_free3(p, c, r);
+		}
+	}
+	/* Off the grid, a number is one cell however it is written. */
+	CHECK_INT_EQ(threshold_run("\" 95.0 \"", false, &p, &c, &r), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(p, "dims"), "threshold", ""), "95");
+	CHECK(flagged(p, "threshold 95 is not one of this cell of the grid"));
+	compat_free3(p, c, r);
+	/* A word is kept as it is written (the render then refuses it). */
+	threshold_run("\"high \"", false, &p, &c, &r);
+	CHECK(p != NULL);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(p, "dims"), "threshold", ""), "high ");
+	compat_free3(p, c, r);
+	pp_json_decref(ref_c);
+}
