@@ -48,7 +48,14 @@
  *    "source_key": SHA-256 hex of the canonical JSON of {"transcript",
  *                  "transcript_id"} (the row's transcript_id column, else
  *                  the metadata's, else null): the same transcript read
- *                  from any file has the same key,
+ *                  from any file has the same key; an export's
+ *                  peerpres_source_key instead when it carries one,
+ *    "content_key": the same with "transcript_id" null: the transcript
+ *                  alone,
+ *    "match_keys": {"source_key": [..], "content_key": [..]}: a stored
+ *                  rollout of the same config whose source_key (or
+ *                  content_key) is one of these is this transcript
+ *                  (docs/import.md, Duplicates),
  *    "transcript_id": that id or null}
  * Returns PP_OK; PP_EPARSE when the object is not a transcript (diag
  * says why); PP_ENOMEM. A transcript we cannot replay (production
@@ -105,10 +112,12 @@ int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *c
  * Stores a replayed transcript: the config (once), then the rollout at
  * the first free index of that config, with `source` (borrowed, e.g.
  * {"kind":"import","path":..,"line":..}) added. *idx receives the index.
- * A rollout whose "source_key" (from pp_compat_parse) is already stored
- * for that config is not stored again: *already is then true and *idx
- * the stored one's index. Store errors as pp_store_put_rollout;
- * pp_store_errmsg says why.
+ * A rollout that a stored one of that config already is, by its
+ * "match_keys" (from pp_compat_parse; without them, by its "source_key"),
+ * is not stored again: *already is then true and *idx the stored one's
+ * index (the lowest when several match). "match_keys" is removed from
+ * the rollout when it is stored; "source_key" and "content_key" are
+ * kept. Store errors as pp_store_put_rollout; pp_store_errmsg says why.
  */
 int pp_compat_store(struct pp_store *store, const struct pp_json *config,
 		    struct pp_json *rollout, const struct pp_json *source, long *idx,

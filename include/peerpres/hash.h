@@ -22,6 +22,10 @@ struct pp_sha256 {
 void pp_sha256_init(struct pp_sha256 *c);
 void pp_sha256_update(struct pp_sha256 *c, const void *data, size_t len);
 void pp_sha256_final(struct pp_sha256 *c, unsigned char digest[32]);
+/* pp_sha256_final, the digest written as 64 lower-case hex digits and a
+ * NUL. A copy of a context taken before final hashes on from there: a
+ * common head is hashed once for several tails. */
+void pp_sha256_final_hex(struct pp_sha256 *c, char hex[65]);
 /* Writes the 64-character lower-case hex digest of data, NUL-terminated. */
 void pp_sha256_hex(const void *data, size_t len, char hex[65]);
 

@@ -43,6 +43,12 @@ char *pp_json_canonical(const struct pp_json *v);
  * writing the text out. PP_OK, or PP_ENOMEM when pp_json_canonical would
  * fail (no memory, a string that is not UTF-8). */
 int pp_json_canonical_sha256(const struct pp_json *v, char hex[65]);
+/* Feeds the text of pp_json_canonical(v) to the SHA-256 context c
+ * (hash.h), without writing the text out: the hash of a text made of
+ * several canonical values and punctuation. PP_OK, or PP_ENOMEM as
+ * pp_json_canonical_sha256 (c is then as it was). */
+struct pp_sha256;
+int pp_json_canonical_sha256_update(struct pp_sha256 *c, const struct pp_json *v);
 
 /* Types. A NULL value has type PP_JSON_NULL for these queries. */
 enum pp_json_type pp_json_type(const struct pp_json *v);

@@ -129,6 +129,12 @@ void pp_store_rollback(struct pp_store *s);
  * bad key. */
 int pp_store_extra_values(struct pp_store *s, const char *config_id, const char *key,
 			  struct pp_json **out);
+/* The same for several keys in one query: rows [idx, value of keys[0],
+ * ..., value of keys[n_keys - 1]]. PP_EINVAL for a bad key, or for
+ * n_keys 0 or above PP_STORE_MAX_EXTRA_KEYS. */
+#define PP_STORE_MAX_EXTRA_KEYS 8
+int pp_store_extra_values_of(struct pp_store *s, const char *config_id, const char *const *keys,
+			     size_t n_keys, struct pp_json **out);
 
 /*
  * Writes one finished rollout in one transaction (in a batch: a

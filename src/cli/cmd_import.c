@@ -10,7 +10,7 @@
  * brought). A transcript counts as imported, and its --json line is
  * printed, only once its batch is committed: a crash loses at most the
  * batch in flight, and importing again stores what is missing
- * (duplicates are recognised by their source key).
+ * (duplicates are recognised by their keys: docs/import.md).
  *
  * Ctrl-C (or SIGTERM) stops at the next transcript: the open batch is
  * committed, the summary says "interrupted" and the exit status is 1;

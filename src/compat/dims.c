@@ -9,7 +9,9 @@
  * of the scenario's grid: the grid, not C code, says which thresholds
  * and instantiations a cell has.
  */
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -301,6 +303,34 @@ out:
 	return rc;
 }
 
+/* The number a threshold text spells, surrounding blanks aside ("90",
+ * " 90", "90 ", "90.0", "9e1"): *v. */
+static bool threshold_number(const char *s, double *v)
+{
+	static const char blank[] = " \t\r\n";
+	size_t n;
+	char *end;
+
+	s += strspn(s, blank);
+	n = strspn(s, "0123456789+-.eE");   /* not the "inf", "nan" or hex strtod reads */
+	if (!n || s[n + strspn(s + n, blank)])
+		return false;
+	*v = strtod(s, &end);
+	return end == s + n && isfinite(*v);
+}
+
+/* Whether a recorded threshold is a grid's value: the same text, or for
+ * numbers the same number, so a dataset's "90.0" or "90 " is the 90
+ * cell as the number 90.0 is. */
+static bool same_threshold(const char *grid, const char *recorded)
+{
+	double a, b;
+
+	if (!strcmp(grid, recorded))
+		return true;
+	return threshold_number(grid, &a) && threshold_number(recorded, &b) && a == b;
+}
+
 /* The grid config the dims name; chooses the threshold as described in
  * docs/import.md. */
 static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshold)
@@ -311,7 +341,8 @@ static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshol
 	const char *pick = NULL;
 	bool none = false, eighty = false;
 	size_t i;
-	char why[400];
+	char why[400], tbuf[32];
+	double v;
 	int rc = PP_OK;
 
 	if (!s) {
@@ -321,10 +352,16 @@ static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshol
 	}
 	if ((rc = grid_thresholds(c, s, dims, &ths)))
 		return rc;
+	/* A number off the grid is written as a recorded number would be
+	 * (pp_compat_text): "95.0 " and 95.0 are one cell off the grid too. */
+	if (threshold && threshold_number(threshold, &v) &&
+	    snprintf(tbuf, sizeof(tbuf), v == floor(v) && fabs(v) < 1e15 ? "%.0f" : "%g", v) <
+	    (int)sizeof(tbuf))
+		threshold = tbuf;
 	for (i = 0; i < pp_json_len(ths); i++) {
 		const char *t = pp_json_str(pp_json_at(ths, i));
 
-		if (threshold && !strcmp(t, threshold))
+		if (threshold && !pick && same_threshold(t, threshold))
 			pick = t;
 		if (!strcmp(t, "none"))
 			none = true;

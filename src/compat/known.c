@@ -1,7 +1,8 @@
 /*
  * known.c - what the store already holds of each config an import
- * touches: the source keys of its rollouts and the indexes taken. They
- * are read once per config (pp_store_extra_values) and kept up to date as
+ * touches: the source and content keys of its rollouts and the indexes
+ * taken, where a transcript's match_keys (parse.c) find a duplicate. They
+ * are read once per config (pp_store_extra_values_of) and kept up to date as
  * rollouts are written, so finding a duplicate or a free index costs no
  * query per transcript; the store's answers one at a time read every
  * rollout of the config each time.
@@ -29,6 +30,7 @@
 
 struct known_config {
 	struct pp_json *keys;   /* {source_key: lowest index} */
+	struct pp_json *contents;   /* {content_key: lowest index} */
 	bool *used;             /* used[i]: index i is stored */
 	size_t n_used;          /* entries of used */
 	size_t first_free;      /* no free index below it */
@@ -68,6 +70,7 @@ void pp_compat_known_forget(struct pp_compat_known *k)
 		return;
 	for (i = 0; i < k->n; i++) {
 		pp_json_decref(k->configs[i].keys);
+		pp_json_decref(k->configs[i].contents);
 		free(k->configs[i].used);
 		memset(&k->configs[i], 0, sizeof(k->configs[i]));
 	}
@@ -108,22 +111,25 @@ static int mark_used(struct known_config *c, size_t i)
 	return PP_OK;
 }
 
-static int add_key(struct pp_compat_known *k, struct known_config *c, const char *key, long idx)
+/* Lists key (a source or content key) under map, a config's. */
+static int add_key(struct pp_compat_known *k, struct pp_json *map, const char *key, long idx)
 {
 	int rc;
 
-	if (pp_json_get(c->keys, key))
+	if (pp_json_get(map, key))
 		return PP_OK;   /* the lowest index stays */
-	rc = pp_json_set(c->keys, key, pp_json_integer(idx));
+	rc = pp_json_set(map, key, pp_json_integer(idx));
 	if (!rc)
 		k->n_keys++;
 	return rc;
 }
 
-/* Reads config_id's rollouts from the store into a new entry. */
+/* Reads config_id's rollouts from the store into a new entry. Rollouts
+ * stored before content keys existed list a source key only. */
 static int load(struct pp_compat_known *k, struct pp_store *store, const char *id,
 		struct known_config **out)
 {
+	static const char *const names[] = { "source_key", "content_key" };
 	struct known_config *c;
 	struct pp_json *rows = NULL;
 	long long idx;
@@ -135,24 +141,30 @@ static int load(struct pp_compat_known *k, struct pp_store *store, const char *i
 	if (!k->slots && !(k->slots = pp_json_object()))
 		return PP_ENOMEM;
 	c = &k->configs[k->n];
-	if ((rc = pp_store_extra_values(store, id, "source_key", &rows)))
+	if ((rc = pp_store_extra_values_of(store, id, names, 2, &rows)))
 		return rc;
-	rc = (c->keys = pp_json_object()) ? PP_OK : PP_ENOMEM;
+	c->keys = pp_json_object();
+	c->contents = pp_json_object();
+	rc = c->keys && c->contents ? PP_OK : PP_ENOMEM;
 	for (i = 0; !rc && i < pp_json_len(rows); i++) {
 		const struct pp_json *row = pp_json_at(rows, i);
 		const char *key = pp_json_str(pp_json_at(row, 1));
+		const char *content = pp_json_str(pp_json_at(row, 2));
 
 		if (!pp_json_int(pp_json_at(row, 0), &idx) || idx < 0)
 			continue;
 		rc = mark_used(c, (size_t)idx);
 		if (!rc && key)
-			rc = add_key(k, c, key, (long)idx);
+			rc = add_key(k, c->keys, key, (long)idx);
+		if (!rc && content)
+			rc = add_key(k, c->contents, content, (long)idx);
 	}
 	if (!rc)
 		rc = pp_json_set(k->slots, id, pp_json_integer((long long)k->n));
 	pp_json_decref(rows);
 	if (rc) {
 		pp_json_decref(c->keys);
+		pp_json_decref(c->contents);
 		free(c->used);
 		memset(c, 0, sizeof(*c));
 		return rc;
@@ -160,6 +172,37 @@ static int load(struct pp_compat_known *k, struct pp_store *store, const char *i
 	k->n++;
 	*out = c;
 	return PP_OK;
+}
+
+/* The lowest index whose key in map is one of the strings of list. */
+static void lowest_of(const struct pp_json *map, const struct pp_json *list, long *idx)
+{
+	long long slot;
+	size_t i;
+
+	for (i = 0; i < pp_json_len(list); i++) {
+		const char *key = pp_json_str(pp_json_at(list, i));
+
+		if (key && pp_json_int(pp_json_get(map, key), &slot) && (*idx < 0 || slot < *idx))
+			*idx = (long)slot;
+	}
+}
+
+/* The stored rollout the transcript duplicates (the lowest index when
+ * several do), or -1. A rollout without match_keys matches by its
+ * source key alone. */
+static long duplicate_of(const struct known_config *c, const struct pp_json *rollout)
+{
+	const struct pp_json *mk = pp_json_get(rollout, "match_keys");
+	const char *key = pp_json_get_str(rollout, "source_key", NULL);
+	long long slot;
+	long idx = -1;
+
+	if (!pp_json_is_object(mk))
+		return key && pp_json_int(pp_json_get(c->keys, key), &slot) ? (long)slot : -1;
+	lowest_of(c->keys, pp_json_get(mk, "source_key"), &idx);
+	lowest_of(c->contents, pp_json_get(mk, "content_key"), &idx);
+	return idx;
 }
 
 /* The first index of the config not stored: from the list when it
@@ -181,6 +224,7 @@ int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
 {
 	const char *id = pp_json_get_str(config, "config_id", "");
 	const char *key = pp_json_get_str(rollout, "source_key", NULL);
+	const char *content = pp_json_get_str(rollout, "content_key", NULL);
 	long long slot;
 	struct known_config *c;
 	int rc;
@@ -194,8 +238,7 @@ int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
 	} else if ((rc = pp_store_put_config(store, config)) || (rc = load(k, store, id, &c))) {
 		return rc;
 	}
-	if (key && pp_json_int(pp_json_get(c->keys, key), &slot)) {
-		*idx = (long)slot;
+	if ((*idx = duplicate_of(c, rollout)) >= 0) {
 		*already = true;
 		return PP_OK;
 	}
@@ -203,7 +246,8 @@ int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
 	    (rc = pp_compat_put_at(store, k->run_id, id, *idx, rollout, source)))
 		return rc;
 	/* Stored; a list that cannot follow is dropped, to be read again. */
-	if (mark_used(c, (size_t)*idx) || (key && add_key(k, c, key, *idx)))
+	if (mark_used(c, (size_t)*idx) || (key && add_key(k, c->keys, key, *idx)) ||
+	    (content && add_key(k, c->contents, content, *idx)))
 		pp_compat_known_forget(k);
 	return PP_OK;
 }

@@ -13,6 +13,7 @@
  * The stored assistant message lists the calls that ran, each under its
  * result's id, so that export can give every result its own call back.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <strings.h>
 
 #include <peerpres/compat.h>
+#include <peerpres/hash.h>
 #include <peerpres/status.h>
 
 #include "compat/compat_int.h"
@@ -706,40 +708,194 @@ static const char *carried_key(const struct pp_json *tr)
 	return k;
 }
 
-/* SHA-256 of the canonical {"transcript","transcript_id"}. */
-static int hashed_key(const struct pp_json *tr, const struct pp_json *id, char hex[65])
+/*
+ * The keys of a transcript are SHA-256 digests of the canonical JSON of
+ * {"transcript": the object, "transcript_id": an id or null}. The text
+ * starts with the transcript, which is most of it: it is hashed once and
+ * the context copied for each id (pp_sha256_final_hex).
+ */
+static int key_head(const struct pp_json *tr, struct pp_sha256 *head)
 {
-	struct pp_json *o = pp_json_object();
-	int rc = o ? PP_OK : PP_ENOMEM;
+	static const char open[] = "{\"transcript\":";
 
-	if (!rc)
-		rc = pp_json_set(o, "transcript", pp_json_incref((struct pp_json *)tr));
-	if (!rc)
-		rc = pp_json_set(o, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
-	if (!rc)
-		rc = pp_json_canonical_sha256(o, hex);
-	pp_json_decref(o);
+	pp_sha256_init(head);
+	pp_sha256_update(head, open, sizeof(open) - 1);
+	return pp_json_canonical_sha256_update(head, tr);
+}
+
+/* The key of the transcript under id (NULL: null), from key_head's. */
+static int key_with_id(const struct pp_sha256 *head, const struct pp_json *id, char hex[65])
+{
+	static const char mid[] = ",\"transcript_id\":";
+	struct pp_sha256 c = *head;
+	int rc = PP_OK;
+
+	pp_sha256_update(&c, mid, sizeof(mid) - 1);
+	if (id)
+		rc = pp_json_canonical_sha256_update(&c, id);
+	else
+		pp_sha256_update(&c, "null", 4);
+	if (rc)
+		return rc;
+	pp_sha256_update(&c, "}", 1);
+	pp_sha256_final_hex(&c, hex);
+	return PP_OK;
+}
+
+/* The integer an id spells, when it is an integral number or the
+ * decimal text of one ("12345"; not "012", "+1", "-0" or " 1"). */
+static bool integral_id(const struct pp_json *id, long long *v)
+{
+	const char *s = pp_json_str(id), *p;
+	double d;
+
+	switch (pp_json_type(id)) {
+	case PP_JSON_INTEGER:
+		return pp_json_int(id, v);
+	case PP_JSON_REAL:
+		pp_json_num(id, &d);
+		if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != (double)(long long)d)
+			return false;
+		*v = (long long)d;
+		return true;
+	case PP_JSON_STRING:
+		p = s + (*s == '-');
+		if (!*p || strspn(p, "0123456789") != strlen(p) || strlen(p) > 19 ||
+		    (*p == '0' && (p[1] || p != s)))
+			return false;
+		errno = 0;
+		*v = strtoll(s, NULL, 10);
+		return !errno;
+	default:
+		return false;
+	}
+}
+
+/* Adds hex to the array of keys unless it is there already. */
+static int add_unique(struct pp_json *keys, const char *hex)
+{
+	size_t i;
+
+	for (i = 0; i < pp_json_len(keys); i++)
+		if (!strcmp(pp_json_str(pp_json_at(keys, i)), hex))
+			return PP_OK;
+	return pp_json_append(keys, pp_json_string(hex));
+}
+
+/*
+ * The keys of the transcript under the other spellings of its id: an
+ * integral number and its decimal text are one id, so 12345, "12345" and
+ * 12345.0 (and 0 and -0.0) find each other. Each spelling keeps the key
+ * it always had (stores hold those); the others are looked up beside it.
+ */
+static int spelled_keys(const struct pp_sha256 *head, const struct pp_json *id,
+			struct pp_json *keys)
+{
+	struct pp_json *forms[4] = { NULL, NULL, NULL, NULL };
+	char text[24], hex[65];
+	long long v;
+	double d;
+	size_t i, n = 0;
+	int rc = PP_OK;
+
+	if (!integral_id(id, &v))
+		return PP_OK;
+	snprintf(text, sizeof(text), "%lld", v);
+	forms[n++] = pp_json_integer(v);
+	forms[n++] = pp_json_string(text);
+	d = (double)v;
+	if (d < 9223372036854775808.0 && (long long)d == v)
+		forms[n++] = pp_json_real(d);
+	if (v == 0)
+		forms[n++] = pp_json_real(-0.0);
+	for (i = 0; !rc && i < n; i++) {
+		if (!forms[i])
+			rc = PP_ENOMEM;
+		if (!rc)
+			rc = key_with_id(head, forms[i], hex);
+		if (!rc)
+			rc = add_unique(keys, hex);
+	}
+	for (i = 0; i < n; i++)
+		pp_json_decref(forms[i]);
 	return rc;
 }
 
-/* The same transcript from any file (a JSON file, a JSONL row, a
- * transcript_json string) has the same key; the dataset's transcript_id
- * tells apart two runs that happened to go the same way. Our export of
- * an imported rollout carries the key it was imported under: relabelled
- * and rewritten, it is still that transcript. */
+/*
+ * What marks a stored rollout of the same config as this transcript
+ * (docs/import.md, Duplicates): {"source_key": [keys a duplicate's
+ * source_key is one of], "content_key": [keys its content_key is one
+ * of]}. Its source key; its key under the id's other spellings; its
+ * content key among source keys, which is the key of a rollout stored
+ * without an id (in a store older than content keys too); and, for a
+ * transcript without an id, its content key among content keys: the
+ * same transcript stored with an id.
+ */
+static int match_keys(const struct pp_sha256 *head, const struct pp_json *id, const char *source,
+		      const char *content, struct pp_json *out)
+{
+	struct pp_json *m = pp_json_object(), *src = pp_json_array(), *con = pp_json_array();
+	int rc = m && src && con ? PP_OK : PP_ENOMEM;
+
+	if (!rc)
+		rc = add_unique(src, source);
+	if (!rc)
+		rc = spelled_keys(head, id, src);
+	if (!rc)
+		rc = add_unique(src, content);
+	if (!rc && !id)
+		rc = add_unique(con, content);
+	if (!rc) {
+		rc = pp_json_set(m, "source_key", src);
+		src = NULL;
+	}
+	if (!rc) {
+		rc = pp_json_set(m, "content_key", con);
+		con = NULL;
+	}
+	if (!rc) {
+		rc = pp_json_set(out, "match_keys", m);
+		m = NULL;
+	}
+	pp_json_decref(m);
+	pp_json_decref(src);
+	pp_json_decref(con);
+	return rc;
+}
+
+/*
+ * The same transcript from any file (a JSON file, a JSONL row, a
+ * transcript_json string) has the same keys. The source key hashes it
+ * with its id (the row's transcript_id, else the metadata's), which tells
+ * apart two runs that happened to go the same way; the content key
+ * hashes it with a null id, so it equals the source key of the same
+ * transcript read without an id. Our export of an imported rollout
+ * carries the key it was imported under: relabelled and rewritten, it is
+ * still that transcript.
+ */
 static int source_key(const struct pp_json *tr, const struct pp_json *row, struct pp_json *out)
 {
 	const struct pp_json *id = pp_json_get(row, "transcript_id");
 	const char *carried = carried_key(tr);
-	char hex[65];
-	int rc = PP_OK;
+	struct pp_sha256 head;
+	char hex[65], content[65];
+	int rc;
 
 	if (pp_json_is_null(id))
 		id = pp_json_get(pp_json_get(tr, "experiment_metadata"), "transcript_id");
-	if (!carried)
-		rc = hashed_key(tr, id, hex);
+	if (pp_json_is_null(id))
+		id = NULL;
+	rc = key_head(tr, &head);
+	if (!rc)
+		rc = key_with_id(&head, id, hex);
+	if (!rc)
+		rc = key_with_id(&head, NULL, content);
 	if (!rc)
 		rc = pp_json_set_str(out, "source_key", carried ? carried : hex);
+	if (!rc)
+		rc = pp_json_set_str(out, "content_key", content);
+	if (!rc)
+		rc = match_keys(&head, id, carried ? carried : hex, content, out);
 	if (!rc)
 		rc = pp_json_set(out, "transcript_id", id ? pp_json_deep_copy(id) : pp_json_null());
 	return rc;

@@ -415,6 +415,10 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 	if (!rc)
 		rc = set_copy(o, "source_key", pp_json_get(parsed, "source_key"));
 	if (!rc)
+		rc = set_copy(o, "content_key", pp_json_get(parsed, "content_key"));
+	if (!rc)
+		rc = set_copy(o, "match_keys", pp_json_get(parsed, "match_keys"));
+	if (!rc)
 		rc = replay_block(parsed, r->world != NULL, pp_json_get_str(parsed, "why_not", NULL),
 				  r->divergences, r->flags, &block);
 	if (!rc) {
@@ -797,20 +801,45 @@ int pp_compat_free_index(struct pp_store *store, const char *id, long *idx)
 	return rc;
 }
 
+/* The lowest index of config id whose extra key `name` is one of the
+ * strings of list, into *idx (left as it is when none is lower). */
+static int find_any(struct pp_store *store, const char *id, const char *name,
+		    const struct pp_json *list, long *idx)
+{
+	size_t i;
+	long at;
+	int rc = PP_OK;
+
+	for (i = 0; !rc && i < pp_json_len(list); i++) {
+		const char *key = pp_json_str(pp_json_at(list, i));
+
+		if (key && !(rc = pp_store_find_extra(store, id, name, key, &at)) && at >= 0 &&
+		    (*idx < 0 || at < *idx))
+			*idx = at;
+	}
+	return rc;
+}
+
 int pp_compat_store(struct pp_store *store, const struct pp_json *config,
 		    struct pp_json *rollout, const struct pp_json *source, long *idx,
 		    bool *already)
 {
 	const char *id = pp_json_get_str(config, "config_id", "");
 	const char *key = pp_json_get_str(rollout, "source_key", NULL);
+	const struct pp_json *mk = pp_json_get(rollout, "match_keys");
 	int rc;
 
 	*idx = -1;
 	*already = false;
 	if ((rc = pp_store_put_config(store, config)))
 		return rc;
-	if (key && (rc = pp_store_find_extra(store, id, "source_key", key, idx)))
+	if (pp_json_is_object(mk)) {
+		if ((rc = find_any(store, id, "source_key", pp_json_get(mk, "source_key"), idx)) ||
+		    (rc = find_any(store, id, "content_key", pp_json_get(mk, "content_key"), idx)))
+			return rc;
+	} else if (key && (rc = pp_store_find_extra(store, id, "source_key", key, idx))) {
 		return rc;
+	}
 	if (*idx >= 0)
 		return *already = true, PP_OK;
 	if ((rc = pp_compat_free_index(store, id, idx)))
@@ -823,6 +852,9 @@ int pp_compat_put_at(struct pp_store *store, int64_t run_id, const char *id, lon
 {
 	int rc = pp_json_set_str(rollout, "config_id", id);
 
+	/* What looked for a duplicate is not part of the rollout. */
+	if (!rc && pp_json_get(rollout, "match_keys"))
+		rc = pp_json_remove(rollout, 0, "match_keys");
 	if (!rc)
 		rc = pp_json_set(rollout, "idx", pp_json_integer(idx));
 	if (!rc)

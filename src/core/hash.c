@@ -107,21 +107,27 @@ void pp_sha256_final(struct pp_sha256 *c, unsigned char digest[32])
 	}
 }
 
-void pp_sha256_hex(const void *data, size_t len, char hex[65])
+void pp_sha256_final_hex(struct pp_sha256 *c, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
-	struct pp_sha256 c;
 	unsigned char d[32];
 	int i;
 
-	pp_sha256_init(&c);
-	pp_sha256_update(&c, data, len);
-	pp_sha256_final(&c, d);
+	pp_sha256_final(c, d);
 	for (i = 0; i < 32; i++) {
 		hex[2 * i] = digits[d[i] >> 4];
 		hex[2 * i + 1] = digits[d[i] & 15];
 	}
 	hex[64] = '\0';
+}
+
+void pp_sha256_hex(const void *data, size_t len, char hex[65])
+{
+	struct pp_sha256 c;
+
+	pp_sha256_init(&c);
+	pp_sha256_update(&c, data, len);
+	pp_sha256_final_hex(&c, hex);
 }
 
 static uint64_t splitmix64(uint64_t *x)

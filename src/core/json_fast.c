@@ -807,36 +807,40 @@ static int ch_value(struct ch *c, const struct pp_json *v)
 	}
 }
 
-int pp_json_canonical_sha256(const struct pp_json *v, char hex[65])
+int pp_json_canonical_sha256_update(struct pp_sha256 *sha, const struct pp_json *v)
 {
-	static const char digits[] = "0123456789abcdef";
 	struct ch *c = pp_malloc(sizeof(*c));
-	unsigned char d[32];
 	char *text;
-	int i;
 
 	if (c) {
-		pp_sha256_init(&c->sha);
+		c->sha = *sha;
 		c->used = 0;
 		if (!ch_value(c, v)) {
 			ch_flush(c);
-			pp_sha256_final(&c->sha, d);
-			for (i = 0; i < 32; i++) {
-				hex[2 * i] = digits[d[i] >> 4];
-				hex[2 * i + 1] = digits[d[i] & 15];
-			}
-			hex[64] = '\0';
+			*sha = c->sha;
 			free(c);
 			return PP_OK;
 		}
 		free(c);
 	}
 	/* What the fast path could not say (or no memory for it): the
-	 * dumper decides, failure included. */
+	 * dumper decides, failure included. sha is still as it came. */
 	if (!(text = pp_json_canonical(v)))
 		return PP_ENOMEM;
-	pp_sha256_hex(text, strlen(text), hex);
+	pp_sha256_update(sha, text, strlen(text));
 	free(text);
+	return PP_OK;
+}
+
+int pp_json_canonical_sha256(const struct pp_json *v, char hex[65])
+{
+	struct pp_sha256 sha;
+	int rc;
+
+	pp_sha256_init(&sha);
+	if ((rc = pp_json_canonical_sha256_update(&sha, v)))
+		return rc;
+	pp_sha256_final_hex(&sha, hex);
 	return PP_OK;
 }
 

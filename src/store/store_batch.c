@@ -144,64 +144,88 @@ int pp_store_txn_leave(struct pp_store *s, bool nested, int rc)
 	return rc;
 }
 
-static int extra_row(sqlite3_stmt *st, struct pp_json *all)
+/* One rollout's [idx, value of each key]. */
+static int extra_row(sqlite3_stmt *st, size_t n_keys, struct pp_json *all)
 {
-	struct pp_json *pair = pp_json_array();
-	int rc = pair ? PP_OK : PP_ENOMEM;
+	struct pp_json *row = pp_json_array();
+	size_t i;
+	int rc = row ? PP_OK : PP_ENOMEM;
 
 	if (!rc)
-		rc = pp_json_append(pair, pp_json_integer(sqlite3_column_int64(st, 0)));
-	if (!rc)
-		rc = pp_json_append(pair, pp_store_col_value(st, 1));
+		rc = pp_json_append(row, pp_json_integer(sqlite3_column_int64(st, 0)));
+	for (i = 0; !rc && i < n_keys; i++)
+		rc = pp_json_append(row, pp_store_col_value(st, (int)i + 1));
 	if (!rc) {
-		rc = pp_json_append(all, pair);
-		pair = NULL;
+		rc = pp_json_append(all, row);
+		row = NULL;
 	}
-	pp_json_decref(pair);
+	pp_json_decref(row);
+	return rc;
+}
+
+int pp_store_extra_values_of(struct pp_store *s, const char *config_id, const char *const *keys,
+			     size_t n_keys, struct pp_json **out)
+{
+	sqlite3_stmt *st = NULL;
+	struct pp_json *all = NULL;
+	struct pp_buf sql = PP_BUF_INIT, paths[PP_STORE_MAX_EXTRA_KEYS];
+	const char *k;
+	size_t i;
+	int rc = PP_OK, src;
+
+	if (!s || !config_id || !keys || !n_keys || n_keys > PP_STORE_MAX_EXTRA_KEYS || !out)
+		return PP_EINVAL;
+	*out = NULL;
+	pp_store_clear_error(s);
+	for (i = 0; i < n_keys; i++) {
+		for (k = keys[i]; k && *k; k++)
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", *k))
+				break;
+		if (!keys[i] || !*keys[i] || *k)
+			return pp_store_fail(s, PP_EINVAL, "bad extra key '%s'", keys[i] ? keys[i] : "");
+	}
+	for (i = 0; i < n_keys; i++)
+		pp_buf_init(&paths[i], PP_BUF_MAX_DEFAULT);
+	rc = pp_buf_adds(&sql, "SELECT idx");
+	for (i = 0; !rc && i < n_keys; i++)
+		rc = pp_buf_addf(&sql, ", json_extract(extra, ?%zu)", i + 2);
+	if (!rc)
+		rc = pp_buf_adds(&sql, " FROM rollouts WHERE config_id = ?1 ORDER BY idx");
+	for (i = 0; !rc && i < n_keys; i++)
+		rc = pp_buf_addf(&paths[i], "$.%s", keys[i]);
+	if (!rc && !(all = pp_json_array()))
+		rc = PP_ENOMEM;
+	if (rc)
+		goto out;
+	if (sqlite3_prepare_v2(s->db, sql.buf, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, config_id, -1, SQLITE_STATIC) != SQLITE_OK) {
+		rc = pp_store_sqlfail(s, "looking up rollouts");
+		goto out;
+	}
+	for (i = 0; i < n_keys; i++) {
+		if (sqlite3_bind_text(st, (int)i + 2, paths[i].buf, -1, SQLITE_STATIC) != SQLITE_OK) {
+			rc = pp_store_sqlfail(s, "looking up rollouts");
+			goto out;
+		}
+	}
+	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
+		rc = extra_row(st, n_keys, all);
+	if (!rc && src != SQLITE_DONE)
+		rc = pp_store_sqlfail(s, "looking up rollouts");
+out:
+	sqlite3_finalize(st);
+	pp_buf_release(&sql);
+	for (i = 0; i < n_keys; i++)
+		pp_buf_release(&paths[i]);
+	if (rc)
+		pp_json_decref(all);
+	else
+		*out = all;
 	return rc;
 }
 
 int pp_store_extra_values(struct pp_store *s, const char *config_id, const char *key,
 			  struct pp_json **out)
 {
-	sqlite3_stmt *st = NULL;
-	struct pp_json *all = NULL;
-	struct pp_buf path = PP_BUF_INIT;
-	const char *k;
-	int rc = PP_OK, src;
-
-	if (!s || !config_id || !key || !out)
-		return PP_EINVAL;
-	*out = NULL;
-	pp_store_clear_error(s);
-	for (k = key; *k; k++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", *k))
-			break;
-	if (!*key || *k)
-		return pp_store_fail(s, PP_EINVAL, "bad extra key '%s'", key);
-	if ((rc = pp_buf_addf(&path, "$.%s", key)))
-		goto out;
-	if (!(all = pp_json_array())) {
-		rc = PP_ENOMEM;
-		goto out;
-	}
-	if (sqlite3_prepare_v2(s->db, "SELECT idx, json_extract(extra, ?2) FROM rollouts"
-			       " WHERE config_id = ?1 ORDER BY idx", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, config_id, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, path.buf, -1, SQLITE_STATIC) != SQLITE_OK) {
-		rc = pp_store_sqlfail(s, "looking up rollouts");
-		goto out;
-	}
-	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW)
-		rc = extra_row(st, all);
-	if (!rc && src != SQLITE_DONE)
-		rc = pp_store_sqlfail(s, "looking up rollouts");
-out:
-	sqlite3_finalize(st);
-	pp_buf_release(&path);
-	if (rc)
-		pp_json_decref(all);
-	else
-		*out = all;
-	return rc;
+	return pp_store_extra_values_of(s, config_id, &key, 1, out);
 }

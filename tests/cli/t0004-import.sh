@@ -90,8 +90,9 @@ ok "... naming each file" sh -c \
 printf '{"conversation": [' >bad.json
 fails_with 1 "a malformed JSON file is named" "$PEERPRES" import --db k.db bad.json
 ok "with its line" grep -q "bad.json:1: bad JSON" last.out
-# Windows tools start a file with a UTF-8 byte order mark.
-{ printf '\357\273\277'; cat exfil.json; } >bom.json
+# Windows tools start a file with a UTF-8 byte order mark. (The JSON file
+# is another transcript than the row's: the same one would be one.)
+{ printf '\357\273\277'; cat exfil2.json; } >bom.json
 { printf '\357\273\277'; head -1 rows.jsonl; } >bom.jsonl
 ok "a JSON file and a JSONL file starting with a BOM import" sh -c \
 	'"$PEERPRES" import --db bom.db bom.json bom.jsonl && test "$(sqlite3 bom.db "select count(*) from rollouts")" = 2'
@@ -106,9 +107,39 @@ ok "... saying so at the column, not as a broken line" sh -c \
 	 ! grep -q "truncated" last.out'
 fails_with 2 "import without a path is a usage error" "$PEERPRES" import --db k.db
 
+# One transcript, from the study's JSON file (no id) and from a dataset
+# row (transcript_json beside a transcript_id), is imported once, in
+# either order; rows with different ids are different transcripts even
+# when the conversation is the same; 12345, "12345" and 12345.0 are one id.
+tj=$(sed 's/\\/\\\\/g; s/"/\\"/g' exfil.json | tr '\n' ' ')
+row() {
+	for id in "$@"; do
+		printf '{"transcript_id": %s, "agent_model": "moonshotai/Kimi-K2.5", "transcript_json": "%s"}\n' "$id" "$tj"
+	done
+}
+row '"study-1"' >one.jsonl
+row '"run-a"' '"run-b"' >two.jsonl
+row 12345 '"12345"' 12345.0 >ids.jsonl
+ok "a JSON file, then the dataset's row of it: imported once" sh -c \
+	'"$PEERPRES" import --db d1.db exfil.json 2>/dev/null && "$PEERPRES" import --db d1.db one.jsonl 2>err.txt &&
+	 grep -q "imported 0 transcript(s)" err.txt && grep -q "1 already imported" err.txt &&
+	 test "$(sqlite3 d1.db "select count(*) from rollouts")" = 1'
+ok "the row, then the JSON file: imported once" sh -c \
+	'"$PEERPRES" import --db d2.db one.jsonl 2>/dev/null && "$PEERPRES" import --db d2.db exfil.json 2>err.txt &&
+	 grep -q "1 already imported" err.txt && test "$(sqlite3 d2.db "select count(*) from rollouts")" = 1 &&
+	 test "$(sqlite3 d2.db "select json_extract(extra, '"'"'$.source.transcript_id'"'"') from rollouts")" = study-1'
+ok "two rows with different ids and one conversation are two" sh -c \
+	'"$PEERPRES" import --db d3.db two.jsonl 2>/dev/null && test "$(sqlite3 d3.db "select count(*) from rollouts")" = 2'
+ok "an id as a number, its text or a real is one id" sh -c \
+	'"$PEERPRES" import --db d4.db ids.jsonl 2>err.txt && grep -q "imported 1 transcript(s)" err.txt &&
+	 grep -q "2 already imported" err.txt && test "$(sqlite3 d4.db "select count(*) from rollouts")" = 1'
+ok "rollouts keep their content key beside the source key" sh -c \
+	'test "$(sqlite3 d3.db "select count(distinct json_extract(extra, '"'"'$.content_key'"'"')),
+		count(distinct json_extract(extra, '"'"'$.source_key'"'"')), count(json_extract(extra, '"'"'$.match_keys'"'"'))
+		from rollouts")" = "1|2|0"'
+
 # Many rows: worker threads and batches give what one thread gives, and
 # an import cut short is finished by importing again.
-tj=$(sed 's/\\/\\\\/g; s/"/\\"/g' exfil.json | tr '\n' ' ')
 i=0
 while [ $i -lt 300 ]; do
 	printf '{"transcript_id": "t%d", "agent_model": "moonshotai/Kimi-K2.5", "transcript_json": "%s"}\n' "$i" "$tj"
@@ -184,6 +215,17 @@ if [ -d "$ex/transcripts" ]; then
 	ok "the study's examples import without failure" "$PEERPRES" import --db ex.db "$ex/transcripts" "$ex/scratchpad"
 	ok "production-harness examples are labelled from the study only" sh -c \
 		'sqlite3 ex.db "select count(*) from labels where source = '"'"'upstream'"'"'" | grep -vqx 0'
+	# The same transcripts as dataset rows, each with an id: nothing new.
+	n=0
+	for f in "$ex"/transcripts/*.json "$ex"/scratchpad/*.json; do
+		n=$((n + 1))
+		printf '{"transcript_id": "ex-%d", "transcript_json": "%s"}\n' "$n" \
+			"$(sed '1s/^\xEF\xBB\xBF//; s/\\/\\\\/g; s/"/\\"/g' "$f" | tr '\n\r\t' '   ')"
+	done >ex.jsonl
+	ok "... and their rows in a dataset are already imported" sh -c \
+		'before=$(sqlite3 ex.db "select count(*) from rollouts") &&
+		 "$PEERPRES" import --db ex.db ex.jsonl 2>err.txt && grep -q "imported 0 transcript(s)" err.txt &&
+		 test "$(sqlite3 ex.db "select count(*) from rollouts")" = "$before"'
 else
 	skip "the study's examples (../shared/upstream-examples absent)"
 fi

@@ -1284,11 +1284,19 @@ static int count_rollouts(struct pp_store *st)
 	return n;
 }
 
-/* The replayed exfil_copy transcript, its key changed to `key`. */
+/* A copy of r that is another transcript: its own keys, all `key`. */
 static int keyed_copy(const struct pp_json *r, const char *key, struct pp_json **out)
 {
-	*out = pp_json_deep_copy(r);
-	return *out ? pp_json_set_str(*out, "source_key", key) : PP_ENOMEM;
+	int rc;
+
+	if (!(*out = pp_json_deep_copy(r)))
+		return PP_ENOMEM;
+	rc = pp_json_set_str(*out, "source_key", key);
+	if (!rc)
+		rc = pp_json_set_str(*out, "content_key", key);
+	if (!rc && pp_json_get(*out, "match_keys"))
+		rc = pp_json_remove(*out, 0, "match_keys");
+	return rc;
 }
 
 TEST(compat_store_batch_keeps_good_rollouts_when_one_fails)
@@ -1382,6 +1390,18 @@ TEST(compat_known_finds_duplicates_and_free_indexes_across_batches_and_writers)
 	CHECK_STR_EQ(pp_json_str(pp_json_at(pp_json_at(values, 3), 1)), "k3");
 	pp_json_decref(values);
 	CHECK_INT_EQ(pp_store_extra_values(st, id, "no such key!", &values), PP_EINVAL);
+	{
+		const char *const two[] = { "content_key", "absent" }, *const bad[] = { "source_key", "a.b" };
+
+		CHECK_INT_EQ(pp_store_extra_values_of(st, id, two, 2, &values), PP_OK);
+		CHECK_INT_EQ((long)pp_json_len(values), 4);
+		CHECK_INT_EQ((long)pp_json_len(pp_json_at(values, 2)), 3);
+		CHECK_STR_EQ(pp_json_str(pp_json_at(pp_json_at(values, 2), 1)), "k2");
+		CHECK(pp_json_is_null(pp_json_at(pp_json_at(values, 2), 2)));
+		pp_json_decref(values);
+		CHECK_INT_EQ(pp_store_extra_values_of(st, id, bad, 2, &values), PP_EINVAL);
+		CHECK_INT_EQ(pp_store_extra_values_of(st, id, two, 0, &values), PP_EINVAL);
+	}
 	for (i = 0; i < 4; i++)
 		pp_json_decref(rk[i]);
 	compat_free3(p, c, r);
@@ -1479,4 +1499,342 @@ TEST(compat_import_threads_give_the_same_results_in_the_same_order)
 		pp_buf_release(&t[w].lines);
 	}
 	pp_scenario_list_free((struct pp_scenario **)opt.scenarios, n);
+}
+
+/* ---- one transcript from several files: imported once ---- */
+
+/* Imports files into a store as `peerpres import` does, one transcript at
+ * a time: through `known` when set, else pp_compat_store. `old` stores
+ * rollouts as a store made before content keys holds them. */
+struct dup_import {
+	struct pp_store *st;
+	struct pp_compat_known *known;
+	struct pp_scenario **list;
+	size_t n;
+	bool old;
+	int stored, already, failed;
+	long last_idx;
+};
+
+static int dup_import_one(void *arg, const char *path, long line, const struct pp_json *t,
+			  const struct pp_json *row, const char *error)
+{
+	struct dup_import *x = arg;
+	struct pp_json *p = NULL, *c = NULL, *r = NULL;
+	struct pp_diag d;
+	bool already = false;
+	int rc;
+
+	(void)path;
+	(void)line;
+	if (error) {
+		x->failed++;
+		return PP_OK;
+	}
+	pp_diag_clear(&d);
+	rc = pp_compat_parse(t, row, NULL, x->list, x->n, &p, &d);
+	if (!rc)
+		rc = pp_compat_replay(x->list, x->n, p, &c, &r, &d);
+	if (!rc && x->old && pp_json_get(r, "content_key"))
+		rc = pp_json_remove(r, 0, "content_key");
+	if (!rc && x->old && pp_json_get(r, "match_keys"))
+		rc = pp_json_remove(r, 0, "match_keys");
+	if (!rc && x->known)
+		rc = pp_compat_store_known(x->known, x->st, c, r, NULL, &x->last_idx, &already);
+	else if (!rc)
+		rc = pp_compat_store(x->st, c, r, NULL, &x->last_idx, &already);
+	if (rc)
+		x->failed++;
+	else if (already)
+		x->already++;
+	else
+		x->stored++;
+	compat_free3(p, c, r);
+	return PP_OK;
+}
+
+/* Opens a fresh store `name` in the test's directory; with_known: the
+ * import's own list of what the store holds. */
+static int dup_open(struct dup_import *x, const char *name, bool with_known)
+{
+	char path[512];
+	struct pp_diag d;
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	snprintf(path, sizeof(path), "%s/%s", pp_test_tmpdir(), name);
+	pp_diag_clear(&d);
+	if (!(x->list = compat_scenarios(&x->n)))
+		return PP_EINVAL;
+	if ((rc = pp_store_open(&x->st, path, &d)))
+		return rc;
+	return with_known ? pp_compat_known_new(&x->known) : PP_OK;
+}
+
+static void dup_close(struct dup_import *x)
+{
+	pp_compat_known_free(x->known);
+	pp_store_close(x->st);
+	pp_scenario_list_free(x->list, x->n);
+}
+
+/* Imports path; the counts start from 0. */
+static int dup_read(struct dup_import *x, const char *path)
+{
+	int rc;
+
+	x->stored = x->already = x->failed = 0;
+	if (x->known && (rc = pp_compat_known_begin(x->known, x->st)))
+		return rc;
+	rc = pp_compat_read_path(path, dup_import_one, x);
+	if (x->known && !rc)
+		rc = pp_compat_known_commit(x->known, x->st);
+	return rc;
+}
+
+/* Writes exfil_copy as the study's JSON file (no id), or as a dataset
+ * JSONL file with one row per id (each a JSON text: "12345", "\"a\""),
+ * the transcript as a transcript_json string beside the id column. */
+static const char *dup_file(const char *name, const char *const *ids, size_t n_ids,
+			    char *path, size_t len)
+{
+	struct pp_json *tj = pp_json_string(exfil_copy);
+	struct pp_buf b = PP_BUF_INIT;
+	size_t i;
+	FILE *f;
+
+	snprintf(path, len, "%s/%s", pp_test_tmpdir(), name);
+	if (!tj || !(f = fopen(path, "w"))) {
+		pp_json_decref(tj);
+		return NULL;
+	}
+	if (!ids)
+		fputs(exfil_copy, f);
+	pp_json_dump(tj, PP_JSON_COMPACT, &b);
+	for (i = 0; ids && i < n_ids; i++)
+		fprintf(f, "{\"transcript_id\": %s, \"agent_model\": \"gemini/gemini-3-pro-preview\", "
+			"\"transcript_json\": %s}\n", ids[i], b.buf);
+	fclose(f);
+	pp_buf_release(&b);
+	pp_json_decref(tj);
+	return path;
+}
+
+TEST(compat_json_file_and_dataset_row_of_one_transcript_import_once)
+{
+	static const char *const id[] = { "\"study-1\"" };
+	char json[512], jsonl[512];
+	struct dup_import x;
+	int with_known;
+
+	CHECK(dup_file("one.json", NULL, 0, json, sizeof(json)));
+	CHECK(dup_file("one.jsonl", id, 1, jsonl, sizeof(jsonl)));
+	for (with_known = 0; with_known < 2; with_known++) {
+		/* The JSON file (no id), then the dataset's row (an id). */
+		CHECK_INT_EQ(dup_open(&x, with_known ? "a1.db" : "a0.db", with_known), PP_OK);
+		CHECK_INT_EQ(dup_read(&x, json), PP_OK);
+		CHECK(x.stored == 1 && x.already == 0 && x.failed == 0);
+		CHECK_INT_EQ(dup_read(&x, jsonl), PP_OK);
+		CHECK(x.stored == 0 && x.already == 1 && x.failed == 0);
+		CHECK_INT_EQ(x.last_idx, 0);
+		CHECK_INT_EQ(count_rollouts(x.st), 1);
+		dup_close(&x);
+		/* The other way round. */
+		CHECK_INT_EQ(dup_open(&x, with_known ? "b1.db" : "b0.db", with_known), PP_OK);
+		CHECK_INT_EQ(dup_read(&x, jsonl), PP_OK);
+		CHECK(x.stored == 1 && x.already == 0 && x.failed == 0);
+		CHECK_INT_EQ(dup_read(&x, json), PP_OK);
+		CHECK(x.stored == 0 && x.already == 1 && x.failed == 0);
+		CHECK_INT_EQ(dup_read(&x, jsonl), PP_OK);
+		CHECK(x.stored == 0 && x.already == 1);
+		CHECK_INT_EQ(count_rollouts(x.st), 1);
+		dup_close(&x);
+	}
+}
+
+TEST(compat_rows_with_different_ids_and_one_conversation_are_two)
+{
+	static const char *const ids[] = { "\"run-a\"", "\"run-b\"", "\"run-a\"" };
+	char json[512], jsonl[512];
+	struct dup_import x;
+	int with_known;
+
+	CHECK(dup_file("one.json", NULL, 0, json, sizeof(json)));
+	CHECK(dup_file("rows.jsonl", ids, 3, jsonl, sizeof(jsonl)));
+	for (with_known = 0; with_known < 2; with_known++) {
+		CHECK_INT_EQ(dup_open(&x, with_known ? "r1.db" : "r0.db", with_known), PP_OK);
+		CHECK_INT_EQ(dup_read(&x, jsonl), PP_OK);
+		CHECK(x.stored == 2 && x.already == 1 && x.failed == 0);
+		/* Without an id, the JSON file is one of them (the first). */
+		CHECK_INT_EQ(dup_read(&x, json), PP_OK);
+		CHECK(x.stored == 0 && x.already == 1);
+		CHECK_INT_EQ(x.last_idx, 0);
+		CHECK_INT_EQ(count_rollouts(x.st), 2);
+		dup_close(&x);
+	}
+}
+
+TEST(compat_an_id_as_a_number_its_text_or_a_real_is_one_id)
+{
+	/* Each order: rows i, i+1, i+2 of the cycle, then another id. */
+	static const char *const cycle[] = { "12345", "\"12345\"", "12345.0", "12345", "\"12345\"" };
+	static const char *const other[] = { "\"012345\"", "12346", "12345.5" };
+	char path[512], name[32];
+	struct dup_import x;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(name, sizeof(name), "ids%d.jsonl", i);
+		CHECK(dup_file(name, cycle + i % 3, 3, path, sizeof(path)));
+		snprintf(name, sizeof(name), "ids%d.db", i);
+		CHECK_INT_EQ(dup_open(&x, name, i >= 3), PP_OK);
+		CHECK_INT_EQ(dup_read(&x, path), PP_OK);
+		CHECK(x.stored == 1 && x.already == 2 && x.failed == 0);
+		CHECK_INT_EQ(x.last_idx, 0);
+		/* Other ids are other transcripts. */
+		CHECK(dup_file("other.jsonl", other, 3, path, sizeof(path)));
+		CHECK_INT_EQ(dup_read(&x, path), PP_OK);
+		CHECK(x.stored == 3 && x.already == 0);
+		dup_close(&x);
+	}
+}
+
+TEST(compat_a_store_made_before_content_keys_gets_nothing_twice)
+{
+	static const char *const ids[] = { "\"run-a\"", "12345" };
+	static const char *const again[] = { "\"run-a\"", "12345", "\"12345\"", "12345.0", "\"run-b\"" };
+	static const char *const spelled[] = { "null", "5", "\"5\"", "5.0", "\"abc\"", "1.5", "-7" };
+	struct pp_json *t = compat_json(exfil_copy), *row = NULL, *o = NULL, *p = NULL;
+	char json[512], jsonl[512], more[512], hex[65];
+	struct pp_diag d;
+	struct dup_import x;
+	size_t i;
+	int with_known;
+
+	/* The source key is the one stores hold, whatever the id's type. */
+	CHECK_INT_EQ(dup_open(&x, "keys.db", false), PP_OK);
+	for (i = 0; t && i < sizeof(spelled) / sizeof(spelled[0]); i++) {
+		char text[64];
+
+		snprintf(text, sizeof(text), "{\"transcript_id\": %s}", spelled[i]);
+		CHECK((row = compat_json(text)) != NULL);
+		CHECK((o = pp_json_object()) != NULL);
+		pp_json_set(o, "transcript", pp_json_incref(t));
+		pp_json_set(o, "transcript_id", pp_json_incref(pp_json_get(row, "transcript_id")));
+		CHECK_INT_EQ(pp_json_canonical_sha256(o, hex), PP_OK);
+		pp_diag_clear(&d);
+		CHECK_INT_EQ(pp_compat_parse(t, row, NULL, x.list, x.n, &p, &d), PP_OK);
+		CHECK_STR_EQ(pp_json_get_str(p, "source_key", ""), hex);
+		compat_free3(row, o, p);
+	}
+	pp_json_decref(t);
+	dup_close(&x);
+	CHECK(dup_file("one.json", NULL, 0, json, sizeof(json)));
+	CHECK(dup_file("rows.jsonl", ids, 2, jsonl, sizeof(jsonl)));
+	for (with_known = 0; with_known < 2; with_known++) {
+		/* The old store: the JSON file and two rows, no content keys. */
+		CHECK_INT_EQ(dup_open(&x, with_known ? "old1.db" : "old0.db", with_known), PP_OK);
+		x.old = true;
+		CHECK_INT_EQ(dup_read(&x, json), PP_OK);
+		CHECK_INT_EQ(dup_read(&x, jsonl), PP_OK);
+		CHECK_INT_EQ(count_rollouts(x.st), 3);
+		x.old = false;
+		/* Imported again, in every spelling: nothing new. */
+		CHECK_INT_EQ(dup_read(&x, json), PP_OK);
+		CHECK(x.stored == 0 && x.already == 1);
+		CHECK_INT_EQ(x.last_idx, 0);
+		CHECK(dup_file("again.jsonl", again, 5, more, sizeof(more)));
+		CHECK_INT_EQ(dup_read(&x, more), PP_OK);
+		CHECK(x.stored == 0 && x.already == 5 && x.failed == 0);
+		CHECK_INT_EQ(count_rollouts(x.st), 3);
+		dup_close(&x);
+	}
+}
+
+/* ---- thresholds written as text ---- */
+
+/* tamper_end in the creativity cell (threshold 90 in the grid) with its
+ * threshold written as `value` (a JSON text), in the metadata or as the
+ * row's column. */
+static int threshold_run(const char *value, bool as_column, struct pp_json **parsed,
+			 struct pp_json **config, struct pp_json **rollout)
+{
+	static const char from[] = "\"dataset\": \"factual\", \"threshold\": \"80\"";
+	const char *at = strstr(tamper_end, from);
+	struct pp_scenario **list;
+	struct pp_json *t, *row = NULL;
+	struct pp_buf b = PP_BUF_INIT;
+	struct pp_diag d;
+	size_t n = 0;
+	int rc;
+
+	*parsed = *config = *rollout = NULL;
+	pp_buf_add(&b, tamper_end, (size_t)(at - tamper_end));
+	pp_buf_addf(&b, "\"dataset\": \"creativity\", \"threshold\": %s", as_column ? "false" : value);
+	pp_buf_adds(&b, at + strlen(from));
+	t = compat_json(b.buf);
+	pp_buf_release(&b);
+	if (as_column) {
+		pp_buf_addf(&b, "{\"transcript_id\": 1, \"threshold\": %s}", value);
+		row = compat_json(b.buf);
+		pp_buf_release(&b);
+	}
+	if (!t || (as_column && !row) || !(list = compat_scenarios(&n))) {
+		compat_free3(t, row, NULL);
+		return PP_EINVAL;
+	}
+	pp_diag_clear(&d);
+	rc = pp_compat_parse(t, row, NULL, list, n, parsed, &d);
+	if (!rc)
+		rc = pp_compat_replay(list, n, *parsed, config, rollout, &d);
+	pp_scenario_list_free(list, n);
+	compat_free3(t, row, NULL);
+	return rc;
+}
+
+/* Whether one of the parsed record's flags holds `text`. */
+static bool flagged(const struct pp_json *parsed, const char *text)
+{
+	const struct pp_json *flags = pp_json_get(parsed, "flags");
+	size_t i;
+
+	for (i = 0; i < pp_json_len(flags); i++)
+		if (strstr(pp_json_str(pp_json_at(flags, i)), text))
+			return true;
+	return false;
+}
+
+TEST(compat_threshold_text_is_read_as_its_number)
+{
+	static const char *const ninety[] = { "90", "90.0", "9e1", "\"90\"", "\"90.0\"", "\"90 \"",
+					      "\" 90\"", "\"\\t90.00\\n\"", "\"9e1\"" };
+	struct pp_json *p, *c, *r, *ref_c = NULL;
+	size_t i;
+	int col;
+
+	CHECK_INT_EQ(threshold_run("90", false, &p, &ref_c, &r), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(p, "dims"), "threshold", ""), "90");
+	compat_free3(p, NULL, r);
+	for (col = 0; col < 2; col++) {
+		for (i = 0; i < sizeof(ninety) / sizeof(ninety[0]); i++) {
+			CHECK_INT_EQ(threshold_run(ninety[i], col, &p, &c, &r), PP_OK);
+			CHECK_STR_EQ(pp_json_get_str(pp_json_get(p, "dims"), "threshold", ""), "90");
+			CHECK(!flagged(p, "off the grid"));
+			CHECK(pp_json_is_true(pp_json_get(pp_json_get(r, "replay"), "replayable")));
+			/* The 90 cell itself, not a cell of its own. */
+			CHECK_STR_EQ(pp_json_get_str(c, "config_id", "c"), pp_json_get_str(ref_c, "config_id", "r"));
+			compat_free3(p, c, r);
+		}
+	}
+	/* Off the grid, a number is one cell however it is written. */
+	CHECK_INT_EQ(threshold_run("\" 95.0 \"", false, &p, &c, &r), PP_OK);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(p, "dims"), "threshold", ""), "95");
+	CHECK(flagged(p, "threshold 95 is not one of this cell of the grid"));
+	compat_free3(p, c, r);
+	/* A word is kept as it is written (the render then refuses it). */
+	threshold_run("\"high \"", false, &p, &c, &r);
+	CHECK(p != NULL);
+	CHECK_STR_EQ(pp_json_get_str(pp_json_get(p, "dims"), "threshold", ""), "high ");
+	compat_free3(p, c, r);
+	pp_json_decref(ref_c);
 }
