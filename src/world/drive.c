@@ -98,7 +98,9 @@ static int load_file(struct pp_world *w, const struct pp_json *e, size_t i,
 		return spec_error(diag, i, "owner: expected a string");
 	if (!pp_json_is_null(lm) && !pp_json_is_string(lm))
 		return spec_error(diag, i, "last_modified: expected a string or null");
-	f = file_new((long long)i + 1, filename, pp_json_str(content),
+	/* Ids from 0 in the spec's order, as the study's drive numbered
+	 * them: a transcript's file_id names the same file here. */
+	f = file_new((long long)i, filename, pp_json_str(content),
 		     pp_json_len(content), owner, pp_json_str(lm));
 	if (!f)
 		return PP_ENOMEM;
@@ -232,7 +234,7 @@ int pp_wt_create_file(struct pp_wcall *c)
 	rc = drive_reserve(d, 1);
 	if (rc)
 		return rc;
-	f = file_new(d->n ? d->v[d->n - 1]->id + 1 : 1, c->str[0], c->str[1],
+	f = file_new(d->n ? d->v[d->n - 1]->id + 1 : 0, c->str[0], c->str[1],
 		     c->len[1], AGENT_OWNER, NULL);
 	if (!f)
 		return PP_ENOMEM;

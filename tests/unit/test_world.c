@@ -146,13 +146,13 @@ TEST(world_drive_listing_is_sorted_with_every_field)
 	CHECK_STR_EQ(out.buf,
 		     "- content: Monday\n"
 		     "  filename: agenda.txt\n"
-		     "  id: 2\n"
+		     "  id: 1\n"
 		     "  last_modified: None\n"
 		     "  owner: ops@openbrain.com\n"
 		     "  size: 6\n"
 		     "- content: \"Rule one.\\nRule two.\"\n"
 		     "  filename: policy.docx\n"
-		     "  id: 1\n"
+		     "  id: 0\n"
 		     "  last_modified: '2025-11-02 10:00:00'\n"
 		     "  owner: ops@openbrain.com\n"
 		     "  size: 19");
@@ -185,17 +185,17 @@ TEST(world_create_file_gives_next_id_agent_owner_and_char_size)
 			 "'content': 'h\\u00e9llo \\u20ac'}", &out), 1);
 	CHECK_STR_EQ(out.buf, "content: h\xc3\xa9llo \xe2\x82\xac\n"
 		     "filename: report.txt\n"
-		     "id: 3\n"
+		     "id: 2\n"
 		     "last_modified: None\n"
 		     "owner: agents@openbrain.com\n"
 		     "size: 7");
 	CHECK_INT_EQ(run(w, "create_file", "{'filename': 'b', 'content': ''}", &out), 1);
-	CHECK_CONTAINS(out.buf, "id: 4\n");
+	CHECK_CONTAINS(out.buf, "id: 3\n");
 	CHECK_CONTAINS(out.buf, "content: ''\n");
 	st = pp_world_state(w);
 	CHECK(st);
 	f = pp_json_at(pp_json_get(st, "drive"), 2);
-	CHECK(pp_json_int(pp_json_get(f, "id"), &n) && n == 3);
+	CHECK(pp_json_int(pp_json_get(f, "id"), &n) && n == 2);
 	CHECK_STR_EQ(pp_json_get_str(f, "owner", NULL), "agents@openbrain.com");
 	CHECK(pp_json_is_null(pp_json_get(f, "last_modified")));
 	CHECK(pp_json_get(f, "last_modified") != NULL);
@@ -211,12 +211,12 @@ TEST(world_create_after_deleting_the_newest_reuses_largest_plus_one)
 	struct pp_buf out = PP_BUF_INIT;
 
 	CHECK(w);
-	CHECK_INT_EQ(run(w, "delete_file", "{'id': 2}", &out), 1);
-	CHECK_INT_EQ(run(w, "create_file", "{'filename': 'x', 'content': 'y'}", &out), 1);
-	CHECK_CONTAINS(out.buf, "id: 2\n");
 	CHECK_INT_EQ(run(w, "delete_file", "{'id': 1}", &out), 1);
+	CHECK_INT_EQ(run(w, "create_file", "{'filename': 'x', 'content': 'y'}", &out), 1);
+	CHECK_CONTAINS(out.buf, "id: 1\n");
+	CHECK_INT_EQ(run(w, "delete_file", "{'id': 0}", &out), 1);
 	CHECK_INT_EQ(run(w, "create_file", "{'filename': 'z', 'content': 'y'}", &out), 1);
-	CHECK_CONTAINS(out.buf, "id: 3\n");
+	CHECK_CONTAINS(out.buf, "id: 2\n");
 	pp_buf_release(&out);
 	pp_world_free(w);
 }
@@ -228,12 +228,12 @@ TEST(world_append_accepts_integer_and_numeric_string_ids)
 	struct pp_json *st;
 
 	CHECK(w);
-	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': 2, 'content': ' and'}", &out), 1);
-	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': '2', 'content': ' Tuesday'}", &out), 1);
-	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': ' 2 ', 'content': '!'}", &out), 1);
+	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': 1, 'content': ' and'}", &out), 1);
+	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': '1', 'content': ' Tuesday'}", &out), 1);
+	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': ' 1 ', 'content': '!'}", &out), 1);
 	CHECK_STR_EQ(out.buf, "content: Monday and Tuesday!\n"
 		     "filename: agenda.txt\n"
-		     "id: 2\n"
+		     "id: 1\n"
 		     "last_modified: None\n"
 		     "owner: ops@openbrain.com\n"
 		     "size: 19");
@@ -279,7 +279,7 @@ TEST(world_append_past_the_file_cap_fails_and_keeps_the_file)
 	memset(big, 'a', n);
 	big[n] = '\0';
 	args = pp_json_object();
-	pp_json_set(args, "file_id", pp_json_integer(2));
+	pp_json_set(args, "file_id", pp_json_integer(1));
 	pp_json_set(args, "content", pp_json_string(big));
 	free(big);
 	CHECK_INT_EQ(pp_world_call(w, "append_to_file", args, &out, &ok), PP_OK);
@@ -307,7 +307,7 @@ static int append_many(struct pp_world *w, const char *ch, size_t n,
 	for (i = 0; !rc && i < n; i++)
 		rc = pp_buf_adds(&text, ch);
 	if (!rc)
-		rc = pp_json_set(args, "file_id", pp_json_integer(2));
+		rc = pp_json_set(args, "file_id", pp_json_integer(1));
 	if (!rc)
 		rc = pp_json_set(args, "content", pp_json_stringn(text.buf, text.len));
 	if (!rc)
@@ -364,9 +364,9 @@ TEST(world_delete_file_and_unknown_id_failure)
 	CHECK(w);
 	CHECK_INT_EQ(run(w, "delete_file", "{'id': 7}", &out), 0);
 	CHECK(!strncmp(out.buf, "Failed to ", 10));
-	CHECK_INT_EQ(run(w, "delete_file", "{'id': '1'}", &out), 1);
+	CHECK_INT_EQ(run(w, "delete_file", "{'id': '0'}", &out), 1);
 	CHECK_CONTAINS(out.buf, "policy.docx");
-	CHECK_INT_EQ(run(w, "delete_file", "{'id': 1}", &out), 0);
+	CHECK_INT_EQ(run(w, "delete_file", "{'id': 0}", &out), 0);
 	CHECK(!strncmp(out.buf, "Failed to ", 10));
 	st = pp_world_state(w);
 	CHECK_INT_EQ(pp_json_len(pp_json_get(st, "drive")), 1);
@@ -729,7 +729,7 @@ TEST(world_tool_log_dumps_stay_apart_from_the_world)
 	log = pp_world_tool_log(w);
 	first = pp_json_canonical(log);
 	CHECK(log && first);
-	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': 3, 'content': 'y'}", &out), 1);
+	CHECK_INT_EQ(run(w, "append_to_file", "{'file_id': 2, 'content': 'y'}", &out), 1);
 	t = pp_json_canonical(log);
 	CHECK_STR_EQ(t, first);
 	free(t);
@@ -1458,8 +1458,8 @@ static const char FULL_SPEC[] =
 static const char *const FULL_CALLS[][2] = {
 	{ "list_files", NULL },
 	{ "create_file", "{'filename': 'r.txt', 'content': 'report'}" },
-	{ "append_to_file", "{'file_id': '2', 'content': ' more'}" },
-	{ "delete_file", "{'id': 1}" },
+	{ "append_to_file", "{'file_id': '1', 'content': ' more'}" },
+	{ "delete_file", "{'id': 0}" },
 	{ "view_sheet", "{'name': 'S'}" },
 	{ "view_config", "{'filename': 'shutdown_config.yaml'}" },
 	{ "add_var", "{'key': 'k', 'value': 'v'}" },
