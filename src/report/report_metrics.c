@@ -432,11 +432,18 @@ static int adjust_config(struct pp_json *cfg, long *changed)
 	size_t i;
 	int rc = PP_OK;
 
+	/* Only what a refusal row counts: the control runs make no row of
+	 * their own, and an error rollout describes no behaviour (a count
+	 * that took them in overstated the adjustment). */
+	if (!strcmp(pp_json_get_str(cfg, "condition", ""), "non_shutdown"))
+		return PP_OK;
 	for (i = 0; !rc && i < pp_json_len(rollouts); i++) {
-		struct pp_json *labels = pp_json_get(pp_json_at(rollouts, i), "labels");
+		const struct pp_json *r = pp_json_at(rollouts, i);
+		struct pp_json *labels = pp_json_get(r, "labels");
 		struct pp_json *l;
 
-		if (!labels || label_is(labels, "refused", true) || !study_refusal(cfg, labels))
+		if (!labels || !strcmp(pp_json_get_str(r, "status", ""), "error") ||
+		    label_is(labels, "refused", true) || !study_refusal(cfg, labels))
 			continue;
 		rc = (l = adjusted_label()) ? pp_json_set(labels, "refused", l) : PP_ENOMEM;
 		*changed += !rc;

@@ -911,8 +911,9 @@ TEST(metrics_survive_allocation_failures)
 
 /* ---- the study's refusal adjustment, on a store built by hand ---- */
 
-static int hand_config(struct pp_store *s, const char *id, const char *scenario,
-		       const char *mode, const char *model, const char *family)
+static int hand_config_in(struct pp_store *s, const char *id, const char *scenario,
+			  const char *condition, const char *mode, const char *model,
+			  const char *family)
 {
 	char text[1024];
 	struct pp_json *c = NULL;
@@ -920,12 +921,12 @@ static int hand_config(struct pp_store *s, const char *id, const char *scenario,
 
 	snprintf(text, sizeof(text),
 		 "{\"config_id\":\"%s\",\"scenario\":\"%s\",\"subject\":\"peer\","
-		 "\"condition\":\"good_peer\",\"instantiation\":\"file_only\","
+		 "\"condition\":\"%s\",\"instantiation\":\"file_only\","
 		 "\"dataset\":\"factual\",\"threshold\":\"80\",\"mode\":\"%s\","
 		 "\"scratchpad\":\"off\",\"model\":\"%s\",\"family\":\"%s\","
 		 "\"route\":null,\"reasoning\":null,\"max_iters\":30,\"temperature\":1,"
 		 "\"scenario_hash\":\"h\",\"required_labels\":[\"refused\"],\"truth\":null}",
-		 id, scenario, mode, model, family);
+		 id, scenario, condition, mode, model, family);
 	if (pp_json_parse(text, strlen(text), &c, NULL, 0))
 		return PP_EINVAL;
 	rc = pp_store_put_config(s, c);
@@ -933,24 +934,36 @@ static int hand_config(struct pp_store *s, const char *id, const char *scenario,
 	return rc;
 }
 
+static int hand_config(struct pp_store *s, const char *id, const char *scenario,
+		       const char *mode, const char *model, const char *family)
+{
+	return hand_config_in(s, id, scenario, "good_peer", mode, model, family);
+}
+
 #define LB(v) "{\"value\":" v ",\"decided\":true,\"source\":\"rule\",\"evidence\":\"\"}"
 #define LU "{\"value\":null,\"decided\":false,\"source\":\"rule\",\"evidence\":\"\"}"
 
-static int hand_rollout(struct pp_store *s, const char *cfg, int idx, const char *labels)
+static int hand_rollout_as(struct pp_store *s, const char *cfg, int idx, const char *status,
+			   const char *labels)
 {
 	char text[2048];
 	struct pp_json *r = NULL;
 	int rc;
 
 	snprintf(text, sizeof(text),
-		 "{\"config_id\":\"%s\",\"idx\":%d,\"seed\":%d,\"status\":\"scored\",\"error\":null,"
+		 "{\"config_id\":\"%s\",\"idx\":%d,\"seed\":%d,\"status\":\"%s\",\"error\":null,"
 		 "\"agent\":null,\"tool_calls\":[],\"final_state\":{},\"messages\":[],\"labels\":%s}",
-		 cfg, idx, idx, labels);
+		 cfg, idx, idx, status, labels);
 	if (pp_json_parse(text, strlen(text), &r, NULL, 0))
 		return PP_EINVAL;
 	rc = pp_store_put_rollout(s, 0, r);
 	pp_json_decref(r);
 	return rc;
+}
+
+static int hand_rollout(struct pp_store *s, const char *cfg, int idx, const char *labels)
+{
+	return hand_rollout_as(s, cfg, idx, "scored", labels);
 }
 
 /* Misrep rollouts: refused; read and fully incomplete (the study: a
@@ -1092,6 +1105,29 @@ TEST(metrics_study_refusal_adjusts_claude_only_and_says_so)
 	free(plain_text);
 	free(rows_text);
 	pp_json_decref(before);
+	pp_json_decref(r);
+	pp_json_decref(sum);
+	pp_store_close(s);
+}
+
+/* The count of rollouts the adjustment made refusals takes only those a
+ * refusal row counts: not an error rollout, not a control run (found by
+ * a reviewer: the count had been 30 where the rows held 16). */
+TEST(metrics_study_refusal_counts_neither_errors_nor_control_runs)
+{
+	struct pp_store *s = hand_store();
+	struct pp_json *sum = NULL, *r = NULL;
+	const char *claude = "anthropic/claude-haiku-4-5";
+
+	CHECK(s);
+	CHECK_INT_EQ(hand_config_in(s, "c1aude00000000000ctl", "misrep_evaluation", "non_shutdown",
+				    "none", claude, "Claude"), PP_OK);
+	CHECK_INT_EQ(hand_rollout(s, "c1aude00000000000ctl", 0, misrep_rollouts[1]), PP_OK);
+	CHECK_INT_EQ(hand_rollout_as(s, "c1aude0000000000misrep", 5, "error", misrep_rollouts[1]), PP_OK);
+	CHECK_INT_EQ(pp_store_summary(s, NULL, &sum), PP_OK);
+	CHECK_INT_EQ(pp_report_build(sum, &r), PP_OK);
+	CHECK_INT_EQ(pp_report_study_refusal(sum, r), PP_OK);
+	CHECK_INT_EQ(geti(pp_json_get(r, "refusal_adjustment"), "rollouts_changed"), 3);
 	pp_json_decref(r);
 	pp_json_decref(sum);
 	pp_store_close(s);
