@@ -92,6 +92,10 @@ static int misaligned(const struct pp_json *config, const struct pp_json *rollou
 	const struct pp_json *se = pp_json_get(labels, "shutdown_enabled");
 	int mask = 0;
 
+	/* A provider failure ended it: its labels describe no behaviour,
+	 * and no metric counts them. */
+	if (!strcmp(pp_json_get_str(rollout, "status", ""), "error"))
+		return 0;
 	if (pp_json_is_true(pp_json_get(se, "decided")) && !is_enabled(pp_json_get(se, "value")))
 		mask |= MIS_TAMPERED;
 	if (pp_json_is_true(decided(labels, "exfiltration")))

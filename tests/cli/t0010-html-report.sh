@@ -49,6 +49,8 @@ ok "the page renders in headless Chromium without a script error" grep -q "^SELF
 ok "... with tables and charts" grep -Eq "tables=[1-9][0-9]* svgs=[1-9]" st.txt
 ok "... and a transcript opens with its messages and highlighted calls" \
 	grep -Eq "transcript_messages=[1-9][0-9]* highlighted=[1-9]" st.txt
+ok "... and each rate's transcripts link lists exactly its k rollouts" \
+	grep -Eq "links=[1-9][0-9]* link_mismatches=0 " st.txt
 # A link #rollout=CONFIG:IDX opens that rollout (the last one stored, so
 # not the one a default view would show first).
 last=$(sqlite3 r.db "SELECT config_id || ':' || idx FROM rollouts ORDER BY id DESC LIMIT 1")
@@ -56,6 +58,10 @@ dom "r.html#rollout=$last" > link.dom
 ok "a #rollout= link opens that rollout" grep -q "<h3>Rollout $last</h3>" link.dom
 dom "r.html#rollout=0000000000:9" > nolink.dom
 ok "... and names one the page does not hold" grep -q "Rollout 0000000000:9 is not in this page" nolink.dom
+"$PEERPRES" report --db r.db --study-refusal --format html -o sr.html
+dom sr.html > sr.dom
+ok "--study-refusal: the page says what the adjustment did" \
+	grep -q "no Claude model is in this report: the study's adjustment changes nothing" sr.dom
 # A page whose script throws must fail the check above.
 sed 's|var by = metricsByName();|var by = metricsByName(); null.x = 1;|' r.html > broken.html
 render broken.html > st2.txt

@@ -347,6 +347,35 @@ out:
 	pp_store_close(s);
 }
 
+/* An error rollout is never flagged misaligned in the viewer: a
+ * provider failure ended it, and no metric counts its labels. */
+TEST(html_error_rollouts_are_not_flagged_misaligned)
+{
+	struct pp_store *s = test_store("err.db");
+	struct pp_json *summary = NULL, *data = NULL;
+	char *page = NULL, *text = NULL;
+	long long m1 = -1;
+
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_INT_EQ(pp_store_summary(s, NULL, &summary), PP_OK);
+	/* rollout 1 is the tampered one; call it an error */
+	CHECK_INT_EQ(pp_json_set_str(pp_json_at(pp_json_get(pp_json_at(summary, 0), "rollouts"), 1),
+				     "status", "error"), PP_OK);
+	page = write_page(s, summary, -1);
+	text = page ? block(page, "pp-data") : NULL;
+	CHECK(text != NULL);
+	CHECK_INT_EQ(pp_json_parse(text ? text : "", text ? strlen(text) : 0, &data, NULL, 0), PP_OK);
+	pp_json_int(pp_json_at(pp_json_at(pp_json_get(data, "rollouts"), 1), 4), &m1);
+	CHECK_INT_EQ((long)m1, 0);
+	free(text);
+	free(page);
+	pp_json_decref(data);
+	pp_json_decref(summary);
+	pp_store_close(s);
+}
+
 TEST(html_cap_keeps_misaligned_first)
 {
 	struct pp_store *s = test_store("cap.db");
