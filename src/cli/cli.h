@@ -97,16 +97,21 @@ int cli_parse(struct cli *c, const char *cmd, unsigned long long opts, int argc,
 void cli_release(struct cli *c);
 
 /* Loads the scenarios, with the overlays applied, and checks every
- * filter value against them (cli_check_filter_values). */
+ * --with and filter value against them (cli_check_with,
+ * cli_check_filter_values). */
 int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *n);
 /* The scenario directory: --scenarios, $PEERPRES_SCENARIOS, beside the
  * program, or ./scenarios. Returns buf or a borrowed string. */
 const char *cli_scenario_dir(const struct cli *c, char *buf, size_t len);
 
-/* filters.c: a filter value that is no value of its dimension in the
- * scenarios (nor, given a store, in the store) is a usage error naming
- * the flag and the values there are: a typo would select nothing.
- * Returns 0 or EXIT_USAGE (EXIT_RUNTIME when out of memory). */
+/* filters.c: every --with names an extension some scenario has:
+ * EXIT_USAGE, said, listing them, when one does not (a typo would run
+ * the plain grid). */
+int cli_check_with(const struct cli *c, struct pp_scenario **list, size_t n);
+/* A filter value that is no value of its dimension in the scenarios
+ * (nor, given a store, in the store) is a usage error naming the flag
+ * and the values there are: a typo would select nothing. Returns 0 or
+ * EXIT_USAGE (EXIT_RUNTIME when out of memory). */
 int cli_check_filter_values(const struct cli *c, struct pp_scenario **list, size_t n,
 			    struct pp_store *store);
 /* The same for the commands that read a store (report, export, judge):

@@ -150,6 +150,38 @@ int cli_check_filter_values(const struct cli *c, struct pp_scenario **list, size
 	return rc;
 }
 
+int cli_check_with(const struct cli *c, struct pp_scenario **list, size_t n)
+{
+	const char *names[64];
+	struct pp_json *known = c->n_with ? pp_json_object() : NULL;
+	struct pp_buf text = PP_BUF_INIT;
+	size_t i, j, k, m;
+	void *it;
+	int rc = 0;
+
+	if (!c->n_with)
+		return 0;
+	if (!known) {
+		cli_error("out of memory");
+		return EXIT_RUNTIME;
+	}
+	for (j = 0; j < n; j++)
+		for (k = 0, m = pp_scenario_extensions(list[j], names, 64); k < m && k < 64; k++)
+			pp_json_set(known, names[k], pp_json_bool(true));
+	for (it = pp_json_iter(known); it; it = pp_json_iter_next(known, it))
+		pp_buf_addf(&text, "%s%s", text.len ? ", " : "", pp_json_iter_key(it));
+	/* A misspelt extension would run the plain grid and say nothing. */
+	for (i = 0; !rc && i < c->n_with; i++)
+		if (!pp_json_get(known, c->with[i])) {
+			cli_error("unknown --with '%s': no scenario has that extension (the extensions: %s)",
+				  c->with[i], text.len ? text.buf : "none");
+			rc = EXIT_USAGE;
+		}
+	pp_buf_release(&text);
+	pp_json_decref(known);
+	return rc;
+}
+
 int cli_check_store_filters(const struct cli *c, struct pp_store *store)
 {
 	struct pp_scenario **list = NULL;

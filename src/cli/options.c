@@ -341,7 +341,7 @@ int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *
 			pp_scenario_list_free(*list, *n);
 			return EXIT_RUNTIME;
 		}
-	if ((rc = cli_check_filter_values(c, *list, *n, NULL)))
+	if ((rc = cli_check_with(c, *list, *n)) || (rc = cli_check_filter_values(c, *list, *n, NULL)))
 		pp_scenario_list_free(*list, *n);
 	return rc;
 }

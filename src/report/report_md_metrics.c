@@ -243,7 +243,7 @@ static void cell_mean(struct pp_md *m, const struct pp_json *row)
 		return;
 	}
 	if (pp_json_is_null(pp_json_get(row, "estimate")))
-		pp_md_put(m, "- a part has n=0");
+		pp_md_put(m, "- a part has no estimate (n=0, or no baseline)");
 	else if (diff)
 		pp_md_putf(m, "%+.1f [%+.1f, %+.1f]", 100.0 * v, 100.0 * lo, 100.0 * hi);
 	else

@@ -112,4 +112,6 @@ fails_with 2 "render: so do they" "$PEERPRES" render --scenario tampering --mode
 fails_with 2 "an extension's value without --with matches nothing" "$PEERPRES" plan --instantiation memory_hard
 ok "and the message names the extension" grep -q "(with '--with memory_hard' some do)" last.out
 ok "with it, it matches" "$PEERPRES" plan --instantiation memory_hard --with memory_hard
+fails_with 2 "a --with that names no extension is a usage error" "$PEERPRES" plan --with memory_hrad
+ok "... naming it and the extensions" grep -q "unknown --with 'memory_hrad': no scenario has that extension (the extensions: .*memory_hard" last.out
 finish
