@@ -901,6 +901,19 @@ static bool is_builtin_var(const char *name)
 	return in_list(builtin, name) || is_dim(name);
 }
 
+/* Whether uses(root, name) holds for some scenario the overlay applies
+ * to (names: its `scenarios`, or NULL for all). */
+static bool used_by_some(struct pp_scenario *const *list, size_t n, const struct pp_json *names,
+			 bool (*uses)(const struct pp_json *root, const char *name), const char *name)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++)
+		if (names_scenario(names, list[j]->name) && uses(list[j]->root, name))
+			return true;
+	return false;
+}
+
 /* Every var the overlay sets is used by a template of a scenario it
  * applies to (checked after merging, so a text the overlay brings counts):
  * a misspelt name would give new config ids and change nothing. */
@@ -910,18 +923,14 @@ static int ov_check_vars(const struct ov_file *ov, struct pp_scenario *const *li
 	const struct pp_json *vars = pp_json_get(ov->root, "vars");
 	const struct pp_json *names = pp_json_get(ov->root, "scenarios");
 	void *it;
-	size_t j;
 
 	for (it = pp_json_iter(vars); it; it = pp_json_iter_next(vars, it)) {
 		const char *name = pp_json_iter_key(it);
-		bool used = false;
 
 		if (is_builtin_var(name))
 			return ov_err(ov, diag, pp_json_iter_value(it), true,
 				      "var '%s' is a built-in; every config sets it itself", name);
-		for (j = 0; !used && j < n; j++)
-			used = names_scenario(names, list[j]->name) && pp_tpl_uses(list[j]->root, name);
-		if (!used)
+		if (!used_by_some(list, n, names, pp_tpl_uses, name))
 			return ov_err(ov, diag, pp_json_iter_value(it), true,
 				      "var '%s' is not used by any template of the scenarios it applies to",
 				      name);
@@ -957,15 +966,11 @@ static int ov_check_docs(const struct ov_file *ov, struct pp_scenario *const *li
 	const struct pp_json *docs = pp_json_get(ov->root, "documents");
 	const struct pp_json *names = pp_json_get(ov->root, "scenarios");
 	void *it;
-	size_t j;
 
 	for (it = pp_json_iter(docs); it; it = pp_json_iter_next(docs, it)) {
 		const char *name = pp_json_iter_key(it);
-		bool used = false;
 
-		for (j = 0; !used && j < n; j++)
-			used = names_scenario(names, list[j]->name) && adds_document(list[j]->root, name);
-		if (!used)
+		if (!used_by_some(list, n, names, adds_document, name))
 			return ov_err(ov, diag, pp_json_iter_value(it), true,
 				      "document '%s' is put on no drive by the scenarios it applies to"
 				      " (no add_drive names it), so no model would see it; list it under"
