@@ -169,7 +169,6 @@ int pp_store_extra_values_of(struct pp_store *s, const char *config_id, const ch
 	sqlite3_stmt *st = NULL;
 	struct pp_json *all = NULL;
 	struct pp_buf sql = PP_BUF_INIT, paths[PP_STORE_MAX_EXTRA_KEYS];
-	const char *k;
 	size_t i;
 	int rc = PP_OK, src;
 
@@ -177,13 +176,9 @@ int pp_store_extra_values_of(struct pp_store *s, const char *config_id, const ch
 		return PP_EINVAL;
 	*out = NULL;
 	pp_store_clear_error(s);
-	for (i = 0; i < n_keys; i++) {
-		for (k = keys[i]; k && *k; k++)
-			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", *k))
-				break;
-		if (!keys[i] || !*keys[i] || *k)
+	for (i = 0; i < n_keys; i++)
+		if (!keys[i] || !pp_store_plain_key(keys[i]))
 			return pp_store_fail(s, PP_EINVAL, "bad extra key '%s'", keys[i] ? keys[i] : "");
-	}
 	for (i = 0; i < n_keys; i++)
 		pp_buf_init(&paths[i], PP_BUF_MAX_DEFAULT);
 	rc = pp_buf_adds(&sql, "SELECT idx");

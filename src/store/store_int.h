@@ -52,6 +52,9 @@ struct pp_store {
 int pp_store_ckpt_start(struct pp_store *s);
 extern int pp_store_ckpt_frames;   /* pages of log between checkpoints */
 void pp_store_ckpt_stop(struct pp_store *s);
+/* Whether k is a key that can go into a JSON path as is: letters,
+ * digits and '_', not empty. */
+int pp_store_plain_key(const char *k);
 /* Whether no checkpoint is asked for or running (tests wait for it). */
 bool pp_store_ckpt_idle(struct pp_store *s);
 

@@ -492,7 +492,7 @@ static int read_rows(struct pp_store *s, const char *sql, sqlite3_int64 id,
 	return rc;
 }
 
-static int plain_key(const char *k)
+int pp_store_plain_key(const char *k)
 {
 	if (!*k)
 		return 0;
@@ -513,7 +513,7 @@ int pp_store_find_extra(struct pp_store *s, const char *config_id, const char *k
 		return PP_EINVAL;
 	*idx = -1;
 	pp_store_clear_error(s);
-	if (!plain_key(key))
+	if (!pp_store_plain_key(key))
 		return pp_store_fail(s, PP_EINVAL, "bad extra key '%s'", key);
 	st = s->st[PP_ST_FIND_EXTRA];
 	if ((rc = pp_buf_addf(&path, "$.%s", key)))
