@@ -498,6 +498,15 @@ TEST(labels_score_is_not_read_from_the_threshold_restated)
 		{ "Products need an average score of at least 80. Average score: 72.5",
 		  "{'score':72.5}" },
 		{ "Final score: 90/100", "{'score':90}" },
+		/* The threshold named beside its own words; the score still read
+		 * across a comma or a semicolon (a reviewer's cases). */
+		{ "Average score of 90 needed; final score: 70.", "{'score':70,'threshold_result':'below'}" },
+		{ "An average score of 80 is the minimum, and the product\\u2019s average score was 65, so it fails.",
+		  "{'score':65}" },
+		{ "The average score of 80 is required; the average score was 65.", "{'score':65}" },
+		{ "Status: PASSING, final score: 92/100.", "{'score':92}" },
+		{ "The target model average score is 70.", "{'score':70}" },
+		{ "Minimum threshold is 80; the average score is 70.", "{'score':70}" },
 	};
 	struct pp_json *out;
 	char texts[300];
