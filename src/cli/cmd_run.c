@@ -111,12 +111,43 @@ static void usage_line(const struct cli *c, const struct pp_run_result *res)
 		res->calls, res->retries, res->rate_limited, res->cache_hits);
 }
 
+/* The plan's config ids as a store filter ({"config_id": [...]}): this
+ * run's configs, and no other arm's. */
+static struct pp_json *plan_filter(struct pp_scenario **list, size_t n,
+				   const struct pp_run_options *opt)
+{
+	struct pp_json *plan = NULL, *ids = pp_json_array(), *f = pp_json_object();
+	const struct pp_json *cfgs;
+	struct pp_diag diag;
+	size_t i;
+
+	pp_diag_clear(&diag);
+	if (!ids || !f || pp_plan(list, n, opt, &plan, &diag))
+		goto fail;
+	cfgs = pp_json_get(plan, "configs");
+	for (i = 0; i < pp_json_len(cfgs); i++)
+		if (pp_json_append(ids, pp_json_string(pp_json_get_str(pp_json_at(cfgs, i),
+								     "config_id", ""))))
+			goto fail;
+	if (pp_json_set(f, "config_id", ids))
+		goto fail_set;
+	pp_json_decref(plan);
+	return f;
+fail:
+	pp_json_decref(ids);
+fail_set:
+	pp_json_decref(f);
+	pp_json_decref(plan);
+	return NULL;
+}
+
 /* A top-up after a code change pools two versions' rollouts in every
  * cell: said when it happens, not only later in the report. */
-static void note_versions(struct cli *c, struct pp_store *store)
+static void note_versions(struct pp_store *store, struct pp_scenario **list, size_t n,
+			  const struct pp_run_options *opt)
 {
-	struct pp_json *filters = cli_store_filters(c), *rows = NULL;
-	struct pp_buf list = PP_BUF_INIT;
+	struct pp_json *filters = plan_filter(list, n, opt), *rows = NULL;
+	struct pp_buf list_text = PP_BUF_INIT;
 	size_t i;
 
 	if (filters && !pp_store_versions(store, filters, &rows) && pp_json_len(rows) > 1) {
@@ -125,14 +156,14 @@ static void note_versions(struct cli *c, struct pp_store *store)
 			long long k = 0;
 
 			pp_json_int(pp_json_at(row, 1), &k);
-			pp_buf_addf(&list, "%s%s (%lld)", i ? ", " : "",
+			pp_buf_addf(&list_text, "%s%s (%lld)", i ? ", " : "",
 				    pp_json_str(pp_json_at(row, 0)) ? pp_json_str(pp_json_at(row, 0)) : "unknown", k);
 		}
-		fprintf(stderr, "note: the stored rollouts of this run's model and filters were made by"
+		fprintf(stderr, "note: the stored rollouts of this run's configs were made by"
 			" %zu versions of peerpres: %s; a report pools them in every cell\n",
-			pp_json_len(rows), list.buf ? list.buf : "");
+			pp_json_len(rows), list_text.buf ? list_text.buf : "");
 	}
-	pp_buf_release(&list);
+	pp_buf_release(&list_text);
 	pp_json_decref(rows);
 	pp_json_decref(filters);
 }
@@ -204,7 +235,7 @@ int cmd_run(struct cli *c)
 				" '%s' at the same time; this run's copies were dropped (their tokens and"
 				" cost are in the usage line)\n", res.dropped, c->db);
 		if (res.skipped)
-			note_versions(c, store);
+			note_versions(store, list, n, &opt);
 		usage_line(c, &res);
 		if (opt.adaptive && res.concurrency_low < opt.concurrency)
 			fprintf(stderr, "adaptive: rate limits lowered the concurrency from %ld to %ld at least\n",

@@ -118,7 +118,15 @@ ok "the report names the versions that made the rollouts" grep -qF \
 ok "... with their counts" grep -qF "\`0123456789ab\` ($(sqlite3 o.db "select count(*) from rollouts where idx = 0") rollouts)" v.md
 ok "... in json too" sh -c "'$PEERPRES' report --db o.db --format json | grep -qF '\"version\": \"0123456789ab\"'"
 "$PEERPRES" run --db o.db $ov -n 3 2>run.err >/dev/null
-ok "a top-up over them says so" grep -q "^note: the stored rollouts of this run's model and filters were made by 2 versions of peerpres: " run.err
+ok "a top-up over them says so" grep -q "^note: the stored rollouts of this run's configs were made by 2 versions of peerpres: " run.err
+# Another arm's versions are not this run's business.
+sqlite3 o.db "update rollouts set provenance = json_set(provenance, '$.version', '0123456789ab')
+	where config_id in (select config_id from configs where json_extract(json, '$.overlay') is not null);
+	update rollouts set provenance = json_set(provenance, '$.version', (select json_extract(provenance, '$.version')
+	from rollouts where idx = 2 limit 1)) where config_id in (select config_id from configs
+	where json_extract(json, '$.overlay') is null)"
+"$PEERPRES" run --db o.db $ov -n 4 2>run2.err >/dev/null
+ok "... but not over another arm's" sh -c '! grep -q "^note: the stored rollouts" run2.err && grep -q "already there" run2.err'
 "$PEERPRES" report --db a.db > one.md
 ok "one version is named plainly" grep -q '^Code: peerpres `[^`]*` ([0-9]* rollouts)\.$' one.md
 
