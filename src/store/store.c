@@ -499,6 +499,26 @@ out:
 	return rc;
 }
 
+/*
+ * Switching a new file to WAL needs it to itself for a moment, and SQLite
+ * answers SQLITE_BUSY at once rather than through the busy handler: two
+ * processes creating one store together (two runs started at once) saw
+ * "database is locked" about once in thirty. Retried for as long as the
+ * busy timeout would have waited.
+ */
+static int exec_retrying(struct pp_store *s, const char *sql, const char *what)
+{
+	struct timespec pause = { 0, 10 * 1000000L };
+	int waited_ms = 0, src;
+
+	while ((src = sqlite3_exec(s->db, sql, NULL, NULL, NULL)) != SQLITE_OK &&
+	       (src & 0xff) == SQLITE_BUSY && waited_ms < PP_STORE_BUSY_MS) {
+		nanosleep(&pause, NULL);
+		waited_ms += 10;
+	}
+	return src == SQLITE_OK ? PP_OK : pp_store_sqlfail(s, what);
+}
+
 static int configure(struct pp_store *s)
 {
 	int rc;
@@ -508,7 +528,7 @@ static int configure(struct pp_store *s)
 		return pp_store_sqlfail(s, "setting the busy timeout");
 	/* The first statement reads the header: a file that is not a
 	 * database fails here with SQLite's "file is not a database". */
-	rc = exec_sql(s, "PRAGMA journal_mode = WAL", "opening");
+	rc = exec_retrying(s, "PRAGMA journal_mode = WAL", "opening");
 	if (!rc)
 		rc = exec_sql(s, "PRAGMA synchronous = NORMAL", "opening");
 	if (!rc)
