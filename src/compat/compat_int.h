@@ -39,10 +39,12 @@ int pp_compat_extensions(const struct pp_scenario *s, const char **names, size_t
 
 /* Picks the scenario from the tools a transcript used and the label keys
  * the study wrote: parse.c asks, infer.c answers. *name is a static or
- * scenario-owned string; NULL with a reason in `why` (size len). */
-int pp_compat_infer_scenario(struct pp_scenario *const *scenarios, size_t n,
-			     const struct pp_json *tools_used, const struct pp_json *label_keys,
-			     const char *mode, const char **name, char *why, size_t len);
+ * scenario-owned string; NULL with a reason in `why` (size len). The
+ * scenarios' profiles are kept in cache (may be NULL: built each call). */
+int pp_compat_infer_scenario(struct pp_compat_cache *cache, struct pp_scenario *const *scenarios,
+			     size_t n, const struct pp_json *tools_used,
+			     const struct pp_json *label_keys, const char *mode, const char **name,
+			     char *why, size_t len);
 
 /*
  * Maps the metadata (and a dataset row's columns) to a config: sets

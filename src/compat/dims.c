@@ -115,7 +115,7 @@ static int scenario_of(struct dctx *c, const char *given, const char **name)
 		*name = v;
 		return PP_OK;
 	}
-	if (pp_compat_infer_scenario(c->scenarios, c->n, c->tools_used, c->evaluation,
+	if (pp_compat_infer_scenario(c->cache, c->scenarios, c->n, c->tools_used, c->evaluation,
 				     pp_compat_text(field(c, "alignment_faking_mode"), buf, sizeof(buf)),
 				     name, why, sizeof(why)))
 		return PP_ENOMEM;

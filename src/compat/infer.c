@@ -56,49 +56,94 @@ static bool has(const struct pp_json *arr, const char *s)
 	return false;
 }
 
-struct profile {
-	struct pp_json *configs;   /* the whole grid */
-	struct pp_json *rendered;  /* its first config */
-};
-
-static int profile_of(const struct pp_scenario *s, struct profile *p)
+/* What inference needs of one scenario: its first config's tools and
+ * labels, and the alignment-faking modes of its grid. Built once per
+ * cache (a worker's): expanding and rendering every scenario for each
+ * transcript was a third of an import's CPU when metadata named none. */
+static int profile_of(const struct pp_scenario *s, struct pp_json **out)
 {
 	struct pp_model_info mi = { "import/infer", "Gemini" };
+	struct pp_json *configs = pp_json_array(), *rendered = NULL, *modes = pp_json_array();
 	const char *ext[16];
-	size_t n_ext = 0;
+	size_t i, n_ext = 0;
 	struct pp_diag diag;
-	int rc;
+	int rc = configs && modes ? PP_OK : PP_ENOMEM;
 
-	p->rendered = NULL;
+	*out = NULL;
 	pp_diag_clear(&diag);
-	if (!(p->configs = pp_json_array()))
-		return PP_ENOMEM;
-	rc = pp_compat_extensions(s, ext, 16, &n_ext);
 	if (!rc)
-		rc = pp_scenario_expand(s, NULL, ext, n_ext, p->configs, &diag);
-	if (!rc && pp_json_len(p->configs))
-		rc = pp_scenario_render(s, pp_json_at(p->configs, 0), &mi, &p->rendered, &diag);
+		rc = pp_compat_extensions(s, ext, 16, &n_ext);
+	if (!rc)
+		rc = pp_scenario_expand(s, NULL, ext, n_ext, configs, &diag);
+	if (!rc && pp_json_len(configs))
+		rc = pp_scenario_render(s, pp_json_at(configs, 0), &mi, &rendered, &diag);
+	for (i = 0; !rc && rendered && i < pp_json_len(configs); i++) {
+		const char *mode = pp_json_get_str(pp_json_at(configs, i), "mode", "none");
+
+		if (!has(modes, mode))
+			rc = pp_json_append(modes, pp_json_string(mode));
+	}
+	if (!rc && rendered && !(*out = pp_json_object()))
+		rc = PP_ENOMEM;
+	if (!rc && *out)
+		rc = pp_json_set(*out, "tools", pp_json_incref((struct pp_json *)pp_json_get(rendered, "tools")));
+	if (!rc && *out)
+		rc = pp_json_set(*out, "labels", pp_json_incref((struct pp_json *)pp_json_get(rendered, "labels")));
+	if (!rc && *out)
+		rc = pp_json_set(*out, "modes", pp_json_incref(modes));
+	pp_json_decref(configs);
+	pp_json_decref(rendered);
+	pp_json_decref(modes);
+	if (rc) {
+		pp_json_decref(*out);
+		*out = NULL;
+	}
 	return rc;
 }
 
-static bool grid_has_mode(const struct pp_json *configs, const char *mode)
+/* The scenarios' profiles (null for one that does not render, so no
+ * candidate), kept in the cache under their names. New, or NULL. */
+static struct pp_json *profiles_of(struct pp_compat_cache *cache,
+				   struct pp_scenario *const *scenarios, size_t n)
 {
+	struct pp_buf key = PP_BUF_INIT;
+	const struct pp_json *hit;
+	struct pp_json *all = NULL, *one;
 	size_t i;
+	int rc = pp_buf_adds(&key, "\x01infer");
 
-	for (i = 0; i < pp_json_len(configs); i++)
-		if (!strcmp(pp_json_get_str(pp_json_at(configs, i), "mode", "none"), mode))
-			return true;
-	return false;
+	for (i = 0; !rc && i < n; i++)
+		rc = pp_buf_addf(&key, "\x1f%s", pp_scenario_name(scenarios[i]));
+	if (!rc && (hit = pp_compat_cache_grid_get(cache, key.buf))) {
+		pp_buf_release(&key);
+		return pp_json_incref((struct pp_json *)hit);
+	}
+	if (!rc)
+		rc = (all = pp_json_array()) ? PP_OK : PP_ENOMEM;
+	for (i = 0; !rc && i < n; i++) {
+		if ((rc = profile_of(scenarios[i], &one)) && rc != PP_ENOMEM)
+			rc = PP_OK;   /* a scenario that does not render is no candidate */
+		if (!rc)
+			rc = pp_json_append(all, one ? one : pp_json_null());
+	}
+	if (!rc)
+		rc = pp_compat_cache_grid_put(cache, key.buf, pp_json_incref(all));
+	pp_buf_release(&key);
+	if (rc) {
+		pp_json_decref(all);
+		return NULL;
+	}
+	return all;
 }
 
 /* -1: not a candidate; otherwise how many of its labels the study left
  * out. known: every scenario's labels, then (known_tools) their tools. */
-static long fit(const struct profile *p, const struct pp_json *tools_used,
+static long fit(const struct pp_json *profile, const struct pp_json *tools_used,
 		const struct pp_json *keys, const struct pp_json *known,
 		const struct pp_json *known_tools, const char *mode)
 {
-	const struct pp_json *tools = pp_json_get(p->rendered, "tools");
-	const struct pp_json *labels = pp_json_get(p->rendered, "labels");
+	const struct pp_json *tools = pp_json_get(profile, "tools");
+	const struct pp_json *labels = pp_json_get(profile, "labels");
 	long missing = 0;
 	size_t i;
 	void *it;
@@ -115,7 +160,7 @@ static long fit(const struct profile *p, const struct pp_json *tools_used,
 		if (has(known, k) && !pp_json_get(labels, k))
 			return -1;
 	}
-	if (!grid_has_mode(p->configs, mode ? mode : "none"))
+	if (!has(pp_json_get(profile, "modes"), mode ? mode : "none"))
 		return -1;
 	for (it = pp_json_iter(labels); it; it = pp_json_iter_next(labels, it))
 		if (strcmp(pp_json_iter_key(it), "read_memory") && !has(keys, pp_json_iter_key(it)))
@@ -124,13 +169,13 @@ static long fit(const struct profile *p, const struct pp_json *tools_used,
 }
 
 /* The names of the tools some scenario offers, into known_tools. */
-static int collect_tools(struct profile *ps, size_t n, struct pp_json *known_tools)
+static int collect_tools(const struct pp_json *profiles, struct pp_json *known_tools)
 {
 	size_t i, j;
 	int rc = PP_OK;
 
-	for (i = 0; !rc && i < n; i++) {
-		const struct pp_json *tools = pp_json_get(ps[i].rendered, "tools");
+	for (i = 0; !rc && i < pp_json_len(profiles); i++) {
+		const struct pp_json *tools = pp_json_get(pp_json_at(profiles, i), "tools");
 
 		for (j = 0; !rc && j < pp_json_len(tools); j++) {
 			const char *t = pp_json_str(pp_json_at(tools, j));
@@ -142,7 +187,7 @@ static int collect_tools(struct profile *ps, size_t n, struct pp_json *known_too
 	return rc;
 }
 
-static int collect_keys(const struct pp_json *evaluation, struct profile *ps, size_t n,
+static int collect_keys(const struct pp_json *evaluation, const struct pp_json *profiles,
 			struct pp_json *keys, struct pp_json *known)
 {
 	size_t i;
@@ -151,8 +196,8 @@ static int collect_keys(const struct pp_json *evaluation, struct profile *ps, si
 
 	for (it = pp_json_iter(evaluation); !rc && it; it = pp_json_iter_next(evaluation, it))
 		rc = pp_json_append(keys, pp_json_string(pp_compat_label_name(pp_json_iter_key(it))));
-	for (i = 0; !rc && i < n; i++) {
-		const struct pp_json *labels = pp_json_get(ps[i].rendered, "labels");
+	for (i = 0; !rc && i < pp_json_len(profiles); i++) {
+		const struct pp_json *labels = pp_json_get(pp_json_at(profiles, i), "labels");
 
 		for (it = pp_json_iter(labels); !rc && it; it = pp_json_iter_next(labels, it))
 			if (!has(known, pp_json_iter_key(it)))
@@ -161,28 +206,28 @@ static int collect_keys(const struct pp_json *evaluation, struct profile *ps, si
 	return rc;
 }
 
-int pp_compat_infer_scenario(struct pp_scenario *const *scenarios, size_t n,
-			     const struct pp_json *tools_used, const struct pp_json *evaluation,
-			     const char *mode, const char **name, char *why, size_t len)
+int pp_compat_infer_scenario(struct pp_compat_cache *cache, struct pp_scenario *const *scenarios,
+			     size_t n, const struct pp_json *tools_used,
+			     const struct pp_json *evaluation, const char *mode, const char **name,
+			     char *why, size_t len)
 {
-	struct profile ps[32];
+	struct pp_json *profiles = profiles_of(cache, scenarios, n);
 	struct pp_json *keys = pp_json_array(), *known = pp_json_array(), *tools = pp_json_array();
+	const struct pp_json *profile;
 	struct pp_buf cand = PP_BUF_INIT;
 	long best = -1, f;
-	size_t i, n_best = 0, np = n < 32 ? n : 32;
-	int rc = keys && known && tools ? PP_OK : PP_ENOMEM;
+	size_t i, n_best = 0;
+	int rc = profiles && keys && known && tools ? PP_OK : PP_ENOMEM;
 
 	*name = NULL;
-	memset(ps, 0, sizeof(ps));
-	for (i = 0; !rc && i < np; i++)
-		if ((rc = profile_of(scenarios[i], &ps[i])) && rc != PP_ENOMEM)
-			rc = PP_OK;   /* a scenario that does not render is no candidate */
 	if (!rc)
-		rc = collect_keys(evaluation, ps, np, keys, known);
+		rc = collect_keys(evaluation, profiles, keys, known);
 	if (!rc)
-		rc = collect_tools(ps, np, tools);
-	for (i = 0; !rc && i < np; i++) {
-		if (!ps[i].rendered || (f = fit(&ps[i], tools_used, keys, known, tools, mode)) < 0)
+		rc = collect_tools(profiles, tools);
+	for (i = 0; !rc && i < n; i++) {
+		profile = pp_json_at(profiles, i);
+		if (!pp_json_is_object(profile) ||
+		    (f = fit(profile, tools_used, keys, known, tools, mode)) < 0)
 			continue;
 		pp_buf_addf(&cand, "%s%s", cand.len ? ", " : "", pp_scenario_name(scenarios[i]));
 		if (best < 0 || f < best) {
@@ -198,11 +243,8 @@ int pp_compat_infer_scenario(struct pp_scenario *const *scenarios, size_t n,
 		snprintf(why, len, "cannot infer the scenario from the tools and labels (%s%s); give --scenario",
 			 cand.len ? "candidates: " : "no candidate", cand.buf);
 	}
-	for (i = 0; i < np; i++) {
-		pp_json_decref(ps[i].configs);
-		pp_json_decref(ps[i].rendered);
-	}
 	pp_buf_release(&cand);
+	pp_json_decref(profiles);
 	pp_json_decref(keys);
 	pp_json_decref(known);
 	pp_json_decref(tools);

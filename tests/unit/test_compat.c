@@ -1838,3 +1838,43 @@ TEST(compat_threshold_text_is_read_as_its_number)
 	compat_free3(p, c, r);
 	pp_json_decref(ref_c);
 }
+
+/* The scenarios' profiles that inference compares a transcript with are
+ * kept in the worker's cache: transcripts of two scenarios in turn, all
+ * through one cache, are placed as each is alone. */
+TEST(compat_inference_through_one_cache_matches_inference_alone)
+{
+	static const char folder[] = ", \"task_folder\": \"evaluation2\"";
+	struct pp_compat_cache *cache = NULL;
+	struct pp_scenario **list;
+	struct pp_buf t = PP_BUF_INIT;
+	struct pp_json *in[2], *alone, *cached;
+	struct pp_diag d;
+	const char *cut = strstr(tamper_end, folder);
+	size_t n = 0, i;
+
+	CHECK(cut && (list = compat_scenarios(&n)));
+	/* tamper_end without its folder: the scenario comes from its tools. */
+	CHECK_INT_EQ(pp_buf_add(&t, tamper_end, (size_t)(cut - tamper_end)), PP_OK);
+	CHECK_INT_EQ(pp_buf_adds(&t, cut + strlen(folder)), PP_OK);
+	in[0] = compat_json(exfil_copy);
+	in[1] = compat_json(t.buf);
+	CHECK(in[0] && in[1]);
+	CHECK_INT_EQ(pp_compat_cache_new(&cache), PP_OK);
+	pp_diag_clear(&d);
+	for (i = 0; i < 6; i++) {
+		CHECK_INT_EQ(pp_compat_parse(in[i % 2], NULL, NULL, list, n, &alone, &d), PP_OK);
+		CHECK_INT_EQ(pp_compat_parse_cached(cache, in[i % 2], NULL, NULL, list, n, &cached, &d),
+			     PP_OK);
+		CHECK_STR_EQ(pp_json_get_str(pp_json_get(cached, "dims"), "scenario", ""),
+			     i % 2 ? "tampering" : "exfiltration_transfer");
+		CHECK(pp_json_equal(alone, cached));
+		pp_json_decref(alone);
+		pp_json_decref(cached);
+	}
+	pp_compat_cache_free(cache);
+	pp_json_decref(in[0]);
+	pp_json_decref(in[1]);
+	pp_buf_release(&t);
+	pp_scenario_list_free(list, n);
+}
