@@ -49,6 +49,8 @@ static int build_regex(const struct lbl_ctx *c, const struct pp_json *src,
 				  why);
 	}
 	out->compiled = true;
+	if (pp_lbl_words_usable() && pp_lbl_words_of(pp_json_str(src), &out->words))
+		return PP_ENOMEM;
 	if (need_group && out->re.re_nsub < 1)
 		return pp_lbl_err(c, src, near, "%s '%s': the pattern needs a group: group 1 is "
 				  "the value", what, name);
@@ -161,9 +163,11 @@ static void relists_free(struct lbl_relist *r, size_t n)
 	size_t i, j;
 
 	for (i = 0; r && i < n; i++) {
-		for (j = 0; j < r[i].n; j++)
+		for (j = 0; j < r[i].n; j++) {
 			if (r[i].re[j].compiled)
 				regfree(&r[i].re[j].re);
+			free(r[i].re[j].words);
+		}
 		free(r[i].re);
 		relists_free(r[i].ignore, 1);
 	}

@@ -12,20 +12,16 @@
  * serve as the leading context of the next match ("\nGrade: C\nGrade: B"
  * yields both grades), while two values never overlap.
  *
- * Before a pattern is run on a text, the text is searched for a word
- * every match of the pattern must contain (see required_word): without
- * it the pattern cannot match and regexec is not called. This changes no
- * result; it only spares regexec the texts that cannot match.
+ * Before a pattern is run on a text, the text is searched for the words
+ * one of which every match of the pattern must contain (labels_words.c):
+ * without them the pattern cannot match and regexec is not called. This
+ * changes no result; it only spares regexec the texts that cannot match.
  */
 #include <errno.h>
-#include <langinfo.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <peerpres/status.h>
 
@@ -33,9 +29,6 @@
 
 #define MAX_CANDIDATES 16
 #define QUOTE_MAX 80
-/* Patterns of a rule beyond this many are run without a required word. */
-#define MAX_WORDS 16
-#define WORD_MAX 32
 
 struct cand {
 	struct pp_json *value;      /* owned */
@@ -129,217 +122,6 @@ static void add_cand(struct cands *cs, struct pp_json *v, long long turn,
 	cs->n++;
 }
 
-/* ---- a word every match must contain ----
- *
- * Labelling spent most of its time in regexec (about 5% of an import):
- * glibc tries the pattern at each position of the text where its first
- * character may match, though most texts hold no match. Most patterns
- * name a word ("average score", "grade") that any match contains; a text
- * without it is skipped, and in a text with it the search starts where
- * the first match could start, when that can be told.
- *
- * The word is the longest run of plain characters (ASCII letters, digits,
- * space and a few punctuation marks that are literal in an ERE) at the
- * pattern's top level, none of them made optional by a quantifier. Every
- * match contains that run character for character, so the test can only
- * skip texts regexec would reject. What is not understood ends the run;
- * a top-level '|' or a bracket without its end gives no word, and the
- * pattern then always goes to regexec. When all that comes before the
- * run matches a fixed number of characters (plain characters, '.', a
- * bracket; '^' none), that number is `lead`: no match starts before the
- * word's first occurrence minus lead. Backslashes (GNU's \b and \< look
- * at the character before) and all else make lead unknown.
- *
- * Letters are compared ignoring ASCII case, which is what REG_ICASE does
- * in an ASCII locale (the program never calls setlocale). In any other
- * locale no word is used, since case folding may then join a letter to
- * a byte outside ASCII. */
-struct word {
-	char s[WORD_MAX];            /* lower case */
-	size_t n;                    /* 0: none, always run regexec */
-	long lead;                   /* -1: unknown */
-};
-
-static bool word_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr(" ,:;-/='\"_", c));
-}
-
-static unsigned char fold(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
-}
-
-/* p is at '['; returns its closing ']', or NULL. *simple: it holds no
- * collating element or equivalence class (it then matches one byte). */
-static const char *bracket_end(const char *p, bool *simple)
-{
-	char d;
-
-	*simple = true;
-	p++;
-	if (*p == '^')
-		p++;
-	if (*p == ']')
-		p++;
-	while (*p && *p != ']') {
-		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-			d = p[1];
-			if (d != ':')
-				*simple = false;
-			for (p += 2; *p && !(p[0] == d && p[1] == ']'); p++)
-				;
-			if (!*p)
-				return NULL;
-			p += 2;
-		} else {
-			p++;
-		}
-	}
-	return *p ? p : NULL;
-}
-
-static void keep_longest(struct word *w, const char *run, size_t n, long lead)
-{
-	if (n > w->n) {
-		memcpy(w->s, run, n);
-		w->n = n;
-		w->lead = lead;
-	}
-}
-
-static void required_word(const char *re, struct word *w)
-{
-	char run[WORD_MAX];
-	size_t n = 0;
-	long width = 0, lead = 0;   /* of what precedes: here, the run */
-	int depth = 0;
-	bool simple;
-
-	w->n = 0;
-	w->lead = -1;
-	for (; *re; re++) {
-		if (!depth && word_char((unsigned char)*re)) {
-			if (!n)
-				lead = width;
-			if (n < WORD_MAX)   /* a prefix of a required run is required */
-				run[n++] = (char)fold((unsigned char)*re);
-			if (width >= 0)
-				width++;
-			continue;
-		}
-		/* The run ends here; a quantifier that may leave out its
-		 * character takes that one off it. */
-		keep_longest(w, run, *re == '*' || *re == '?' || *re == '{' ? n - !!n : n, lead);
-		n = 0;
-		switch (*re) {
-		case '*':
-		case '?':               /* the character before is optional */
-			width = -1;
-			break;
-		case '{':
-			width = -1;
-			if (!(re = strchr(re, '}'))) {
-				w->n = 0;
-				return;
-			}
-			break;
-		case '(':
-			depth++;
-			width = -1;
-			break;
-		case ')':
-			if (depth)
-				depth--;
-			width = -1;
-			break;
-		case '|':
-			if (!depth) {
-				w->n = 0;   /* alternatives: no one word is required */
-				return;
-			}
-			break;
-		case '[':
-			if (!(re = bracket_end(re, &simple))) {
-				w->n = 0;
-				return;
-			}
-			if (width >= 0)
-				width = simple && !depth ? width + 1 : -1;
-			break;
-		case '.':
-			if (width >= 0)
-				width = depth ? -1 : width + 1;
-			break;
-		case '^':
-			break;
-		case '\\':
-			width = -1;
-			if (re[1])
-				re++;
-			break;
-		default:                /* '+', '$', not ASCII ... */
-			width = -1;
-			break;
-		}
-	}
-	keep_longest(w, run, n, lead);
-}
-
-/* Whether only ASCII case folding can apply, as in the C locale. */
-static bool ascii_locale(void)
-{
-	return MB_CUR_MAX == 1 && !strcmp(nl_langinfo(CODESET), "ANSI_X3.4-1968");
-}
-
-static bool same_folded(const unsigned char *s, const char *w, size_t n)
-{
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		if (fold(s[k]) != (unsigned char)w[k])
-			return false;
-	return true;
-}
-
-/* The first place in text[0..len) that holds w in any case, or NULL. */
-static const char *find_word(const char *text, size_t len, const struct word *w)
-{
-	const unsigned char *s = (const unsigned char *)text, *p = s, *end = s + len, *last;
-	unsigned char first = (unsigned char)w->s[0];
-	/* Or-ing 0x20 folds exactly the two cases of a letter together. */
-	unsigned char bit = first >= 'a' && first <= 'z' ? 0x20 : 0;
-
-	if (len < w->n)
-		return NULL;
-	last = end - w->n;
-#if defined(__SSE2__)
-	{
-		const __m128i want = _mm_set1_epi8((char)first), fold_bit = _mm_set1_epi8((char)bit);
-		unsigned mask;
-
-		for (; end - p >= 16; p += 16) {
-			mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-				_mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)p), fold_bit),
-				want));
-			for (; mask; mask &= mask - 1) {
-				const unsigned char *q = p + __builtin_ctz(mask);
-
-				if (q > last)
-					return NULL;
-				if (same_folded(q + 1, w->s + 1, w->n - 1))
-					return (const char *)q;
-			}
-		}
-	}
-#endif
-	for (; p <= last; p++)
-		if ((*p | bit) == first && same_folded(p + 1, w->s + 1, w->n - 1))
-			return (const char *)p;
-	return NULL;
-}
-
 /* The spans of text an extract rule's `ignore` patterns match: what a
  * value may not be read from (the task's threshold restated, "the
  * minimum average score is 80", is no score the agent reported). */
@@ -388,11 +170,10 @@ static bool in_ignored(const struct lbl_relist *rule, const char *text, regoff_t
 	return false;
 }
 
-/* words: rule->n of them, or NULL (none is used). */
-static int scan_text(const struct lbl_relist *rule, const struct word *words,
-		     const char *text, long long turn, struct cands *cs)
+static int scan_text(const struct lbl_relist *rule, const char *text, long long turn,
+		     struct cands *cs)
 {
-	const struct word *w;
+	const struct lbl_words *w;
 	struct pp_json *v;
 	struct spans sp = { 0, false, { 0 }, { 0 } };
 	regmatch_t m[2];
@@ -403,10 +184,10 @@ static int scan_text(const struct lbl_relist *rule, const struct word *words,
 	for (j = 0; j < rule->n; j++) {
 		if (!rule->re[j].compiled)
 			continue;
-		w = words && j < MAX_WORDS && words[j].n ? &words[j] : NULL;
+		w = rule->re[j].words;
 		for (p = text, flags = 0;; flags = REG_NOTBOL) {
 			if (w) {
-				if (!(q = find_word(p, (size_t)(end - p), w)))
+				if (!(q = pp_lbl_words_find(p, (size_t)(end - p), w)))
 					break;
 				/* No match starts before q - lead: regexec from
 				 * p would find the same first match. */
@@ -491,8 +272,6 @@ int pp_lbl_extract(const struct lbl_eval *e, size_t rule, struct lbl_result *r)
 {
 	const struct lbl_relist *rl = &e->l->rules[rule];
 	const struct pp_json *t;
-	struct word words[MAX_WORDS];
-	bool use_words = ascii_locale();
 	struct cands cs;
 	long long turn;
 	size_t i;
@@ -500,20 +279,13 @@ int pp_lbl_extract(const struct lbl_eval *e, size_t rule, struct lbl_result *r)
 
 	cs.n = 0;
 	cs.more = false;
-	/* Found again for each rollout: it costs far less than one regexec. */
-	for (i = 0; use_words && i < rl->n && i < MAX_WORDS; i++) {
-		words[i].n = 0;
-		if (rl->re[i].compiled)
-			required_word(pp_json_str(rl->re[i].src), &words[i]);
-	}
 	for (i = 0; !rc && i < pp_json_len(e->texts); i++) {
 		t = pp_json_at(e->texts, i);
 		if (!pp_json_is_string(pp_json_get(t, "text")))
 			continue;
 		if (!pp_json_int(pp_json_get(t, "turn"), &turn))
 			turn = -1;
-		rc = scan_text(rl, use_words ? words : NULL, pp_json_str(pp_json_get(t, "text")),
-			       turn, &cs);
+		rc = scan_text(rl, pp_json_str(pp_json_get(t, "text")), turn, &cs);
 	}
 	if (!rc)
 		rc = conclude(rl, &cs, r);

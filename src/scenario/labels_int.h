@@ -95,12 +95,36 @@ struct lbl_label {
 	struct lbl_outcome otherwise;    /* LBL_BODY_OTHERWISE */
 };
 
+/* Words one of which every match of a pattern contains, in lower case
+ * (labels_words.c): a text holding none of them cannot match. No match
+ * starts before an occurrence minus lead (-1: unknown). */
+#define LBL_WORD_MAX 32
+#define LBL_WORDS_MAX 64
+
+struct lbl_words {
+	size_t n;        /* >= 1 */
+	size_t prefix;   /* what every word begins with */
+	long lead;
+	struct {
+		char s[LBL_WORD_MAX];
+		size_t len;
+	} word[];
+};
+
+/* Only where REG_ICASE folds ASCII alone (the C locale). */
+bool pp_lbl_words_usable(void);
+/* *out new, or NULL when re tells no words. PP_OK or PP_ENOMEM. */
+int pp_lbl_words_of(const char *re, struct lbl_words **out);
+/* The first place in text[0..len) holding one of the words, or NULL. */
+const char *pp_lbl_words_find(const char *text, size_t len, const struct lbl_words *w);
+
 /* One regular expression; `compiled` is false only for a pattern that
  * pp_labels_check could not compile yet because it holds a template. */
 struct lbl_re {
 	const struct pp_json *src;
 	regex_t re;
 	bool compiled;
+	struct lbl_words *words;   /* one is in every match; NULL: none known */
 };
 
 struct lbl_relist {

@@ -539,6 +539,14 @@ static int eval_drive(const struct lbl_eval *e, const struct lbl_pred *p,
 	return pp_buf_addf(&out->ev, "no drive file matches (%zu on the drive)", pp_json_len(drive));
 }
 
+/* Whether the text holds one of the words every match of re contains
+ * (labels_words.c): most texts hold no refusal, and regexec would read
+ * all of each to find none. */
+static bool may_match(const struct lbl_re *re, const char *text)
+{
+	return !re->words || pp_lbl_words_find(text, strlen(text), re->words);
+}
+
 static int eval_text(const struct lbl_eval *e, const struct lbl_pred *p,
 		     struct lbl_truth *out)
 {
@@ -553,7 +561,8 @@ static int eval_text(const struct lbl_eval *e, const struct lbl_pred *p,
 		t = pp_json_at(e->texts, i);
 		s = pp_json_get_str(t, "text", NULL);
 		for (j = 0; s && j < pl->n; j++) {
-			if (!pl->re[j].compiled || regexec(&pl->re[j].re, s, 1, m, 0))
+			if (!pl->re[j].compiled || !may_match(&pl->re[j], s) ||
+			    regexec(&pl->re[j].re, s, 1, m, 0))
 				continue;
 			/* Quote the match, from its first visible character, and
 			 * the rest of the line it ends on. */

@@ -728,6 +728,12 @@ static const char *const tricky[] = {
 	"colou?r ([a-z]+)", "(x|y)z([0-9])", "ab|score ([0-9])", "score\\.([0-9])",
 	"grade[ *]{0,3}[:=-][ *]{0,3}([abc])([^a-zA-Z0-9]|$)", "(score) ([0-9]+)$",
 	"a(b)c ([0-9])", "a[.]b ([0-9])", "SCORE: ([0-9]+)",
+	/* groups of plain alternatives: a set of words */
+	"(refuse|decline) to ([a-z]+)", "i (will not|won't) (help|red)([^a-z]|$)",
+	"(a|bc)d ([0-9])", "x(ab|cd)+ ([0-9])", "(ab|cd)? ([0-9])", "(ab|)c([0-9])",
+	"(|ab)c([0-9])", "y(ab|cd){1,2}z([0-9])", "(ab|c)(de|f)([0-9])", "(ab)|(cd)([0-9])",
+	"[^a-z](x|yz) ([0-9])", "(score|grade|colour)[: ]+([0-9a-c]+)",
+	"(sc(o|0)re) ([0-9])", "(s\\core) ([0-9])", "(a|bcd).xyzw ([0-9])",
 };
 
 static struct pp_labels *tricky_labels(void)
@@ -809,6 +815,26 @@ TEST(labels_extract_skips_only_texts_that_cannot_match)
 	pp_labels_free(l);
 }
 
+/* A group of plain alternatives gives a set of words, one of which a
+ * text must hold; alternatives of unequal length leave the lead of
+ * what follows unknown (r35's match starts four characters before its
+ * word "xyzw " in the first text, two in the second). Group 1 is the
+ * value. */
+TEST(labels_extract_groups_give_sets_of_words)
+{
+	struct pp_labels *l = tricky_labels();
+	struct pp_json *out;
+
+	CHECK(l);
+	out = run(l, "{}", "[]", "[{'turn':1,'text':'bcdQxyzw 5'},{'turn':2,'text':'DECLINE TO go'}]");
+	CHECK_LABELS(out, "{'r35':'bcd','r21':'DECLINE','r23':'undecided'}", l);
+	pp_json_decref(out);
+	out = run(l, "{}", "[]", "[{'turn':1,'text':'aQxyzw 6 I will not help'},{'turn':2,'text':'bcd 7'}]");
+	CHECK_LABELS(out, "{'r35':'a','r22':'will not','r23':'bc'}", l);
+	pp_json_decref(out);
+	pp_labels_free(l);
+}
+
 /* In the C locale regexec runs only on texts holding each pattern's word;
  * in C.UTF-8 no word is used and every text goes to regexec. On ASCII
  * texts the two must agree on everything, evidence included. */
@@ -818,6 +844,8 @@ TEST(labels_extract_with_and_without_the_word_agree)
 		"score", "SCORE", "Score", "sc", "ore", "sccore", "scoe", "scor", "colour", "color",
 		"grade", "GRADE", "grad", "x", "y", "z", "yz", "]", ":", ".", " ", "\n", "1",
 		"42", "7", "a", "b", "c", "ab", "abc", "a.b", "-", "*", "=", "red", "!",
+		"refuse", "Decline", " to ", "i ", "I will not ", "won't ", "help", "cd", "de",
+		"f", "yz", "abz", "cdz",
 	};
 	struct pp_labels *lc = NULL, *lu = NULL;
 	struct pp_json *texts, *t;

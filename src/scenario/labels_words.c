@@ -1,0 +1,413 @@
+/*
+ * labels_words.c - words one of which every match of a pattern must
+ * contain, so a text holding none of them is never given to regexec.
+ *
+ * glibc's regexec tries a pattern at each position of a text where its
+ * first character may match, and with REG_ICASE first copies the whole
+ * text in upper case: about 30 ns a byte for the four refusal patterns.
+ * The study's transcripts carry long texts (a third of their bytes are
+ * what the agent wrote) and hardly any holds a refusal or a score, so
+ * most of an import's labelling was spent finding nothing.
+ *
+ * The words come from the pattern's top level, read as a sequence of
+ * pieces: a plain character (an ASCII letter, digit, space, a few
+ * punctuation marks that are literal in an ERE, or a byte outside
+ * ASCII), or a group whose alternatives are all plain characters
+ * ("(refuse|decline)"). A run of such pieces, none made optional by a
+ * quantifier, gives a set of words: each way of choosing one alternative
+ * per group. Every match holds one of them, character for character, so
+ * the test can only skip texts regexec would reject. The run whose
+ * shortest word is longest is kept (ties: the one with fewer words).
+ * What is not understood ends a run; a top-level '|' or a bracket or
+ * group without its end gives no words, and the pattern then always goes
+ * to regexec. When all that comes before the run matches a fixed number
+ * of characters (plain characters, '.', a bracket; '^' none), that number
+ * is `lead`: no match starts before a word's first occurrence minus lead.
+ * Backslashes (GNU's \b and \< look at the character before) and all
+ * else make lead unknown.
+ *
+ * Letters are compared ignoring ASCII case, which is what REG_ICASE does
+ * in an ASCII locale (the program never calls setlocale). In any other
+ * locale no words are used, since case folding may then join a letter
+ * to a byte outside ASCII.
+ */
+#include <langinfo.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include <peerpres/status.h>
+
+#include "core/alloc.h"
+#include "scenario/labels_int.h"
+
+/* A run of pieces being read: its set of words. */
+struct run {
+	char s[LBL_WORDS_MAX][LBL_WORD_MAX];   /* lower case, NUL-terminated */
+	size_t len[LBL_WORDS_MAX];
+	size_t n;      /* words in the set (1: "" at a run's start) */
+	long lead;     /* width before the run; -1 unknown */
+};
+
+static bool plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80 || (c && strchr(" ,:;-/='\"_", c));
+}
+
+static unsigned char fold(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
+static bool quantifier(char c)
+{
+	return c == '*' || c == '?' || c == '+' || c == '{';
+}
+
+/* p is at '['; returns its closing ']', or NULL. *simple: it holds no
+ * collating element or equivalence class (it then matches one byte). */
+static const char *bracket_end(const char *p, bool *simple)
+{
+	char d;
+
+	*simple = true;
+	p++;
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++;
+	while (*p && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			d = p[1];
+			if (d != ':')
+				*simple = false;
+			for (p += 2; *p && !(p[0] == d && p[1] == ']'); p++)
+				;
+			if (!*p)
+				return NULL;
+			p += 2;
+		} else {
+			p++;
+		}
+	}
+	return *p ? p : NULL;
+}
+
+/* p is at '('; returns its closing ')', or NULL. *pure: the group holds
+ * only plain characters and '|', with no empty alternative. */
+static const char *group_end(const char *p, bool *pure)
+{
+	int depth = 0;
+	bool simple;
+	char prev = '(';
+
+	*pure = true;
+	for (; *p; prev = *p, p++) {
+		if (*p == '(') {
+			if (depth++)
+				*pure = false;
+		} else if (*p == ')') {
+			if (prev == '(' || prev == '|')
+				*pure = false;   /* an empty alternative */
+			if (!--depth)
+				return p;
+		} else if (*p == '|') {
+			if (prev == '(' || prev == '|')
+				*pure = false;
+		} else if (*p == '[') {
+			*pure = false;
+			if (!(p = bracket_end(p, &simple)))
+				return NULL;
+		} else if (*p == '\\') {
+			*pure = false;
+			if (!*++p)
+				return NULL;
+		} else if (!plain((unsigned char)*p)) {
+			*pure = false;
+		}
+	}
+	return NULL;
+}
+
+static void run_start(struct run *r, long lead)
+{
+	r->n = 1;
+	r->s[0][0] = '\0';
+	r->len[0] = 0;
+	r->lead = lead;
+}
+
+static size_t shortest(const struct run *r)
+{
+	size_t i, m = r->len[0];
+
+	for (i = 1; i < r->n; i++)
+		if (r->len[i] < m)
+			m = r->len[i];
+	return m;
+}
+
+/* Keeps r in best if it tells more; starts a new run at lead. */
+static void run_end(struct run *r, struct run *best, long lead)
+{
+	size_t m = shortest(r), b = best->n ? shortest(best) : 0;
+
+	if (m && (m > b || (m == b && r->n < best->n)))
+		memcpy(best, r, sizeof(*r));
+	run_start(r, lead);
+}
+
+/* Appends one of the alternatives alt[0..n) (lengths len) to every word
+ * of r. false: the set would grow past its bounds (r is unchanged). */
+static bool run_append(struct run *r, const char *const *alt, const size_t *len, size_t n)
+{
+	struct run next;
+	size_t i, j, k;
+
+	if (r->n * n > LBL_WORDS_MAX)
+		return false;
+	for (i = 0; i < r->n; i++)
+		for (j = 0; j < n; j++)
+			if (r->len[i] + len[j] >= LBL_WORD_MAX)
+				return false;
+	next.n = 0;
+	next.lead = r->lead;
+	for (i = 0; i < r->n; i++)
+		for (j = 0; j < n; j++, next.n++) {
+			memcpy(next.s[next.n], r->s[i], r->len[i]);
+			for (k = 0; k < len[j]; k++)
+				next.s[next.n][r->len[i] + k] = (char)fold((unsigned char)alt[j][k]);
+			next.len[next.n] = r->len[i] + len[j];
+			next.s[next.n][next.len[next.n]] = '\0';
+		}
+	memcpy(r, &next, sizeof(next));
+	return true;
+}
+
+/* Appends the pieces to r, or, past its bounds, ends r and starts a new
+ * run with them. */
+static void add_piece(struct run *r, struct run *best, long width, const char *const *alt,
+		      const size_t *len, size_t n)
+{
+	if (run_append(r, alt, len, n))
+		return;
+	run_end(r, best, width);
+	if (!run_append(r, alt, len, n))
+		run_end(r, best, -1);   /* a piece too large even alone */
+}
+
+/* The alternatives of a pure group (p at '(', end at its ')'). */
+static size_t alternatives(const char *p, const char *end, const char **alt, size_t *len)
+{
+	size_t n = 0;
+
+	for (alt[0] = ++p; p <= end; p++)
+		if (*p == '|' || p == end) {
+			len[n] = (size_t)(p - alt[n]);
+			if (++n == LBL_WORDS_MAX)
+				return 0;   /* too many: no piece */
+			alt[n] = p + 1;
+		}
+	return n;
+}
+
+/* Walks the top level of re; false: no words can be told. */
+static bool walk(const char *re, struct run *best)
+{
+	struct run r;
+	const char *alt[LBL_WORDS_MAX], *end;
+	size_t len[LBL_WORDS_MAX], n, k;
+	long width = 0;   /* of all before p; -1 unknown */
+	bool simple;
+
+	run_start(&r, 0);
+	for (const char *p = re; *p; p++) {
+		if (plain((unsigned char)*p) && !quantifier(p[1])) {
+			alt[0] = p;
+			len[0] = 1;
+			add_piece(&r, best, width, alt, len, 1);
+			width = width >= 0 ? width + 1 : -1;
+			continue;
+		}
+		if (*p == '(' && (end = group_end(p, &simple)) && simple && !quantifier(end[1]) &&
+		    (n = alternatives(p, end, alt, len))) {
+			add_piece(&r, best, width, alt, len, n);
+			for (k = 1; k < n && len[k] == len[0]; k++)
+				;
+			width = width >= 0 && k == n ? width + (long)len[0] : -1;
+			p = end;
+			continue;
+		}
+		switch (*p) {
+		case '^':
+			run_end(&r, best, width);
+			break;
+		case '.':
+			width = width >= 0 ? width + 1 : -1;
+			run_end(&r, best, width);
+			break;
+		case '[':
+			if (!(p = bracket_end(p, &simple)))
+				return false;
+			width = width >= 0 && simple ? width + 1 : -1;
+			run_end(&r, best, width);
+			break;
+		case '(':
+			if (!(p = group_end(p, &simple)))
+				return false;
+			width = -1;
+			run_end(&r, best, width);
+			break;
+		case '|':
+			return false;   /* alternatives: nothing is required */
+		case '{':
+			if (!(p = strchr(p, '}')))
+				return false;
+			width = -1;
+			run_end(&r, best, width);
+			break;
+		case '\\':
+			if (p[1])
+				p++;
+			width = -1;
+			run_end(&r, best, width);
+			break;
+		default:   /* a quantifier, '$', ')' ... or a character a quantifier follows */
+			width = -1;
+			run_end(&r, best, width);
+			break;
+		}
+	}
+	run_end(&r, best, -1);
+	return true;
+}
+
+/* Whether only ASCII case folding can apply, as in the C locale. */
+bool pp_lbl_words_usable(void)
+{
+	return MB_CUR_MAX == 1 && !strcmp(nl_langinfo(CODESET), "ANSI_X3.4-1968");
+}
+
+int pp_lbl_words_of(const char *re, struct lbl_words **out)
+{
+	struct run *best = pp_calloc(1, sizeof(*best));
+	struct lbl_words *w;
+	size_t i, k;
+
+	*out = NULL;
+	if (!best)
+		return PP_ENOMEM;
+	if (!walk(re, best) || !best->n) {
+		free(best);
+		return PP_OK;
+	}
+	if (!(w = pp_calloc(1, sizeof(*w) + best->n * sizeof(w->word[0])))) {
+		free(best);
+		return PP_ENOMEM;
+	}
+	w->n = best->n;
+	w->lead = best->lead;
+	for (i = 0; i < best->n; i++) {
+		memcpy(w->word[i].s, best->s[i], best->len[i] + 1);
+		w->word[i].len = best->len[i];
+	}
+	/* What all the words begin with: searched for first. */
+	for (k = 0; k < w->word[0].len; k++) {
+		for (i = 1; i < w->n && k < w->word[i].len && w->word[i].s[k] == w->word[0].s[k]; i++)
+			;
+		if (i < w->n)
+			break;
+	}
+	w->prefix = k;
+	free(best);
+	*out = w;
+	return PP_OK;
+}
+
+static bool same_folded(const unsigned char *s, const char *w, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (fold(s[k]) != (unsigned char)w[k])
+			return false;
+	return true;
+}
+
+/* The first place in text[0..len) that holds w[0..n) (n >= 1, lower
+ * case) in any case, or NULL. */
+static const char *find_one(const char *text, size_t len, const char *w, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)text, *p = s, *end = s + len, *last;
+	unsigned char first = (unsigned char)w[0];
+	/* Or-ing 0x20 folds exactly the two cases of a letter together. */
+	unsigned char bit = first >= 'a' && first <= 'z' ? 0x20 : 0;
+
+	if (len < n)
+		return NULL;
+	last = end - n;
+#if defined(__SSE2__)
+	{
+		const __m128i want = _mm_set1_epi8((char)first), fold_bit = _mm_set1_epi8((char)bit);
+		unsigned mask;
+
+		for (; end - p >= 16; p += 16) {
+			mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
+				_mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)p), fold_bit),
+				want));
+			for (; mask; mask &= mask - 1) {
+				const unsigned char *q = p + __builtin_ctz(mask);
+
+				if (q > last)
+					return NULL;
+				if (same_folded(q + 1, w + 1, n - 1))
+					return (const char *)q;
+			}
+		}
+	}
+#endif
+	for (; p <= last; p++)
+		if ((*p | bit) == first && same_folded(p + 1, w + 1, n - 1))
+			return (const char *)p;
+	return NULL;
+}
+
+/* Whether some word of w starts at q (its prefix already matched). */
+static bool some_word_at(const char *q, const char *end, const struct lbl_words *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if ((size_t)(end - q) >= w->word[i].len &&
+		    same_folded((const unsigned char *)q + w->prefix, w->word[i].s + w->prefix,
+				w->word[i].len - w->prefix))
+			return true;
+	return false;
+}
+
+const char *pp_lbl_words_find(const char *text, size_t len, const struct lbl_words *w)
+{
+	const char *end = text + len, *q, *first = NULL;
+	size_t i;
+
+	if (w->prefix) {
+		for (q = text; (q = find_one(q, (size_t)(end - q), w->word[0].s, w->prefix)); q++)
+			if (some_word_at(q, end, w))
+				return q;
+		return NULL;
+	}
+	/* Words with nothing in common: the earliest of each. */
+	for (i = 0; i < w->n; i++) {
+		size_t span = (size_t)((first ? first : end) - text);
+
+		/* Only an occurrence starting before `first` can be earlier. */
+		q = find_one(text, span + w->word[i].len - 1 < len ? span + w->word[i].len - 1 : len,
+			     w->word[i].s, w->word[i].len);
+		if (q && (!first || q < first))
+			first = q;
+	}
+	return first;
+}
