@@ -27,6 +27,35 @@ static bool has_template(const char *s)
 	return strstr(s, "{{") != NULL;
 }
 
+/* Whether re holds no '^' outside brackets and no backslash (GNU's \b,
+ * \< and the like look at the characters around a match): it then
+ * matches at a place whatever comes before it. */
+static bool looks_at_no_context(const char *re)
+{
+	bool simple;
+
+	for (; *re; re++) {
+		if (*re == '^' || *re == '\\')
+			return false;
+		/* Both are plain characters in a bracket. */
+		if (*re == '[' && !(re = pp_lbl_bracket_end(re, &simple)))
+			return false;
+	}
+	return true;
+}
+
+/* out->anchored: "^(RE)". One that does not compile is left out. */
+static int build_anchored(const char *re, struct lbl_re *out)
+{
+	struct pp_buf b = PP_BUF_INIT;
+
+	if (pp_buf_addf(&b, "^(%s)", re))
+		return PP_ENOMEM;
+	out->has_anchored = !regcomp(&out->anchored, b.buf, REG_EXTENDED | REG_ICASE);
+	pp_buf_release(&b);
+	return PP_OK;
+}
+
 /* `what` and `name` name the list in messages ("pattern list 'refusal'"). */
 static int build_regex(const struct lbl_ctx *c, const struct pp_json *src,
 		       const struct pp_json *near, const char *what, const char *name,
@@ -50,6 +79,9 @@ static int build_regex(const struct lbl_ctx *c, const struct pp_json *src,
 	}
 	out->compiled = true;
 	if (pp_lbl_words_usable() && pp_lbl_words_of(pp_json_str(src), &out->words))
+		return PP_ENOMEM;
+	if (out->words && out->words->lead >= 0 && looks_at_no_context(pp_json_str(src)) &&
+	    build_anchored(pp_json_str(src), out))
 		return PP_ENOMEM;
 	if (need_group && out->re.re_nsub < 1)
 		return pp_lbl_err(c, src, near, "%s '%s': the pattern needs a group: group 1 is "
@@ -166,6 +198,8 @@ static void relists_free(struct lbl_relist *r, size_t n)
 		for (j = 0; j < r[i].n; j++) {
 			if (r[i].re[j].compiled)
 				regfree(&r[i].re[j].re);
+			if (r[i].re[j].has_anchored)
+				regfree(&r[i].re[j].anchored);
 			free(r[i].re[j].words);
 		}
 		free(r[i].re);

@@ -111,6 +111,10 @@ struct lbl_words {
 	} word[];
 };
 
+/* p is at a bracket's '['; returns its closing ']', or NULL. *simple: it
+ * holds no collating element or equivalence class (it then matches one
+ * byte). */
+const char *pp_lbl_bracket_end(const char *p, bool *simple);
 /* Only where REG_ICASE folds ASCII alone (the C locale). */
 bool pp_lbl_words_usable(void);
 /* *out new, or NULL when re tells no words. PP_OK or PP_ENOMEM. */
@@ -125,6 +129,10 @@ struct lbl_re {
 	regex_t re;
 	bool compiled;
 	struct lbl_words *words;   /* one is in every match; NULL: none known */
+	/* "^(RE)": tried alone at each place a match may start, when words
+	 * tell those places (lead known) and RE looks at no context. */
+	regex_t anchored;
+	bool has_anchored;
 };
 
 struct lbl_relist {

@@ -67,9 +67,7 @@ static bool quantifier(char c)
 	return c == '*' || c == '?' || c == '+' || c == '{';
 }
 
-/* p is at '['; returns its closing ']', or NULL. *simple: it holds no
- * collating element or equivalence class (it then matches one byte). */
-static const char *bracket_end(const char *p, bool *simple)
+const char *pp_lbl_bracket_end(const char *p, bool *simple)
 {
 	char d;
 
@@ -119,7 +117,7 @@ static const char *group_end(const char *p, bool *pure)
 				*pure = false;
 		} else if (*p == '[') {
 			*pure = false;
-			if (!(p = bracket_end(p, &simple)))
+			if (!(p = pp_lbl_bracket_end(p, &simple)))
 				return NULL;
 		} else if (*p == '\\') {
 			*pure = false;
@@ -250,7 +248,7 @@ static bool walk(const char *re, struct run *best)
 			run_end(&r, best, width);
 			break;
 		case '[':
-			if (!(p = bracket_end(p, &simple)))
+			if (!(p = pp_lbl_bracket_end(p, &simple)))
 				return false;
 			width = width >= 0 && simple ? width + 1 : -1;
 			run_end(&r, best, width);
