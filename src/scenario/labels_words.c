@@ -336,39 +336,46 @@ static bool same_folded(const unsigned char *s, const char *w, size_t n)
 }
 
 /* The first place in text[0..len) that holds w[0..n) (n >= 1, lower
- * case) in any case, or NULL. */
+ * case) in any case, or NULL. Places are found by their first two
+ * characters at once: a first letter alone ('i' of "i will not") is in
+ * every other word. */
 static const char *find_one(const char *text, size_t len, const char *w, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)text, *p = s, *end = s + len, *last;
-	unsigned char first = (unsigned char)w[0];
+	unsigned char c0 = (unsigned char)w[0], c1 = n > 1 ? (unsigned char)w[1] : 0;
 	/* Or-ing 0x20 folds exactly the two cases of a letter together. */
-	unsigned char bit = first >= 'a' && first <= 'z' ? 0x20 : 0;
+	unsigned char bit0 = c0 >= 'a' && c0 <= 'z' ? 0x20 : 0;
 
 	if (len < n)
 		return NULL;
 	last = end - n;
 #if defined(__SSE2__)
-	{
-		const __m128i want = _mm_set1_epi8((char)first), fold_bit = _mm_set1_epi8((char)bit);
+	if (n > 1) {
+		unsigned char bit1 = c1 >= 'a' && c1 <= 'z' ? 0x20 : 0;
+		const __m128i want0 = _mm_set1_epi8((char)c0), fold0 = _mm_set1_epi8((char)bit0);
+		const __m128i want1 = _mm_set1_epi8((char)c1), fold1 = _mm_set1_epi8((char)bit1);
 		unsigned mask;
 
-		for (; end - p >= 16; p += 16) {
-			mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(
-				_mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)p), fold_bit),
-				want));
+		for (; end - p >= 17; p += 16) {
+			__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+			__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+
+			mask = (unsigned)_mm_movemask_epi8(
+				_mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(a, fold0), want0),
+					      _mm_cmpeq_epi8(_mm_or_si128(b, fold1), want1)));
 			for (; mask; mask &= mask - 1) {
 				const unsigned char *q = p + __builtin_ctz(mask);
 
 				if (q > last)
 					return NULL;
-				if (same_folded(q + 1, w + 1, n - 1))
+				if (same_folded(q + 2, w + 2, n - 2))
 					return (const char *)q;
 			}
 		}
 	}
 #endif
 	for (; p <= last; p++)
-		if ((*p | bit) == first && same_folded(p + 1, w + 1, n - 1))
+		if ((*p | bit0) == c0 && same_folded(p + 1, w + 1, n - 1))
 			return (const char *)p;
 	return NULL;
 }
