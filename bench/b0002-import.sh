@@ -44,7 +44,7 @@ import() {
 	label=$1; shift
 	rm -f "$out"/import.db*
 	start=$(date +%s.%N)
-	OUT=$out P=$PROG sh -c '"$P" import --db "$OUT/import.db" "$@" "$OUT/import.jsonl" 2>"$OUT/import.log"
+	OUT=$out IN=${input:-$out/import.jsonl} P=$PROG sh -c '"$P" import --db "$OUT/import.db" "$@" "$IN" 2>"$OUT/import.log"
 		s=$?; times >"$OUT/import.times"; exit $s' sh "$@"
 	status=$?
 	end=$(date +%s.%N)
@@ -78,6 +78,47 @@ awk -v t0="$cstart" -v t1="$cend" -v w0="$dstart" -v w1="$dend" -v b="$bytes" -v
 		printf "reading the file from the disk (O_DIRECT): %.0f MB/s; import (default threads) is %.1fx slower (an order of magnitude: 10x)\n",
 			b / 1e6 / d, (w1 - w0) / d
 }'
+
+# The study's own transcripts (../shared/upstream-examples, read here and
+# never kept in the project) are about five times the size of the file
+# above, and labelling reads all the agent wrote: the same figures for
+# ROWS rows cycling through them, each a transcript_json string with its
+# own transcript id (the dataset's layout), so none is a duplicate.
+shared=${SHARED:-../shared/upstream-examples}
+if [ -d "$shared" ]; then
+	find "$shared" -name '*.json' | sort >"$out/examples.list"
+	# One escaped line per example: backslash, quote and tab escaped,
+	# lines joined by \n (JSON text holds no other control character).
+	while read -r f; do
+		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/\r/\\r/g' "$f" |
+			awk '{ printf "%s%s", (NR > 1 ? "\\n" : ""), $0 } END { print "" }'
+	done <"$out/examples.list" >"$out/examples.esc"
+	awk -v rows="$ROWS" '{ doc[NR] = $0 } END {
+		for (i = 0; i < rows; i++)
+			printf "{\"transcript_id\":\"bench-%d\",\"transcript_json\":\"%s\"}\n", i, doc[i % NR + 1]
+	}' "$out/examples.esc" >"$out/import-study.jsonl"
+	rm -f "$out/examples.list" "$out/examples.esc"
+	input=$out/import-study.jsonl
+	rows=$(wc -l <"$input")
+	bytes=$(wc -c <"$input")
+	echo "the study's examples, cycled: $rows rows, $(awk -v b="$bytes" -v n="$rows" 'BEGIN { printf "%.1f MB, %.0f KB a row", b / 1e6, b / n / 1e3 }')"
+	import "study's examples"
+	study_bytes=$bytes
+	read -r dend dstart <"$out/import.wall"
+	disk=$(dd if="$input" of=/dev/null bs=4M iflag=direct 2>&1 |
+		sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
+	rm -f "$input"
+	input=
+	rows=$(wc -l <"$out/import.jsonl")
+	bytes=$(wc -c <"$out/import.jsonl")
+	awk -v w0="$dstart" -v w1="$dend" -v b="$study_bytes" -v d="$disk" 'BEGIN {
+		if (d > 0)
+			printf "reading that file from the disk (O_DIRECT): %.0f MB/s; import is %.1fx slower (an order of magnitude: 10x)\n",
+				b / 1e6 / d, (w1 - w0) / d
+	}'
+else
+	echo "the study's examples: $shared absent, left out"
+fi
 
 # before/after: three alternated imports per program, default threads.
 if [ -n "$BASE" ]; then
