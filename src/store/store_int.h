@@ -51,6 +51,7 @@ struct pp_store {
  * is safe without a start. */
 int pp_store_ckpt_start(struct pp_store *s);
 extern int pp_store_ckpt_frames;   /* pages of log between checkpoints */
+extern int pp_store_ckpt_restart_frames; /* pages of log a commit checkpoints whole */
 void pp_store_ckpt_stop(struct pp_store *s);
 /* Whether k is a key that can go into a JSON path as is: letters,
  * digits and '_', not empty. */

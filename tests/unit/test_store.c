@@ -825,26 +825,22 @@ TEST(store_twin_is_refused_in_memory_and_inside_a_transaction)
 	pp_store_close(s);
 }
 
-/* A bulk writer's log is copied into the database by another thread as
- * it grows, so it stays small however much is written (without that
- * thread it would hold all of it until the close), and a second handle
- * reads everything back. */
-TEST(store_bulk_writer_log_is_checkpointed_behind_it)
+/* Writes 40 batches of 10 rollouts, 16 KB each (6.5 MB), to a store
+ * tuned for bulk, as an importer does, and puts the largest size its log
+ * reached in *largest (0 when a write failed). With
+ * wait_for_checkpoints, each commit is followed by a pause until the
+ * checkpoint thread is idle; without, the next batch starts at once, as
+ * an importer's does. */
+static void write_bulk_batches(struct pp_store *s, const char *wal, bool wait_for_checkpoints,
+			       off_t *largest)
 {
-	struct pp_store *s = open_store("bulk.db");
 	struct timespec pause = { 0, 1000000 };
-	char path[512], wal[600];
 	struct stat st;
-	off_t largest = 0;
-	int i, k, saved = pp_store_ckpt_frames;
+	off_t most = 0;
+	int i, k;
 
-	CHECK(s);
-	db_path(path, sizeof(path), "bulk.db");
-	snprintf(wal, sizeof(wal), "%s-wal", path);
-	pp_store_ckpt_frames = 50;   /* 200 KB of log */
-	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
-	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
-	for (i = 0; i < 40; i++) {   /* 40 batches of 10 rollouts, 16 KB each */
+	*largest = 0;
+	for (i = 0; i < 40; i++) {
 		CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
 		for (k = 0; k < 10; k++) {
 			struct pp_json *r = rollout_json(CFG_A, i * 10 + k, "x");
@@ -857,28 +853,82 @@ TEST(store_bulk_writer_log_is_checkpointed_behind_it)
 			pp_json_decref(r);
 		}
 		CHECK_INT_EQ(pp_store_commit(s), PP_OK);
-		/* A pause as an importer's between batches; on a loaded
-		 * machine the checkpoint thread may need longer to run, so
-		 * wait (a while at most) for it, not for the clock. */
-		for (k = 0; k < 1000 && (k < 3 || !pp_store_ckpt_idle(s)); k++)
+		/* On a loaded machine the checkpoint thread may need longer
+		 * to run, so wait (a while at most) for it, not for the
+		 * clock. */
+		for (k = 0; wait_for_checkpoints && k < 1000 && (k < 3 || !pp_store_ckpt_idle(s)); k++)
 			nanosleep(&pause, NULL);
-		if (!stat(wal, &st) && st.st_size > largest)
-			largest = st.st_size;
+		if (!stat(wal, &st) && st.st_size > most)
+			most = st.st_size;
 	}
-	/* 6.5 MB written; the log restarts after each full checkpoint. */
+	*largest = most;
+}
+
+static void check_bulk_rollouts_read_back(void)
+{
+	struct pp_store *s = open_store("bulk.db");
+	struct pp_json *out = NULL;
+
+	CHECK(s);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":399", &out), PP_OK);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(pp_json_get(out, "messages"), 0),
+					     "content")), 16383);
+	pp_json_decref(out);
+	pp_store_close(s);
+}
+
+/* A bulk writer's log is copied into the database by another thread as
+ * it grows, so it stays small however much is written (without that
+ * thread it would hold all of it until the close), and a second handle
+ * reads everything back. */
+TEST(store_bulk_writer_log_is_checkpointed_behind_it)
+{
+	struct pp_store *s = open_store("bulk.db");
+	char path[512], wal[600];
+	struct stat st;
+	off_t largest;
+	int saved = pp_store_ckpt_frames;
+
+	CHECK(s);
+	db_path(path, sizeof(path), "bulk.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	pp_store_ckpt_frames = 50;   /* 200 KB of log */
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
+	write_bulk_batches(s, wal, true, &largest);
+	/* The log restarts after each full checkpoint. */
 	CHECK(largest > 0 && largest < 2 * 1024 * 1024);
 	pp_store_close(s);
 	pp_store_ckpt_frames = saved;
 	CHECK(stat(wal, &st) != 0);   /* the close checkpointed the rest */
-	s = open_store("bulk.db");
-	CHECK(s);
-	{
-		struct pp_json *out = NULL;
+	check_bulk_rollouts_read_back();
+}
 
-		CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":399", &out), PP_OK);
-		CHECK_INT_EQ(pp_json_len(pp_json_get(pp_json_at(pp_json_get(out, "messages"), 0),
-						     "content")), 16383);
-		pp_json_decref(out);
-	}
+/* An importer begins its next batch the moment it commits, before the
+ * checkpoint of that commit can end, and SQLite restarts a log only for
+ * a transaction that begins with all of it copied: past a size, a
+ * commit waits for the checkpoint, so the log stops growing (it had
+ * grown as large as everything written). */
+TEST(store_bulk_writer_log_restarts_without_pauses)
+{
+	struct pp_store *s = open_store("bulk.db");
+	char path[512], wal[600];
+	off_t largest;
+	int saved = pp_store_ckpt_frames, saved_restart = pp_store_ckpt_restart_frames;
+
+	CHECK(s);
+	db_path(path, sizeof(path), "bulk.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	pp_store_ckpt_frames = 50;            /* 200 KB of log */
+	pp_store_ckpt_restart_frames = 200;   /* 800 KB */
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
+	write_bulk_batches(s, wal, false, &largest);
+	/* A batch is about 40 pages: the log ends its largest within a
+	 * batch of the restart size, far below the 6.5 MB written. */
+	CHECK(largest > 0 && largest < 2 * 1024 * 1024);
 	pp_store_close(s);
+	pp_store_ckpt_frames = saved;
+	pp_store_ckpt_restart_frames = saved_restart;
+	check_bulk_rollouts_read_back();
 }
