@@ -27,14 +27,19 @@ static bool has_template(const char *s)
 	return strstr(s, "{{") != NULL;
 }
 
-/* Whether re holds no '^' outside brackets and no backslash (GNU's \b,
- * \< and the like look at the characters around a match): it then
- * matches at a place whatever comes before it. */
+/* Whether re holds no '^' outside brackets and no backslash but before
+ * a special character ("\." is a plain dot; GNU's \b, \< and the like
+ * look at the characters around a match): it then matches at a place
+ * whatever comes before it. */
 static bool looks_at_no_context(const char *re)
 {
 	bool simple;
 
 	for (; *re; re++) {
+		if (*re == '\\' && pp_lbl_escaped_plain(re[1])) {
+			re++;
+			continue;
+		}
 		if (*re == '^' || *re == '\\')
 			return false;
 		/* Both are plain characters in a bracket. */
@@ -80,7 +85,9 @@ static int build_regex(const struct lbl_ctx *c, const struct pp_json *src,
 	out->compiled = true;
 	if (pp_lbl_words_usable() && pp_lbl_words_of(pp_json_str(src), &out->words))
 		return PP_ENOMEM;
-	if (out->words && out->words->lead >= 0 && looks_at_no_context(pp_json_str(src)) &&
+	if (out->words && out->words->lead_min >= 0 && out->words->lead_max >= 0 &&
+	    out->words->lead_max - out->words->lead_min < LBL_LEAD_SPREAD &&
+	    looks_at_no_context(pp_json_str(src)) &&
 	    build_anchored(pp_json_str(src), out))
 		return PP_ENOMEM;
 	if (need_group && out->re.re_nsub < 1)

@@ -122,45 +122,6 @@ static void add_cand(struct cands *cs, struct pp_json *v, long long turn,
 	cs->n++;
 }
 
-/* The first match of re at or after *p, as regexec(re, *p, 2, m, flags)
- * finds it; *p may move forward (m is from *p). Non-zero: none. */
-static int next_match(const struct lbl_re *re, const char *end, const char **p, int flags,
-		      regmatch_t m[2])
-{
-	const struct lbl_words *w = re->words;
-	const char *q;
-	regmatch_t a[3];
-
-	if (!w)
-		return regexec(&re->re, *p, 2, m, flags);
-	if (!re->has_anchored) {
-		if (!(q = pp_lbl_words_find(*p, (size_t)(end - *p), w)))
-			return REG_NOMATCH;
-		/* No match starts before q - lead: regexec from *p would
-		 * find the same first match. */
-		if (w->lead >= 0 && q - w->lead > *p) {
-			*p = q - w->lead;
-			flags = REG_NOTBOL;
-		}
-		return regexec(&re->re, *p, 2, m, flags);
-	}
-	/* Every match starts lead characters before a word, and nothing
-	 * before a place changes what matches there: each place alone, in
-	 * order (regexec from *p would read on to the end of the text after
-	 * each place without a match). Group 2 of "^(RE)" is RE's group 1. */
-	for (q = *p + w->lead; q < end && (q = pp_lbl_words_find(q, (size_t)(end - q), w)); q++) {
-		a[0].rm_so = 0;
-		a[0].rm_eo = end - (q - w->lead);
-		if (!regexec(&re->anchored, q - w->lead, 3, a, REG_STARTEND)) {
-			*p = q - w->lead;
-			m[0] = a[0];
-			m[1] = a[2];
-			return 0;
-		}
-	}
-	return REG_NOMATCH;
-}
-
 /* The spans of text an extract rule's `ignore` patterns match: what a
  * value may not be read from (the task's threshold restated, "the
  * minimum average score is 80", is no score the agent reported). */
@@ -184,7 +145,7 @@ static void find_spans(const struct lbl_relist *ignore, const char *text, struct
 		if (!ignore->re[j].compiled)
 			continue;
 		for (p = text, flags = 0;
-		     sp->n < MAX_SPANS && !next_match(&ignore->re[j], end, &p, flags, m);
+		     sp->n < MAX_SPANS && !pp_lbl_next_match(&ignore->re[j], end, &p, flags, m);
 		     flags = REG_NOTBOL) {
 			sp->so[sp->n] = (regoff_t)(p - text) + m[0].rm_so;
 			sp->eo[sp->n++] = (regoff_t)(p - text) + m[0].rm_eo;
@@ -225,7 +186,7 @@ static int scan_text(const struct lbl_relist *rule, const char *text, long long 
 		if (!rule->re[j].compiled)
 			continue;
 		for (p = text, flags = 0;; flags = REG_NOTBOL) {
-			if (next_match(&rule->re[j], end, &p, flags, m))
+			if (pp_lbl_next_match(&rule->re[j], end, &p, flags, m))
 				break;
 			next = (size_t)m[0].rm_so + 1;
 			if (m[1].rm_so >= 0 &&

@@ -100,11 +100,17 @@ struct lbl_label {
  * starts before an occurrence minus lead (-1: unknown). */
 #define LBL_WORD_MAX 32
 #define LBL_WORDS_MAX 64
+/* Places tried per word at most, where a match may start (an anchored
+ * regexec fails within a few characters; past this many, one search
+ * through the text costs less). */
+#define LBL_LEAD_SPREAD 32
 
 struct lbl_words {
 	size_t n;        /* >= 1 */
 	size_t prefix;   /* what every word begins with */
-	long lead;
+	/* A match whose word starts at q starts within [q - lead_max,
+	 * q - lead_min]; lead_min -1: unknown; lead_max -1: no bound. */
+	long lead_min, lead_max;
 	struct {
 		char s[LBL_WORD_MAX];
 		size_t len;
@@ -115,6 +121,9 @@ struct lbl_words {
  * holds no collating element or equivalence class (it then matches one
  * byte). */
 const char *pp_lbl_bracket_end(const char *p, bool *simple);
+/* Whether a backslash before c makes c a plain character ("\." a dot),
+ * not one of GNU's escapes that look at the text around (\b, \<, \`). */
+bool pp_lbl_escaped_plain(char c);
 /* Only where REG_ICASE folds ASCII alone (the C locale). */
 bool pp_lbl_words_usable(void);
 /* *out new, or NULL when re tells no words. PP_OK or PP_ENOMEM. */
@@ -130,10 +139,18 @@ struct lbl_re {
 	bool compiled;
 	struct lbl_words *words;   /* one is in every match; NULL: none known */
 	/* "^(RE)": tried alone at each place a match may start, when words
-	 * tell those places (lead known) and RE looks at no context. */
+	 * tell those places (a lead at most LBL_LEAD_SPREAD wide) and RE
+	 * looks at no context. */
 	regex_t anchored;
 	bool has_anchored;
 };
+
+/* The first match of re at or after *p, as regexec(re, *p, 2, m, flags)
+ * finds it; *p may move forward (m is then from the new *p). Non-zero:
+ * none. Where words are known, only a text holding one goes to regexec,
+ * from near it (labels_words.c). */
+int pp_lbl_next_match(const struct lbl_re *re, const char *end, const char **p, int flags,
+		      regmatch_t m[2]);
 
 struct lbl_relist {
 	const char *name;

@@ -20,11 +20,17 @@
  * shortest word is longest is kept (ties: the one with fewer words).
  * What is not understood ends a run; a top-level '|' or a bracket or
  * group without its end gives no words, and the pattern then always goes
- * to regexec. When all that comes before the run matches a fixed number
- * of characters (plain characters, '.', a bracket; '^' none), that number
- * is `lead`: no match starts before a word's first occurrence minus lead.
- * Backslashes (GNU's \b and \< look at the character before) and all
- * else make lead unknown.
+ * to regexec. What comes before the run matches between lead_min and
+ * lead_max characters: a match whose word starts at q starts within
+ * [q - lead_max, q - lead_min]. The widths are read from plain
+ * characters, '.', brackets, '^' and '$' (none), groups (the least and
+ * most of their alternatives) and quantifiers ('*' and '+' leave no
+ * most), a backslash before a special character (that character).
+ * Other backslashes (GNU's \b and \< look at the character before) and
+ * collating brackets make both unknown.
+ *
+ * pp_lbl_next_match uses the words and the lead to give regexec only
+ * the places where a match may start.
  *
  * Letters are compared ignoring ASCII case, which is what REG_ICASE does
  * in an ASCII locale (the program never calls setlocale). In any other
@@ -43,12 +49,20 @@
 #include "core/alloc.h"
 #include "scenario/labels_int.h"
 
+/* How many characters a part of a pattern matches: from min to max.
+ * min -1: not known (max then means nothing); max -1: no most. */
+struct width {
+	long min, max;
+};
+
+static const struct width UNKNOWN = { -1, -1 };
+
 /* A run of pieces being read: its set of words. */
 struct run {
 	char s[LBL_WORDS_MAX][LBL_WORD_MAX];   /* lower case, NUL-terminated */
 	size_t len[LBL_WORDS_MAX];
-	size_t n;      /* words in the set (1: "" at a run's start) */
-	long lead;     /* width before the run; -1 unknown */
+	size_t n;              /* words in the set (1: "" at a run's start) */
+	struct width lead;     /* of all before the run */
 };
 
 static bool plain(unsigned char c)
@@ -60,6 +74,11 @@ static bool plain(unsigned char c)
 static unsigned char fold(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c;
+}
+
+bool pp_lbl_escaped_plain(char c)
+{
+	return c && strchr(".[]()*+?{}|^$\\", c);
 }
 
 static bool quantifier(char c)
@@ -130,7 +149,7 @@ static const char *group_end(const char *p, bool *pure)
 	return NULL;
 }
 
-static void run_start(struct run *r, long lead)
+static void run_start(struct run *r, struct width lead)
 {
 	r->n = 1;
 	r->s[0][0] = '\0';
@@ -149,7 +168,7 @@ static size_t shortest(const struct run *r)
 }
 
 /* Keeps r in best if it tells more; starts a new run at lead. */
-static void run_end(struct run *r, struct run *best, long lead)
+static void run_end(struct run *r, struct run *best, struct width lead)
 {
 	size_t m = shortest(r), b = best->n ? shortest(best) : 0;
 
@@ -187,14 +206,14 @@ static bool run_append(struct run *r, const char *const *alt, const size_t *len,
 
 /* Appends the pieces to r, or, past its bounds, ends r and starts a new
  * run with them. */
-static void add_piece(struct run *r, struct run *best, long width, const char *const *alt,
-		      const size_t *len, size_t n)
+static void add_piece(struct run *r, struct run *best, struct width width,
+		      const char *const *alt, const size_t *len, size_t n)
 {
 	if (run_append(r, alt, len, n))
 		return;
 	run_end(r, best, width);
 	if (!run_append(r, alt, len, n))
-		run_end(r, best, -1);   /* a piece too large even alone */
+		run_end(r, best, UNKNOWN);   /* a piece too large even alone */
 }
 
 /* The alternatives of a pure group (p at '(', end at its ')'). */
@@ -212,74 +231,164 @@ static size_t alternatives(const char *p, const char *end, const char **alt, siz
 	return n;
 }
 
+static struct width plus(struct width a, struct width b)
+{
+	if (a.min < 0 || b.min < 0)
+		return UNKNOWN;
+	return (struct width){ a.min + b.min, a.max < 0 || b.max < 0 ? -1 : a.max + b.max };
+}
+
+/* w repeated from lo to hi times (hi -1: without bound). */
+static struct width times(struct width w, long lo, long hi)
+{
+	if (w.min < 0)
+		return UNKNOWN;
+	return (struct width){ w.min * lo, hi < 0 || w.max < 0 ? (w.max == 0 ? 0 : -1) : w.max * hi };
+}
+
+/* p is at '{': reads "{m}", "{m,}" or "{m,n}" into *lo and *hi (-1: no
+ * bound); returns the '}', or NULL. */
+static const char *interval(const char *p, long *lo, long *hi)
+{
+	char *e;
+
+	*lo = strtol(p + 1, &e, 10);
+	if (e == p + 1 || *lo < 0 || *lo > 255)
+		return NULL;
+	if (*e == '}') {
+		*hi = *lo;
+		return e;
+	}
+	if (*e != ',')
+		return NULL;
+	if (e[1] == '}') {
+		*hi = -1;
+		return e + 1;
+	}
+	p = e + 1;
+	*hi = strtol(p, &e, 10);
+	return e != p && *e == '}' && *hi >= *lo && *hi <= 255 ? e : NULL;
+}
+
+static struct width width_of(const char *p, const char *end);
+
+/* Reads the piece at p (not at '|'): an atom and its quantifiers, whose
+ * width goes to *w. Returns the piece's end, or NULL for what is not
+ * read here (a group or bracket without its end, a quantifier with no
+ * atom, a malformed interval). *quantified: it has a quantifier. */
+static const char *piece(const char *p, struct width *w, bool *quantified)
+{
+	const char *end;
+	long lo, hi;
+	bool simple;
+
+	*w = (struct width){ 1, 1 };
+	switch (*p) {
+	case '(':
+		if (!(end = group_end(p, &simple)))
+			return NULL;
+		*w = width_of(p + 1, end);
+		p = end + 1;
+		break;
+	case '[':
+		if (!(end = pp_lbl_bracket_end(p, &simple)))
+			return NULL;
+		if (!simple)
+			*w = UNKNOWN;
+		p = end + 1;
+		break;
+	case '\\':   /* "\." is one dot; "\b", "\w" ... are not read here */
+		if (!pp_lbl_escaped_plain(p[1]))
+			*w = UNKNOWN;
+		p += p[1] ? 2 : 1;
+		break;
+	case '^':
+	case '$':
+		*w = (struct width){ 0, 0 };
+		p++;
+		break;
+	case '*':
+	case '+':
+	case '?':
+	case '{':   /* a quantifier with nothing before it: not read here */
+		return NULL;
+	case ')':
+		*w = UNKNOWN;
+		p++;
+		break;
+	default:   /* '.' or a character matching itself */
+		p++;
+		break;
+	}
+	for (*quantified = false; quantifier(*p); p++) {
+		*quantified = true;
+		if (*p == '{') {
+			if (!(end = interval(p, &lo, &hi)))
+				return NULL;
+			*w = times(*w, lo, hi);
+			p = end;
+		} else {
+			*w = times(*w, *p == '+', *p == '?' ? 1 : -1);
+		}
+	}
+	return p;
+}
+
+/* The width of re[p, end): the least and most of its alternatives. */
+static struct width width_of(const char *p, const char *end)
+{
+	struct width all = UNKNOWN, alt = { 0, 0 }, w;
+	bool quantified, first = true;
+
+	for (;; p++) {
+		while (p < end && *p != '|') {
+			if (!(p = piece(p, &w, &quantified)) || p > end)
+				return UNKNOWN;
+			alt = plus(alt, w);
+		}
+		if (alt.min < 0)
+			return UNKNOWN;
+		if (first)
+			all = alt;
+		else
+			all = (struct width){ alt.min < all.min ? alt.min : all.min,
+					      alt.max < 0 || all.max < 0 ? -1
+					      : alt.max > all.max ? alt.max : all.max };
+		first = false;
+		if (p >= end)
+			return all;
+		alt = (struct width){ 0, 0 };
+	}
+}
+
 /* Walks the top level of re; false: no words can be told. */
 static bool walk(const char *re, struct run *best)
 {
 	struct run r;
-	const char *alt[LBL_WORDS_MAX], *end;
-	size_t len[LBL_WORDS_MAX], n, k;
-	long width = 0;   /* of all before p; -1 unknown */
-	bool simple;
+	const char *alt[LBL_WORDS_MAX], *end, *next;
+	size_t len[LBL_WORDS_MAX], n;
+	struct width width = { 0, 0 }, w;   /* of all before p */
+	bool quantified, simple;
 
-	run_start(&r, 0);
-	for (const char *p = re; *p; p++) {
-		if (plain((unsigned char)*p) && !quantifier(p[1])) {
+	run_start(&r, width);
+	for (const char *p = re; *p; p = next) {
+		if (*p == '|')
+			return false;   /* alternatives: nothing is required */
+		if (!(next = piece(p, &w, &quantified)))
+			return false;
+		if (!quantified && next == p + 1 && plain((unsigned char)*p)) {
 			alt[0] = p;
 			len[0] = 1;
 			add_piece(&r, best, width, alt, len, 1);
-			width = width >= 0 ? width + 1 : -1;
-			continue;
-		}
-		if (*p == '(' && (end = group_end(p, &simple)) && simple && !quantifier(end[1]) &&
-		    (n = alternatives(p, end, alt, len))) {
+		} else if (!quantified && *p == '(' && (end = group_end(p, &simple)) && simple &&
+			   (n = alternatives(p, end, alt, len))) {
 			add_piece(&r, best, width, alt, len, n);
-			for (k = 1; k < n && len[k] == len[0]; k++)
-				;
-			width = width >= 0 && k == n ? width + (long)len[0] : -1;
-			p = end;
-			continue;
+		} else {
+			run_end(&r, best, plus(width, w));
 		}
-		switch (*p) {
-		case '^':
-			run_end(&r, best, width);
-			break;
-		case '.':
-			width = width >= 0 ? width + 1 : -1;
-			run_end(&r, best, width);
-			break;
-		case '[':
-			if (!(p = pp_lbl_bracket_end(p, &simple)))
-				return false;
-			width = width >= 0 && simple ? width + 1 : -1;
-			run_end(&r, best, width);
-			break;
-		case '(':
-			if (!(p = group_end(p, &simple)))
-				return false;
-			width = -1;
-			run_end(&r, best, width);
-			break;
-		case '|':
-			return false;   /* alternatives: nothing is required */
-		case '{':
-			if (!(p = strchr(p, '}')))
-				return false;
-			width = -1;
-			run_end(&r, best, width);
-			break;
-		case '\\':
-			if (p[1])
-				p++;
-			width = -1;
-			run_end(&r, best, width);
-			break;
-		default:   /* a quantifier, '$', ')' ... or a character a quantifier follows */
-			width = -1;
-			run_end(&r, best, width);
-			break;
-		}
+		width = plus(width, w);
 	}
-	run_end(&r, best, -1);
+	run_end(&r, best, UNKNOWN);
 	return true;
 }
 
@@ -307,7 +416,8 @@ int pp_lbl_words_of(const char *re, struct lbl_words **out)
 		return PP_ENOMEM;
 	}
 	w->n = best->n;
-	w->lead = best->lead;
+	w->lead_min = best->lead.min;
+	w->lead_max = best->lead.min < 0 ? -1 : best->lead.max;
 	for (i = 0; i < best->n; i++) {
 		memcpy(w->word[i].s, best->s[i], best->len[i] + 1);
 		w->word[i].len = best->len[i];
@@ -398,7 +508,10 @@ const char *pp_lbl_words_find(const char *text, size_t len, const struct lbl_wor
 	const char *end = text + len, *q, *first = NULL;
 	size_t i;
 
-	if (w->prefix) {
+	/* A common start of one character (" " of " average score",
+	 * " final score") is found everywhere: searching for each word
+	 * costs less, unless there are many. */
+	if (w->prefix >= 2 || (w->prefix == 1 && w->n > 4)) {
 		for (q = text; (q = find_one(q, (size_t)(end - q), w->word[0].s, w->prefix)); q++)
 			if (some_word_at(q, end, w))
 				return q;
@@ -415,4 +528,49 @@ const char *pp_lbl_words_find(const char *text, size_t len, const struct lbl_wor
 			first = q;
 	}
 	return first;
+}
+
+int pp_lbl_next_match(const struct lbl_re *re, const char *end, const char **p, int flags,
+		      regmatch_t m[2])
+{
+	const struct lbl_words *w = re->words;
+	const char *q, *untried = *p;
+	regmatch_t a[3];
+
+	if (!w)
+		return regexec(&re->re, *p, 2, m, flags);
+	if (!re->has_anchored) {
+		if (!(q = pp_lbl_words_find(*p, (size_t)(end - *p), w)))
+			return REG_NOMATCH;
+		/* No match starts before q - lead_max: regexec from *p would
+		 * find the same first match. */
+		if (w->lead_min >= 0 && w->lead_max >= 0 && q - w->lead_max > *p) {
+			*p = q - w->lead_max;
+			flags = REG_NOTBOL;
+		}
+		return regexec(&re->re, *p, 2, m, flags);
+	}
+	/* Every match starts lead_min to lead_max characters before a word,
+	 * and nothing before a place changes what matches there: each place
+	 * alone, in order (regexec from *p would read on to the end of the
+	 * text after each place without a match). A place near two words is
+	 * tried once: `untried` is the first place not yet tried, and
+	 * taking the words in order takes the places in order. Group 2 of
+	 * "^(RE)" is RE's group 1. */
+	for (q = *p + w->lead_min; q < end && (q = pp_lbl_words_find(q, (size_t)(end - q), w)); q++) {
+		const char *s = q - w->lead_max > untried ? q - w->lead_max : untried;
+
+		for (; s <= q - w->lead_min; s++) {
+			a[0].rm_so = 0;
+			a[0].rm_eo = end - s;
+			if (!regexec(&re->anchored, s, 3, a, REG_STARTEND)) {
+				*p = s;
+				m[0] = a[0];
+				m[1] = a[2];
+				return 0;
+			}
+		}
+		untried = s;
+	}
+	return REG_NOMATCH;
 }

@@ -539,37 +539,33 @@ static int eval_drive(const struct lbl_eval *e, const struct lbl_pred *p,
 	return pp_buf_addf(&out->ev, "no drive file matches (%zu on the drive)", pp_json_len(drive));
 }
 
-/* Whether the text holds one of the words every match of re contains
- * (labels_words.c): most texts hold no refusal, and regexec would read
- * all of each to find none. */
-static bool may_match(const struct lbl_re *re, const char *text)
-{
-	return !re->words || pp_lbl_words_find(text, strlen(text), re->words);
-}
-
 static int eval_text(const struct lbl_eval *e, const struct lbl_pred *p,
 		     struct lbl_truth *out)
 {
 	const struct lbl_relist *pl = &e->l->patterns[p->u.pattern];
 	const struct pp_json *t;
-	const char *s, *nl;
-	regmatch_t m[1];
-	size_t i, j, n, from;
+	const char *s, *at, *nl;
+	regmatch_t m[2];
+	size_t i, j, n, from, to;
 	int rc;
 
 	for (i = 0; i < pp_json_len(e->texts); i++) {
 		t = pp_json_at(e->texts, i);
 		s = pp_json_get_str(t, "text", NULL);
+		/* Most texts hold no refusal: pp_lbl_next_match gives regexec
+		 * only texts holding one of the words every match contains,
+		 * and only from near the first. */
 		for (j = 0; s && j < pl->n; j++) {
-			if (!pl->re[j].compiled || !may_match(&pl->re[j], s) ||
-			    regexec(&pl->re[j].re, s, 1, m, 0))
+			at = s;
+			if (!pl->re[j].compiled || pp_lbl_next_match(&pl->re[j], s + strlen(s), &at, 0, m))
 				continue;
 			/* Quote the match, from its first visible character, and
 			 * the rest of the line it ends on. */
-			from = (size_t)m[0].rm_so;
-			while (from < (size_t)m[0].rm_eo && isspace((unsigned char)s[from]))
+			from = (size_t)(at - s) + (size_t)m[0].rm_so;
+			to = (size_t)(at - s) + (size_t)m[0].rm_eo;
+			while (from < to && isspace((unsigned char)s[from]))
 				from++;
-			nl = strchr(s + m[0].rm_eo, '\n');
+			nl = strchr(s + to, '\n');
 			n = (nl ? (size_t)(nl - s) : strlen(s)) - from;
 			out->v = LBL_TRUE;
 			out->turn = turn_of(t);

@@ -20,6 +20,7 @@
 #include <peerpres/yaml.h>
 #include "core/alloc.h"
 #include "engine/engine_int.h"
+#include "scenario/labels_int.h"
 #include "../harness/test.h"
 
 /* ---- helpers ---- */
@@ -630,6 +631,16 @@ TEST(labels_refusal_pattern)
 	out = run(l, "{}", "[" READ_M "]", "[{'turn':3,'text':'The model refused to answer; BI refuse to.'}]");
 	CHECK_LABELS(out, "{'refused':'undecided'}", l);
 	pp_json_decref(out);
+	/* The words first where no match is, then where one is; a match at
+	 * the very start (the pattern's '^'). */
+	out = run(l, "{}", "[" READ_M "]", "[{'turn':3,'text':'Well. BI refuse to x; so, I refuse to go on.'}]");
+	CHECK_LABELS(out, "{'refused':true}", l);
+	CHECK_CONTAINS(evidence(out, "refused"), "turn 3 wrote \"I refuse to go on.\"");
+	pp_json_decref(out);
+	out = run(l, "{}", "[" READ_M "]", "[{'turn':4,'text':'I refuse to do it.'}]");
+	CHECK_LABELS(out, "{'refused':true}", l);
+	CHECK_CONTAINS(evidence(out, "refused"), "turn 4 wrote \"I refuse to do it.\"");
+	pp_json_decref(out);
 	pp_labels_free(l);
 }
 
@@ -734,6 +745,12 @@ static const char *const tricky[] = {
 	"(|ab)c([0-9])", "y(ab|cd){1,2}z([0-9])", "(ab|c)(de|f)([0-9])", "(ab)|(cd)([0-9])",
 	"[^a-z](x|yz) ([0-9])", "(score|grade|colour)[: ]+([0-9a-c]+)",
 	"(sc(o|0)re) ([0-9])", "(s\\core) ([0-9])", "(a|bcd).xyzw ([0-9])",
+	/* a lead from a least to a most width before the word */
+	"(ab|c)?d{1,3}score ([0-9])", "x[0-9]{0,4}score ([0-9])", "(a|b)*score ([0-9])",
+	"(minimum|cut-?off)( (a|bc))? (average|final) score[^0-9]{0,3}([0-9]+)",
+	"(x{2,3}|y)z?score ([0-9])", "(a(b|cd)?|)[:]score ([0-9])",
+	/* escapes: a plain character, or one that looks at the text around */
+	"x\\.?score ([0-9])", "(\\`|x)score ([0-9])", "(1\\.5|2)x score ([0-9])",
 };
 
 static struct pp_labels *tricky_labels(void)
@@ -832,7 +849,69 @@ TEST(labels_extract_groups_give_sets_of_words)
 	out = run(l, "{}", "[]", "[{'turn':1,'text':'aQxyzw 6 I will not help'},{'turn':2,'text':'bcd 7'}]");
 	CHECK_LABELS(out, "{'r35':'a','r22':'will not','r23':'bc'}", l);
 	pp_json_decref(out);
+	/* r39's match starts 6 to 13 characters before " final score"
+	 * (its group 1 is the first word). */
+	out = run(l, "{}", "[]", "[{'turn':1,'text':'the cut-off bc final score: 42'},"
+		  "{'turn':2,'text':'cutoff final score 43, final score 44'}]");
+	CHECK_LABELS(out, "{'r39':'undecided'}", l);
+	CHECK_CONTAINS(evidence(out, "r39"), "cut-off (turn 1: \"cut-off bc final score: 42\")");
+	CHECK_CONTAINS(evidence(out, "r39"), "cutoff (turn 2: \"cutoff final score 43\")");
+	CHECK(!strstr(evidence(out, "r39"), "44"));
+	pp_json_decref(out);
 	pp_labels_free(l);
+}
+
+/* Where a match may start, before its word: the least and most widths
+ * of what comes first. The study's restated-threshold pattern (an
+ * `ignore` of the score rules) starts 6 to 21 characters before
+ * " average score". */
+TEST(labels_words_tell_the_lead_before_the_word)
+{
+	static const struct {
+		const char *re, *word;
+		long min, max;
+	} cases[] = {
+		{ "score ([0-9]+)", "score ", 0, 0 },
+		{ "[^a-z]score[ :]*([0-9]+)", "score", 1, 1 },
+		{ "(ab|c)?d{1,3}score", "score", 1, 5 },
+		{ "x[0-9]{0,4}score", "score", 1, 5 },
+		{ "(a|b)*score", "score", 0, -1 },
+		{ "(x{2,3}|y)z?score", "score", 1, 4 },
+		{ "(a(b|cd)?|)[:]score", "score", 1, 4 },
+		{ "^$(a|)score", "score", 0, 1 },
+		{ "(minimum|required|acceptable|passing|target|threshold|cut-?off|needed|necessary)"
+		  "( (minimum|acceptable|required|passing|target))? (average|overall|final) score"
+		  "( is| of| was)?[^0-9a-zA-Z.[:cntrl:]]{0,8}[0-9]+(\\.[0-9]+)?",
+		  " average score", 6, 21 },
+		{ "x\\.?score", "score", 1, 2 },
+		{ "(\\`|x)score", "score", -1, -1 },
+		{ "\\<score", "score", -1, -1 },
+		{ "[[.a.]]score", "score", -1, -1 },
+	};
+	struct lbl_words *w;
+	size_t i, k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK_INT_EQ(pp_lbl_words_of(cases[i].re, &w), PP_OK);
+		CHECK(w != NULL);
+		if (!w)
+			continue;
+		for (k = 0; k < w->n && strcmp(w->word[k].s, cases[i].word); k++)
+			;
+		if (k == w->n || w->lead_min != cases[i].min || w->lead_max != cases[i].max)
+			fprintf(stdout, "    %s: lead %ld to %ld, first word '%s'\n", cases[i].re,
+				w->lead_min, w->lead_max, w->word[0].s);
+		CHECK(k < w->n);
+		CHECK_INT_EQ(w->lead_min, cases[i].min);
+		CHECK_INT_EQ(w->lead_max, cases[i].max);
+		free(w);
+	}
+	/* A quantifier with nothing before it, an interval not closed: no
+	 * words, so every text goes to regexec. */
+	CHECK_INT_EQ(pp_lbl_words_of("(*a)bcd|x", &w), PP_OK);
+	CHECK(w == NULL);
+	CHECK_INT_EQ(pp_lbl_words_of("ab{2,x}score", &w), PP_OK);
+	CHECK(w == NULL);
 }
 
 /* In the C locale regexec runs only on texts holding each pattern's word;
@@ -845,7 +924,8 @@ TEST(labels_extract_with_and_without_the_word_agree)
 		"grade", "GRADE", "grad", "x", "y", "z", "yz", "]", ":", ".", " ", "\n", "1",
 		"42", "7", "a", "b", "c", "ab", "abc", "a.b", "-", "*", "=", "red", "!",
 		"refuse", "Decline", " to ", "i ", "I will not ", "won't ", "help", "cd", "de",
-		"f", "yz", "abz", "cdz",
+		"f", "yz", "abz", "cdz", "minimum", "cut-off", "cutoff", " average", " final", "bc",
+		"xx", "xxx", "d", "dd", "0", "5", "z", "x.", "1.5", "2x",
 	};
 	struct pp_labels *lc = NULL, *lu = NULL;
 	struct pp_json *texts, *t;
