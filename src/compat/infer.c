@@ -101,14 +101,32 @@ static int profile_of(const struct pp_scenario *s, struct pp_json **out)
 	return rc;
 }
 
-/* The scenarios' profiles (null for one that does not render, so no
- * candidate), kept in the cache under their names. New, or NULL. */
+/* Adds each name in names (an array of strings, or an object's keys)
+ * to the set `to` (an object). */
+static int add_names(struct pp_json *to, const struct pp_json *names)
+{
+	size_t i;
+	void *it;
+	int rc = PP_OK;
+
+	for (i = 0; !rc && pp_json_is_array(names) && i < pp_json_len(names); i++)
+		if (pp_json_str(pp_json_at(names, i)))
+			rc = pp_json_set(to, pp_json_str(pp_json_at(names, i)), pp_json_bool(true));
+	for (it = pp_json_iter(names); !rc && it; it = pp_json_iter_next(names, it))
+		rc = pp_json_set(to, pp_json_iter_key(it), pp_json_bool(true));
+	return rc;
+}
+
+/* What inference knows of the scenarios, kept in the cache under their
+ * names: "profiles" (null for one that does not render, so no
+ * candidate), and the sets of every label ("known") and tool
+ * ("known_tools") some scenario has. New, or NULL. */
 static struct pp_json *profiles_of(struct pp_compat_cache *cache,
 				   struct pp_scenario *const *scenarios, size_t n)
 {
 	struct pp_buf key = PP_BUF_INIT;
 	const struct pp_json *hit;
-	struct pp_json *all = NULL, *one;
+	struct pp_json *all = NULL, *profiles = NULL, *known = NULL, *known_tools = NULL, *one;
 	size_t i;
 	int rc = pp_buf_adds(&key, "\x01infer");
 
@@ -118,13 +136,19 @@ static struct pp_json *profiles_of(struct pp_compat_cache *cache,
 		pp_buf_release(&key);
 		return pp_json_incref((struct pp_json *)hit);
 	}
-	if (!rc)
-		rc = (all = pp_json_array()) ? PP_OK : PP_ENOMEM;
+	if (!rc && (!(all = pp_json_object()) || pp_json_set(all, "profiles", profiles = pp_json_array()) ||
+		    pp_json_set(all, "known", known = pp_json_object()) ||
+		    pp_json_set(all, "known_tools", known_tools = pp_json_object())))
+		rc = PP_ENOMEM;
 	for (i = 0; !rc && i < n; i++) {
 		if ((rc = profile_of(scenarios[i], &one)) && rc != PP_ENOMEM)
 			rc = PP_OK;   /* a scenario that does not render is no candidate */
+		if (!rc && one)
+			rc = add_names(known, pp_json_get(one, "labels"));
+		if (!rc && one)
+			rc = add_names(known_tools, pp_json_get(one, "tools"));
 		if (!rc)
-			rc = pp_json_append(all, one ? one : pp_json_null());
+			rc = pp_json_append(profiles, one ? one : pp_json_null());
 	}
 	if (!rc)
 		rc = pp_compat_cache_grid_put(cache, key.buf, pp_json_incref(all));
@@ -137,13 +161,14 @@ static struct pp_json *profiles_of(struct pp_compat_cache *cache,
 }
 
 /* -1: not a candidate; otherwise how many of its labels the study left
- * out. known: every scenario's labels, then (known_tools) their tools. */
+ * out. keys: the set of labels the transcript has; what: profiles_of's. */
 static long fit(const struct pp_json *profile, const struct pp_json *tools_used,
-		const struct pp_json *keys, const struct pp_json *known,
-		const struct pp_json *known_tools, const char *mode)
+		const struct pp_json *keys, const struct pp_json *what, const char *mode)
 {
 	const struct pp_json *tools = pp_json_get(profile, "tools");
 	const struct pp_json *labels = pp_json_get(profile, "labels");
+	const struct pp_json *known = pp_json_get(what, "known");
+	const struct pp_json *known_tools = pp_json_get(what, "known_tools");
 	long missing = 0;
 	size_t i;
 	void *it;
@@ -151,58 +176,28 @@ static long fit(const struct pp_json *profile, const struct pp_json *tools_used,
 	for (i = 0; i < pp_json_len(tools_used); i++) {
 		const char *t = pp_json_str(pp_json_at(tools_used, i));
 
-		if (!axis_tool(t) && has(known_tools, t) && !has(tools, t))
+		if (!axis_tool(t) && pp_json_get(known_tools, t) && !has(tools, t))
 			return -1;
 	}
-	for (i = 0; i < pp_json_len(keys); i++) {
-		const char *k = pp_json_str(pp_json_at(keys, i));
-
-		if (has(known, k) && !pp_json_get(labels, k))
+	for (it = pp_json_iter(keys); it; it = pp_json_iter_next(keys, it))
+		if (pp_json_get(known, pp_json_iter_key(it)) && !pp_json_get(labels, pp_json_iter_key(it)))
 			return -1;
-	}
 	if (!has(pp_json_get(profile, "modes"), mode ? mode : "none"))
 		return -1;
 	for (it = pp_json_iter(labels); it; it = pp_json_iter_next(labels, it))
-		if (strcmp(pp_json_iter_key(it), "read_memory") && !has(keys, pp_json_iter_key(it)))
+		if (strcmp(pp_json_iter_key(it), "read_memory") && !pp_json_get(keys, pp_json_iter_key(it)))
 			missing++;
 	return pp_json_len(keys) ? missing : 0;
 }
 
-/* The names of the tools some scenario offers, into known_tools. */
-static int collect_tools(const struct pp_json *profiles, struct pp_json *known_tools)
+/* The set of the study's label names, in ours, of an evaluation object. */
+static int collect_keys(const struct pp_json *evaluation, struct pp_json *keys)
 {
-	size_t i, j;
-	int rc = PP_OK;
-
-	for (i = 0; !rc && i < pp_json_len(profiles); i++) {
-		const struct pp_json *tools = pp_json_get(pp_json_at(profiles, i), "tools");
-
-		for (j = 0; !rc && j < pp_json_len(tools); j++) {
-			const char *t = pp_json_str(pp_json_at(tools, j));
-
-			if (t && !has(known_tools, t))
-				rc = pp_json_append(known_tools, pp_json_string(t));
-		}
-	}
-	return rc;
-}
-
-static int collect_keys(const struct pp_json *evaluation, const struct pp_json *profiles,
-			struct pp_json *keys, struct pp_json *known)
-{
-	size_t i;
 	void *it;
 	int rc = PP_OK;
 
 	for (it = pp_json_iter(evaluation); !rc && it; it = pp_json_iter_next(evaluation, it))
-		rc = pp_json_append(keys, pp_json_string(pp_compat_label_name(pp_json_iter_key(it))));
-	for (i = 0; !rc && i < pp_json_len(profiles); i++) {
-		const struct pp_json *labels = pp_json_get(pp_json_at(profiles, i), "labels");
-
-		for (it = pp_json_iter(labels); !rc && it; it = pp_json_iter_next(labels, it))
-			if (!has(known, pp_json_iter_key(it)))
-				rc = pp_json_append(known, pp_json_string(pp_json_iter_key(it)));
-	}
+		rc = pp_json_set(keys, pp_compat_label_name(pp_json_iter_key(it)), pp_json_bool(true));
 	return rc;
 }
 
@@ -211,23 +206,20 @@ int pp_compat_infer_scenario(struct pp_compat_cache *cache, struct pp_scenario *
 			     const struct pp_json *evaluation, const char *mode, const char **name,
 			     char *why, size_t len)
 {
-	struct pp_json *profiles = profiles_of(cache, scenarios, n);
-	struct pp_json *keys = pp_json_array(), *known = pp_json_array(), *tools = pp_json_array();
+	struct pp_json *what = profiles_of(cache, scenarios, n);
+	struct pp_json *keys = pp_json_object();
 	const struct pp_json *profile;
 	struct pp_buf cand = PP_BUF_INIT;
 	long best = -1, f;
 	size_t i, n_best = 0;
-	int rc = profiles && keys && known && tools ? PP_OK : PP_ENOMEM;
+	int rc = what && keys ? PP_OK : PP_ENOMEM;
 
 	*name = NULL;
 	if (!rc)
-		rc = collect_keys(evaluation, profiles, keys, known);
-	if (!rc)
-		rc = collect_tools(profiles, tools);
+		rc = collect_keys(evaluation, keys);
 	for (i = 0; !rc && i < n; i++) {
-		profile = pp_json_at(profiles, i);
-		if (!pp_json_is_object(profile) ||
-		    (f = fit(profile, tools_used, keys, known, tools, mode)) < 0)
+		profile = pp_json_at(pp_json_get(what, "profiles"), i);
+		if (!pp_json_is_object(profile) || (f = fit(profile, tools_used, keys, what, mode)) < 0)
 			continue;
 		pp_buf_addf(&cand, "%s%s", cand.len ? ", " : "", pp_scenario_name(scenarios[i]));
 		if (best < 0 || f < best) {
@@ -244,9 +236,7 @@ int pp_compat_infer_scenario(struct pp_compat_cache *cache, struct pp_scenario *
 			 cand.len ? "candidates: " : "no candidate", cand.buf);
 	}
 	pp_buf_release(&cand);
-	pp_json_decref(profiles);
+	pp_json_decref(what);
 	pp_json_decref(keys);
-	pp_json_decref(known);
-	pp_json_decref(tools);
 	return rc;
 }
