@@ -46,6 +46,11 @@ struct pp_compat_src {
 	long rows;            /* non-blank lines read from it */
 	char *line;
 	size_t line_cap;
+	/* The directory named on the command line being walked, and how
+	 * many files of transcripts were found under it: none is an error
+	 * (a wrong path, or files named otherwise), not an empty import. */
+	char *top_dir;
+	long top_files;
 };
 
 static void free_frame(struct frame *f)
@@ -124,6 +129,7 @@ void pp_compat_src_free(struct pp_compat_src *s)
 	free(s->stack);
 	close_jsonl(s);
 	free(s->line);
+	free(s->top_dir);
 	free(s);
 }
 
@@ -293,8 +299,14 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 		return failure(raw, path, 0, "cannot read: %s", strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		*got = false;
-		if ((rc = open_dir(s, path, &err)) || !err)
+		if ((rc = open_dir(s, path, &err)))
 			return rc;
+		if (!err && top) {
+			s->top_files = 0;
+			return (s->top_dir = pp_strdup(path)) ? PP_OK : PP_ENOMEM;
+		}
+		if (!err)
+			return PP_OK;
 		*got = true;
 		return failure(raw, path, 0, "cannot read directory: %s", strerror(errno));
 	}
@@ -305,6 +317,7 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 	    !ends_with(path, ".ndjson"))
 		return PP_OK;
 	*got = true;
+	s->top_files++;
 	if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson")) {
 		if (!(s->jsonl = fopen(path, "r")))
 			return failure(raw, path, 0, "cannot read: %s", strerror(errno));
@@ -324,6 +337,22 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 	raw->path = pp_strdup(path);
 	pp_buf_release(&b);
 	return raw->text && raw->path ? PP_OK : PP_ENOMEM;
+}
+
+/* The walk of a directory named on the command line has ended: one
+ * without a file of transcripts under it is reported (*got). */
+static int end_top_dir(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *got)
+{
+	int rc = PP_OK;
+
+	if (!s->top_files) {
+		*got = true;
+		rc = failure(raw, s->top_dir, 0, "no transcript file in this directory or under it "
+			     "(only *.json, *.jsonl and *.ndjson files are read)");
+	}
+	free(s->top_dir);
+	s->top_dir = NULL;
+	return rc;
 }
 
 int pp_compat_src_next(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *end)
@@ -347,7 +376,8 @@ int pp_compat_src_next(struct pp_compat_src *s, struct pp_compat_raw *raw, bool 
 		f = &s->stack[s->depth - 1];
 		if (f->next == f->n) {
 			free_frame(f);
-			s->depth--;
+			if (--s->depth == 1 && s->top_dir)
+				rc = end_top_dir(s, raw, &got);
 			continue;
 		}
 		/* The frame may move when visit pushes one: copy what is

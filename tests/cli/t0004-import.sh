@@ -87,6 +87,17 @@ fails_with 1 "an empty or blank JSONL file is a failure, not a silent 0" \
 ok "... naming each file" sh -c \
 	'grep -qx "peerpres: empty.jsonl: no transcript in it: the file is empty or holds blank lines only" last.out &&
 	 grep -q "^peerpres: blank.jsonl: no transcript in it" last.out'
+# A directory with no file of transcripts under it (a wrong path, or
+# files named otherwise) is an error, not an import of nothing; the
+# other paths still import.
+mkdir -p nothing/sub
+echo 'notes' >nothing/sub/readme.txt
+fails_with 1 "a directory without transcript files is a failure, not a silent 0" \
+	"$PEERPRES" import --db nothing.db nothing
+ok "... naming the directory" grep -qx \
+	"peerpres: nothing: no transcript file in this directory or under it (only \*.json, \*.jsonl and \*.ndjson files are read)" last.out
+fails_with 1 "... and beside a good file" "$PEERPRES" import --db nothing.db nothing exfil.json
+ok "... that file still imports" test "$(sqlite3 nothing.db 'select count(*) from rollouts')" = 1
 printf '{"conversation": [' >bad.json
 fails_with 1 "a malformed JSON file is named" "$PEERPRES" import --db k.db bad.json
 ok "with its line" grep -q "bad.json:1: bad JSON" last.out
