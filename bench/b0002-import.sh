@@ -9,7 +9,10 @@
 # runs made under the same load), and the same figures for reading the
 # file alone (cat, from the page cache) and past the page cache
 # (O_DIRECT, the disk's own speed) as yardsticks. First it prints the time
-# and peak memory of the export that makes the file.
+# and peak memory of the export that makes the file. Then the same for
+# ROWS rows cycling through the study's own transcripts
+# (../shared/upstream-examples, or SHARED=dir; left out when absent),
+# five times longer than ours, against the disk's speed on that file.
 #
 # BASE=path/to/an/older/peerpres also times that program on the same file,
 # each program three times in turn, and prints the medians and their
