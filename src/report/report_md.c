@@ -147,7 +147,9 @@ static void put_rate(struct pp_md *m, long long k, long long n, int has_truth,
 		pp_md_put(m, "- n=0");
 	} else {
 		pp_wilson((long)k, (long)n, PP_Z95, &lo, &hi);
-		pp_md_putf(m, "%.1f%% [%.1f, %.1f] n=%lld", 100.0 * (double)k / (double)n,
+		/* 100 * (k / n), as the HTML page computes it from the rate:
+		 * (100 k) / n may differ in the last bit. */
+		pp_md_putf(m, "%.1f%% [%.1f, %.1f] n=%lld", 100.0 * ((double)k / (double)n),
 		     100.0 * lo, 100.0 * hi, n);
 	}
 	if (has_truth)
@@ -224,7 +226,7 @@ static void cell_values(struct pp_md *m, const struct pp_json *st)
 			break;
 		pp_md_put(m, any ? ", " : "");
 		pp_md_cell(m, shown[i]);
-		pp_md_putf(m, " %.1f%%", 100.0 * (double)best / (double)n);
+		pp_md_putf(m, " %.1f%%", 100.0 * ((double)best / (double)n));
 		any = 1;
 	}
 	pp_md_putf(m, "%sn=%lld", any ? " " : "", n);

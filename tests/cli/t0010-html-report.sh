@@ -25,6 +25,32 @@ ok "--html-transcripts caps the transcripts" sh -c \
 fails_with 2 "--html-transcripts takes a count" "$PEERPRES" report --db r.db --format html --html-transcripts many
 ok "... and says so" grep -q "html-transcripts takes a count or 'all', not 'many'" last.out
 
+# The page prints the figures the Markdown report prints: its script
+# rounds as C's printf does (an exact tie, 1.25, to the even digit, where
+# JavaScript's toFixed rounds up), checked with node against awk's
+# printf over every k/n up to n = 400 and the ties themselves.
+if command -v node >/dev/null 2>&1; then
+	awk '/function fixed1\(x\) \{/, /^\t\}$/' r.html >fixed1.js
+	awk 'BEGIN {
+		for (n = 1; n <= 400; n++)
+			for (k = 0; k <= n; k++) { x = 100 * (k / n); printf "%.17g %.1f\n", x, x }
+		for (j = -41; j <= 41; j += 2) { x = j / 4; printf "%.17g %.1f\n", x, x }
+	}' >rounded.txt
+	node -e '
+		var fs = require("fs");
+		eval(fs.readFileSync("fixed1.js", "utf8"));
+		var bad = 0;
+		fs.readFileSync("rounded.txt", "utf8").trim().split("\n").forEach(function (l) {
+			var f = l.split(" ");
+			if (fixed1(Number(f[0])) !== f[1] && bad++ < 5) console.log(f[0] + ": " + fixed1(Number(f[0])) + " not " + f[1]);
+		});
+		console.log("mismatches " + bad);' >rounding.out 2>&1
+	ok "the page rounds every rate as the Markdown report does" grep -qx "mismatches 0" rounding.out
+	ok "... the ties among them" grep -qx "1.25 1.2" rounded.txt
+else
+	skip "the page rounds as the Markdown report does (node not installed)"
+fi
+
 browser=""
 for b in chromium chromium-browser; do
 	command -v "$b" >/dev/null 2>&1 && { browser=$b; break; }

@@ -84,8 +84,19 @@ window.addEventListener("error", function (e) {
 		return e;
 	}
 	function str(i) { return i < 0 ? null : S[i]; }
-	function pct(x) { return (100 * x).toFixed(1); }
-	function pts(x) { return (x >= 0 ? "+" : "") + (100 * x).toFixed(1); }
+	/* x with one decimal as C's printf("%.1f") writes it, so that the page
+	 * and the Markdown report print the same figures: toFixed rounds an
+	 * exact tie up (1.25 to 1.3), printf to the even digit (1.2). A tie
+	 * at one decimal is exact only for x = j/4, j odd (1.25, 0.75). */
+	function fixed1(x) {
+		var q = x * 4, n;
+		if (!Number.isInteger(q) || q % 2 === 0) return x.toFixed(1);
+		n = Math.floor(x * 10);
+		if (n % 2 !== 0) n += 1;
+		return (n / 10).toFixed(1);
+	}
+	function pct(x) { return fixed1(100 * x); }
+	function pts(x) { return (x >= 0 ? "+" : "") + fixed1(100 * x); }
 	function order(list, v) { var i = list.indexOf(v); return i < 0 ? list.length : i; }
 	function section(id, title, intro) {
 		var s = el("section", { id: id }, [el("h2", { text: title })]);
@@ -385,7 +396,7 @@ window.addEventListener("error", function (e) {
 		if (L.kind === "bool")
 			t = L.n ? pct(L.rate) + "% " + ciText(L.ci) + " n=" + L.n : "- n=0";
 		else if (L.kind === "number")
-			t = L.n ? "mean " + (+L.mean).toFixed(1) + " (" + L.min + " to " + L.max + ") n=" + L.n : "- n=0";
+			t = L.n ? "mean " + fixed1(+L.mean) + " (" + L.min + " to " + L.max + ") n=" + L.n : "- n=0";
 		else {
 			var vs = Object.keys(L.values || {}).sort(function (a, b) { return L.values[b].count - L.values[a].count; }).slice(0, 3);
 			t = (vs.map(function (v) { return v + " " + pct(L.values[v].rate) + "%"; }).join(", ") || "-") + " n=" + L.n;
