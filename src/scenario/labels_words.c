@@ -231,51 +231,67 @@ static size_t alternatives(const char *p, const char *end, const char **alt, siz
 	return n;
 }
 
+/* Widths beyond this are not told apart: no sum or product of widths
+ * kept (at most this, times at most 255) can overflow. */
+#define WIDTH_CAP 65536L
+
+static struct width capped(struct width w)
+{
+	if (w.min > WIDTH_CAP)
+		return UNKNOWN;
+	if (w.max > WIDTH_CAP)
+		w.max = -1;
+	return w;
+}
+
 static struct width plus(struct width a, struct width b)
 {
 	if (a.min < 0 || b.min < 0)
 		return UNKNOWN;
-	return (struct width){ a.min + b.min, a.max < 0 || b.max < 0 ? -1 : a.max + b.max };
+	return capped((struct width){ a.min + b.min,
+				      a.max < 0 || b.max < 0 ? -1 : a.max + b.max });
 }
 
-/* w repeated from lo to hi times (hi -1: without bound). */
+/* w repeated from lo to hi times (hi -1: without bound; both <= 255). */
 static struct width times(struct width w, long lo, long hi)
 {
 	if (w.min < 0)
 		return UNKNOWN;
-	return (struct width){ w.min * lo, hi < 0 || w.max < 0 ? (w.max == 0 ? 0 : -1) : w.max * hi };
+	return capped((struct width){ w.min * lo,
+				      hi < 0 || w.max < 0 ? (w.max == 0 ? 0 : -1) : w.max * hi });
 }
 
 /* p is at '{': reads "{m}", "{m,}" or "{m,n}" into *lo and *hi (-1: no
- * bound); returns the '}', or NULL. */
+ * bound); *lo is -1 for one not read here (a bound past 255). Returns
+ * the '}', or NULL. */
 static const char *interval(const char *p, long *lo, long *hi)
 {
+	const char *close = strchr(p, '}');
 	char *e;
 
+	if (!close)
+		return NULL;
 	*lo = strtol(p + 1, &e, 10);
-	if (e == p + 1 || *lo < 0 || *lo > 255)
-		return NULL;
-	if (*e == '}') {
-		*hi = *lo;
-		return e;
-	}
-	if (*e != ',')
-		return NULL;
-	if (e[1] == '}') {
+	if (e == p + 1)
+		*lo = -1;   /* no least count: "{}" or "{,n}" */
+	*hi = *lo;
+	if (*e == ',' && e + 1 == close) {
 		*hi = -1;
-		return e + 1;
+		e++;
+	} else if (*e == ',') {
+		*hi = strtol(e + 1, &e, 10);
 	}
-	p = e + 1;
-	*hi = strtol(p, &e, 10);
-	return e != p && *e == '}' && *hi >= *lo && *hi <= 255 ? e : NULL;
+	if (e != close || *lo < 0 || *lo > 255 || *hi > 255 || (*hi >= 0 && *hi < *lo))
+		*lo = -1;
+	return close;
 }
 
 static struct width width_of(const char *p, const char *end);
 
 /* Reads the piece at p (not at '|'): an atom and its quantifiers, whose
  * width goes to *w. Returns the piece's end, or NULL for what is not
- * read here (a group or bracket without its end, a quantifier with no
- * atom, a malformed interval). *quantified: it has a quantifier. */
+ * read here (a group, bracket or interval without its end, a quantifier
+ * with no atom). *quantified: it has a quantifier. */
 static const char *piece(const char *p, struct width *w, bool *quantified)
 {
 	const char *end;
@@ -325,7 +341,7 @@ static const char *piece(const char *p, struct width *w, bool *quantified)
 		if (*p == '{') {
 			if (!(end = interval(p, &lo, &hi)))
 				return NULL;
-			*w = times(*w, lo, hi);
+			*w = lo < 0 ? UNKNOWN : times(*w, lo, hi);
 			p = end;
 		} else {
 			*w = times(*w, *p == '+', *p == '?' ? 1 : -1);
@@ -544,7 +560,7 @@ int pp_lbl_next_match(const struct lbl_re *re, const char *end, const char **p, 
 			return REG_NOMATCH;
 		/* No match starts before q - lead_max: regexec from *p would
 		 * find the same first match. */
-		if (w->lead_min >= 0 && w->lead_max >= 0 && q - w->lead_max > *p) {
+		if (w->lead_min >= 0 && w->lead_max >= 0 && q - *p > w->lead_max) {
 			*p = q - w->lead_max;
 			flags = REG_NOTBOL;
 		}
@@ -557,8 +573,10 @@ int pp_lbl_next_match(const struct lbl_re *re, const char *end, const char **p, 
 	 * tried once: `untried` is the first place not yet tried, and
 	 * taking the words in order takes the places in order. Group 2 of
 	 * "^(RE)" is RE's group 1. */
+	if (end - *p < w->lead_min)
+		return REG_NOMATCH;
 	for (q = *p + w->lead_min; q < end && (q = pp_lbl_words_find(q, (size_t)(end - q), w)); q++) {
-		const char *s = q - w->lead_max > untried ? q - w->lead_max : untried;
+		const char *s = q - untried > w->lead_max ? q - w->lead_max : untried;
 
 		for (; s <= q - w->lead_min; s++) {
 			a[0].rm_so = 0;
