@@ -143,12 +143,13 @@ static struct pp_json *profiles_of(struct pp_compat_cache *cache,
 	for (i = 0; !rc && i < n; i++) {
 		if ((rc = profile_of(scenarios[i], &one)) && rc != PP_ENOMEM)
 			rc = PP_OK;   /* a scenario that does not render is no candidate */
+		if (!rc)
+			rc = pp_json_append(profiles, one ? one : pp_json_null());
+		/* profiles holds one now */
 		if (!rc && one)
 			rc = add_names(known, pp_json_get(one, "labels"));
 		if (!rc && one)
 			rc = add_names(known_tools, pp_json_get(one, "tools"));
-		if (!rc)
-			rc = pp_json_append(profiles, one ? one : pp_json_null());
 	}
 	if (!rc)
 		rc = pp_compat_cache_grid_put(cache, key.buf, pp_json_incref(all));
