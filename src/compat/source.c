@@ -440,7 +440,7 @@ static int dispatch(const char *path, long line, const struct pp_json *v, pp_com
 		return fail(fn, arg, path, line, "no transcript (no conversation, transcript or "
 			    "transcript_json)");
 	err[0] = '\0';
-	if (pp_json_parse(pp_json_str(tj), strlen(pp_json_str(tj)), &t, err, sizeof(err)))
+	if (pp_json_parse(pp_json_str(tj), pp_json_len(tj), &t, err, sizeof(err)))
 		return t ? PP_ENOMEM : fail(fn, arg, path, line, "transcript_json is not valid JSON: %s",
 					    err);
 	rc = fn(arg, path, line, t, v, NULL);

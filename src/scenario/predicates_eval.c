@@ -544,7 +544,7 @@ static int eval_text(const struct lbl_eval *e, const struct lbl_pred *p,
 {
 	const struct lbl_relist *pl = &e->l->patterns[p->u.pattern];
 	const struct pp_json *t;
-	const char *s, *at, *nl;
+	const char *s, *end, *at, *nl;
 	regmatch_t m[2];
 	size_t i, j, n, from, to;
 	int rc;
@@ -552,12 +552,13 @@ static int eval_text(const struct lbl_eval *e, const struct lbl_pred *p,
 	for (i = 0; i < pp_json_len(e->texts); i++) {
 		t = pp_json_at(e->texts, i);
 		s = pp_json_get_str(t, "text", NULL);
+		end = s ? s + strlen(s) : NULL;   /* where regexec stops */
 		/* Most texts hold no refusal: pp_lbl_next_match gives regexec
 		 * only texts holding one of the words every match contains,
 		 * and only from near the first. */
 		for (j = 0; s && j < pl->n; j++) {
 			at = s;
-			if (!pl->re[j].compiled || pp_lbl_next_match(&pl->re[j], s + strlen(s), &at, 0, m))
+			if (!pl->re[j].compiled || pp_lbl_next_match(&pl->re[j], end, &at, 0, m))
 				continue;
 			/* Quote the match, from its first visible character, and
 			 * the rest of the line it ends on. */
@@ -566,7 +567,7 @@ static int eval_text(const struct lbl_eval *e, const struct lbl_pred *p,
 			while (from < to && isspace((unsigned char)s[from]))
 				from++;
 			nl = strchr(s + to, '\n');
-			n = (nl ? (size_t)(nl - s) : strlen(s)) - from;
+			n = (size_t)((nl ? nl : end) - s) - from;
 			out->v = LBL_TRUE;
 			out->turn = turn_of(t);
 			rc = out->turn >= 0 ? pp_buf_addf(&out->ev, "turn %lld wrote ", out->turn)
