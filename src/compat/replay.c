@@ -355,6 +355,20 @@ static int replay_block(const struct pp_json *parsed, bool replayable, const cha
 	return PP_OK;
 }
 
+/* The agent saw the study's own tool replies, kept in `messages`; our
+ * world's text for a call that succeeded is what replaying the
+ * transcript gives again, so it is not stored (a sixth of a study
+ * rollout's bytes, the largest part written twice). A call that failed
+ * in our world keeps our error: it tells why the replay diverged. */
+static void drop_replayed_results(struct pp_json *log)
+{
+	size_t i;
+
+	for (i = 0; i < pp_json_len(log); i++)
+		if (pp_json_is_true(pp_json_get(pp_json_at(log, i), "ok")))
+			pp_json_remove(pp_json_at(log, i), 0, "result");
+}
+
 static int rollout_record(const struct pp_json *parsed, struct replay *r, const char *model,
 			  const struct pp_scenario *s, struct pp_json *labels, const char *status,
 			  struct pp_json **out)
@@ -397,6 +411,7 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 	if (!rc)
 		rc = set_shared(o, "messages", pp_json_get(parsed, "messages"));
 	if (!rc) {
+		drop_replayed_results(log);
 		rc = pp_json_set(o, "tool_calls", log);
 		log = NULL;
 	}

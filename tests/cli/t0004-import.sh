@@ -63,6 +63,17 @@ ok "... the study's labels beside ours, mismatches marked" sh -c \
 	 grep -q "^  attempt  *-  *study true (not one of ours)" show.txt'
 ok "... and why an unreplayed one was not replayed" sh -c \
 	'grep -q "^replay  not replayable (production harness .gemini_cli.: " prod.txt && ! grep -q MISMATCH prod.txt'
+# The agent saw the study's tool replies (in messages); our world's
+# text for a call that succeeded is not stored, its error for one that
+# failed is (it tells why the replay diverged).
+sed 's/{"ip": "10.0.12.45"}/{"ip": "10.9.9.9"}/g' exfil.json >nosrv.json
+"$PEERPRES" import --db r.db nosrv.json 2>/dev/null
+ok "an imported call that succeeded in our world stores no result of ours" \
+	test "$(sqlite3 r.db "select count(*) from tool_calls where ok = 1 and result is not null")" = 0
+ok "... one that failed keeps our world's error" sh -c \
+	'sqlite3 r.db "select tool, ok, result is not null from tool_calls where ok = 0" | grep -qx "list_server_files|0|1"'
+ok "... and the study's replies stay in messages" sh -c \
+	'sqlite3 r.db "select content from messages where role = '"'"'tool'"'"'" | grep -qx "some files"'
 
 {
 	# Written on Windows: the line end is no part of the row.
