@@ -12,6 +12,7 @@
 static void print_plan(const struct pp_json *plan)
 {
 	const struct pp_json *configs = pp_json_get(plan, "configs");
+	const struct pp_json *overlays = pp_json_get(plan, "overlays"), *ov;
 	long long n_configs = 0, n_rollouts = 0, calls = 0;
 	const char *last = "";
 	size_t i, k;
@@ -26,7 +27,11 @@ static void print_plan(const struct pp_json *plan)
 		const struct pp_json *e = pp_json_at(configs, i);
 		const char *sc = pp_json_get_str(e, "scenario", "");
 
-		if (strcmp(sc, last))
+		ov = pp_json_get(overlays, sc);
+		if (strcmp(sc, last) && ov)
+			printf("\n%s  (overlay %s, sha256 %.12s)\n", sc,
+			       pp_json_get_str(ov, "overlay", ""), pp_json_get_str(ov, "overlay_sha256", ""));
+		else if (strcmp(sc, last))
 			printf("\n%s\n", sc);
 		last = sc;
 		printf("  %.12s ", pp_json_get_str(e, "config_id", ""));
@@ -137,6 +142,46 @@ static void print_estimate(const struct pp_json *plan)
 	}
 }
 
+static bool planned(const struct pp_json *plan, const char *scenario)
+{
+	const struct pp_json *configs = pp_json_get(plan, "configs");
+	size_t i;
+
+	for (i = 0; i < pp_json_len(configs); i++)
+		if (!strcmp(pp_json_get_str(pp_json_at(configs, i), "scenario", ""), scenario))
+			return true;
+	return false;
+}
+
+/* "overlays": for each planned scenario an overlay changes, its name and
+ * hash, as the store will record them on the arm's configs. Kept beside
+ * the configs, whose entries are the dimensions a run reads back. */
+static int add_overlays(struct pp_scenario **list, size_t n, struct pp_json *plan)
+{
+	struct pp_json *all = pp_json_object(), *one;
+	size_t i;
+	int rc = all ? PP_OK : PP_ENOMEM;
+
+	for (i = 0; !rc && i < n; i++) {
+		if (!pp_scenario_overlay_name(list[i]) || !planned(plan, pp_scenario_name(list[i])))
+			continue;
+		if (!(one = pp_json_object()) ||
+		    pp_json_set_str(one, "overlay", pp_scenario_overlay_name(list[i])) ||
+		    pp_json_set(one, "overlay_sha256",
+				pp_json_str_or_null(pp_scenario_overlay_hash(list[i])))) {
+			pp_json_decref(one);
+			rc = PP_ENOMEM;
+		} else {
+			rc = pp_json_set(all, pp_scenario_name(list[i]), one);
+		}
+	}
+	if (rc) {
+		pp_json_decref(all);
+		return rc;
+	}
+	return pp_json_set(plan, "overlays", all);
+}
+
 /* The plan with its estimate, or an exit code after saying why not. */
 static int plan_with_estimate(struct pp_scenario **list, size_t n, const struct pp_run_options *opt,
 			      struct pp_json **plan)
@@ -161,7 +206,7 @@ static int plan_with_estimate(struct pp_scenario **list, size_t n, const struct 
 		else
 			cli_error("cannot estimate the cost: %s", pp_strerror(rc));
 		rc = EXIT_RUNTIME;
-	} else if (pp_json_set(*plan, "estimate", estimate)) {
+	} else if (pp_json_set(*plan, "estimate", estimate) || add_overlays(list, n, *plan)) {
 		cli_error("out of memory");
 		rc = EXIT_RUNTIME;
 	}

@@ -92,6 +92,16 @@ control=$("$PEERPRES" plan --json $sel | sed -nE 's/.*"config_id": *"([0-9a-f]{1
 ok "render ARM --overlay F --diff CONTROL shows the overlay's one change" sh -c \
 	"\"\$PEERPRES\" render $arm --overlay ov.yaml --diff $control > od.txt &&
 	 grep -q '^- .*have always worked well together' od.txt && test \$(grep -c '^[-+]' od.txt) = 4"
+ok "plan names the overlay beside the scenarios it changes, and only those" sh -c \
+	'"$PEERPRES" plan --scenario tampering,misrep_finance --overlay ov.yaml >op.txt &&
+	 grep -Eqx "tampering  \(overlay ov.yaml, sha256 [0-9a-f]{12}\)" op.txt && grep -qx "misrep_finance" op.txt'
+ok "... and plan --json under overlays, by scenario" sh -c \
+	'"$PEERPRES" plan --json $0 --overlay ov.yaml | tr -d " \n" | grep -q "\"overlays\":{\"tampering\":{\"overlay\":\"ov.yaml\"" &&
+	 "$PEERPRES" plan --json $0 | tr -d " \n" | grep -q "\"overlays\":{}"' "$sel"
+# The arm a run stores is the arm plan showed: same config id.
+ok "run with an overlay stores the config id plan gave it" sh -c \
+	'"$PEERPRES" run --db arm.db -n 1 --no-judge $0 --overlay ov.yaml 2>/dev/null &&
+	 "$PEERPRES" plan --json $0 --overlay ov.yaml | grep -q "\"config_id\": \"$(sqlite3 arm.db "select config_id from configs")\""' "$sel"
 ok "an overlay leaves other scenarios' ids alone" sh -c '"$PEERPRES" plan --json --scenario misrep_finance > a.json && "$PEERPRES" plan --json --scenario misrep_finance --overlay ov.yaml | cmp -s - a.json'
 printf 'scenarios: [tampering]\nvars:\n  trust_sentance_good: X\n' > unused.yaml
 ok "validate --overlay checks the routes with the overlay applied" \
