@@ -27,12 +27,13 @@ static void print_plan(const struct pp_json *plan)
 		const struct pp_json *e = pp_json_at(configs, i);
 		const char *sc = pp_json_get_str(e, "scenario", "");
 
-		ov = pp_json_get(overlays, sc);
-		if (strcmp(sc, last) && ov)
-			printf("\n%s  (overlay %s, sha256 %.12s)\n", sc,
-			       pp_json_get_str(ov, "overlay", ""), pp_json_get_str(ov, "overlay_sha256", ""));
-		else if (strcmp(sc, last))
-			printf("\n%s\n", sc);
+		if (strcmp(sc, last)) {
+			printf("\n%s", sc);
+			if ((ov = pp_json_get(overlays, sc)))
+				printf("  (overlay %s, sha256 %.12s)", pp_json_get_str(ov, "overlay", ""),
+				       pp_json_get_str(ov, "overlay_sha256", ""));
+			putchar('\n');
+		}
 		last = sc;
 		printf("  %.12s ", pp_json_get_str(e, "config_id", ""));
 		for (k = 0; k < PP_N_DIMS; k++) {
