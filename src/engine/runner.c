@@ -265,10 +265,6 @@ static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 		pp_prepared_free(*out);
 		*out = NULL;
 	}
-	if (!rc) {
-		c->res->skipped += (*out)->n_done;
-		c->prog.done += (*out)->n_done;
-	}
 	return rc;
 }
 
@@ -839,6 +835,31 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 	return PP_OK;
 }
 
+/* What the plan already has in the store, counted before the first
+ * rollout starts: the progress and the summary then count the whole
+ * plan, whether or not the run reaches every config (--limit, Ctrl-C, a
+ * budget). Counting each config as it was reached said "5 already
+ * there" of a plan that had 57. */
+static int count_already_stored(struct run_ctx *c)
+{
+	size_t n = (size_t)c->opt->n_rollouts, i, k;
+	bool *done = pp_calloc(n + 1, sizeof(*done));
+	int rc = done ? PP_OK : PP_ENOMEM;
+
+	for (i = 0; !rc && i < pp_json_len(c->configs); i++) {
+		memset(done, 0, n * sizeof(*done));
+		rc = pp_store_done_indexes(c->store, pp_json_get_str(pp_json_at(c->configs, i), "config_id", ""),
+					   n, done);
+		if (rc)
+			pp_diag_set(c->diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
+		for (k = 0; !rc && k < n; k++)
+			c->res->skipped += done[k];
+	}
+	c->prog.done += c->res->skipped;
+	free(done);
+	return rc;
+}
+
 /* --redo-errors: the plan's error rollouts go, before any thread writes,
  * so the loop runs their indexes again like any missing one. */
 static int delete_errors(struct run_ctx *c)
@@ -877,6 +898,8 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	rc = open_run(&c, &plan);
 	if (!rc && opt->redo_errors)
 		rc = delete_errors(&c);
+	if (!rc)
+		rc = count_already_stored(&c);
 	if (!rc && (rc = pp_store_begin_run(store, run_record, &c.run_id)))
 		pp_diag_set(diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(store));
 	if (!rc)

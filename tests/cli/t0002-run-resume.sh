@@ -30,6 +30,13 @@ ok "... and so does its resume, counting what was there" sh -c '
 ok "... and the run that finishes the plan says so" sh -c '
 	"$PEERPRES" run --db p.db -n 2 --scenario tampering --no-judge 2>err &&
 	grep -q "^114/114 rollouts  .* ETA 0 s$" err'
+# What was there is counted over the whole plan, not only the configs a
+# run stopped by --limit (or Ctrl-C) reached.
+ok "a topped-up run under --limit counts all that was there" sh -c '
+	"$PEERPRES" run --db w.db -n 1 --scenario tampering --no-judge 2>/dev/null &&
+	"$PEERPRES" run --db w.db -n 2 --scenario tampering --limit 5 --no-judge 2>err &&
+	grep -q "^done: stored 5 rollouts (57 already there, 0 errors)" err &&
+	grep -q "^62/114 rollouts (--limit 5: 0 to go) " err'
 ok "another model never pools into the same configs" sh -c '
 	"$PEERPRES" run --db a.db -n 3 --scenario exfiltration_deletion --model ref/compliant 2>/dev/null &&
 	test "$(sqlite3 a.db "select count(distinct config_id) from rollouts")" = 38'
