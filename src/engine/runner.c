@@ -78,6 +78,7 @@ struct run_ctx {
 	size_t n_scenarios;
 	const struct pp_json *configs;   /* the plan's entries */
 	size_t next_config;
+	long *stored_at_start;           /* per config: rollouts stored before the run */
 	struct pp_prepared *cur;         /* handing out indexes */
 	struct pp_detector_cache *detectors;   /* the configs' compiled detectors */
 	struct pp_model_caller caller;
@@ -264,6 +265,14 @@ static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 	if (!rc && (rc = store_config(c, *out))) {
 		pp_prepared_free(*out);
 		*out = NULL;
+	}
+	/* Another process writing the same plan may have stored more of
+	 * this config since the run counted it: those are there too. */
+	if (!rc && (*out)->n_done > c->stored_at_start[c->next_config - 1]) {
+		long more = (*out)->n_done - c->stored_at_start[c->next_config - 1];
+
+		c->res->skipped += more;
+		c->prog.done += more;
 	}
 	return rc;
 }
@@ -758,6 +767,7 @@ static void abandon(struct run_ctx *c)
 	while (c->n_slots)
 		slot_free(c, c->slots[c->n_slots - 1]);
 	free(c->slots);
+	free(c->stored_at_start);
 	if (c->cur) {
 		c->cur->current = false;
 		release_config(c->cur);
@@ -846,6 +856,8 @@ static int count_already_stored(struct run_ctx *c)
 	bool *done = pp_calloc(n + 1, sizeof(*done));
 	int rc = done ? PP_OK : PP_ENOMEM;
 
+	if (!rc && !(c->stored_at_start = pp_calloc(pp_json_len(c->configs) + 1, sizeof(long))))
+		rc = PP_ENOMEM;
 	for (i = 0; !rc && i < pp_json_len(c->configs); i++) {
 		memset(done, 0, n * sizeof(*done));
 		rc = pp_store_done_indexes(c->store, pp_json_get_str(pp_json_at(c->configs, i), "config_id", ""),
@@ -853,7 +865,8 @@ static int count_already_stored(struct run_ctx *c)
 		if (rc)
 			pp_diag_set(c->diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
 		for (k = 0; !rc && k < n; k++)
-			c->res->skipped += done[k];
+			c->stored_at_start[i] += done[k];
+		c->res->skipped += c->stored_at_start[i];
 	}
 	c->prog.done += c->res->skipped;
 	free(done);
