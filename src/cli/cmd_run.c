@@ -64,8 +64,8 @@ static void retries_text(char *out, size_t len, const struct pp_run_progress *pr
  * every ten seconds in a log, whether or not a rollout was stored, and
  * one when the last rollout is stored. The rate counts only what this
  * run stored, from its first: on a resume, the rollouts already there
- * are counted in when their config is reached, and would otherwise read
- * as a burst of speed. */
+ * are counted in at the start (and another process's when their config
+ * is reached), and would otherwise read as a burst of speed. */
 static void progress_line(void *arg, const struct pp_run_progress *pr)
 {
 	struct progress *p = arg;

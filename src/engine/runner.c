@@ -250,6 +250,8 @@ static int store_config(struct run_ctx *c, struct pp_prepared *pc)
 	return rc;
 }
 
+static void report_progress(struct run_ctx *c);
+
 static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 {
 	const struct pp_json *e = pp_json_at(c->configs, c->next_config++);
@@ -273,6 +275,7 @@ static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 
 		c->res->skipped += more;
 		c->prog.done += more;
+		report_progress(c);   /* it may be the plan's last */
 	}
 	return rc;
 }

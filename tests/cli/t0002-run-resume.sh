@@ -51,8 +51,29 @@ two_at_once() {
 	"$PEERPRES" run --db t.db -n 4 --scenario tampering --no-judge 2>tb.err || return 1
 	wait $pid || return 1
 	stored=$(cat ta.err tb.err | sed -nE 's/^done: stored ([0-9]+) rollouts.*/\1/p' | awk '{ n += $1 } END { print n }')
-	test "$stored" = 228 && test "$(rollouts t.db)" = 228 && test "$(bad_configs t.db 4)" = 0
+	test "$stored" = 228 && test "$(rollouts t.db)" = 228 && test "$(bad_configs t.db 4)" = 0 &&
+	accounted ta.err 228 && accounted tb.err 228
 }
+# Each run's summary accounts for the whole plan: what it stored, what
+# was there (before it, or stored by the other when it got there), and
+# what the other stored first; and its progress ends at the total.
+accounted() {
+	sed -nE 's/^done: stored ([0-9]+) rollouts \(([0-9]+) already there.*/\1 \2/p; s/^note: ([0-9]+) rollouts were stored first.*/\1/p' "$1" |
+		tr ' ' '\n' | awk -v want="$2" '{ n += $1 } END { exit n != want }' &&
+	grep -q "^$2/$2 rollouts " "$1"
+}
+# The same when a store holds part of the plan: a run that reaches a
+# config after the other stored some of it counts those as there.
+topped_up_at_once() {
+	rm -f u.db*
+	"$PEERPRES" run --db u.db -n 1 --scenario tampering --no-judge 2>/dev/null || return 1
+	"$PEERPRES" run --db u.db -n 3 --scenario tampering --no-judge 2>ua.err &
+	pid=$!
+	"$PEERPRES" run --db u.db -n 3 --scenario tampering --no-judge 2>ub.err || return 1
+	wait $pid || return 1
+	accounted ua.err 171 && accounted ub.err 171 && test "$(rollouts u.db)" = 171
+}
+topped_up_thrice() { topped_up_at_once && topped_up_at_once && topped_up_at_once; }
 three_times() { two_at_once && two_at_once && two_at_once; }
 # Two runs creating one store together: the switch to WAL answered
 # "database is locked" about once in thirty.
@@ -67,6 +88,7 @@ open_together() {
 }
 ok "two runs creating one store at once both open it" open_together
 ok "two runs of one command at once both finish, each rollout stored once" three_times
+ok "two top-up runs at once each account for the whole plan" topped_up_thrice
 # SIGKILL at several points; each restart must end with exact counts.
 N=6
 i=0
