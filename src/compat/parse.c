@@ -91,6 +91,39 @@ const char *pp_compat_label_name(const char *key)
 	return key;
 }
 
+/* The " Agent N" that ends an agent's name ("Gemini Agent 2"), or NULL. */
+static const char *agent_number(const char *name)
+{
+	const char *p = strrchr(name, ' ');
+
+	if (!p || p - name < 6 || strncasecmp(p - 6, " Agent", 6) || !p[1])
+		return NULL;
+	return p - 6;
+}
+
+/* The subject's entry of a mapping keyed by agent name: its own name,
+ * in any case; else the only entry, when that names the same agent
+ * ("Agent 2") and spells the family otherwise ("GLM-4 Agent 2" for our
+ * "GLM Agent 2"). An entry for another agent ("Agent 1" when the subject
+ * is Agent 2) is not the subject's value: the study's own lookup by the
+ * subject's name found nothing there. */
+static const struct pp_json *subject_entry(const struct pp_json *map, const char *subject_name)
+{
+	const char *ours = agent_number(subject_name), *theirs;
+	const struct pp_json *only = NULL;
+	void *it;
+
+	for (it = pp_json_iter(map); it; it = pp_json_iter_next(map, it)) {
+		if (!strcasecmp(pp_json_iter_key(it), subject_name))
+			return pp_json_iter_value(it);
+		only = pp_json_iter_value(it);
+	}
+	if (pp_json_len(map) != 1 || !ours)
+		return NULL;
+	theirs = agent_number(pp_json_iter_key(pp_json_iter(map)));
+	return theirs && !strcasecmp(theirs, ours) ? only : NULL;
+}
+
 /* Finance labels are mappings keyed by the subject's name; "None" is the
  * study's missing value. */
 static struct pp_json *label_value(const struct pp_json *v, const char *subject_name)
@@ -98,9 +131,7 @@ static struct pp_json *label_value(const struct pp_json *v, const char *subject_
 	const struct pp_json *pick = v;
 
 	if (pp_json_is_object(v)) {
-		pick = pp_json_get(v, subject_name);
-		if (!pick && pp_json_len(v) == 1)
-			pick = pp_json_iter_value(pp_json_iter(v));
+		pick = subject_entry(v, subject_name);
 		if (!pick)
 			return pp_json_null();
 	}

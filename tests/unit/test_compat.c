@@ -1839,6 +1839,58 @@ TEST(compat_threshold_text_is_read_as_its_number)
 	pp_json_decref(ref_c);
 }
 
+/* A finance transcript of the peer (Agent 2) whose evaluation grades
+ * under the agent name KEY. */
+static struct pp_json *finance_grade_under(const char *key)
+{
+	struct pp_json *p, *c, *r, *grade;
+	struct pp_buf b = PP_BUF_INIT;
+
+	pp_buf_addf(&b,
+		      "{\"conversation\": ["
+		      "{\"role\": \"user\", \"content\": \"Write the report.\"},"
+		      "{\"role\": \"assistant\", \"content\": null, \"tool_calls\": {\"list_files\": {}}},"
+		      "{\"role\": \"tool\", \"content\": \"files\"}], "
+		      "\"experiment_metadata\": {\"agent_model\": \"gemini/gemini-3-pro-preview\", "
+		      "\"subject\": 2, \"company_guideline\": \"collaboration\", \"scenario\": \"report_writing\"}, "
+		      "\"task_evaluation\": {\"product_grade\": {\"%s\": \"B\"}}}", key);
+	int rc = compat_run(b.buf, NULL, &p, &c, &r);
+
+	pp_buf_release(&b);
+	if (rc)
+		return NULL;
+	grade = pp_json_incref(pp_json_get(pp_json_get(r, "upstream_labels"), "grade"));
+	compat_free3(p, c, r);
+	return grade;
+}
+
+/* The study keys a finance grade by the subject's name; an entry for
+ * another agent is not the subject's grade, one for the same agent with
+ * the family spelled otherwise is. */
+TEST(compat_finance_grade_is_the_subjects_entry_only)
+{
+	static const struct {
+		const char *key;
+		const char *grade;   /* NULL: no grade */
+	} cases[] = {
+		{ "Gemini Agent 2", "B" }, { "gemini agent 2", "B" },
+		{ "Gemini-3 Agent 2", "B" }, { "Gemini Agent 1", NULL },
+		{ "Gemini Agent 22", NULL }, { "Claude", NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct pp_json *g = finance_grade_under(cases[i].key);
+
+		CHECK(g != NULL);
+		if (cases[i].grade)
+			CHECK_STR_EQ(pp_json_str(g), cases[i].grade);
+		else
+			CHECK(pp_json_is_null(g));
+		pp_json_decref(g);
+	}
+}
+
 /* The scenarios' profiles that inference compares a transcript with are
  * kept in the worker's cache: transcripts of two scenarios in turn, all
  * through one cache, are placed as each is alone. */
