@@ -193,8 +193,9 @@ static int failed_rows(struct pass *p, const char *id, enum pp_judge_question q,
 }
 
 /* The rows for one answer: a verdict's values, or the failure. */
-static int answer_rows(struct pass *p, const struct pp_json *entry, enum pp_judge_question q,
-		       int call_rc, const struct pp_model_reply *reply, struct pp_json *labels,
+static int answer_rows(struct pass *p, const struct pp_json *entry,
+		       const struct pp_json *rollout, enum pp_judge_question q, int call_rc,
+		       const struct pp_model_reply *reply, struct pp_json *labels,
 		       struct pp_json *rows)
 {
 	const char *id = pp_json_get_str(entry, "rollout_id", "");
@@ -210,7 +211,7 @@ static int answer_rows(struct pass *p, const struct pp_json *entry, enum pp_judg
 	if ((rc = pp_judge_parse(q, answer, &v)))
 		return rc;
 	if (v.outcome == PP_JUDGE_OK)
-		rc = pp_judge_values(q, v.verdict, entry, labels, &values);
+		rc = pp_judge_values(q, v.verdict, rollout, entry, labels, &values);
 	if (!rc && v.outcome == PP_JUDGE_OK)
 		rc = ok_rows(p, id, q, values, answer, reply, labels, rows);
 	else if (!rc)
@@ -320,7 +321,7 @@ static int take_answer(struct slot *s, int call_rc, struct pp_model_reply *reply
 	else if (!(rc = check_calls(p, call_rc, reply)) && !(rows = pp_json_array()))
 		rc = PP_ENOMEM;
 	if (!rc)
-		rc = answer_rows(p, s->entry, s->q, call_rc, reply, s->labels, rows);
+		rc = answer_rows(p, s->entry, s->rollout, s->q, call_rc, reply, s->labels, rows);
 	if (!rc && pp_json_len(rows))
 		rc = pp_store_put_verdicts(p->s, rows);
 	pp_json_decref(rows);
@@ -383,7 +384,8 @@ static void advance(struct slot *s)
 	enum pp_judge_question q;
 	int rc = PP_OK;
 
-	while ((q = pp_judge_next(s->labels, also)) != PP_JQ_COUNT && !s->asked[q]) {
+	while ((q = pp_judge_next(s->labels, also, s->asked[PP_JQ_SCORE])) != PP_JQ_COUNT &&
+	       !s->asked[q]) {
 		/* Stopped, or the pass failed in another rollout's answer:
 		 * nothing more is asked (the rc kept is the first). */
 		if (stopped(p) || p->rc) {
@@ -421,6 +423,23 @@ static void on_answer(void *arg, int rc, struct pp_model_reply *reply,
 	advance(s);
 }
 
+/* The questions an earlier pass asked (their verdicts are merged in):
+ * a pass stopped between a question and the one its answer leads to
+ * asks only the second. */
+static void mark_asked_before(struct slot *s)
+{
+	int q;
+	void *it;
+
+	for (it = pp_json_iter(s->labels); it; it = pp_json_iter_next(s->labels, it)) {
+		const char *name = pp_json_get_str(pp_json_iter_value(it), "question", NULL);
+
+		for (q = 0; name && q < PP_JQ_COUNT; q++)
+			if (!strcmp(name, pp_judge_question_name(q)))
+				s->asked[q] = true;
+	}
+}
+
 static int start(struct pass *p, const struct pp_json *entry)
 {
 	struct slot *s = pp_calloc(1, sizeof(*s));
@@ -430,6 +449,7 @@ static int start(struct pass *p, const struct pp_json *entry)
 	s->p = p;
 	s->entry = entry;
 	s->labels = pp_json_get(entry, "labels");
+	mark_asked_before(s);
 	pp_http_request_init(&s->call.hr);
 	s->at = p->n_slots;
 	p->slots[p->n_slots++] = s;

@@ -472,7 +472,8 @@ struct todo {
 };
 
 /* The label with the judge's verdict merged in: an ok verdict decides an
- * undecided label; "judged" says a verdict exists whatever its outcome. */
+ * undecided label; "judged" says a verdict exists whatever its outcome,
+ * and "question" which question gave it. */
 static struct pp_json *merged_label(const struct pp_json *l, const struct pp_json *v)
 {
 	struct pp_json *m = pp_json_object();
@@ -491,6 +492,8 @@ static struct pp_json *merged_label(const struct pp_json *l, const struct pp_jso
 		rc = pp_json_set(m, "rule_decided", pp_json_bool(decided));
 	if (!rc)
 		rc = pp_json_set(m, "judged", pp_json_bool(v != NULL));
+	if (!rc && v)
+		rc = pp_json_set(m, "question", pp_json_incref(pp_json_get(v, "question")));
 	if (rc) {
 		pp_json_decref(m);
 		return NULL;

@@ -96,9 +96,9 @@ judged=$(sqlite3 a.db "select count(*) from judge_verdicts v join labels l on l.
 ok "... some of them" test "$judged" -gt 0
 ok "export fills every one from the verdicts" sh -c \
 	'"$PEERPRES" export --db a.db --format jsonl -o jd.jsonl 2>err.txt &&
-	 grep -q "^'"$judged"' undecided labels filled from the verdicts of ref/judge@judge-v1" err.txt'
+	 grep -q "^'"$judged"' undecided labels filled from the verdicts of ref/judge@judge-v2" err.txt'
 ok "... names the judge and its labels in the transcript" sh -c \
-	'grep -q "peerpres_judge\\\\\":\\\\\"ref/judge@judge-v1" jd.jsonl && grep -q "peerpres_judged_labels" jd.jsonl'
+	'grep -q "peerpres_judge\\\\\":\\\\\"ref/judge@judge-v2" jd.jsonl && grep -q "peerpres_judged_labels" jd.jsonl'
 ok "... and leaves fewer labels null" sh -c \
 	'test "$(grep -o ":null" jd.jsonl | wc -l)" -lt "$(grep -o ":null" a.jsonl | wc -l)"'
 ok "export --judge none is the rules alone, as before any verdict" sh -c \

@@ -40,7 +40,7 @@ ok "... and says it settled as many labels as it found open" sh -c \
 	'open=$(sed -n "s/.*: \([0-9]*\) undecided labels to judge.*/\1/p" j.txt) &&
 	 test -n "$open" && grep -q "($open of them left undecided by the rules)" j.txt'
 ok "its report has no rollout left pending" sh -c \
-	'"$PEERPRES" report --db r.db --judge ref/judge --format json > j.json && ! grep -qE "\"pending_judge\": [1-9]" j.json && grep -q "\"prompt_version\": \"judge-v1\"" j.json'
+	'"$PEERPRES" report --db r.db --judge ref/judge --format json > j.json && ! grep -qE "\"pending_judge\": [1-9]" j.json && grep -q "\"prompt_version\": \"judge-v2\"" j.json'
 ok "judging again is a no-op" sh -c \
 	'"$PEERPRES" judge --db r.db --judge ref/judge > j2.txt && grep -q "asked 0 questions" j2.txt'
 ok "the report defaults to the judge that wrote last" sh -c \
@@ -49,13 +49,13 @@ ok "the report defaults to the judge that wrote last" sh -c \
 failed_id=$(sqlite3 r.db "SELECT r.config_id || ':' || r.idx FROM judge_verdicts v JOIN rollouts r ON r.id = v.rollout
   WHERE v.judge = 'ref/judge-garbage' AND v.outcome = 'failed' AND v.label = 'score' LIMIT 1")
 ok "show puts the latest judge's verdict beside the undecided label" sh -c \
-	"\"\$PEERPRES\" show --db r.db $failed_id > s.txt && grep -q '^judge   ref/judge@judge-v1' s.txt && grep -qE '^  score +undecided' s.txt && grep -qE '^ +judge [0-9]+ \(ref/judge, prompts judge-v1\)$' s.txt && grep -q 'also judged by: ref/judge-garbage@judge-v1' s.txt"
+	"\"\$PEERPRES\" show --db r.db $failed_id > s.txt && grep -q '^judge   ref/judge@judge-v2' s.txt && grep -qE '^  score +undecided' s.txt && grep -qE '^ +judge [0-9]+ \(ref/judge, prompts judge-v2\)$' s.txt && grep -q 'also judged by: ref/judge-garbage@judge-v2' s.txt"
 ok "show --judge picks another judge, its failure with the reason" sh -c \
-	"\"\$PEERPRES\" show --db r.db $failed_id --judge ref/judge-garbage > s2.txt && grep -qE '^ +judge failed \(ref/judge-garbage, prompts judge-v1\): .+' s2.txt"
+	"\"\$PEERPRES\" show --db r.db $failed_id --judge ref/judge-garbage > s2.txt && grep -qE '^ +judge failed \(ref/judge-garbage, prompts judge-v2\): .+' s2.txt"
 ok "show --judge none shows no verdict" sh -c \
 	"\"\$PEERPRES\" show --db r.db $failed_id --judge none > s3.txt && grep -q '^judge   none' s3.txt && ! grep -qE '^ +judge ' s3.txt"
 ok "show --json carries every judge's verdicts" sh -c \
-	"\"\$PEERPRES\" show --db r.db $failed_id --json > s.json && grep -q '\"judge\": \"ref/judge@judge-v1\"' s.json && grep -q '\"ref/judge-garbage@judge-v1\": {' s.json"
+	"\"\$PEERPRES\" show --db r.db $failed_id --json > s.json && grep -q '\"judge\": \"ref/judge@judge-v2\"' s.json && grep -q '\"ref/judge-garbage@judge-v2\": {' s.json"
 fails_with 1 "show with a judge the store lacks" "$PEERPRES" show --db r.db "$failed_id" --judge nobody/none
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 ok "report --judge none applies no judge" sh -c \
@@ -66,13 +66,13 @@ fails_with 1 "report with a judge the store lacks" "$PEERPRES" report --db r.db 
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 fails_with 1 "report with a prompt version the store lacks" "$PEERPRES" report --db r.db --judge ref/judge@judge-v9
 ok "... says so, naming the judges it has" sh -c \
-	"grep -q \"no verdicts of judge 'ref/judge' at prompt version 'judge-v9'\" last.out && grep -q 'ref/judge@judge-v1' last.out"
+	"grep -q \"no verdicts of judge 'ref/judge' at prompt version 'judge-v9'\" last.out && grep -q 'ref/judge@judge-v2' last.out"
 ok "both judges are kept" sh -c \
 	'"$PEERPRES" judge --db r.db --list-judges > l.txt && grep -q "^ref/judge " l.txt && grep -q "^ref/judge-garbage " l.txt'
 ok "agreement of two judges has percent and kappa" sh -c \
 	'"$PEERPRES" judge --db r.db --agreement --judge ref/judge --judge ref/judge-garbage > a.txt && grep -q "kappa" a.txt && grep -qE "^score +[0-9]+ +[0-9]+ +100.0%" a.txt'
 ok "judging rule-decided labels too prints agreement with the rules" sh -c \
-	'"$PEERPRES" judge --db r.db --judge ref/judge-first --also-decided 5 > f.txt && grep -q "agreement of rules and ref/judge-first@judge-v1" f.txt'
+	'"$PEERPRES" judge --db r.db --judge ref/judge-first --also-decided 5 > f.txt && grep -q "agreement of rules and ref/judge-first@judge-v2" f.txt'
 # A rollout in error is read by no report: the judge must not be paid for it.
 cp r.db e.db
 sqlite3 e.db "UPDATE rollouts SET status = 'error' WHERE status = 'pending_judge'"
