@@ -35,6 +35,11 @@ int pp_json_load_file(const char *path, struct pp_json **out, char *err,
 #define PP_JSON_COMPACT   0x1
 #define PP_JSON_SORT_KEYS 0x2
 #define PP_JSON_PRETTY    0x4
+/* Reals in the fewest digits that read back as the same double (79.15,
+ * not %.17g's 79.150000000000006): for what people read and the store
+ * keeps, never for what is hashed or sent (ids, cache keys and requests
+ * keep %.17g, so stored ids and cached answers stay valid). */
+#define PP_JSON_SHORT_REALS 0x8
 int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b);
 /* Returns a new compact, key-sorted string (canonical form for hashing),
  * or NULL on allocation failure. Caller frees. */

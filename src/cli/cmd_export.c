@@ -80,7 +80,7 @@ static int write_file(const char *path, const struct pp_json *v)
 {
 	struct pp_buf b = PP_BUF_INIT;
 	FILE *f;
-	int rc = pp_json_dump(v, PP_JSON_PRETTY, &b);
+	int rc = pp_json_dump(v, PP_JSON_PRETTY | PP_JSON_SHORT_REALS, &b);
 
 	if (rc)
 		return rc;
@@ -161,7 +161,8 @@ static int one(struct export_ctx *x, const struct pp_json *config, const struct 
 			rc = write_file(b.buf, tr);
 	} else if (!rc) {
 		rc = pp_compat_export_row(tr, rollout, x->fmt == FMT_JSONL, &row);
-		if (!rc && x->fmt == FMT_JSONL && !(rc = pp_json_dump(row, PP_JSON_COMPACT, &b)))
+		if (!rc && x->fmt == FMT_JSONL &&
+		    !(rc = pp_json_dump(row, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &b)))
 			rc = pp_buf_addc(&b, '\n');
 		else if (!rc && x->fmt == FMT_CSV)
 			rc = pp_compat_export_csv(row, &b);

@@ -147,7 +147,7 @@ static int json_line(const struct pp_json *source, const struct pp_json *config,
 	if (!rc)
 		rc = pp_json_set(o, "why_not", pp_json_deep_copy(pp_json_get(replay, "why_not")));
 	if (!rc)
-		rc = pp_json_dump(o, PP_JSON_COMPACT, out);
+		rc = pp_json_dump(o, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, out);
 	if (!rc)
 		rc = pp_buf_addc(out, '\n');
 	pp_json_decref(o);

@@ -610,7 +610,8 @@ int pp_compat_export_row(const struct pp_json *transcript, const struct pp_json 
 		rc = set_copy(row, "total_input_tokens", pp_json_get(us, "total_input_tokens"));
 	if (!rc)
 		rc = set_copy(row, "total_output_tokens", pp_json_get(us, "total_output_tokens"));
-	if (!rc && with_json && !(rc = pp_json_dump(transcript, PP_JSON_COMPACT, &b)))
+	if (!rc && with_json &&
+	    !(rc = pp_json_dump(transcript, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &b)))
 		rc = pp_json_set(row, "transcript_json", pp_json_stringn(b.buf, b.len));
 	for (i = FIRST_OWN_COLUMN; !rc && i < N_COLUMNS; i++)
 		rc = set_copy(row, columns[i], pp_json_get(meta, columns[i]));
@@ -648,7 +649,7 @@ static int csv_value(struct pp_buf *b, const struct pp_json *v)
 		return PP_OK;
 	if (pp_json_is_string(v))
 		return csv_field(b, pp_json_str(v), strlen(pp_json_str(v)));
-	rc = pp_json_dump(v, PP_JSON_COMPACT, &t);
+	rc = pp_json_dump(v, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &t);
 	if (!rc)
 		rc = csv_field(b, t.buf, t.len);
 	pp_buf_release(&t);

@@ -90,8 +90,10 @@ static int dump_cb(const char *s, size_t n, void *data)
  * them): the same escapes (\uXXXX in upper case for other control
  * characters, '/' and non-ASCII as is), reals as "%.17g" with ".0" added
  * to integral values and the exponent's '+' and leading zeros dropped.
+ * With PP_JSON_SHORT_REALS a real takes the fewest digits (15 to 17) that
+ * read back as the same double, in the same form.
  */
-static int fast_value(const json_t *v, struct pp_buf *b);
+static int fast_value(const json_t *v, bool short_reals, struct pp_buf *b);
 
 /* The end of the run of s that needs no escape: non-ASCII bytes are
  * written as they are. */
@@ -148,13 +150,20 @@ static int fast_integer(long long v, struct pp_buf *b)
 	return pp_buf_add(b, p, (size_t)(end - p));
 }
 
-static int fast_real(double d, struct pp_buf *b)
+/* d as "%.17g" writes it, or with the fewest digits that read back as
+ * d; then ".0" on an integral value and the exponent trimmed. */
+static int real_text(double d, bool short_reals, char t[64])
 {
-	char t[64], *e;
-	int n = snprintf(t, sizeof(t) - 3, "%.17g", d);
+	int n = 0, digits = short_reals ? 15 : 17;
+	char *e;
 
-	if (n < 0 || (size_t)n >= sizeof(t) - 3)
-		return PP_EINVAL;
+	for (; digits <= 17; digits++) {
+		n = snprintf(t, 61, "%.*g", digits, d);
+		if (n < 0 || n >= 61)
+			return PP_EINVAL;
+		if (digits == 17 || strtod(t, NULL) == d)
+			break;
+	}
 	if (!strchr(t, '.') && !strchr(t, 'e') && !strchr(t, 'n') && !strchr(t, 'i'))
 		memcpy(t + n, ".0", 3);
 	if ((e = strchr(t, 'e'))) {
@@ -168,10 +177,74 @@ static int fast_real(double d, struct pp_buf *b)
 			src++;
 		memmove(d0, src, strlen(src) + 1);
 	}
-	return pp_buf_adds(b, t);
+	return PP_OK;
 }
 
-static int fast_object(const json_t *v, struct pp_buf *b)
+static int fast_real(double d, bool short_reals, struct pp_buf *b)
+{
+	char t[64];
+	int rc = real_text(d, short_reals, t);
+
+	return rc ? rc : pp_buf_adds(b, t);
+}
+
+/* Rewrites the reals of the JSON text b holds from `from` on in their
+ * fewest digits (jansson writes them with one precision for all). A
+ * number is a real when it has a '.' or an exponent; strings are
+ * skipped. */
+static int shorten_reals(struct pp_buf *b, size_t from)
+{
+	struct pp_buf out = PP_BUF_INIT;
+	const char *p = b->buf + from, *end = b->buf + b->len, *run = p;
+	bool in_string = false;
+	char t[64], num[64];
+	int rc = PP_OK;
+
+	while (!rc && p < end) {
+		size_t n;
+
+		if (in_string) {
+			if (*p == '\\')
+				p++;
+			else if (*p == '"')
+				in_string = false;
+			p++;
+			continue;
+		}
+		if (*p == '"') {
+			in_string = true;
+			p++;
+			continue;
+		}
+		if (*p != '-' && (*p < '0' || *p > '9')) {
+			p++;
+			continue;
+		}
+		n = strspn(p, "0123456789+-.eE");
+		if (n < sizeof(num) && (memchr(p, '.', n) || memchr(p, 'e', n) || memchr(p, 'E', n))) {
+			memcpy(num, p, n);
+			num[n] = '\0';
+			rc = real_text(strtod(num, NULL), true, t);
+			if (!rc)
+				rc = pp_buf_add(&out, run, (size_t)(p - run));
+			if (!rc)
+				rc = pp_buf_adds(&out, t);
+			run = p + n;
+		}
+		p += n;
+	}
+	if (!rc)
+		rc = pp_buf_add(&out, run, (size_t)(end - run));
+	if (!rc) {
+		b->len = from;
+		b->buf[from] = '\0';
+		rc = pp_buf_add(b, out.buf ? out.buf : "", out.len);
+	}
+	pp_buf_release(&out);
+	return rc == PP_EINVAL ? PP_ENOMEM : rc;
+}
+
+static int fast_object(const json_t *v, bool short_reals, struct pp_buf *b)
 {
 	void *it = json_object_iter((json_t *)v);
 	int rc = pp_buf_add(b, "{", 1);
@@ -187,12 +260,12 @@ static int fast_object(const json_t *v, struct pp_buf *b)
 		if (!rc)
 			rc = pp_buf_add(b, ":", 1);
 		if (!rc)
-			rc = fast_value(json_object_iter_value(it), b);
+			rc = fast_value(json_object_iter_value(it), short_reals, b);
 	}
 	return rc ? rc : pp_buf_add(b, "}", 1);
 }
 
-static int fast_array(const json_t *v, struct pp_buf *b)
+static int fast_array(const json_t *v, bool short_reals, struct pp_buf *b)
 {
 	size_t i, n = json_array_size(v);
 	int rc = pp_buf_add(b, "[", 1);
@@ -201,24 +274,24 @@ static int fast_array(const json_t *v, struct pp_buf *b)
 		if (i)
 			rc = pp_buf_add(b, ",", 1);
 		if (!rc)
-			rc = fast_value(json_array_get(v, i), b);
+			rc = fast_value(json_array_get(v, i), short_reals, b);
 	}
 	return rc ? rc : pp_buf_add(b, "]", 1);
 }
 
-static int fast_value(const json_t *v, struct pp_buf *b)
+static int fast_value(const json_t *v, bool short_reals, struct pp_buf *b)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		return fast_object(v, b);
+		return fast_object(v, short_reals, b);
 	case JSON_ARRAY:
-		return fast_array(v, b);
+		return fast_array(v, short_reals, b);
 	case JSON_STRING:
 		return fast_string(json_string_value(v), json_string_length(v), b);
 	case JSON_INTEGER:
 		return fast_integer(json_integer_value(v), b);
 	case JSON_REAL:
-		return fast_real(json_real_value(v), b);
+		return fast_real(json_real_value(v), short_reals, b);
 	case JSON_TRUE:
 		return pp_buf_adds(b, "true");
 	case JSON_FALSE:
@@ -231,7 +304,7 @@ static int fast_value(const json_t *v, struct pp_buf *b)
 
 int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b)
 {
-	size_t f = JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
+	size_t f = JSON_ENCODE_ANY | JSON_REAL_PRECISION(17), mark;
 
 	use_our_allocator();
 	if (flags & PP_JSON_COMPACT)
@@ -242,9 +315,9 @@ int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b)
 		f |= JSON_INDENT(2);
 	if (!v)
 		return pp_buf_adds(b, "null");
-	if (flags == PP_JSON_COMPACT) {
-		size_t mark = b->len;
-		int rc = fast_value(J(v), b);
+	mark = b->len;
+	if ((flags & ~PP_JSON_SHORT_REALS) == PP_JSON_COMPACT) {
+		int rc = fast_value(J(v), flags & PP_JSON_SHORT_REALS, b);
 
 		if (rc) {   /* as jansson: nothing half-written */
 			b->len = mark;
@@ -252,7 +325,9 @@ int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b)
 		}
 		return rc == PP_EINVAL ? PP_ENOMEM : rc;
 	}
-	return json_dump_callback(J(v), dump_cb, b, f) ? PP_ENOMEM : PP_OK;
+	if (json_dump_callback(J(v), dump_cb, b, f))
+		return PP_ENOMEM;
+	return flags & PP_JSON_SHORT_REALS ? shorten_reals(b, mark) : PP_OK;
 }
 
 char *pp_json_canonical(const struct pp_json *v)

@@ -97,7 +97,7 @@ static int header(struct pp_buf *b, const struct pp_json *report)
 static int json_block(struct pp_buf *b, const char *id, const struct pp_json *v)
 {
 	struct pp_buf tmp = PP_BUF_INIT;
-	int rc = pp_json_dump(v, PP_JSON_COMPACT, &tmp);
+	int rc = pp_json_dump(v, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &tmp);
 
 	if (!rc)
 		rc = pp_buf_addf(b, "<script type=\"application/json\" id=\"%s\">", id);

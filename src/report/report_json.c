@@ -10,7 +10,7 @@ static int write_json(const struct pp_json *report, FILE *f)
 	struct pp_buf b = PP_BUF_INIT;
 	int rc;
 
-	rc = pp_json_dump(report, PP_JSON_PRETTY | PP_JSON_SORT_KEYS, &b);
+	rc = pp_json_dump(report, PP_JSON_PRETTY | PP_JSON_SORT_KEYS | PP_JSON_SHORT_REALS, &b);
 	if (!rc)
 		rc = pp_buf_addc(&b, '\n');
 	if (!rc && fwrite(b.buf, 1, b.len, f) != b.len)

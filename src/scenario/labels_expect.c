@@ -92,7 +92,7 @@ int pp_lbl_value_text(struct pp_buf *b, const struct pp_json *v)
 		return pp_buf_adds(b, "(absent)");
 	if (pp_json_is_string(v))
 		return pp_lbl_clean(b, pp_json_str(v), strlen(pp_json_str(v)), 200);
-	rc = pp_json_dump(v, PP_JSON_COMPACT, &tmp);
+	rc = pp_json_dump(v, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &tmp);
 	if (!rc)
 		rc = pp_lbl_clean(b, tmp.buf, tmp.len, 200);
 	pp_buf_release(&tmp);

@@ -291,7 +291,7 @@ int pp_store_bind_json(struct pp_store *s, sqlite3_stmt *st, int i,
 	if (!v)
 		return bind_rc(s, sqlite3_bind_null(st, i));
 	pp_buf_reset(&s->scratch);
-	rc = pp_json_dump(v, PP_JSON_COMPACT, &s->scratch);
+	rc = pp_json_dump(v, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &s->scratch);
 	if (rc)
 		return pp_store_fail(s, rc, "encoding JSON: %s", pp_strerror(rc));
 	return bind_rc(s, sqlite3_bind_text64(st, i, s->scratch.buf,

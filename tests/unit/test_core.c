@@ -1,4 +1,5 @@
 /* Unit tests of src/core: buffers, JSON, YAML, hashes, RNG. */
+#include <math.h>
 #include <stdlib.h>
 
 #include <peerpres/buf.h>
@@ -219,6 +220,80 @@ static void check_same_as_jansson(const char *text, size_t len)
 	pp_buf_release(&b);
 	pp_json_decref(v);
 	pp_json_decref(sorted);
+}
+
+/* The text of the one-value JSON text `text` dumped with flags. */
+static char *dumped(const char *text, int flags)
+{
+	struct pp_json *v = NULL;
+	struct pp_buf b = PP_BUF_INIT;
+
+	if (pp_json_parse(text, strlen(text), &v, NULL, 0) || pp_json_dump(v, flags, &b)) {
+		pp_json_decref(v);
+		pp_buf_release(&b);
+		return NULL;
+	}
+	pp_json_decref(v);
+	return pp_buf_detach(&b, NULL);
+}
+
+/* What people read and the store keeps writes a real in its fewest
+ * digits that read back the same; ids and requests keep %.17g. */
+TEST(json_short_reals_take_the_fewest_digits_that_read_back)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "79.15", "79.15" }, { "0.30000000000000004", "0.30000000000000004" },
+		{ "5.0", "5.0" }, { "-0.0", "-0.0" }, { "1e16", "1e16" }, { "1.5e-7", "1.5e-7" },
+		{ "123456789012345.6", "123456789012345.6" }, { "2.5e-300", "2.5e-300" },
+		{ "42", "42" },
+	};
+	static const int flags[] = {
+		PP_JSON_COMPACT | PP_JSON_SHORT_REALS, PP_JSON_PRETTY | PP_JSON_SHORT_REALS,
+		PP_JSON_COMPACT | PP_JSON_SORT_KEYS | PP_JSON_SHORT_REALS,
+	};
+	struct pp_rng rng;
+	char *t, text[64];
+	size_t i, k;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+			t = dumped(cases[i].in, flags[k]);
+			CHECK_STR_EQ(t ? t : "(failed)", cases[i].out);
+			free(t);
+		}
+	/* Without the flag: %.17g, as jansson. */
+	t = dumped("79.15", PP_JSON_COMPACT);
+	CHECK_STR_EQ(t ? t : "", "79.150000000000006");
+	free(t);
+	/* Every path rewrites numbers only, never a string's text. */
+	for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		t = dumped("{\"b\":[79.15,\"at 79.150000000000006 -1.10\",3],\"a\":-1.1e-3}", flags[k]);
+		CHECK(t && strstr(t, "79.15,") && strstr(t, "\"at 79.150000000000006 -1.10\"") &&
+		      strstr(t, "-0.0011") && !strstr(t, "0.00110") && !strstr(t, "79.150000000000006,"));
+		free(t);
+	}
+	/* Any double reads back as itself, in no more characters. */
+	pp_rng_seed(&rng, 7);
+	for (i = 0; i < 20000; i++) {
+		uint64_t bits = pp_rng_next(&rng);
+		double d, back;
+		char *full;
+
+		memcpy(&d, &bits, sizeof(d));
+		if (!isfinite(d))
+			continue;
+		snprintf(text, sizeof(text), "%.17g", d);
+		t = dumped(text, PP_JSON_COMPACT | PP_JSON_SHORT_REALS);
+		full = dumped(text, PP_JSON_COMPACT);
+		CHECK(t && full);
+		if (!t || !full)
+			break;
+		back = strtod(t, NULL);
+		CHECK(memcmp(&back, &d, sizeof(d)) == 0 || (back == 0 && d == 0));
+		CHECK(strlen(t) <= strlen(full));
+		free(t);
+		free(full);
+	}
 }
 
 TEST(json_compact_dump_matches_jansson_byte_for_byte)
