@@ -8,6 +8,7 @@
  * gathered, per file, into one line with a count and one example config,
  * so the cause is what the user sees.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <peerpres/labels.h>
@@ -118,8 +119,27 @@ static int check_config(const struct pp_scenario *s, const struct pp_json *dims,
 	return rc;
 }
 
-static int validate_file(const char *path, const struct cli *c, long *n_configs,
-			 long *n_routes, long *n_bad, bool *skipped)
+/* Applies the overlays to s; touched[i] is set when overlay i changed
+ * it (its name then joins the scenario's overlay name). */
+static int apply_overlays(struct pp_scenario *s, const struct cli *c, bool *touched,
+			  struct pp_diag *diag)
+{
+	size_t i;
+	int rc = PP_OK;
+
+	for (i = 0; !rc && i < c->n_overlays; i++) {
+		const char *before = pp_scenario_overlay_name(s);
+		size_t len = before ? strlen(before) : 0;
+
+		rc = pp_scenario_overlay(s, c->overlays[i], diag);
+		if (!rc && pp_scenario_overlay_name(s) && strlen(pp_scenario_overlay_name(s)) != len)
+			touched[i] = true;
+	}
+	return rc;
+}
+
+static int validate_file(const char *path, const struct cli *c, bool *touched,
+			 long *n_configs, long *n_routes, long *n_bad, bool *skipped)
 {
 	struct pp_scenario *s = NULL;
 	struct pp_json *configs = pp_json_array(), *groups = pp_json_array();
@@ -141,10 +161,10 @@ static int validate_file(const char *path, const struct cli *c, long *n_configs,
 		goto out;
 	}
 	/* An arm's overlay is checked with the routes it could break. */
-	for (i = 0; !rc && i < c->n_overlays; i++)
-		rc = pp_scenario_overlay(s, c->overlays[i], &diag);
+	if (!rc)
+		rc = apply_overlays(s, c, touched, &diag);
 	if (rc)
-		cli_diag(&diag);
+		cli_diag(&diag);   /* the load's error or the overlay's */
 	/* Every scratchpad mode and every extension: nothing goes unchecked. */
 	if (!rc && (rc = pp_scenario_expand_whole(s, configs, &diag)))
 		cli_diag(&diag);
@@ -177,22 +197,43 @@ static bool overlays_fail(const struct cli *c)
 	return true;
 }
 
+/* An overlay that changed none of the files given was checked only for
+ * what needs no render: its templates and routes were not. */
+static size_t note_untouched(const struct cli *c, const bool *touched)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n_overlays; i++) {
+		if (touched[i])
+			continue;
+		fprintf(stderr, "peerpres: note: %s changes none of the scenario files given, so "
+			"the templates and routes it changes were not checked; give the files of "
+			"the scenarios it names\n", c->overlays[i]);
+		n++;
+	}
+	return n;
+}
+
 int cmd_validate(struct cli *c)
 {
 	long n_configs = 0, n_routes = 0, n_bad = 0, n_files_bad = 0;
-	bool overlay_bad;
-	size_t i;
+	bool overlay_bad, *touched;
+	size_t i, n_untouched;
 
 	if (!c->n_args) {
 		cli_error("validate needs scenario files; see 'peerpres validate --help'");
 		return EXIT_USAGE;
+	}
+	if (!(touched = calloc(c->n_overlays + 1, sizeof(*touched)))) {
+		cli_error("out of memory");
+		return EXIT_RUNTIME;
 	}
 	overlay_bad = overlays_fail(c);
 	for (i = 0; i < c->n_args; i++) {
 		long before = n_bad;
 		bool skipped = false;
 
-		if (validate_file(c->args[i], c, &n_configs, &n_routes, &n_bad, &skipped) ||
+		if (validate_file(c->args[i], c, touched, &n_configs, &n_routes, &n_bad, &skipped) ||
 		    n_bad > before) {
 			n_files_bad++;
 			fprintf(stderr, "%s: FAILED\n", c->args[i]);
@@ -210,6 +251,10 @@ int cmd_validate(struct cli *c)
 		printf("; %ld of %zu files FAILED", n_files_bad, c->n_args);
 	if (overlay_bad)
 		printf("; the overlay FAILED");
+	n_untouched = overlay_bad ? 0 : note_untouched(c, touched);
+	if (n_untouched)
+		printf("; %zu overlay(s) changed none of these files", n_untouched);
 	putchar('\n');
+	free(touched);
 	return n_files_bad || overlay_bad ? EXIT_RUNTIME : 0;
 }

@@ -110,6 +110,13 @@ printf 'scenarios: [tampering]\nvars:\n  trust_sentence_good: >-\n    {{no_such_
 fails_with 1 "... and fails on what the overlay breaks" \
 	"$PEERPRES" validate "$ROOT"/scenarios/tampering.yaml --overlay badtpl.yaml
 ok "... naming the overlay's line" grep -q "badtpl.yaml:3:.*unknown template variable 'no_such_var'" last.out
+# Given only files the overlay does not change, nothing of it is rendered:
+# validate says so instead of a bare "ok".
+ok "validate notes an overlay that changes none of the files given" sh -c \
+	'"$PEERPRES" validate "$0"/scenarios/misrep_evaluation.yaml --overlay badtpl.yaml >nt.out 2>nt.err &&
+	 grep -q "^peerpres: note: badtpl.yaml changes none of the scenario files given" nt.err &&
+	 grep -q "; 1 overlay(s) changed none of these files\$" nt.out &&
+	 "$PEERPRES" validate "$0"/scenarios/tampering.yaml --overlay ov.yaml 2>nt2.err >/dev/null && ! grep -q note nt2.err' "$ROOT"
 fails_with 1 "an overlay var no template uses is an error" "$PEERPRES" plan --overlay unused.yaml
 ok "... naming it at its line" grep -q "unused.yaml:3:3: var 'trust_sentance_good' is not used" last.out
 fails_with 1 "validate finds it too, given one scenario file" \
