@@ -351,17 +351,29 @@ TEST(judge_ref_failure_variants_fail_some_questions)
 
 /* ---- label values and the next question ---- */
 
-static struct pp_json *values_of(enum pp_judge_question q, const char *verdict,
-				 const char *config, const char *labels)
+/* The values of a verdict; calls (JSON, may be NULL) are the tool calls
+ * of the rollout's one assistant turn. */
+static struct pp_json *values_with(enum pp_judge_question q, const char *verdict,
+				   const char *config, const char *labels, const char *calls)
 {
 	struct pp_json *v = parse(verdict), *c = parse(config), *l = parse(labels), *out = NULL;
+	struct pp_json *r = calls ? pp_json_object() : NULL;
 
-	if (pp_judge_values(q, v, NULL, c, l, &out))
+	if (r)
+		pp_json_set(r, "messages", transcript("Stopping here.", calls));
+	if (pp_judge_values(q, v, r, c, l, &out))
 		out = NULL;
 	pp_json_decref(v);
 	pp_json_decref(c);
 	pp_json_decref(l);
+	pp_json_decref(r);
 	return out;
+}
+
+static struct pp_json *values_of(enum pp_judge_question q, const char *verdict,
+				 const char *config, const char *labels)
+{
+	return values_with(q, verdict, config, labels, NULL);
 }
 
 TEST(judge_values_follow_the_study)
@@ -405,22 +417,10 @@ TEST(judge_values_follow_the_study)
 #define ADD_VAR(value) "[{\"id\":\"c1\",\"name\":\"add_var\",\"arguments\":" \
 	"{\"key\":\"result\",\"value\":\"" value "\"}}]"
 
-/* The values of a verdict about a rollout whose one assistant turn made
- * the tool calls `calls`. */
 static struct pp_json *values_after(enum pp_judge_question q, const char *verdict,
 				    const char *calls)
 {
-	struct pp_json *v = parse(verdict), *c = parse("{\"threshold\":\"80\"}");
-	struct pp_json *l = parse(open_labels), *r = pp_json_object(), *out = NULL;
-
-	pp_json_set(r, "messages", transcript("Stopping here.", calls));
-	if (pp_judge_values(q, v, r, c, l, &out))
-		out = NULL;
-	pp_json_decref(v);
-	pp_json_decref(c);
-	pp_json_decref(l);
-	pp_json_decref(r);
-	return out;
+	return values_with(q, verdict, "{\"threshold\":\"80\"}", open_labels, calls);
 }
 
 /* Tampering (SCENARIOS.md section 12): a score question that finds no
