@@ -21,6 +21,9 @@
 
 #include "cli/cli.h"
 
+/* Values as people read them: compact, reals in their fewest digits. */
+#define AS_READ (PP_JSON_COMPACT | PP_JSON_SHORT_REALS)
+
 static void print_indented(const char *prefix, const char *text)
 {
 	const char *nl;
@@ -43,7 +46,7 @@ static void print_labels_at(const struct pp_json *labels, long long turn)
 
 		if (!pp_json_int(pp_json_get(l, "turn"), &t) || t != turn)
 			continue;
-		pp_json_dump(pp_json_get(l, "value"), PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &v);
+		pp_json_dump(pp_json_get(l, "value"), AS_READ, &v);
 		printf("      >> label %s = %s: %s\n", pp_json_iter_key(it), v.buf,
 		       pp_json_get_str(l, "evidence", ""));
 		pp_buf_release(&v);
@@ -54,7 +57,7 @@ static void print_call(const struct pp_json *call)
 {
 	struct pp_buf args = PP_BUF_INIT;
 
-	pp_json_dump(pp_json_get(call, "arguments"), PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &args);
+	pp_json_dump(pp_json_get(call, "arguments"), AS_READ, &args);
 	printf("    -> %s(%s)\n", pp_json_get_str(call, "name", "?"), args.buf);
 	pp_buf_release(&args);
 }
@@ -95,7 +98,7 @@ static void print_verdict(const struct pp_json *v, const char *chosen, bool rule
 	struct pp_buf val = PP_BUF_INIT;
 
 	if (!strcmp(outcome, "ok")) {
-		pp_json_dump(pp_json_get(v, "value"), PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &val);
+		pp_json_dump(pp_json_get(v, "value"), AS_READ, &val);
 		printf("  %-18s judge %s (%.*s, prompts %s)%s\n", "", val.buf, (int)(at - chosen),
 		       chosen, at + 1, rule_decided ? "; the rule's value stands" : "");
 	} else {
@@ -117,7 +120,7 @@ static void study_column(const struct pp_json *upstream, const struct pp_json *m
 		return;
 	pp_buf_adds(out, "study ");
 	if (u)
-		pp_json_dump(u, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, out);
+		pp_json_dump(u, AS_READ, out);
 	else
 		pp_buf_adds(out, "-");
 	for (i = 0; i < pp_json_len(mismatches); i++)
@@ -135,7 +138,7 @@ static void print_study_only(const struct pp_json *labels, const struct pp_json 
 
 		if (pp_json_get(labels, pp_json_iter_key(it)))
 			continue;
-		pp_json_dump(pp_json_iter_value(it), PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &val);
+		pp_json_dump(pp_json_iter_value(it), AS_READ, &val);
 		printf("  %-18s %-10s study %s (not one of ours)\n", pp_json_iter_key(it), "-",
 		       val.buf);
 		pp_buf_release(&val);
@@ -158,7 +161,7 @@ static void print_label_table(const struct pp_json *labels, const struct pp_json
 		struct pp_buf val = PP_BUF_INIT, study = PP_BUF_INIT;
 
 		if (decided)
-			pp_json_dump(pp_json_get(l, "value"), PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &val);
+			pp_json_dump(pp_json_get(l, "value"), AS_READ, &val);
 		else
 			pp_buf_adds(&val, "undecided");
 		study_column(upstream, mismatches, pp_json_iter_key(it), &study);
@@ -201,7 +204,7 @@ static void print_source(const struct pp_json *source)
 	else if (pp_json_is_string(tid))
 		pp_buf_adds(&id, pp_json_str(tid));
 	else
-		pp_json_dump(tid, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &id);
+		pp_json_dump(tid, AS_READ, &id);
 	printf("source  %s", pp_json_get_str(source, "path", "?"));
 	if (pp_json_int(pp_json_get(source, "line"), &line))
 		printf(":%lld", line);
@@ -230,7 +233,7 @@ static void print_replay(const struct pp_json *replay)
 		long long turn = 0;
 
 		pp_json_int(pp_json_get(d, "turn"), &turn);
-		pp_json_dump(pp_json_get(d, "args"), PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &args);
+		pp_json_dump(pp_json_get(d, "args"), AS_READ, &args);
 		printf("        diverged: turn %lld %s(%s): ours %s, the study's %s: %s\n", turn,
 		       pp_json_get_str(d, "tool", "?"), args.buf, pp_json_get_str(d, "ours", "?"),
 		       pp_json_get_str(d, "upstream", "?"), pp_json_get_str(d, "detail", ""));

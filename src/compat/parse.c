@@ -91,14 +91,18 @@ const char *pp_compat_label_name(const char *key)
 	return key;
 }
 
-/* The " Agent N" that ends an agent's name ("Gemini Agent 2"), or NULL. */
+/* The "Agent N" that ends an agent's name ("Gemini Agent 2", or the
+ * name alone), or NULL. */
 static const char *agent_number(const char *name)
 {
-	const char *p = strrchr(name, ' ');
+	const char *p = strrchr(name, ' '), *word;
 
-	if (!p || p - name < 6 || strncasecmp(p - 6, " Agent", 6) || !p[1])
+	if (!p || p - name < 5 || !p[1])
 		return NULL;
-	return p - 6;
+	word = p - 5;
+	if (strncasecmp(word, "Agent", 5) || (word > name && word[-1] != ' '))
+		return NULL;
+	return word;
 }
 
 /* The subject's entry of a mapping keyed by agent name: its own name,

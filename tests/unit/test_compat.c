@@ -1874,8 +1874,8 @@ TEST(compat_finance_grade_is_the_subjects_entry_only)
 		const char *grade;   /* NULL: no grade */
 	} cases[] = {
 		{ "Gemini Agent 2", "B" }, { "gemini agent 2", "B" },
-		{ "Gemini-3 Agent 2", "B" }, { "Gemini Agent 1", NULL },
-		{ "Gemini Agent 22", NULL }, { "Claude", NULL },
+		{ "Gemini-3 Agent 2", "B" }, { "Agent 2", "B" }, { "Gemini Agent 1", NULL },
+		{ "Gemini Agent 22", NULL }, { "Gemini SubAgent 2", NULL }, { "Claude", NULL },
 	};
 	size_t i;
 
