@@ -98,20 +98,28 @@ struct build {
 
 /* ---- value keys ---- */
 
+/* A real is keyed as people read it (79.15, not 79.150000000000006): the
+ * fewest digits that read back as it are as unique as %.17g. */
 char *pp_report_canon(const struct pp_json *v)
 {
+	struct pp_buf b = PP_BUF_INIT;
 	struct pp_json *i;
 	char *s;
 	double d;
 
-	if (pp_json_type(v) == PP_JSON_REAL && pp_json_num(v, &d) &&
-	    d == floor(d) && fabs(d) < 9e15) {
+	if (pp_json_type(v) != PP_JSON_REAL || !pp_json_num(v, &d))
+		return pp_json_canonical(v);
+	if (d == floor(d) && fabs(d) < 9e15) {
 		i = pp_json_integer((long long)d);
 		s = i ? pp_json_canonical(i) : NULL;
 		pp_json_decref(i);
 		return s;
 	}
-	return pp_json_canonical(v);
+	if (pp_json_dump(v, PP_JSON_COMPACT | PP_JSON_SHORT_REALS, &b)) {
+		pp_buf_release(&b);
+		return NULL;
+	}
+	return pp_buf_detach(&b, NULL);
 }
 
 /* Whether a string must be quoted to stay apart from other values. */

@@ -247,12 +247,14 @@ cat >m79.json <<'JSON'
  "task_evaluation": {"read": true, "threshold": "below"}}
 JSON
 "$PEERPRES" import --db m79.db m79.json 2>/dev/null
-ok "a score written 79.15 is stored, shown and exported as 79.15" sh -c \
+ok "a score written 79.15 is stored, shown, exported and reported as 79.15" sh -c \
 	'sqlite3 m79.db "select value from labels where name = '"'"'score'"'"'" | grep -qx 79.15 &&
 	 "$PEERPRES" show --db m79.db "$(sqlite3 m79.db "select config_id || '"'"':0'"'"' from rollouts")" |
 	   grep -q "^  score  *79.15  " &&
 	 "$PEERPRES" export --db m79.db --format jsonl -o m79.jsonl 2>/dev/null && grep -q "\"eval_score\":79.15," m79.jsonl &&
-	 ! grep -q 79.150000 m79.jsonl'
+	 ! grep -q 79.150000 m79.jsonl &&
+	 "$PEERPRES" report --db m79.db --format json 2>/dev/null | grep -q "\"79.15\": {" &&
+	 ! "$PEERPRES" report --db m79.db --format json 2>/dev/null | grep -q 79.150000'
 
 ex="$ROOT/../shared/upstream-examples"
 if [ -d "$ex/transcripts" ]; then
