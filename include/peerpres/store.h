@@ -112,12 +112,25 @@ int pp_store_begin(struct pp_store *s, int64_t *version);
  * For a bulk writer (import): gives the handle, for the rest of its life,
  * a 32 MB page cache, so large batches write each page once instead of
  * spilling and journaling it again, and a checkpoint every 1,000 log
- * pages on a thread of its own, so commits never wait for the disk;
+ * pages on a thread of its own, so commits never wait for the disk
+ * (none for a handle that took the store: it writes no log);
  * pp_store_close stops it. A run does not call it:
  * its batches are small and its memory should follow the rollouts in
  * flight. PP_OK, PP_ESTORE or PP_ENOMEM.
  */
 int pp_store_tune_for_bulk(struct pp_store *s);
+
+/*
+ * Takes the store for this handle alone until pp_store_close: a rollback
+ * journal instead of the write-ahead log, so a bulk import writes each
+ * new page once (no log, no checkpoints; synchronous = FULL, as safe
+ * against a crash or a power cut as the log), and an exclusive lock, so
+ * every other process waits for the store (and gives up after its busy
+ * timeout). The close puts the file back in WAL mode. Fails with
+ * PP_ESTORE, changing nothing, when another connection has the file open
+ * and does not let go within a second.
+ */
+int pp_store_take_exclusive(struct pp_store *s);
 int pp_store_commit(struct pp_store *s);
 void pp_store_rollback(struct pp_store *s);
 

@@ -22,6 +22,7 @@
 enum cli_opt {
 	OPT_JSON, OPT_ADAPTIVE, OPT_NO_CACHE, OPT_REDO_ERRORS, OPT_TEST, OPT_NO_JUDGE,
 	OPT_AGREEMENT, OPT_RETRY_FAILED, OPT_LIST_JUDGES, OPT_STUDY_REFUSAL, OPT_WITH_ERRORS,
+	OPT_EXCLUSIVE,
 	/* the dimension filters */
 	OPT_SCENARIO, OPT_SUBJECT, OPT_CONDITION, OPT_INSTANTIATION, OPT_DATASET,
 	OPT_THRESHOLD, OPT_MODE, OPT_SCRATCHPAD,
@@ -72,6 +73,7 @@ struct cli {
 	bool no_cache;
 	bool redo_errors;
 	bool with_errors;       /* export: error rollouts too */
+	bool exclusive;         /* import: the store for this import alone */
 	double budget_usd;
 	int max_iters;
 	double temperature;

@@ -334,6 +334,17 @@ static int import_all(struct import_ctx *x, const struct pp_compat_import_opts *
 	return rc;
 }
 
+/* --exclusive: the store for this import alone, or a clear refusal
+ * before anything is read. */
+static int take_store(struct pp_store *s)
+{
+	int rc = pp_store_take_exclusive(s);
+
+	if (rc)
+		cli_error("%s; import without --exclusive to share it", pp_store_errmsg(s));
+	return rc;
+}
+
 int cmd_import(struct cli *c)
 {
 	const struct pp_json *names = pp_json_get(c->filters, "scenario");
@@ -364,7 +375,9 @@ int cmd_import(struct cli *c)
 		pp_scenario_list_free(list, opt.n);
 		return EXIT_RUNTIME;
 	}
-	if (cli_open_store(c, &x.store, false)) {
+	if (cli_open_store(c, &x.store, false) ||
+	    (c->exclusive && take_store(x.store))) {
+		pp_store_close(x.store);
 		pp_compat_known_free(x.known);
 		pp_scenario_list_free(list, opt.n);
 		return EXIT_RUNTIME;

@@ -24,10 +24,6 @@
 
 #include "version.h"   /* PP_VERSION, made by the Makefile */
 
-/* Long enough for a writer that checkpoints a large log, short enough
- * that a stuck lock is reported instead of hanging a run. */
-#define PP_STORE_BUSY_MS 10000
-
 static const char *const migrations[] = {
 	/* 1: the initial schema. */
 	"CREATE TABLE meta ("
@@ -625,6 +621,7 @@ void pp_store_close(struct pp_store *s)
 	pp_store_ckpt_stop(s);
 	for (i = 0; i < PP_ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	pp_store_give_back(s);
 	/* close_v2 defers the close if a statement somehow survives. */
 	sqlite3_close_v2(s->db);
 	pp_buf_release(&s->scratch);

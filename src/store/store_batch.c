@@ -13,9 +13,13 @@
  * autocommit mode; no other function leaves a transaction open.
  * Only this handle's settings change (cache, journals, checkpoints),
  * never the file's: the file stays in the write-ahead log, so a report
- * reads beside an import without waiting.
+ * reads beside an import without waiting. The exception is asked for:
+ * pp_store_take_exclusive leaves the log for a rollback journal, for an
+ * import that may keep everyone else out, and the close comes back.
  */
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <peerpres/status.h>
 #include "store/store_batch.h"
@@ -92,7 +96,63 @@ int pp_store_tune_for_bulk(struct pp_store *s)
 	int rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 10000",
 		      "setting the handle up for a bulk import");
 
-	return rc ? rc : pp_store_ckpt_start(s);
+	/* A handle that took the store writes no log to checkpoint. */
+	return rc || s->exclusive ? rc : pp_store_ckpt_start(s);
+}
+
+/* The journal mode a PRAGMA answered. */
+static int read_mode(void *arg, int n, char **values, char **names)
+{
+	(void)names;
+	if (n > 0 && values[0])
+		snprintf(arg, 16, "%s", values[0]);
+	return 0;
+}
+
+/* Leaving the log needs the file to itself: while a connection of
+ * another process is open SQLite answers "database is locked" at once,
+ * without its busy handler. One second of tries is enough for a process
+ * that was about to close, short enough to say so at once. */
+#define TAKE_WAIT_MS 1000
+
+int pp_store_take_exclusive(struct pp_store *s)
+{
+	struct timespec pause = { 0, 10 * 1000000L };
+	char mode[16] = "";
+	int src, waited_ms = 0;
+
+	if (!s)
+		return PP_EINVAL;
+	pp_store_clear_error(s);
+	if (s->exclusive)
+		return PP_OK;
+	while ((src = sqlite3_exec(s->db, "PRAGMA locking_mode = EXCLUSIVE;"
+				   " PRAGMA journal_mode = TRUNCATE", read_mode, mode, NULL)) != SQLITE_OK &&
+	       (src & 0xff) == SQLITE_BUSY && waited_ms < TAKE_WAIT_MS) {
+		nanosleep(&pause, NULL);
+		waited_ms += 10;
+	}
+	if (src != SQLITE_OK || strcmp(mode, "truncate")) {
+		int rc = pp_store_fail(s, PP_ESTORE, "cannot take the store for this import alone: "
+				       "another process has it open (%s)",
+				       src != SQLITE_OK ? sqlite3_errmsg(s->db) : mode);
+
+		sqlite3_exec(s->db, "PRAGMA locking_mode = NORMAL", NULL, NULL, NULL);
+		return rc;
+	}
+	s->exclusive = true;
+	return exec(s, "PRAGMA synchronous = FULL", "taking the store");
+}
+
+void pp_store_give_back(struct pp_store *s)
+{
+	/* The lock goes at the next access after NORMAL: the switch back
+	 * to the log is that access. A failure leaves the file in rollback
+	 * mode, which the next open switches back. */
+	if (s->exclusive)
+		sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL; PRAGMA locking_mode = NORMAL;"
+			     " PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	s->exclusive = false;
 }
 
 int pp_store_commit(struct pp_store *s)

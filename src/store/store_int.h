@@ -35,6 +35,10 @@ enum pp_store_stmt {
 	PP_ST_COUNT
 };
 
+/* Long enough for a writer that checkpoints a large log, short enough
+ * that a stuck lock is reported instead of hanging a run. */
+#define PP_STORE_BUSY_MS 10000
+
 struct pp_store {
 	sqlite3 *db;
 	char *path;
@@ -43,6 +47,7 @@ struct pp_store {
 	struct pp_buf scratch; /* reused for JSON text bound to statements */
 	int batches_ready;     /* pp_store_begin set the handle up */
 	struct pp_store_ckpt *ckpt;  /* a bulk writer's checkpoints, or NULL */
+	bool exclusive;        /* pp_store_take_exclusive: no log, others locked out */
 };
 
 /* Checkpoints of this handle's log on a thread and connection of their
@@ -56,6 +61,9 @@ void pp_store_ckpt_stop(struct pp_store *s);
 /* Whether k is a key that can go into a JSON path as is: letters,
  * digits and '_', not empty. */
 int pp_store_plain_key(const char *k);
+/* Puts a store taken by pp_store_take_exclusive back in WAL mode and
+ * lets other processes in (the close calls it). */
+void pp_store_give_back(struct pp_store *s);
 /* Whether no checkpoint is asked for or running (tests wait for it). */
 bool pp_store_ckpt_idle(struct pp_store *s);
 

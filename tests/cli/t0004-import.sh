@@ -197,6 +197,36 @@ ok "an import killed half way, run again, stores every row once" sh -c \
 	'"$PEERPRES" import --db killed.db many.jsonl 2>/dev/null &&
 	 test "$(sqlite3 killed.db "select count(*), count(distinct json_extract(extra, '"'"'$.source_key'"'"')) from rollouts")" = "300|300"'
 
+# --exclusive: the same store, written without the log; the file is back
+# in WAL mode after; refused, with nothing read, while another process
+# has the store open; killed half way, the rollback journal undoes the
+# open batch and importing again stores the rest.
+ok "import --exclusive stores what an import without it stores" sh -c \
+	'"$PEERPRES" import --exclusive --db x1.db many.jsonl 2>/dev/null &&
+	 test "$(sqlite3 x1.db "pragma journal_mode")" = wal && test ! -e x1.db-journal'
+rows_of x1.db >x1.txt
+ok "... the same rollouts at the same indexes" cmp m1.txt x1.txt
+(echo "select count(*) from rollouts;"; sleep 3) | sqlite3 x1.db >/dev/null &
+holder=$!
+sleep 0.5
+fails_with 1 "import --exclusive is refused while another process has the store open" \
+	"$PEERPRES" import --exclusive --db x1.db exfil.json
+ok "... saying so and how to share it" grep -q "x1.db: cannot take the store for this import alone: another process has it open.*; import without --exclusive to share it" last.out
+wait $holder
+ok "... and stored nothing" test "$(sqlite3 x1.db "select count(*) from rollouts")" = 300
+"$PEERPRES" import --exclusive --db xk.db many.jsonl 2>/dev/null &
+pid=$!
+n=0
+while [ $n -lt 500 ] && [ "$(stat -c %s xk.db 2>/dev/null || echo 0)" -lt 200000 ]; do
+	sleep 0.01; n=$((n + 1))
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+ok "an --exclusive import killed half way, run again, stores every row once" sh -c \
+	'"$PEERPRES" import --exclusive --db xk.db many.jsonl 2>/dev/null &&
+	 test "$(sqlite3 xk.db "select count(*), count(distinct json_extract(extra, '"'"'$.source_key'"'"')) from rollouts")" = "300|300" &&
+	 test "$(sqlite3 xk.db "pragma integrity_check")" = ok && test "$(sqlite3 xk.db "pragma journal_mode")" = wal'
+
 # Ctrl-C: the open batch is committed, the summary says so, exit 1; the
 # import is a run, and its rollouts name it. Rows come through a FIFO, so
 # the signal surely lands mid-import: five rows, the signal, five more.

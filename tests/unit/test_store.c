@@ -904,6 +904,49 @@ TEST(store_bulk_writer_log_is_checkpointed_behind_it)
 	check_bulk_rollouts_read_back();
 }
 
+/* Copies the first column of the first row into arg (16 bytes). */
+static int first_text(void *arg, int n, char **values, char **names)
+{
+	(void)names;
+	if (n > 0 && values[0] && !*(char *)arg)
+		snprintf(arg, 16, "%s", values[0]);
+	return 0;
+}
+
+/* A handle that takes the store writes no log (the batches go through a
+ * rollback journal); it cannot while another handle has the file open,
+ * and the close gives the file back in WAL mode with everything in it. */
+TEST(store_taken_for_one_import_writes_no_log_and_gives_it_back)
+{
+	struct pp_store *s = open_store("bulk.db"), *other = open_store("bulk.db");
+	char path[512], wal[600], jnl[600], mode[16] = "";
+	sqlite3 *raw = NULL;
+	off_t largest;
+
+	CHECK(s && other);
+	db_path(path, sizeof(path), "bulk.db");
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(jnl, sizeof(jnl), "%s-journal", path);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	/* The other handle has read the file, as a report would. */
+	CHECK(sqlite3_exec(other->db, "SELECT count(*) FROM rollouts", NULL, NULL, NULL) == SQLITE_OK);
+	CHECK_INT_EQ(pp_store_take_exclusive(s), PP_ESTORE);
+	CHECK_CONTAINS(pp_store_errmsg(s), "another process has it open");
+	pp_store_close(other);
+	CHECK_INT_EQ(pp_store_take_exclusive(s), PP_OK);
+	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
+	write_bulk_batches(s, wal, false, &largest);
+	CHECK_INT_EQ((long long)largest, 0);
+	pp_store_close(s);
+	CHECK(access(jnl, F_OK) != 0);
+	/* Read as the file holds it, not as an open of ours would set it. */
+	CHECK(sqlite3_open_v2(path, &raw, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(raw, "PRAGMA journal_mode", first_text, mode, NULL) == SQLITE_OK);
+	CHECK_STR_EQ(mode, "wal");
+	sqlite3_close(raw);
+	check_bulk_rollouts_read_back();
+}
+
 /* An importer begins its next batch the moment it commits, before the
  * checkpoint of that commit can end, and SQLite restarts a log only for
  * a transaction that begins with all of it copied: past a size, a
