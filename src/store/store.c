@@ -495,6 +495,20 @@ out:
 	return rc;
 }
 
+int pp_store_exec_retrying(struct pp_store *s, const char *sql,
+			   int (*row)(void *, int, char **, char **), void *arg, int max_ms)
+{
+	struct timespec pause = { 0, 10 * 1000000L };
+	int waited_ms = 0, src;
+
+	while ((src = sqlite3_exec(s->db, sql, row, arg, NULL)) != SQLITE_OK &&
+	       (src & 0xff) == SQLITE_BUSY && waited_ms < max_ms) {
+		nanosleep(&pause, NULL);
+		waited_ms += 10;
+	}
+	return src;
+}
+
 /*
  * Switching a new file to WAL needs it to itself for a moment, and SQLite
  * answers SQLITE_BUSY at once rather than through the busy handler: two
@@ -504,15 +518,8 @@ out:
  */
 static int exec_retrying(struct pp_store *s, const char *sql, const char *what)
 {
-	struct timespec pause = { 0, 10 * 1000000L };
-	int waited_ms = 0, src;
-
-	while ((src = sqlite3_exec(s->db, sql, NULL, NULL, NULL)) != SQLITE_OK &&
-	       (src & 0xff) == SQLITE_BUSY && waited_ms < PP_STORE_BUSY_MS) {
-		nanosleep(&pause, NULL);
-		waited_ms += 10;
-	}
-	return src == SQLITE_OK ? PP_OK : pp_store_sqlfail(s, what);
+	return pp_store_exec_retrying(s, sql, NULL, NULL, PP_STORE_BUSY_MS) == SQLITE_OK
+		       ? PP_OK : pp_store_sqlfail(s, what);
 }
 
 static int configure(struct pp_store *s)

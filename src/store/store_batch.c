@@ -19,7 +19,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <peerpres/status.h>
 #include "store/store_batch.h"
@@ -117,21 +116,16 @@ static int read_mode(void *arg, int n, char **values, char **names)
 
 int pp_store_take_exclusive(struct pp_store *s)
 {
-	struct timespec pause = { 0, 10 * 1000000L };
 	char mode[16] = "";
-	int src, waited_ms = 0;
+	int src;
 
 	if (!s)
 		return PP_EINVAL;
 	pp_store_clear_error(s);
 	if (s->exclusive)
 		return PP_OK;
-	while ((src = sqlite3_exec(s->db, "PRAGMA locking_mode = EXCLUSIVE;"
-				   " PRAGMA journal_mode = TRUNCATE", read_mode, mode, NULL)) != SQLITE_OK &&
-	       (src & 0xff) == SQLITE_BUSY && waited_ms < TAKE_WAIT_MS) {
-		nanosleep(&pause, NULL);
-		waited_ms += 10;
-	}
+	src = pp_store_exec_retrying(s, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = TRUNCATE",
+				     read_mode, mode, TAKE_WAIT_MS);
 	if (src != SQLITE_OK || strcmp(mode, "truncate")) {
 		int rc = pp_store_fail(s, PP_ESTORE, "cannot take the store for this import alone: "
 				       "another process has it open (%s)",

@@ -61,6 +61,11 @@ void pp_store_ckpt_stop(struct pp_store *s);
 /* Whether k is a key that can go into a JSON path as is: letters,
  * digits and '_', not empty. */
 int pp_store_plain_key(const char *k);
+/* sqlite3_exec, tried again every 10 ms for up to max_ms while SQLite
+ * answers SQLITE_BUSY without waiting (a journal mode change does, when
+ * another connection has the file open). Returns SQLite's code. */
+int pp_store_exec_retrying(struct pp_store *s, const char *sql,
+			   int (*row)(void *, int, char **, char **), void *arg, int max_ms);
 /* Puts a store taken by pp_store_take_exclusive back in WAL mode and
  * lets other processes in (the close calls it). */
 void pp_store_give_back(struct pp_store *s);
