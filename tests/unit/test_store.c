@@ -864,6 +864,21 @@ static void write_bulk_batches(struct pp_store *s, const char *wal, bool wait_fo
 	*largest = most;
 }
 
+/* The bulk tests' store, bulk.db, with config A in it; path and wal are
+ * its file and its log's. */
+static struct pp_store *bulk_store(char path[512], char wal[600])
+{
+	struct pp_store *s = open_store("bulk.db");
+
+	db_path(path, 512, "bulk.db");
+	snprintf(wal, 600, "%s-wal", path);
+	if (s && put_config(s, CFG_A, "tampering", "peer")) {
+		pp_store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
 static void check_bulk_rollouts_read_back(void)
 {
 	struct pp_store *s = open_store("bulk.db");
@@ -883,17 +898,14 @@ static void check_bulk_rollouts_read_back(void)
  * reads everything back. */
 TEST(store_bulk_writer_log_is_checkpointed_behind_it)
 {
-	struct pp_store *s = open_store("bulk.db");
 	char path[512], wal[600];
+	struct pp_store *s = bulk_store(path, wal);
 	struct stat st;
 	off_t largest;
 	int saved = pp_store_ckpt_frames;
 
 	CHECK(s);
-	db_path(path, sizeof(path), "bulk.db");
-	snprintf(wal, sizeof(wal), "%s-wal", path);
 	pp_store_ckpt_frames = 50;   /* 200 KB of log */
-	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
 	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
 	write_bulk_batches(s, wal, true, &largest);
 	/* The log restarts after each full checkpoint. */
@@ -918,16 +930,13 @@ static int first_text(void *arg, int n, char **values, char **names)
  * and the close gives the file back in WAL mode with everything in it. */
 TEST(store_taken_for_one_import_writes_no_log_and_gives_it_back)
 {
-	struct pp_store *s = open_store("bulk.db"), *other = open_store("bulk.db");
 	char path[512], wal[600], jnl[600], mode[16] = "";
+	struct pp_store *s = bulk_store(path, wal), *other = open_store("bulk.db");
 	sqlite3 *raw = NULL;
 	off_t largest;
 
 	CHECK(s && other);
-	db_path(path, sizeof(path), "bulk.db");
-	snprintf(wal, sizeof(wal), "%s-wal", path);
 	snprintf(jnl, sizeof(jnl), "%s-journal", path);
-	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
 	/* The other handle has read the file, as a report would. */
 	CHECK(sqlite3_exec(other->db, "SELECT count(*) FROM rollouts", NULL, NULL, NULL) == SQLITE_OK);
 	CHECK_INT_EQ(pp_store_take_exclusive(s), PP_ESTORE);
@@ -954,17 +963,14 @@ TEST(store_taken_for_one_import_writes_no_log_and_gives_it_back)
  * grown as large as everything written). */
 TEST(store_bulk_writer_log_restarts_without_pauses)
 {
-	struct pp_store *s = open_store("bulk.db");
 	char path[512], wal[600];
+	struct pp_store *s = bulk_store(path, wal);
 	off_t largest;
 	int saved = pp_store_ckpt_frames, saved_restart = pp_store_ckpt_restart_frames;
 
 	CHECK(s);
-	db_path(path, sizeof(path), "bulk.db");
-	snprintf(wal, sizeof(wal), "%s-wal", path);
 	pp_store_ckpt_frames = 50;            /* 200 KB of log */
 	pp_store_ckpt_restart_frames = 200;   /* 800 KB */
-	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
 	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
 	write_bulk_batches(s, wal, false, &largest);
 	/* A batch is about 40 pages: the log ends its largest within a
