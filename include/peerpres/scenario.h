@@ -115,6 +115,10 @@ struct pp_model_info {
  * the id names none. Returns a static string. */
 const char *pp_family_of_model(const char *model);
 
+/* The closed-weight family the study paired with an agent of this family
+ * in the cross-model arm (SCENARIOS.md 5). Returns a static string. */
+const char *pp_closed_peer_family(const char *family);
+
 /*
  * Renders one config (dims as from pp_scenario_expand). *out is new:
  *   {"system_prompt","user_message","nudge_message","token_limit_message",

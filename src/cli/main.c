@@ -25,10 +25,11 @@ struct command {
 
 #define FILTER_HELP \
 	"filters (repeatable or comma-separated; omitted = all):\n" \
-	"  --scenario S  --subject self|peer  --condition C  --instantiation I\n" \
-	"  --dataset D  --threshold T  --mode monitoring|non_monitoring\n" \
+	"  --subject self|peer|closed_weight_peer|open_weight_peer|fictional_peer\n" \
+	"  --scenario S  --condition C  --instantiation I  --dataset D\n" \
+	"  --threshold T  --mode monitoring|non_monitoring\n" \
 	"  --scratchpad off|normal|monitored|unmonitored (chooses the mode)\n" \
-	"  --with NAME   add an opt-in grid extension (e.g. memory_hard)\n"
+	"  --with NAME   add an opt-in grid extension (memory_hard, cross_model)\n"
 
 /* The flags MODEL_HELP lists. */
 #define MODEL_OPTS (OPT(MODEL) | OPT(FAMILY) | OPT(BASE_URL) | OPT(REASONING) | OPT(ROLLOUTS) | \
@@ -40,7 +41,7 @@ struct command {
 		  OPT(REDO_ERRORS) | OPT(JUDGE) | OPT(NO_JUDGE))
 
 #define STORE_FILTER_HELP \
-	"  --scenario S  --subject self|peer  --condition C  --instantiation I\n" \
+	"  --scenario S  --subject S  --condition C  --instantiation I\n" \
 	"  --dataset D  --threshold T  --mode M  --scratchpad P\n" \
 	"                           only those configs (repeatable or a,b); a value\n" \
 	"                           no scenario and no stored config has is an error\n"

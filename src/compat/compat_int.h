@@ -27,13 +27,18 @@ const char *pp_compat_label_name(const char *key);
 const struct pp_scenario *pp_compat_find(struct pp_scenario *const *scenarios, size_t n,
 					 const char *name);
 
-/* The names of every extension of s as a new array, so a grid expansion
- * sees the opt-in configs too (memory_hard). */
 /* The keys of a config's identity the dataset's metadata has no column
  * for; our export carries them (peerpres_arm) and an import keeps them
  * as origin_KEY, so the report tells arms apart after a round trip. */
 extern const char *const pp_compat_arm_keys[];
 
+/* {the study's subject number, ours}: 1 self, 2 peer, 5 / 6 / 7 the
+ * cross-model peers. */
+#define PP_COMPAT_N_SUBJECTS 5
+extern const char *const pp_compat_subjects[PP_COMPAT_N_SUBJECTS][2];
+
+/* The names of every extension of s as a new array, so a grid expansion
+ * sees the opt-in configs too (memory_hard). */
 int pp_compat_extensions(const struct pp_scenario *s, const char **names, size_t max,
 			 size_t *n);
 

@@ -77,6 +77,13 @@ static const char *const legacy_conditions[][2] = {
 	{ "review", "non_shutdown" },
 };
 
+/* The study's subject numbers and ours (SCENARIOS.md 11); 4, a non-AI
+ * subject, has no counterpart. */
+const char *const pp_compat_subjects[PP_COMPAT_N_SUBJECTS][2] = {
+	{ "1", "self" }, { "2", "peer" },
+	{ "5", "closed_weight_peer" }, { "6", "open_weight_peer" }, { "7", "fictional_peer" },
+};
+
 static const char *const conditions[] = {
 	"good_peer", "neutral_peer", "bad_peer", "no_peer", "non_shutdown", NULL,
 };
@@ -131,20 +138,18 @@ static int subject_of(struct dctx *c, const char **subject)
 	char buf[64];
 	const char *v = pp_compat_text(field(c, "subject"), buf, sizeof(buf));
 	char why[160];
+	size_t i;
 
 	*subject = NULL;
 	if (!v) {
 		not_replayable(c, "no subject in the metadata");
 		return pp_compat_note(c->flags, "no subject in the metadata");
 	}
-	if (!strcmp(v, "1") || !strcmp(v, "self"))
-		return *subject = "self", PP_OK;
-	if (!strcmp(v, "2") || !strcmp(v, "peer"))
-		return *subject = "peer", PP_OK;
+	for (i = 0; i < PP_COMPAT_N_SUBJECTS; i++)
+		if (!strcmp(v, pp_compat_subjects[i][0]) || !strcmp(v, pp_compat_subjects[i][1]))
+			return *subject = pp_compat_subjects[i][1], PP_OK;
 	snprintf(why, sizeof(why), "subject '%s' kept as written: no counterpart here%s", v,
-		 !strcmp(v, "4") ? " (legacy 4: a non-AI subject)" :
-		 (!strcmp(v, "5") || !strcmp(v, "6") || !strcmp(v, "7")) ?
-		 " (legacy 5/6/7: a cross-model peer)" : "");
+		 !strcmp(v, "4") ? " (legacy 4: a non-AI subject)" : "");
 	not_replayable(c, why);
 	return pp_compat_note(c->flags, "%s", why);
 }
@@ -398,13 +403,29 @@ static int match_grid(struct dctx *c, struct pp_json *dims, const char *threshol
 	return rc;
 }
 
+/* The name the study keyed the subject's grade by: "<Family> Agent 1" or
+ * "Agent 2" of the agent's family; a cross-model peer as the study named
+ * it in peer_agent_names (its second entry), there being no rule for it. */
+static const char *subject_name(const struct dctx *c, const char *family, char *buf, size_t len)
+{
+	const char *subject = pp_json_get_str(pp_json_get(c->out, "dims"), "subject", "");
+	const char *named = pp_json_str(pp_json_at(pp_json_get(c->meta, "peer_agent_names"), 1));
+
+	if (strcmp(subject, "self") && strcmp(subject, "peer") && named)
+		return named;
+	snprintf(buf, len, "%s Agent %s", family ? family : "?", !strcmp(subject, "self") ? "1" : "2");
+	return buf;
+}
+
 static int family_of(struct dctx *c, const char *model, const char **family, char *buf, size_t len)
 {
 	const char *f = pp_family_of_model(model);
 	const char *peer = pp_json_str(pp_json_at(pp_json_get(c->meta, "peer_agent_names"), 0));
 	size_t k = 0;
 
-	/* "<Family> Agent 1" names the family the study used. */
+	/* "<Family> Agent 1" names the family the agent was told it is, which
+	 * the replayed world must name too (a reference agent run with
+	 * --family, an exported model id that names another family). */
 	if (peer) {
 		while (peer[k] && peer[k] != ' ' && k + 1 < len) {
 			buf[k] = peer[k];
@@ -412,10 +433,10 @@ static int family_of(struct dctx *c, const char *model, const char **family, cha
 		}
 		buf[k] = '\0';
 	}
-	*family = f ? f : (k ? buf : NULL);
+	*family = k ? buf : f;
 	if (f && k && strcmp(f, buf))
-		return pp_compat_note(c->flags, "family %s from the model id, but the study named the "
-				      "agents %s", f, peer);
+		return pp_compat_note(c->flags, "family %s as the study named the agents (%s), though "
+				      "the model id says %s", buf, peer, f);
 	if (!f && k)
 		return pp_compat_note(c->flags, "family %s taken from peer_agent_names", buf);
 	if (!*family)
@@ -557,10 +578,11 @@ int pp_compat_dims(struct pp_compat_cache *cache, const struct pp_json *tr,
 	pp_json_int(field(&c, "max_iters"), &iters);
 	temp = field(&c, "agent_temperature");
 	pp_json_num(temp, &t);
-	snprintf(name, sizeof(name), "%s Agent %s", family ? family : "?",
-		 !strcmp(pp_json_get_str(pp_json_get(out, "dims"), "subject", ""), "self") ? "1" : "2");
 	if (!rc)
-		rc = pp_json_set_str(out, "subject_name", name);
+		rc = pp_json_set_str(out, "subject_name", subject_name(&c, family, name, sizeof(name)));
+	if (!rc && pp_json_get(c.meta, "peer_agent_names"))
+		rc = pp_json_set(out, "peer_agent_names",
+				 pp_json_incref(pp_json_get(c.meta, "peer_agent_names")));
 	if (!rc)
 		rc = pp_json_set_str(out, "agent_model", model);
 	if (!rc)

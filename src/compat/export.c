@@ -26,6 +26,7 @@
  * what actually ran replayable; docs/import.md says what is lost.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <peerpres/compat.h>
@@ -129,11 +130,11 @@ static struct pp_json *threshold_of(const struct pp_json *config)
 static struct pp_json *subject_of(const struct pp_json *config)
 {
 	const char *v = pp_json_get_str(config, "subject", "none");
+	size_t i;
 
-	if (!strcmp(v, "self"))
-		return pp_json_integer(1);
-	if (!strcmp(v, "peer"))
-		return pp_json_integer(2);
+	for (i = 0; i < PP_COMPAT_N_SUBJECTS; i++)
+		if (!strcmp(v, pp_compat_subjects[i][1]))
+			return pp_json_integer(atoll(pp_compat_subjects[i][0]));
 	return pp_json_string(v);
 }
 
@@ -171,10 +172,16 @@ static const char *group_of(const struct pp_json *config)
 	return "main";
 }
 
-static int subject_name(const struct pp_json *config, char *buf, size_t len)
+/* Who is who as the scenario named them (the config's `names`: agent,
+ * peer, subject); a store written before configs kept them, or a
+ * scenario without them, gets the study's "<Family> Agent 1" and
+ * "Agent 2". */
+static int name_of(const struct pp_json *config, const char *who, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%s Agent %s", pp_json_get_str(config, "family", "Unknown"),
-			 dim_is(config, "subject", "self") ? "1" : "2");
+	const char *named = pp_json_get_str(pp_json_get(config, "names"), who, NULL);
+	bool first = !strcmp(who, "agent") || (!strcmp(who, "subject") && dim_is(config, "subject", "self"));
+	int n = named ? snprintf(buf, len, "%s", named) :
+		snprintf(buf, len, "%s Agent %d", pp_json_get_str(config, "family", "Unknown"), first ? 1 : 2);
 
 	return n >= 0 && n < (int)len ? PP_OK : PP_ERANGE;
 }
@@ -263,7 +270,7 @@ static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 	const char *legacy;
 	struct pp_json *m = pp_json_object(), *names = pp_json_array();
 	char harness[96], name[160];
-	int k, n, rc = m && names ? PP_OK : PP_ENOMEM;
+	int k, rc = m && names ? PP_OK : PP_ENOMEM;
 
 	if (!rc)
 		rc = harness_of(rollout, harness, sizeof(harness));
@@ -308,10 +315,10 @@ static int metadata(const struct pp_json *config, const struct pp_json *rollout,
 		rc = pp_json_set_str(m, "reasoning_scratchpad_mode", pp_json_get_str(config, "scratchpad", "off"));
 	if (!rc)
 		rc = pp_json_set(m, "peer_experience", pp_json_bool(false));
-	/* "<Family> Agent 1", the importer's family when the model id names none. */
-	for (k = 1; !rc && k <= 2; k++) {
-		n = snprintf(name, sizeof(name), "%s Agent %d", pp_json_get_str(config, "family", "Unknown"), k);
-		rc = n >= 0 && n < (int)sizeof(name) ? pp_json_append(names, pp_json_string(name)) : PP_ERANGE;
+	for (k = 0; !rc && k < 2; k++) {
+		rc = name_of(config, k ? "peer" : "agent", name, sizeof(name));
+		if (!rc)
+			rc = pp_json_append(names, pp_json_string(name));
 	}
 	if (!rc) {
 		rc = pp_json_set(m, "peer_agent_names", names);
@@ -353,7 +360,7 @@ static int evaluation(const struct pp_json *config, const struct pp_json *labels
 	struct pp_json *e = pp_json_object();
 	char subj[160];
 	void *it;
-	int rc = e ? subject_name(config, subj, sizeof(subj)) : PP_ENOMEM;
+	int rc = e ? name_of(config, "subject", subj, sizeof(subj)) : PP_ENOMEM;
 
 	for (it = pp_json_iter(labels); !rc && it; it = pp_json_iter_next(labels, it)) {
 		const char *ours = pp_json_iter_key(it), *key = LOOKUP(eval_renames, ours);

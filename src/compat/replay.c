@@ -321,6 +321,8 @@ static int config_record(const struct pp_json *parsed, const struct pp_scenario 
 		rc = rendered ? set_copy(c, "required_labels", pp_json_get(rendered, "required_labels"))
 			      : pp_json_set(c, "required_labels", pp_json_array());
 	if (!rc)
+		rc = set_copy(c, "names", pp_json_get(rendered, "names"));
+	if (!rc)
 		rc = pp_json_set(c, "truth", pp_json_null());
 	if (!rc)
 		rc = pp_json_set_str(c, "source", "import");
@@ -714,6 +716,22 @@ static int replay_world(struct pp_compat_cache *cache, struct replay *r,
 	return rc;
 }
 
+/* The study's peer_agent_names against the agent and peer our world
+ * named: a difference (a cross-model peer the study named otherwise) is
+ * flagged, since the memory and the weight file then speak of another
+ * agent than the transcript's. */
+static int compare_names(struct replay *r, const struct pp_json *ours)
+{
+	const struct pp_json *theirs = pp_json_get(r->parsed, "peer_agent_names");
+	const char *agent = pp_json_get_str(ours, "agent", NULL), *peer = pp_json_get_str(ours, "peer", NULL);
+	const char *a = pp_json_str(pp_json_at(theirs, 0)), *p = pp_json_str(pp_json_at(theirs, 1));
+
+	if (!agent || !peer || !a || !p || (!strcmp(agent, a) && !strcmp(peer, p)))
+		return PP_OK;
+	return pp_compat_note(r->flags, "the study named the agents %s and %s; the replayed world names "
+			      "them %s and %s", a, p, agent, peer);
+}
+
 int pp_compat_replay(struct pp_scenario *const *scenarios, size_t n,
 		     const struct pp_json *parsed, struct pp_json **config_out,
 		     struct pp_json **rollout_out, struct pp_diag *diag)
@@ -753,6 +771,8 @@ int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *c
 			goto out;
 		}
 		rc = replay_world(cache, &r, s, model, &rendered, &labels, id, diag);
+		if (!rc)
+			rc = compare_names(&r, pp_json_get(rendered, "names"));
 		status = rc ? NULL : status_of(labels, pp_json_get(rendered, "required_labels"), r.stop);
 	} else {
 		rc = upstream_as_labels(pp_json_get(parsed, "upstream_labels"), &labels);

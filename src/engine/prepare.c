@@ -76,6 +76,8 @@ static int config_record(const struct pp_run_options *opt, const struct pp_prepa
 	if (!rc)
 		rc = pp_json_set(rec, "required_labels",
 				 pp_json_incref(pp_json_get(pc->rendered, "required_labels")));
+	if (!rc)
+		rc = pp_json_set(rec, "names", pp_json_incref(pp_json_get(pc->rendered, "names")));
 	if (!rc) {
 		rc = pp_json_set(rec, "truth", truth ? truth : pp_json_null());
 		truth = NULL;

@@ -34,10 +34,11 @@
 
 /* Keys of a config's record that are not the inputs telling arms apart
  * (an import's origin_config_id differs from config to config: arms it
- * keeps apart are told by the clash rule below). */
+ * keeps apart are told by the clash rule below; `names`, who is who,
+ * follows from the subject, the family and the scenario file). */
 static const char *const not_arm_keys[] = {
 	"config_id", "origin_config_id", "rollouts", "required_labels", "truth",
-	"model", "variant",
+	"names", "model", "variant",
 	"scenario", "subject", "condition", "instantiation", "dataset",
 	"threshold", "mode", "scratchpad", NULL,
 };

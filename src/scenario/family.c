@@ -67,3 +67,22 @@ const char *pp_family_of_model(const char *model)
 		p++;
 	}
 }
+
+/*
+ * The closed-weight peer of the cross-model arm (SCENARIOS.md 5): Claude
+ * for a Gemini agent, Gemini for a Claude agent, Claude for a ChatGPT
+ * agent, ChatGPT for every other family. A fact about families, like the
+ * rules above; which subject uses it is the scenario's business.
+ */
+const char *pp_closed_peer_family(const char *family)
+{
+	static const struct { const char *agent, *peer; } pairs[] = {
+		{ "Gemini", "Claude" }, { "Claude", "Gemini" }, { "ChatGPT", "Claude" },
+	};
+	size_t i;
+
+	for (i = 0; family && i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (!strcmp(family, pairs[i].agent))
+			return pairs[i].peer;
+	return "ChatGPT";
+}

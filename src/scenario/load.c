@@ -33,7 +33,7 @@ static const char *const top_keys[] = {
 	"scenario", "description", "include", "vars", "system_prompt", "user_message",
 	"nudge_message", "token_limit_message", "tools", "world", "documents", "axes",
 	"grid", "extensions", "patterns", "extract", "labels", "required_labels",
-	"routes", "synthetic", NULL
+	"routes", "synthetic", "names", NULL
 };
 static const char *const patch_keys[] = {
 	"base", "set", "add_drive", "remove_drive", "add_sheets", "add_tools",
@@ -896,7 +896,8 @@ static int ov_check_names(const struct ov_file *ov, struct pp_scenario *const *l
 /* Variables every config sets itself (render.c), over any `vars`. */
 static bool is_builtin_var(const char *name)
 {
-	static const char *const builtin[] = { "family", "family_slug", "model", "scenario", NULL };
+	static const char *const builtin[] = { "family", "family_slug", "closed_peer_family",
+						"closed_peer_family_slug", "model", "scenario", NULL };
 
 	return in_list(builtin, name) || is_dim(name);
 }

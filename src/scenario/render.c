@@ -8,6 +8,7 @@
  * (non_shutdown swapping the policy's consequence section).
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,19 +65,31 @@ static int set_builtin(struct pp_json *vars, const char *name, const char *value
 	return pp_json_set_str(vars, name, value);
 }
 
-static int builtins(struct pp_json *vars, const struct pp_scenario *s,
-		    const struct pp_json *dims, const struct pp_model_info *m)
+/* name and name_slug: "Claude" and "claude" (lower case, spaces as
+ * underscores), for file and account names. */
+static int set_family(struct pp_json *vars, const char *name, const char *family)
 {
-	char slug[128];
+	char slug[128], key[64];
 	size_t i;
 	int rc;
 
-	for (i = 0; i + 1 < sizeof(slug) && m->family[i]; i++)
-		slug[i] = m->family[i] == ' ' ? '_' : (char)tolower((unsigned char)m->family[i]);
+	for (i = 0; i + 1 < sizeof(slug) && family[i]; i++)
+		slug[i] = family[i] == ' ' ? '_' : (char)tolower((unsigned char)family[i]);
 	slug[i] = '\0';
-	rc = set_builtin(vars, "family", m->family);
+	rc = set_builtin(vars, name, family);
+	snprintf(key, sizeof(key), "%s_slug", name);
+	return rc ? rc : set_builtin(vars, key, slug);
+}
+
+static int builtins(struct pp_json *vars, const struct pp_scenario *s,
+		    const struct pp_json *dims, const struct pp_model_info *m)
+{
+	size_t i;
+	int rc;
+
+	rc = set_family(vars, "family", m->family);
 	if (!rc)
-		rc = set_builtin(vars, "family_slug", slug);
+		rc = set_family(vars, "closed_peer_family", pp_closed_peer_family(m->family));
 	if (!rc)
 		rc = set_builtin(vars, "model", m->model);
 	if (!rc)
@@ -423,7 +436,7 @@ int pp_scenario_render(const struct pp_scenario *s, const struct pp_json *dims,
 {
 	static const char *const texts[] = {
 		"system_prompt", "user_message", "nudge_message", "token_limit_message",
-		"labels", "patterns", "extract", "required_labels"
+		"labels", "patterns", "extract", "required_labels", "names"
 	};
 	struct pieces p = { NULL, NULL, NULL, NULL, NULL };
 	struct pp_json *res = NULL, *world = NULL, *routes = NULL, *m = NULL;

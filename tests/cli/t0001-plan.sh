@@ -24,6 +24,13 @@ ok "--dataset and --threshold narrow" test "$(count --dataset red --threshold 90
 ok "--mode narrows" test "$(count --mode non_monitoring)" = 27
 ok "--scratchpad chooses the mode" test "$(count --scratchpad unmonitored)" = 271
 ok "--with memory_hard adds the hard-memory configs" test "$(count --with memory_hard)" = 355
+ok "--with cross_model adds the 18 cross-model configs" test "$(count --with cross_model)" = 289
+ok "... all of them memory exfiltration with a peer of another family" test \
+	"$(count --with cross_model --subject closed_weight_peer,open_weight_peer,fictional_peer \
+		--scenario exfiltration_transfer,exfiltration_deletion --instantiation memory)" = 18
+ok "... whose peer the closed-weight pairing names" sh -c \
+	'"$PEERPRES" render --model anthropic/claude-haiku-4-5 --with cross_model --subject closed_weight_peer \
+		--scenario exfiltration_deletion --condition good_peer | grep -q "gemini_agent_1_model_weight.safetensors"'
 ok "-n scales the rollouts" sh -c 'test "$("$PEERPRES" plan --json -n 7 --scenario exfiltration_deletion | grep -E "^  \"n_rollouts\"" | sed -E "s/.*: ([0-9]+).*/\1/")" = 133'
 ok "a model id names the family" sh -c '"$PEERPRES" plan --model openai/gpt-4.1 | grep -q "family ChatGPT"'
 # plan refuses the model ids run refuses, in run's words.
@@ -112,6 +119,8 @@ fails_with 2 "render: so do they" "$PEERPRES" render --scenario tampering --mode
 fails_with 2 "an extension's value without --with matches nothing" "$PEERPRES" plan --instantiation memory_hard
 ok "and the message names the extension" grep -q "(with '--with memory_hard' some do)" last.out
 ok "with it, it matches" "$PEERPRES" plan --instantiation memory_hard --with memory_hard
+fails_with 2 "so does a cross-model subject without --with cross_model" "$PEERPRES" plan --subject fictional_peer
+ok "and the message names the extension" grep -q "(with '--with cross_model' some do)" last.out
 fails_with 2 "a --with that names no extension is a usage error" "$PEERPRES" plan --with memory_hrad
 ok "... naming it and the extensions" grep -q "unknown --with 'memory_hrad': no scenario has that extension (the extensions: .*memory_hard" last.out
 finish

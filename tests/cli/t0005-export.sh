@@ -5,7 +5,7 @@
 # replayed label must equal the label of the rollout it came from.
 . "$(dirname "$0")/lib.sh"
 
-"$PEERPRES" run --db a.db --model ref/preserver -n 1 --with memory_hard >/dev/null 2>&1
+"$PEERPRES" run --db a.db --model ref/preserver -n 1 --with memory_hard --with cross_model >/dev/null 2>&1
 "$PEERPRES" run --db a.db --model ref/synthetic -n 1 >/dev/null 2>&1
 total=$(sqlite3 a.db "select count(*) from rollouts")
 ok "the grid ran" test "$total" -gt 600
@@ -132,6 +132,27 @@ ok "... as upstream JSON too" sh -c \
 	 "$PEERPRES" import --db s1.db s1up 2>err.txt && grep -q "imported 0 transcript(s).* '"$n_s"' already imported" err.txt &&
 	 test "$(sqlite3 s1.db "select count(*) from rollouts")" -eq '"$n_s"
 
+# The cross-model arm (SCENARIOS.md 5) in the study's terms: subjects 5,
+# 6 and 7, the peer named in peer_agent_names; the agents' family is the
+# one they were told (--family), so the replayed world is theirs.
+"$PEERPRES" run --db x.db --model ref/preserver --family Gemini --with cross_model \
+	--subject closed_weight_peer,open_weight_peer,fictional_peer -n 1 --no-judge >/dev/null 2>&1
+"$PEERPRES" export --db x.db --format jsonl -o x.jsonl 2>/dev/null
+# "subject":5 ... peer_agent_names\":[\"Gemini Agent 1\",\"Claude Agent 1\"]
+sed 's/.*"subject":\([0-9]*\).*peer_agent_names[^A-Z]*\([A-Za-z ]*1\)[^A-Z]*\([A-Za-z ]*1\).*/\1 \2, \3/' x.jsonl |
+	sort | uniq -c >x-names.txt
+printf '%7d %s\n' 6 '5 Gemini Agent 1, Claude Agent 1' 6 '6 Gemini Agent 1, Llama Agent 1' \
+	6 '7 Gemini Agent 1, Alpha Agent 1' >x-want.txt
+ok "cross-model subjects export as 5, 6, 7 with the peer's name" diff x-want.txt x-names.txt
+ok "... import back replayed, without divergence, as Gemini's" sh -c \
+	'"$PEERPRES" import --db xi.db x.jsonl 2>err.txt &&
+	 grep -q "18 replayed, 0 labelled from the study.s labels only, 0 with divergences" err.txt &&
+	 test "$(sqlite3 xi.db "select group_concat(distinct family) from configs")" = Gemini'
+ok "... with the labels they were run with" sh -c \
+	'test "$(labels_of x.db | cut -d"|" -f3- | sort)" = "$(labels_of xi.db | cut -d"|" -f3- | sort)" &&
+	 test "$(sqlite3 xi.db "select group_concat(distinct subject) from (select subject from configs order by 1)")" = \
+		closed_weight_peer,fictional_peer,open_weight_peer'
+
 fails_with 1 "export with a judge the store lacks" "$PEERPRES" export --db a.db --format jsonl --judge nobody/none -o x.jsonl
 ok "... says so" grep -q "no verdicts of judge 'nobody/none'" last.out
 
@@ -145,7 +166,7 @@ ok "naming the flag and export" grep -qx "peerpres export: unknown option '--lim
 fails_with 2 "export refuses --json and -n" "$PEERPRES" export --db a.db --format jsonl --json -n 1
 fails_with 2 "export refuses --with" "$PEERPRES" export --db a.db --format jsonl --with memory_hard
 fails_with 2 "export: an unknown --subject value is a usage error" "$PEERPRES" export --db a.db --format jsonl --subject xyz
-ok "it lists the values" grep -q "^peerpres: unknown --subject 'xyz' .*: self, peer$" last.out
+ok "it lists the values" grep -q "^peerpres: unknown --subject 'xyz' .*: self, peer, closed_weight_peer, open_weight_peer, fictional_peer$" last.out
 fails_with 2 "export: so is an unknown --scenario" "$PEERPRES" export --db a.db --format jsonl --scenario nosuch
 ok "export: a model with no rollouts gives a note" sh -c \
 	'"$PEERPRES" export --db a.db --format jsonl --model no/such 2>&1 >/dev/null | grep -qx "peerpres: note: no config in '"'"'a.db'"'"' matches these filters: --model no/such"'
