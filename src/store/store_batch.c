@@ -116,13 +116,17 @@ static int read_mode(void *arg, int n, char **values, char **names)
 
 int pp_store_take_exclusive(struct pp_store *s)
 {
+	const char *file;
 	char mode[16] = "";
 	int src;
 
 	if (!s)
 		return PP_EINVAL;
 	pp_store_clear_error(s);
-	if (s->exclusive)
+	/* A store in memory (":memory:") is this handle's alone already,
+	 * and has no journal to change. */
+	file = sqlite3_db_filename(s->db, "main");
+	if (s->exclusive || !file || !*file)
 		return PP_OK;
 	src = pp_store_exec_retrying(s, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = TRUNCATE",
 				     read_mode, mode, TAKE_WAIT_MS);

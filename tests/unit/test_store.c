@@ -956,6 +956,25 @@ TEST(store_taken_for_one_import_writes_no_log_and_gives_it_back)
 	check_bulk_rollouts_read_back();
 }
 
+/* A store in memory is the handle's alone already: taking it is no
+ * refusal, and it stores as before. */
+TEST(store_in_memory_is_taken_without_refusal)
+{
+	struct pp_store *s = NULL;
+	struct pp_json *out = NULL;
+	struct pp_diag d;
+
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_store_open(&s, ":memory:", &d), PP_OK);
+	CHECK_INT_EQ(pp_store_take_exclusive(s), PP_OK);
+	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "in memory"), PP_OK);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &out), PP_OK);
+	pp_json_decref(out);
+	pp_store_close(s);
+}
+
 /* An importer begins its next batch the moment it commits, before the
  * checkpoint of that commit can end, and SQLite restarts a log only for
  * a transaction that begins with all of it copied: past a size, a
