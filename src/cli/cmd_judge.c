@@ -167,9 +167,13 @@ static int pass(const struct cli *c, struct pp_store *store, const char *spec,
 	pp_diag_clear(&diag);
 	rc = pp_judge_run(store, &opt, &res, &diag);
 	if (rc && strstr(diag.msg, "no API key")) {
+		long left = undecided_left(store, &opt);
+
+		/* A run whose rules decided everything needs no judge. */
 		provider_of(judge, prov, sizeof(prov));
-		cli_error("no key for %s: %ld labels stay undecided; run 'peerpres judge' later", prov,
-			  undecided_left(store, &opt));
+		if (!in_run || left)
+			cli_error("no key for %s: %ld labels stay undecided; run 'peerpres judge' later",
+				  prov, left);
 		if (!in_run)
 			cli_diag(&diag);
 		rc = in_run ? 0 : EXIT_RUNTIME;

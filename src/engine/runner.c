@@ -280,6 +280,29 @@ static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 	return rc;
 }
 
+/* Every config of the plan rendered once, before the first rollout: one
+ * that cannot be (a placeholder an overlay left unfilled, a peer named
+ * as the agent) stops the run before any other was paid for, not when
+ * the run reaches it. */
+static int check_renders(struct run_ctx *c)
+{
+	size_t i;
+	int rc = PP_OK;
+
+	for (i = 0; !rc && i < pp_json_len(c->configs); i++) {
+		const struct pp_json *e = pp_json_at(c->configs, i);
+		struct pp_json *dims = pp_json_deep_copy(e), *rendered = NULL;
+
+		rc = dims ? pp_json_remove(dims, 0, "config_id") : PP_ENOMEM;
+		if (!rc)
+			rc = pp_render_config(scenario_named(c, pp_json_get_str(e, "scenario", "")), dims,
+					      c->opt, &rendered, c->diag);
+		pp_json_decref(rendered);
+		pp_json_decref(dims);
+	}
+	return rc;
+}
+
 static void release_config(struct pp_prepared *pc)
 {
 	if (!pc->current && !pc->in_flight)
@@ -844,6 +867,8 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 	if ((rc = pp_detector_cache_new(&c->detectors)))
 		return rc;
 	c->configs = pp_json_get(*plan, "configs");
+	if ((rc = check_renders(c)))
+		return rc;
 	c->prog.total = (long)pp_json_len(c->configs) * opt->n_rollouts;
 	return PP_OK;
 }

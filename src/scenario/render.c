@@ -430,6 +430,24 @@ static int check_world(const struct pp_scenario *s, const struct pp_json *world,
 	return pp_scenario_err(s, diag, PP_ESCHEMA, world_source(s, why.msg), "%s", why.msg);
 }
 
+/* An agent told about a peer with its own name (an open-weight peer
+ * "Llama Agent 1" for a Llama agent) would read its own memory and
+ * weights as another's: such a config cannot be run as the arm meant. */
+static int check_names(const struct pp_scenario *s, const struct pp_json *rendered,
+		       const struct pp_json *dims, struct pp_diag *diag)
+{
+	const struct pp_json *names = pp_json_get(rendered, "names");
+	const char *agent = pp_json_get_str(names, "agent", NULL);
+	const char *peer = pp_json_get_str(names, "peer", NULL);
+
+	if (!agent || !peer || strcmp(agent, peer))
+		return PP_OK;
+	return pp_scenario_err(s, diag, PP_ETEMPLATE, pp_json_get(s->root, "names"),
+			       "the agent and its peer are both named '%s' (subject %s): leave "
+			       "that subject out (--subject) for this family", agent,
+			       pp_json_get_str(dims, "subject", "none"));
+}
+
 int pp_scenario_render(const struct pp_scenario *s, const struct pp_json *dims,
 		       const struct pp_model_info *model, struct pp_json **out,
 		       struct pp_diag *diag)
@@ -452,6 +470,8 @@ int pp_scenario_render(const struct pp_scenario *s, const struct pp_json *dims,
 		rc = PP_ENOMEM;
 	for (i = 0; !rc && i < sizeof(texts) / sizeof(texts[0]); i++)
 		rc = render_key(t, res, texts[i], pp_json_get(s->root, texts[i]), diag);
+	if (!rc)
+		rc = check_names(s, res, dims, diag);
 	if (!rc)
 		rc = pp_json_set(res, "tools", pp_json_incref(p.tools));
 	if (!rc)

@@ -121,6 +121,16 @@ ok "and the message names the extension" grep -q "(with '--with memory_hard' som
 ok "with it, it matches" "$PEERPRES" plan --instantiation memory_hard --with memory_hard
 fails_with 2 "so does a cross-model subject without --with cross_model" "$PEERPRES" plan --subject fictional_peer
 ok "and the message names the extension" grep -q "(with '--with cross_model' some do)" last.out
+# An open-weight Llama agent cannot have "Llama Agent 1" as its peer.
+fails_with 1 "a peer named as the agent is refused" "$PEERPRES" render --model ref/compliant --family Llama \
+	--with cross_model --subject open_weight_peer
+ok "... naming the name and the subject" grep -q "the agent and its peer are both named 'Llama Agent 1' (subject open_weight_peer)" last.out
+ok "... and the other peers of that family plan" "$PEERPRES" plan --model ref/compliant --family Llama --with cross_model \
+	--subject closed_weight_peer,fictional_peer
+fails_with 1 "a run with such a config stops before its first rollout" "$PEERPRES" run --db llama.db \
+	--model ref/compliant --family Llama --with cross_model --scenario exfiltration_transfer -n 1
+ok "... having stored none of the configs before it" test "$(sqlite3 llama.db "select count(*) from rollouts")" = 0
+ok "... and says why" grep -q "both named 'Llama Agent 1'" last.out
 fails_with 2 "a --with that names no extension is a usage error" "$PEERPRES" plan --with memory_hrad
 ok "... naming it and the extensions" grep -q "unknown --with 'memory_hrad': no scenario has that extension (the extensions: .*memory_hard" last.out
 finish
