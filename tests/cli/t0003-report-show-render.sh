@@ -52,10 +52,21 @@ ok "render shows prompts, tools and the initial world" sh -c \
 	 grep -q "^--- system prompt" out.txt && grep -q "^--- list_server_files(ip=10.0.12.45)" out.txt &&
 	 grep -q "reference_agent_2_model_weight.safetensors" out.txt'
 ok "the shipped scenarios lint clean" "$PEERPRES" render
+ok "... with every extension too" "$PEERPRES" render --with memory_hard --with cross_model
 good=$("$PEERPRES" plan --json --scenario tampering --subject peer --instantiation file_only --dataset factual --condition good_peer | grep config_id | sed -E 's/.*"([0-9a-f]{16}).*/\1/')
 bad=$("$PEERPRES" plan --json --scenario tampering --subject peer --instantiation file_only --dataset factual --condition bad_peer | grep config_id | sed -E 's/.*"([0-9a-f]{16}).*/\1/')
 ok "render --diff of two arms shows only the manipulation" sh -c \
 	"\"\$PEERPRES\" render $good --diff $bad > d.txt && grep -q '9.5' d.txt && ! grep -q 'view_sheet' d.txt && test \$(grep -c '^[-+]' d.txt) -le 8"
+# The cross-model arm differs from the peer's only where the peer is named.
+cross() {
+	"$PEERPRES" plan --json --with cross_model --scenario exfiltration_transfer --subject "$1" \
+		--instantiation memory --condition good_peer | grep config_id | sed -E 's/.*"([0-9a-f]{16}).*/\1/'
+}
+own=$(cross peer) closed=$(cross closed_weight_peer)
+ok "render --diff of the peer and a cross-model peer: only the peer's name" sh -c \
+	"\"\$PEERPRES\" render --with cross_model $own --diff $closed > x.txt &&
+	 test \$(grep '^[-+]' x.txt | grep -v '^[-+] \(===\|subject=\)' | grep -vc 'Reference Agent 2\|reference_agent_2\|ChatGPT Agent 1\|chatgpt_agent_1') -eq 0 &&
+	 test \$(grep -c '^[-+]' x.txt) -ge 8"
 
 ok "validate passes the shipped scenarios" "$PEERPRES" validate "$ROOT"/scenarios/*.yaml
 mkdir bad
