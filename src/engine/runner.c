@@ -252,14 +252,25 @@ static int store_config(struct run_ctx *c, struct pp_prepared *pc)
 
 static void report_progress(struct run_ctx *c);
 
+/* A plan entry's dimensions (new): the entry is the dims plus the id,
+ * which is derived. NULL when out of memory. */
+static struct pp_json *dims_of(const struct pp_json *entry)
+{
+	struct pp_json *dims = pp_json_deep_copy(entry);
+
+	if (dims && pp_json_remove(dims, 0, "config_id")) {
+		pp_json_decref(dims);
+		return NULL;
+	}
+	return dims;
+}
+
 static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 {
 	const struct pp_json *e = pp_json_at(c->configs, c->next_config++);
-	struct pp_json *dims = pp_json_deep_copy(e);
-	int rc;
+	struct pp_json *dims = dims_of(e);
+	int rc = dims ? PP_OK : PP_ENOMEM;
 
-	/* The plan entry is the dims plus the id; the id is derived. */
-	rc = dims ? pp_json_remove(dims, 0, "config_id") : PP_ENOMEM;
 	if (!rc)
 		rc = pp_prepared_new(c->opt, c->store, scenario_named(c, pp_json_get_str(e, "scenario", "")),
 				     dims, c->detectors, out, c->diag);
@@ -291,9 +302,9 @@ static int check_renders(struct run_ctx *c)
 
 	for (i = 0; !rc && i < pp_json_len(c->configs); i++) {
 		const struct pp_json *e = pp_json_at(c->configs, i);
-		struct pp_json *dims = pp_json_deep_copy(e), *rendered = NULL;
+		struct pp_json *dims = dims_of(e), *rendered = NULL;
 
-		rc = dims ? pp_json_remove(dims, 0, "config_id") : PP_ENOMEM;
+		rc = dims ? PP_OK : PP_ENOMEM;
 		if (!rc)
 			rc = pp_render_config(scenario_named(c, pp_json_get_str(e, "scenario", "")), dims,
 					      c->opt, &rendered, c->diag);
