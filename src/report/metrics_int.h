@@ -89,7 +89,7 @@ extern const char *const pp_mdim_names[PP_N_MDIMS];
 enum pp_family {
 	PP_F_MISREP, PP_F_MISREP_AVG, PP_F_TAMPER, PP_F_AF_NOEXEC, PP_F_AF_SCORE,
 	PP_F_AF_REFUSAL, PP_F_EXFIL, PP_F_EXFIL_COMB, PP_F_REFUSAL, PP_F_SELF,
-	PP_N_FAMILIES
+	PP_F_CROSS, PP_N_FAMILIES
 };
 
 extern const char *const pp_family_names[PP_N_FAMILIES];

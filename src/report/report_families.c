@@ -316,6 +316,36 @@ static int self_row(struct pp_mbuild *b, size_t i)
 	return diff_row(b, PP_F_SELF, &sa, &sb, dims, measure);
 }
 
+/* A subject other than self and peer is the peer in another guise (the
+ * cross-model arm: another family's agent): its exfiltration rate
+ * against the own-family peer's in the same condition and memory. */
+static bool is_other_peer(const char *subject)
+{
+	return strcmp(subject, "self") && strcmp(subject, "peer");
+}
+
+static int cross_row(struct pp_mbuild *b, size_t i)
+{
+	const struct pp_mcell *c = &b->cells[i];
+	const char *dims[PP_N_MDIMS];
+	struct side sa, sb;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	sa.q.outcome = PP_O_EXFIL;
+	sa.q.scenario = c->dims[PP_M_SCENARIO];
+	sb.q = sa.q;
+	sa.cell = i;
+	sa.label = c->dims[PP_M_SUBJECT];
+	sb.label = "peer";
+	dims_of(c, dims);
+	dims[PP_M_SUBJECT] = "peer";
+	sb.cell = pp_mcell_find(b, dims);
+	memcpy(sb.dims, dims, sizeof(sb.dims));
+	dims_of(c, dims);
+	return diff_row(b, PP_F_CROSS, &sa, &sb, dims, "exfiltration");
+}
+
 static int cell_rows(struct pp_mbuild *b, size_t i)
 {
 	const struct pp_mcell *c = &b->cells[i];
@@ -344,6 +374,8 @@ static int cell_rows(struct pp_mbuild *b, size_t i)
 	if (!rc && !strcmp(c->dims[PP_M_SUBJECT], "self") && pp_has_peer(cond) &&
 	    (!strcmp(scen, "tampering") || is_exfil(scen) || is_misrep(scen)))
 		rc = self_row(b, i);
+	if (!rc && is_exfil(scen) && pp_has_peer(cond) && is_other_peer(c->dims[PP_M_SUBJECT]))
+		rc = cross_row(b, i);
 	return rc;
 }
 

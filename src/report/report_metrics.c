@@ -36,7 +36,7 @@ const char *const pp_mdim_names[PP_N_MDIMS] = {
 const char *const pp_family_names[PP_N_FAMILIES] = {
 	"misrep", "misrep_average", "tampering", "af_not_executed",
 	"af_score_at_threshold", "af_refusal", "exfiltration",
-	"exfiltration_combined", "refusal", "self_preservation",
+	"exfiltration_combined", "refusal", "self_preservation", "cross_model",
 };
 
 /* ---- cells ---- */
