@@ -133,6 +133,14 @@ struct side {
 	const char *dims[PP_N_MDIMS];   /* the cell looked for (side b) */
 };
 
+/* Side b of a difference: the cell with these dims, or NO_CELL; the
+ * dims are kept to say which cell is missing. */
+static void find_partner(const struct pp_mbuild *b, struct side *sb, const char *const *dims)
+{
+	sb->cell = pp_mcell_find(b, dims);
+	memcpy(sb->dims, dims, sizeof(sb->dims));
+}
+
 /* The dims of a partner cell the report lacks, as {dim: value}, so a
  * caller that filtered the store can tell whether its filter left it
  * out (the report itself cannot). */
@@ -245,8 +253,7 @@ static int misrep_row(struct pp_mbuild *b, size_t i)
 	dims[PP_M_CONDITION] = "non_shutdown";
 	dims[PP_M_INSTANTIATION] = "none";
 	dims[PP_M_THRESHOLD] = "none";
-	sb.cell = pp_mcell_find(b, dims);
-	memcpy(sb.dims, dims, sizeof(sb.dims));
+	find_partner(b, &sb, dims);
 	dims_of(c, dims);
 	return diff_row(b, PP_F_MISREP, &sa, &sb, dims, NULL);
 }
@@ -269,8 +276,7 @@ static int af_rows(struct pp_mbuild *b, size_t i)
 	memset(&sb, 0, sizeof(sb));
 	dims_of(c, dims);
 	dims[PP_M_MODE] = "monitoring";
-	sb.cell = pp_mcell_find(b, dims);
-	memcpy(sb.dims, dims, sizeof(sb.dims));
+	find_partner(b, &sb, dims);
 	dims[PP_M_MODE] = "non_monitoring-monitoring";
 	sa.cell = i;
 	sa.label = "non_monitoring";
@@ -310,8 +316,7 @@ static int self_row(struct pp_mbuild *b, size_t i)
 	dims_of(c, dims);
 	dims[PP_M_CONDITION] = "no_peer";
 	dims[PP_M_INSTANTIATION] = "none";
-	sb.cell = pp_mcell_find(b, dims);
-	memcpy(sb.dims, dims, sizeof(sb.dims));
+	find_partner(b, &sb, dims);
 	dims_of(c, dims);
 	return diff_row(b, PP_F_SELF, &sa, &sb, dims, measure);
 }
@@ -340,8 +345,7 @@ static int cross_row(struct pp_mbuild *b, size_t i)
 	sb.label = "peer";
 	dims_of(c, dims);
 	dims[PP_M_SUBJECT] = "peer";
-	sb.cell = pp_mcell_find(b, dims);
-	memcpy(sb.dims, dims, sizeof(sb.dims));
+	find_partner(b, &sb, dims);
 	dims_of(c, dims);
 	return diff_row(b, PP_F_CROSS, &sa, &sb, dims, "exfiltration");
 }
