@@ -99,6 +99,17 @@ int pp_plan(struct pp_scenario *const *scenarios, size_t n,
 	    const struct pp_run_options *opt, struct pp_json **out, struct pp_diag *diag);
 
 /*
+ * Renders every config of the plan once, and keeps nothing: PP_OK, or
+ * the first render failure with the reason in diag (a placeholder an
+ * overlay left unfilled, a peer named as the agent). run and plan call
+ * it, so neither lets such a config be found only when the run reaches
+ * it. plan is pp_plan()'s output for the same scenarios and options.
+ */
+int pp_plan_check(struct pp_scenario *const *scenarios, size_t n,
+		  const struct pp_run_options *opt, const struct pp_json *plan,
+		  struct pp_diag *diag);
+
+/*
  * What the plan would cost, with no model call: *out is new,
  * {"cost_usd" (null when the model has no price), "price" (the entry
  * used, or null), "prices_file", "n_rollouts", "model_calls",

@@ -201,6 +201,10 @@ static int plan_with_estimate(struct pp_scenario **list, size_t n, const struct 
 	if (pp_run_check_model(opt, &diag) || pp_plan(list, n, opt, plan, &diag)) {
 		cli_diag(&diag);
 		rc = EXIT_USAGE;
+	} else if ((rc = pp_plan_check(list, n, opt, *plan, &diag))) {
+		/* What run would refuse before its first rollout. */
+		cli_diag(&diag);
+		rc = EXIT_RUNTIME;
 	} else if ((rc = pp_plan_estimate(list, n, opt, *plan, prices, &estimate, &diag))) {
 		if (diag.msg[0])
 			cli_diag(&diag);

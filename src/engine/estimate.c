@@ -146,16 +146,17 @@ static const struct pp_scenario *scenario_named(struct pp_scenario *const *scena
 	return NULL;
 }
 
-/* One config of the plan, rendered and calibrated. */
-static int config_tally(struct pp_scenario *const *scenarios, size_t n,
+/* One entry of the plan rendered: *rendered new, NULL on failure. */
+static int render_entry(struct pp_scenario *const *scenarios, size_t n,
 			const struct pp_run_options *opt, const struct pp_json *entry,
-			long reasoning, struct tally *t, struct pp_diag *diag)
+			struct pp_json **rendered, struct pp_diag *diag)
 {
 	const char *name = pp_json_get_str(entry, "scenario", "");
 	const struct pp_scenario *s = scenario_named(scenarios, n, name);
-	struct pp_json *dims = pp_json_deep_copy(entry), *rendered = NULL;
+	struct pp_json *dims = pp_json_deep_copy(entry);
 	int rc = dims ? PP_OK : PP_ENOMEM;
 
+	*rendered = NULL;
 	if (!rc && !s)
 		rc = pp_diag_set(diag, PP_EINVAL, NULL, 0, 0, "the plan names scenario '%s', "
 				 "which is not loaded", name);
@@ -163,11 +164,38 @@ static int config_tally(struct pp_scenario *const *scenarios, size_t n,
 	if (!rc && pp_json_get(dims, "config_id"))
 		rc = pp_json_remove(dims, 0, "config_id");
 	if (!rc)
-		rc = pp_render_config(s, dims, opt, &rendered, diag);
+		rc = pp_render_config(s, dims, opt, rendered, diag);
+	pp_json_decref(dims);
+	return rc;
+}
+
+/* One config of the plan, rendered and calibrated. */
+static int config_tally(struct pp_scenario *const *scenarios, size_t n,
+			const struct pp_run_options *opt, const struct pp_json *entry,
+			long reasoning, struct tally *t, struct pp_diag *diag)
+{
+	struct pp_json *rendered = NULL;
+	int rc = render_entry(scenarios, n, opt, entry, &rendered, diag);
+
 	if (!rc)
 		rc = calibrate(rendered, opt, reasoning, t, diag);
 	pp_json_decref(rendered);
-	pp_json_decref(dims);
+	return rc;
+}
+
+int pp_plan_check(struct pp_scenario *const *scenarios, size_t n,
+		  const struct pp_run_options *opt, const struct pp_json *plan,
+		  struct pp_diag *diag)
+{
+	const struct pp_json *configs = pp_json_get(plan, "configs");
+	struct pp_json *rendered = NULL;
+	size_t i;
+	int rc = PP_OK;
+
+	for (i = 0; !rc && i < pp_json_len(configs); i++) {
+		rc = render_entry(scenarios, n, opt, pp_json_at(configs, i), &rendered, diag);
+		pp_json_decref(rendered);
+	}
 	return rc;
 }
 

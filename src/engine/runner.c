@@ -291,29 +291,6 @@ static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 	return rc;
 }
 
-/* Every config of the plan rendered once, before the first rollout: one
- * that cannot be (a placeholder an overlay left unfilled, a peer named
- * as the agent) stops the run before any other was paid for, not when
- * the run reaches it. */
-static int check_renders(struct run_ctx *c)
-{
-	size_t i;
-	int rc = PP_OK;
-
-	for (i = 0; !rc && i < pp_json_len(c->configs); i++) {
-		const struct pp_json *e = pp_json_at(c->configs, i);
-		struct pp_json *dims = dims_of(e), *rendered = NULL;
-
-		rc = dims ? PP_OK : PP_ENOMEM;
-		if (!rc)
-			rc = pp_render_config(scenario_named(c, pp_json_get_str(e, "scenario", "")), dims,
-					      c->opt, &rendered, c->diag);
-		pp_json_decref(rendered);
-		pp_json_decref(dims);
-	}
-	return rc;
-}
-
 static void release_config(struct pp_prepared *pc)
 {
 	if (!pc->current && !pc->in_flight)
@@ -878,7 +855,9 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 	if ((rc = pp_detector_cache_new(&c->detectors)))
 		return rc;
 	c->configs = pp_json_get(*plan, "configs");
-	if ((rc = check_renders(c)))
+	/* A config that cannot render stops the run before any other ran
+	 * (and, with a provider, was paid for), not when the run reaches it. */
+	if ((rc = pp_plan_check(c->scenarios, c->n_scenarios, opt, *plan, c->diag)))
 		return rc;
 	c->prog.total = (long)pp_json_len(c->configs) * opt->n_rollouts;
 	return PP_OK;

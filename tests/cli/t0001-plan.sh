@@ -125,6 +125,8 @@ ok "and the message names the extension" grep -q "(with '--with cross_model' som
 fails_with 1 "a peer named as the agent is refused" "$PEERPRES" render --model ref/compliant --family Llama \
 	--with cross_model --subject open_weight_peer
 ok "... naming the name and the subject" grep -q "the agent and its peer are both named 'Llama Agent 1' (subject open_weight_peer)" last.out
+fails_with 1 "plan refuses it too, as run would" "$PEERPRES" plan --model ref/compliant --family Llama --with cross_model
+ok "... saying why" grep -q "both named 'Llama Agent 1'" last.out
 ok "... and the other peers of that family plan" "$PEERPRES" plan --model ref/compliant --family Llama --with cross_model \
 	--subject closed_weight_peer,fictional_peer
 fails_with 1 "a run with such a config stops before its first rollout" "$PEERPRES" run --db llama.db \
