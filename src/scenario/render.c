@@ -443,8 +443,8 @@ static int check_names(const struct pp_scenario *s, const struct pp_json *render
 	if (!agent || !peer || strcmp(agent, peer))
 		return PP_OK;
 	return pp_scenario_err(s, diag, PP_ETEMPLATE, pp_json_get(s->root, "names"),
-			       "the agent and its peer are both named '%s' (subject %s): leave "
-			       "that subject out (--subject) for this family", agent,
+			       "the agent and its peer are both named '%s' (subject %s): an agent "
+			       "of this family cannot have that peer", agent,
 			       pp_json_get_str(dims, "subject", "none"));
 }
 
