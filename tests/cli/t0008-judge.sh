@@ -9,6 +9,10 @@ sel="--scenario misrep_evaluation --scenario exfiltration_deletion --condition g
 
 ok "run without a key skips the judge and says how many labels wait" sh -c \
 	"\"\$PEERPRES\" run --db r.db -n 2 $sel 2>err.txt && grep -q \"no key for openai: [0-9]* labels stay undecided; run 'peerpres judge' later\" err.txt"
+ok "... but says nothing when the rules decided every label" sh -c \
+	"\"\$PEERPRES\" run --db c.db -n 1 --model ref/compliant --scenario exfiltration_transfer --condition good_peer \
+		--instantiation file_only 2>err.txt && test \$(sqlite3 c.db 'select count(*) from labels where decided = 0') -eq 0 &&
+	 ! grep -q 'no key' err.txt"
 ok "run --no-judge does not try" sh -c \
 	"\"\$PEERPRES\" run --db n.db -n 1 $sel --no-judge 2>err.txt && ! grep -q 'no key' err.txt"
 fails_with 1 "judge without a key fails naming the provider" "$PEERPRES" judge --db r.db
