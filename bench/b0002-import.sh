@@ -4,8 +4,9 @@
 # fresh store with replay in a fresh world, labelling and storing, as
 # `peerpres import` does for the study's data. Prints transcripts per
 # second and MB per second of input, with the default threads (one per
-# core), with one (--concurrency 1) and with the store taken for the
-# import alone (--exclusive: no write-ahead log), the CPU time used, the load
+# core; a store the import creates is taken for the import alone: no
+# write-ahead log), with one (--concurrency 1) and with the log kept
+# (--shared, as for an import into a store that exists), the CPU time used, the load
 # of the machine while it ran (other processes share the cores: compare
 # runs made under the same load), and the same figures for reading the
 # file alone (cat, from the page cache) and past the page cache
@@ -14,7 +15,7 @@
 # ROWS rows cycling through the study's own transcripts
 # (../shared/upstream-examples, or SHARED=dir; left out when absent),
 # five times longer than ours, against the disk's speed on that file,
-# without and with --exclusive.
+# by default and with --shared.
 #
 # BASE=path/to/an/older/peerpres also times that program on the same file,
 # each program three times in turn, and prints the medians and their
@@ -71,7 +72,7 @@ cend=$(date +%s.%N)
 import "default threads"
 read -r dend dstart <"$out/import.wall"   # the default threads' run
 import "one thread" --concurrency 1
-import "default threads, --exclusive" --exclusive
+import "default threads, --shared" --shared
 # The disk's own speed: the file read past the page cache (O_DIRECT), as
 # a first import of the study's data reads it. Some file systems (tmpfs)
 # refuse O_DIRECT; the line is then left out.
@@ -111,8 +112,8 @@ if [ -d "$shared" ]; then
 	import "study's examples"
 	study_bytes=$bytes
 	read -r dend dstart <"$out/import.wall"
-	# The same with the store taken for the import alone (no log).
-	import "study's examples, --exclusive" --exclusive
+	# The same with the log kept, as into a store that exists.
+	import "study's examples, --shared" --shared
 	read -r xend xstart <"$out/import.wall"
 	disk=$(dd if="$input" of=/dev/null bs=4M iflag=direct 2>&1 |
 		sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
@@ -122,7 +123,7 @@ if [ -d "$shared" ]; then
 	bytes=$(wc -c <"$out/import.jsonl")
 	awk -v w0="$dstart" -v w1="$dend" -v x0="$xstart" -v x1="$xend" -v b="$study_bytes" -v d="$disk" 'BEGIN {
 		if (d > 0)
-			printf "reading that file from the disk (O_DIRECT): %.0f MB/s; import is %.1fx slower, %.1fx with --exclusive (an order of magnitude: 10x)\n",
+			printf "reading that file from the disk (O_DIRECT): %.0f MB/s; import is %.1fx slower, %.1fx with --shared (an order of magnitude: 10x)\n",
 				b / 1e6 / d, (w1 - w0) / d, (x1 - x0) / d
 	}'
 else

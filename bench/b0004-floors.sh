@@ -11,7 +11,10 @@
 #   as the run's writer commits them at that load.
 # - import speed (aim: disk speed, order of magnitude): floor_sqlite
 #   stores the rows of 10,000 imported transcripts, 256 a transaction as
-#   the import does. One writer can go no faster than that, however many
+#   the import does, written as an import into a new store writes them
+#   (a rollback journal, the store taken alone) and, for comparison, with
+#   the write-ahead log (an import into a store that exists, or --shared).
+#   One writer can go no faster than that, however many
 #   cores parse and replay; the disk's read speed (O_DIRECT) and the
 #   import's own time on the same file, in the same run, are printed
 #   beside it.
@@ -72,8 +75,9 @@ istart=$(date +%s.%N)
 iend=$(date +%s.%N)
 rows=$(wc -l <"$out/floor.jsonl")
 bytes=$(wc -c <"$out/floor.jsonl")
-sql_import=$("$out/floor_sqlite" "$out/floor-import.db" "$out/floor-import-copy.db" 256 | say |
+sql_import=$("$out/floor_sqlite" "$out/floor-import.db" "$out/floor-import-copy.db" 256 alone | say |
 	sed -n 's/.*: \([0-9.]*\) us per rollout/\1/p') || exit 1
+"$out/floor_sqlite" "$out/floor-import.db" "$out/floor-import-copy.db" 256 wal | say >/dev/null || exit 1
 disk=$(dd if="$out/floor.jsonl" of=/dev/null bs=4M iflag=direct 2>&1 |
 	sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
 awk -v s="$sql_import" -v n="$rows" -v b="$bytes" -v d="$disk" -v i0="$istart" -v i1="$iend" 'BEGIN {

@@ -10,8 +10,10 @@
  * synchronous=NORMAL, foreign keys on, a 32 MB page cache), BATCH
  * rollouts per transaction. Only the inserts and commits are timed: no
  * JSON is read or written, no value is built. Prints CPU per rollout.
+ * With `alone` the file is written as an import into a store it creates
+ * writes it: a rollback journal, an exclusive lock, synchronous=FULL.
  *
- *   floor_sqlite SOURCE.db NEW.db BATCH
+ *   floor_sqlite SOURCE.db NEW.db BATCH [wal|alone]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,7 +104,7 @@ static void insert_row(sqlite3 *dst, struct table *t, size_t row)
 }
 
 /* A new file with the source's schema, its configs and runs. */
-static sqlite3 *fresh_copy(const char *src_path, const char *dst_path)
+static sqlite3 *fresh_copy(const char *src_path, const char *dst_path, int alone)
 {
 	sqlite3 *dst;
 	char *sql;
@@ -128,6 +130,10 @@ static sqlite3 *fresh_copy(const char *src_path, const char *dst_path)
 	}
 	exec(dst, "INSERT INTO configs SELECT * FROM src.configs;"
 		  "INSERT INTO runs SELECT * FROM src.runs; DETACH src");
+	/* After the source is gone: an exclusive lock would cover it too. */
+	if (alone)
+		exec(dst, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = TRUNCATE;"
+			  "PRAGMA synchronous = FULL");
 	return dst;
 }
 
@@ -146,17 +152,19 @@ int main(int argc, char **argv)
 	sqlite3 *src, *dst;
 	double t0;
 	long batch;
-	int k;
+	int k, alone;
 
-	if (argc != 4 || (batch = strtol(argv[3], NULL, 10)) < 1) {
-		fprintf(stderr, "usage: floor_sqlite SOURCE.db NEW.db BATCH\n");
+	if (argc < 4 || argc > 5 || (batch = strtol(argv[3], NULL, 10)) < 1 ||
+	    (argc == 5 && strcmp(argv[4], "wal") && strcmp(argv[4], "alone"))) {
+		fprintf(stderr, "usage: floor_sqlite SOURCE.db NEW.db BATCH [wal|alone]\n");
 		return 2;
 	}
+	alone = argc == 5 && !strcmp(argv[4], "alone");
 	if (sqlite3_open_v2(argv[1], &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
 		die(src, argv[1]);
 	for (k = 0; k < N_TABLES; k++)
 		load(src, &tables[k]);
-	dst = fresh_copy(argv[1], argv[2]);
+	dst = fresh_copy(argv[1], argv[2], alone);
 	for (k = 0; k < N_TABLES; k++)
 		prepare_insert(dst, &tables[k]);
 	t0 = cpu_seconds();
@@ -178,9 +186,9 @@ int main(int argc, char **argv)
 	t0 = cpu_seconds() - t0;
 	for (k = 0; k < N_TABLES; k++)
 		rows += at[k];
-	printf("SQLite alone: %zu rollouts, %.1f rows each, %ld per transaction: %.1f us per rollout\n",
-	       tables[ROLLOUTS].n, (double)rows / tables[ROLLOUTS].n, batch,
-	       t0 / tables[ROLLOUTS].n * 1e6);
+	printf("SQLite alone (%s): %zu rollouts, %.1f rows each, %ld per transaction: %.1f us per rollout\n",
+	       alone ? "rollback journal" : "WAL", tables[ROLLOUTS].n,
+	       (double)rows / tables[ROLLOUTS].n, batch, t0 / tables[ROLLOUTS].n * 1e6);
 	sqlite3_close(dst);
 	sqlite3_close(src);
 	return 0;

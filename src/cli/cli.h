@@ -22,7 +22,7 @@
 enum cli_opt {
 	OPT_JSON, OPT_ADAPTIVE, OPT_NO_CACHE, OPT_REDO_ERRORS, OPT_TEST, OPT_NO_JUDGE,
 	OPT_AGREEMENT, OPT_RETRY_FAILED, OPT_LIST_JUDGES, OPT_STUDY_REFUSAL, OPT_WITH_ERRORS,
-	OPT_EXCLUSIVE,
+	OPT_EXCLUSIVE, OPT_SHARED,
 	/* the dimension filters */
 	OPT_SCENARIO, OPT_SUBJECT, OPT_CONDITION, OPT_INSTANTIATION, OPT_DATASET,
 	OPT_THRESHOLD, OPT_MODE, OPT_SCRATCHPAD,
@@ -74,6 +74,7 @@ struct cli {
 	bool redo_errors;
 	bool with_errors;       /* export: error rollouts too */
 	bool exclusive;         /* import: the store for this import alone */
+	bool shared;            /* import: never alone, even in a store it creates */
 	double budget_usd;
 	int max_iters;
 	double temperature;

@@ -150,8 +150,9 @@ static const struct command commands[] = {
 	  "then lint findings. --diff shows only what differs from another config.\n\n"
 	  FILTER_HELP MODEL_HELP },
 	{ "import", cmd_import,
-	  OPT(DB) | OPT(SCENARIO) | OPT(JSON) | OPT(CONCURRENCY) | OPT(SCENARIOS) | OPT(EXCLUSIVE),
-	  "peerpres import FILE_OR_DIR... [--db FILE] [--scenario S] [--json] [--exclusive]",
+	  OPT(DB) | OPT(SCENARIO) | OPT(JSON) | OPT(CONCURRENCY) | OPT(SCENARIOS) | OPT(EXCLUSIVE) |
+	  OPT(SHARED),
+	  "peerpres import FILE_OR_DIR... [--db FILE] [--scenario S] [--json] [--exclusive|--shared]",
 	  "Reads the study's transcripts (JSON files, JSONL datasets, directories),\n"
 	  "replays each in a fresh world of its config, labels it with our detectors\n"
 	  "and stores it beside the study's labels. docs/import.md has the details.\n\n"
@@ -165,7 +166,11 @@ static const struct command commands[] = {
 	  "  --exclusive              take the store for this import alone: no\n"
 	  "                           write-ahead log (each page written once, about\n"
 	  "                           15% faster on a large import); other processes\n"
-	  "                           wait for it, and it fails if one has it open\n"
+	  "                           wait for it, and it fails if one has it open.\n"
+	  "                           The default for a store the import creates\n"
+	  "  --shared                 keep the write-ahead log, so that a report or\n"
+	  "                           a run can read and write the store meanwhile,\n"
+	  "                           even when the import creates it\n"
 	  "  --scenarios DIR          scenario files (default: the installed scenarios/)\n" },
 	{ "export", cmd_export,
 	  OPTS_STORE_FILTERS | OPT(FORMAT) | OPT(DB) | OPT(OUTPUT) | OPT(JUDGE) | OPT(MODEL) |

@@ -31,6 +31,7 @@ static const struct flag {
 	{ "--agreement", OPT_AGREEMENT, false }, { "--retry-failed", OPT_RETRY_FAILED, false },
 	{ "--list-judges", OPT_LIST_JUDGES, false }, { "--study-refusal", OPT_STUDY_REFUSAL, false },
 	{ "--with-errors", OPT_WITH_ERRORS, false }, { "--exclusive", OPT_EXCLUSIVE, false },
+	{ "--shared", OPT_SHARED, false },
 	{ "--scenario", OPT_SCENARIO, true }, { "--subject", OPT_SUBJECT, true },
 	{ "--condition", OPT_CONDITION, true }, { "--instantiation", OPT_INSTANTIATION, true },
 	{ "--dataset", OPT_DATASET, true }, { "--threshold", OPT_THRESHOLD, true },
@@ -145,6 +146,7 @@ static int set_switch(struct cli *c, enum cli_opt opt)
 	case OPT_STUDY_REFUSAL: c->study_refusal = true; break;
 	case OPT_WITH_ERRORS: c->with_errors = true; break;
 	case OPT_EXCLUSIVE: c->exclusive = true; break;
+	case OPT_SHARED: c->shared = true; break;
 	default: break;
 	}
 	return 0;

@@ -495,17 +495,28 @@ out:
 	return rc;
 }
 
+static double now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* Counted by the clock, not by the pauses: a statement that reads the
+ * schema first waits out the busy handler itself, so a lock held for a
+ * whole import (--exclusive) held a `report` for a thousand busy
+ * timeouts instead of one. */
 int pp_store_exec_retrying(struct pp_store *s, const char *sql,
 			   int (*row)(void *, int, char **, char **), void *arg, int max_ms)
 {
 	struct timespec pause = { 0, 10 * 1000000L };
-	int waited_ms = 0, src;
+	double deadline = now_ms() + max_ms;
+	int src;
 
 	while ((src = sqlite3_exec(s->db, sql, row, arg, NULL)) != SQLITE_OK &&
-	       (src & 0xff) == SQLITE_BUSY && waited_ms < max_ms) {
+	       (src & 0xff) == SQLITE_BUSY && now_ms() < deadline)
 		nanosleep(&pause, NULL);
-		waited_ms += 10;
-	}
 	return src;
 }
 
@@ -518,8 +529,17 @@ int pp_store_exec_retrying(struct pp_store *s, const char *sql,
  */
 static int exec_retrying(struct pp_store *s, const char *sql, const char *what)
 {
-	return pp_store_exec_retrying(s, sql, NULL, NULL, PP_STORE_BUSY_MS) == SQLITE_OK
-		       ? PP_OK : pp_store_sqlfail(s, what);
+	int src = pp_store_exec_retrying(s, sql, NULL, NULL, PP_STORE_BUSY_MS);
+
+	if (src == SQLITE_OK)
+		return PP_OK;
+	/* Still locked after the whole wait: a store taken by one import. */
+	if ((src & 0xff) == SQLITE_BUSY)
+		return pp_store_fail(s, PP_ESTORE, "%s: another process has had the store to itself "
+				     "for %d s (an import into a store it creates, or with --exclusive, "
+				     "keeps it until it ends): try again then",
+				     what, PP_STORE_BUSY_MS / 1000);
+	return pp_store_sqlfail(s, what);
 }
 
 static int configure(struct pp_store *s)

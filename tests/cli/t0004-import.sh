@@ -185,7 +185,8 @@ ok "importing again after a lost batch adds only what is missing" sh -c \
 	 grep -q "200 already imported" err.txt'
 rows_of cut.db >cut.txt
 ok "and ends with the same store as an import never cut" cmp m1.txt cut.txt
-"$PEERPRES" import --db killed.db many.jsonl 2>/dev/null &
+# --shared: this test watches the new store fill, so it keeps the log.
+"$PEERPRES" import --shared --db killed.db many.jsonl 2>/dev/null &
 pid=$!
 n=0
 while [ $n -lt 200 ] && ! sqlite3 killed.db "select 1 from rollouts limit 1" 2>/dev/null | grep -q 1; do
@@ -227,12 +228,60 @@ ok "an --exclusive import killed half way, run again, stores every row once" sh 
 	 test "$(sqlite3 xk.db "select count(*), count(distinct json_extract(extra, '"'"'$.source_key'"'"')) from rollouts")" = "300|300" &&
 	 test "$(sqlite3 xk.db "pragma integrity_check")" = ok && test "$(sqlite3 xk.db "pragma journal_mode")" = wal'
 
+# A store the import creates is the import's alone until it ends (as
+# with --exclusive): another process cannot read it meanwhile, and our
+# own commands say why after their wait instead of waiting for the
+# import's end; --shared keeps it open, as is any store that existed.
+# Rows come through a FIFO, so the import is surely still running.
+# watch_import DB [IMPORT OPTIONS]: starts an import of five rows of
+# many.jsonl into DB that waits for more, and waits until its run is
+# stored (the file is then in the mode the import chose).
+watch_import() {
+	db=$1; shift
+	rm -f watch.jsonl; mkfifo watch.jsonl
+	exec 3<>watch.jsonl
+	"$PEERPRES" import "$@" --db "$db" watch.jsonl 2>/dev/null 3>&- &
+	watched=$!
+	head -5 many.jsonl >&3
+	n=0
+	while [ $n -lt 200 ] && ! { test -e "$db-journal" || test -e "$db-wal"; }; do
+		sleep 0.05; n=$((n + 1))
+	done
+	sleep 0.3
+}
+end_import() {
+	exec 3>&-
+	wait $watched
+}
+watch_import new.db
+ok "an import into a store it creates has it alone while it runs" sh -c \
+	'! sqlite3 new.db "select count(*) from runs" 2>err.txt && grep -q "database is locked" err.txt'
+fails_with 1 "... and a report opened meanwhile says so after its wait, without hanging" \
+	timeout 60 "$PEERPRES" report --db new.db
+ok "... naming who has it and how long it waited" grep -q \
+	"new.db: opening: another process has had the store to itself for 10 s (an import into a store it creates, or with --exclusive" last.out
+end_import
+ok "... and gives it back in WAL mode, with every row" sh -c \
+	'test "$(sqlite3 new.db "pragma journal_mode")" = wal && test ! -e new.db-journal &&
+	 test "$(sqlite3 new.db "select count(*) from rollouts")" = 5'
+watch_import shared.db --shared
+ok "import --shared into a new store leaves it open to others meanwhile" \
+	test "$(sqlite3 shared.db "select count(*) from runs where status = 'running'")" = 1
+end_import
+watch_import new.db
+ok "an import into a store that exists shares it" \
+	test "$(sqlite3 new.db "select count(*) from runs where status = 'running'")" = 1
+end_import
+fails_with 2 "--exclusive and --shared together are refused" \
+	"$PEERPRES" import --exclusive --shared --db both.db exfil.json
+ok "... before any store is made" test ! -e both.db
+
 # Ctrl-C: the open batch is committed, the summary says so, exit 1; the
 # import is a run, and its rollouts name it. Rows come through a FIFO, so
 # the signal surely lands mid-import: five rows, the signal, five more.
 mkfifo slow.jsonl
 exec 3<>slow.jsonl
-"$PEERPRES" import --db int.db slow.jsonl 2>int.txt 3>&- &
+"$PEERPRES" import --db int.db --shared slow.jsonl 2>int.txt 3>&- &
 pid=$!
 n=0
 while [ $n -lt 200 ] && ! sqlite3 int.db "select 1 from runs" 2>/dev/null | grep -q 1; do
