@@ -181,7 +181,10 @@ typedef int (*pp_compat_fn)(void *arg, const char *path, long line,
  * Reads `path`: a JSON file (one transcript), a JSONL file (.jsonl or
  * .ndjson: one row per line carrying the transcript object under
  * "conversation"/"transcript" or as a "transcript_json" string), or a
- * directory (recursively, *.json and *.jsonl, in name order). A bad row
+ * directory (recursively, *.json and *.jsonl, in name order). "-" is
+ * standard input; it and a file named otherwise are JSONL when their
+ * first line with text holds a whole object, else one JSON transcript.
+ * A bad row
  * is reported through fn and the rest still read. Returns PP_OK, what fn
  * returned, or PP_ENOMEM.
  */

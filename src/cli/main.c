@@ -153,7 +153,8 @@ static const struct command commands[] = {
 	  OPT(DB) | OPT(SCENARIO) | OPT(JSON) | OPT(CONCURRENCY) | OPT(SCENARIOS) | OPT(EXCLUSIVE) |
 	  OPT(SHARED),
 	  "peerpres import FILE_OR_DIR... [--db FILE] [--scenario S] [--json] [--exclusive|--shared]",
-	  "Reads the study's transcripts (JSON files, JSONL datasets, directories),\n"
+	  "Reads the study's transcripts (JSON files, JSONL datasets, directories;\n"
+	  "- for standard input, JSONL or one transcript: zcat rows.jsonl.gz | ...),\n"
 	  "replays each in a fresh world of its config, labels it with our detectors\n"
 	  "and stores it beside the study's labels. docs/import.md has the details.\n\n"
 	  "  --db FILE                the store (default peerpres.db)\n"

@@ -46,6 +46,7 @@ struct pp_compat_src {
 	long rows;            /* non-blank lines read from it */
 	char *line;
 	size_t line_cap;
+	ssize_t held;         /* a line read ahead (by sniff), or -1 */
 	/* The directory named on the command line being walked, and how
 	 * many files of transcripts were found under it: none is an error
 	 * (a wrong path, or files named otherwise), not an empty import. */
@@ -96,6 +97,9 @@ int pp_compat_src_new(const char *const *paths, size_t n, struct pp_compat_src *
 	char **copy = pp_calloc(n ? n : 1, sizeof(*copy));
 	size_t i;
 	int rc = s && copy ? PP_OK : PP_ENOMEM;
+
+	if (s)
+		s->held = -1;
 
 	for (i = 0; !rc && i < n; i++)
 		if (!(copy[i] = pp_strdup(paths[i])))
@@ -180,6 +184,19 @@ static bool blank(const char *s, size_t n)
 	return true;
 }
 
+/* The next line of the open JSONL file into s->line: the one sniff read
+ * ahead, if any. */
+static ssize_t read_line(struct pp_compat_src *s)
+{
+	ssize_t len = s->held;
+
+	if (len >= 0) {
+		s->held = -1;
+		return len;
+	}
+	return getline(&s->line, &s->line_cap, s->jsonl);
+}
+
 /* The next non-blank line of the open JSONL file; *got false at its end
  * (the file is then closed). */
 static int next_line(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *got)
@@ -189,7 +206,7 @@ static int next_line(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *g
 	size_t skip;
 
 	*got = false;
-	while ((len = getline(&s->line, &s->line_cap, s->jsonl)) >= 0) {
+	while ((len = read_line(s)) >= 0) {
 		skip = s->line_no++ ? 0 : bom_len(s->line, (size_t)len);
 		len -= (ssize_t)skip;
 		if (blank(s->line + skip, (size_t)len))
@@ -283,6 +300,93 @@ static int open_dir(struct pp_compat_src *s, const char *path, bool *error)
 	return rc;
 }
 
+/* raw takes b's text as one JSON transcript of `path`, less a byte
+ * order mark. */
+static int whole_file(struct pp_buf *b, const char *path, struct pp_compat_raw *raw)
+{
+	size_t skip = bom_len(b->buf, b->len);
+
+	memmove(b->buf, b->buf + skip, b->len - skip + 1);
+	raw->len = b->len - skip;
+	raw->text = pp_buf_detach(b, NULL);
+	raw->path = pp_strdup(path);
+	pp_buf_release(b);
+	return raw->text && raw->path ? PP_OK : PP_ENOMEM;
+}
+
+/* A row of a JSONL file holds a whole object on its line; a JSON file
+ * spread over lines does not, and begins with a line that only opens. */
+static bool whole_row(const char *line, ssize_t len)
+{
+	const char *end = line + len;
+
+	line += bom_len(line, (size_t)len);
+	while (line < end && blank(line, 1))
+		line++;
+	while (end > line && blank(end - 1, 1))
+		end--;
+	return end - line >= 2 && *line == '{' && end[-1] == '}';
+}
+
+/*
+ * A file named on the command line without .json or .jsonl in its name,
+ * or "-", standard input (`zcat rows.jsonl.gz | peerpres import -`): its
+ * first line tells JSONL (a whole object on it) from one JSON transcript.
+ * A stream cannot be read twice, so that line is held for the reader.
+ */
+static int sniff(struct pp_compat_src *s, const char *path, struct pp_compat_raw *raw, bool *got)
+{
+	bool is_stdin = !strcmp(path, "-");
+	const char *name = is_stdin ? "stdin" : path;
+	struct pp_buf b = PP_BUF_INIT;
+	char chunk[65536];
+	long blanks = 0;
+	ssize_t len = -1;
+	size_t n, skip;
+	int rc = PP_OK;
+
+	*got = true;
+	if (!(s->jsonl = is_stdin ? stdin : fopen(path, "rb")))
+		return failure(raw, path, 0, "cannot read: %s", strerror(errno));
+	if (!(s->jsonl_path = pp_strdup(name)))
+		return PP_ENOMEM;
+	s->rows = 0;
+	/* The first line with text; those before it are kept for a JSON
+	 * transcript, and counted for a JSONL file's line numbers. */
+	while (!rc && (len = getline(&s->line, &s->line_cap, s->jsonl)) >= 0) {
+		skip = blanks ? 0 : bom_len(s->line, (size_t)len);
+		if (!blank(s->line + skip, (size_t)len - skip))
+			break;
+		rc = pp_buf_add(&b, s->line, (size_t)len);
+		blanks++;
+	}
+	if (!rc && len >= 0 && whole_row(s->line, len)) {
+		s->line_no = blanks;
+		s->held = len;
+		pp_buf_release(&b);
+		*got = false;
+		return PP_OK;
+	}
+	if (rc)
+		goto out;
+	if (len < 0 && !ferror(s->jsonl)) {
+		rc = failure(raw, name, 0, "no transcript in it: %s is empty or holds blank lines only",
+			     is_stdin ? "the input" : "the file");
+		goto out;
+	}
+	if (len >= 0)
+		rc = pp_buf_add(&b, s->line, (size_t)len);
+	while (!rc && (n = fread(chunk, 1, sizeof(chunk), s->jsonl)) > 0)
+		rc = pp_buf_add(&b, chunk, n);
+	if (!rc)
+		rc = ferror(s->jsonl) ? failure(raw, name, 0, "read error: %s", strerror(errno))
+				      : whole_file(&b, name, raw);
+out:
+	close_jsonl(s);
+	pp_buf_release(&b);
+	return rc;
+}
+
 /* One path of the walk: a directory opens a frame, a JSONL file is
  * opened for reading, a JSON file is read whole into raw (*got). */
 static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_compat_raw *raw,
@@ -290,11 +394,12 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 {
 	struct pp_buf b = PP_BUF_INIT;
 	struct stat st;
-	size_t skip;
 	bool err;
 	int rc;
 
 	*got = true;
+	if (top && !strcmp(path, "-"))
+		return sniff(s, path, raw, got);
 	if (stat(path, &st))
 		return failure(raw, path, 0, "cannot read: %s", strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
@@ -326,17 +431,13 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 		s->rows = 0;
 		return (s->jsonl_path = pp_strdup(path)) ? PP_OK : PP_ENOMEM;
 	}
+	if (top && !ends_with(path, ".json"))
+		return sniff(s, path, raw, got);
 	if ((rc = pp_buf_read_file(&b, path))) {
 		pp_buf_release(&b);
 		return rc == PP_ENOMEM ? rc : failure(raw, path, 0, "bad JSON: %s", pp_strerror(rc));
 	}
-	skip = bom_len(b.buf, b.len);
-	memmove(b.buf, b.buf + skip, b.len - skip + 1);
-	raw->len = b.len - skip;
-	raw->text = pp_buf_detach(&b, NULL);
-	raw->path = pp_strdup(path);
-	pp_buf_release(&b);
-	return raw->text && raw->path ? PP_OK : PP_ENOMEM;
+	return whole_file(&b, path, raw);
 }
 
 /* The walk of a directory named on the command line has ended: one

@@ -177,6 +177,43 @@ ok "all 300 are stored" test "$(sqlite3 m1.db 'select count(*) from rollouts')" 
 rows_of m1.db >m1.txt
 rows_of m2.db >m2.txt
 ok "the two stores hold the same rollouts at the same indexes" cmp m1.txt m2.txt
+# Standard input ("-": `zcat rows.jsonl.gz | peerpres import -`) and
+# files named without .json or .jsonl: the first line with text tells a
+# JSONL file (a whole object on that line) from one JSON transcript.
+labels_of() {
+	sqlite3 "$1" "select r.config_id, r.idx, r.status, group_concat(l.name || '=' || l.value, ',')
+		from rollouts r join labels l on l.rollout = r.id group by r.id order by r.config_id, r.idx"
+}
+labels_of m1.db >m1.labels
+ok "import - reads JSONL rows from standard input" sh -c \
+	'gzip -c many.jsonl | gzip -dc | "$PEERPRES" import --db in.db - 2>err.txt &&
+	 grep -q "imported 300 transcript(s) into .in.db." err.txt'
+labels_of in.db >in.labels
+ok "... with the rollouts and labels the file gives" cmp m1.labels in.labels
+ok "... each row's source named stdin and its line" test \
+	"$(sqlite3 in.db "select count(*) from rollouts where json_extract(extra, '$.source.path') = 'stdin'
+		and json_extract(extra, '$.source.line') between 1 and 300")" = 300
+ok "a JSON transcript on standard input is one transcript" sh -c \
+	'"$PEERPRES" import --db pj.db - <exfil.json 2>err.txt && grep -q "imported 1 transcript(s)" err.txt &&
+	 tr "\n" " " <exfil.json | "$PEERPRES" import --db cj.db - 2>err.txt && grep -q "imported 1 transcript(s)" err.txt'
+ok "... labelled as from its file, spread over lines or on one" sh -c \
+	'labels_of() { sqlite3 "$1" "select name, value from labels order by name"; }
+	 "$PEERPRES" import --db fj.db exfil.json 2>/dev/null &&
+	 labels_of fj.db >fj.l && labels_of pj.db >pj.l && labels_of cj.db >cj.l && cmp fj.l pj.l && cmp fj.l cj.l'
+{ echo; printf '  \n'; head -3 rows.jsonl; } >rows.txt
+fails_with 1 "bad rows on standard input are named stdin:LINE, blank lines counted" \
+	sh -c '"$PEERPRES" import --db sb.db - <rows.txt'
+ok "... and the good row imported" sh -c \
+	'grep -q "stdin:4: no transcript" last.out && grep -q "stdin:5: bad JSON" last.out &&
+	 test "$(sqlite3 sb.db "select count(*) from rollouts")" = 1'
+fails_with 1 "a file named otherwise is read by its first line: JSONL here" "$PEERPRES" import --db sb2.db rows.txt
+ok "... named by file and line" sh -c 'grep -q "rows.txt:4: no transcript" last.out && grep -q "rows.txt:5: bad JSON" last.out'
+cp exfil.json transcript
+ok "... one JSON transcript there" sh -c \
+	'"$PEERPRES" import --db tr.db transcript 2>err.txt && grep -q "imported 1 transcript(s)" err.txt'
+fails_with 1 "empty standard input is a failure, not a silent 0" sh -c '"$PEERPRES" import --db e.db - </dev/null'
+ok "... saying so" grep -qx "peerpres: stdin: no transcript in it: the input is empty or holds blank lines only" last.out
+
 # A crash loses the open batch: here the last 100 rollouts are gone.
 cp m1.db cut.db
 sqlite3 cut.db "pragma foreign_keys = on; delete from rollouts where idx >= 200"
