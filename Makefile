@@ -35,7 +35,7 @@ TEST_SRC := $(sort $(wildcard tests/harness/*.c tests/unit/*.c))
 rel_obj = $(patsubst %.c,build/rel/%.o,$(1))
 san_obj = $(patsubst %.c,build/san/%.o,$(1))
 
-.PHONY: all deps check demo bench clean unit-test cli-test FORCE
+.PHONY: all deps check demo bench clean install uninstall unit-test cli-test FORCE
 all: deps peerpres
 
 deps:
@@ -119,5 +119,23 @@ bench: deps peerpres
 
 clean:
 	rm -rf build peerpres
+
+# `make install` (PREFIX=/usr/local, DESTDIR for a staging root): the
+# program, the scenario files it finds from PREFIX/bin, and the library
+# with its headers. Hand-edited scenario files already installed are
+# replaced: keep changes in an overlay (docs/scenario-format.md).
+PREFIX ?= /usr/local
+SHARE  := $(DESTDIR)$(PREFIX)/share/peerpres
+install: peerpres build/rel/libpeerpres.a
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/scenarios \
+		$(DESTDIR)$(PREFIX)/include/peerpres $(DESTDIR)$(PREFIX)/lib
+	install -m 755 peerpres $(DESTDIR)$(PREFIX)/bin/peerpres
+	install -m 644 scenarios/*.yaml $(SHARE)/scenarios/
+	install -m 644 include/peerpres/*.h $(DESTDIR)$(PREFIX)/include/peerpres/
+	install -m 644 build/rel/libpeerpres.a $(DESTDIR)$(PREFIX)/lib/libpeerpres.a
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/peerpres $(DESTDIR)$(PREFIX)/lib/libpeerpres.a
+	rm -rf $(SHARE) $(DESTDIR)$(PREFIX)/include/peerpres
 
 -include $(shell find build -name '*.d' 2>/dev/null)

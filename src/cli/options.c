@@ -295,7 +295,15 @@ void cli_release(struct cli *c)
 	c->filters = NULL;
 }
 
-/* The scenarios shipped beside the program, else ./scenarios. */
+/* Where the scenarios are looked for, from the program's directory: the
+ * source tree (./peerpres, build/san/peerpres) and `make install`'s
+ * PREFIX/bin beside PREFIX/share/peerpres. */
+static const char *const beside_program[] = {
+	"/scenarios", "/../../scenarios", "/../share/peerpres/scenarios",
+};
+#define N_BESIDE (sizeof(beside_program) / sizeof(beside_program[0]))
+
+/* The scenarios shipped with the program, else ./scenarios. */
 const char *cli_scenario_dir(const struct cli *c, char *buf, size_t len)
 {
 	const char *env = getenv("PEERPRES_SCENARIOS");
@@ -310,12 +318,10 @@ const char *cli_scenario_dir(const struct cli *c, char *buf, size_t len)
 	if (n > 0) {
 		buf[n] = '\0';
 		if ((slash = strrchr(buf, '/'))) {
-			/* ./peerpres and build/san/peerpres both find scenarios/. */
-			const char *const tries[] = { "/scenarios", "/../../scenarios" };
 			size_t k;
 
-			for (k = 0; k < 2; k++) {
-				snprintf(slash, len - (size_t)(slash - buf), "%s", tries[k]);
+			for (k = 0; k < N_BESIDE; k++) {
+				snprintf(slash, len - (size_t)(slash - buf), "%s", beside_program[k]);
 				if (!access(buf, R_OK))
 					return buf;
 				*slash = '\0';
@@ -323,6 +329,26 @@ const char *cli_scenario_dir(const struct cli *c, char *buf, size_t len)
 		}
 	}
 	return "scenarios";
+}
+
+/* After a failure to read the default ./scenarios: where else we looked,
+ * and how to say where they are. */
+static void hint_scenarios(const struct cli *c, const char *dir)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (c->scenario_dir || getenv("PEERPRES_SCENARIOS") || strcmp(dir, "scenarios") ||
+	    !access(dir, R_OK))
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	if ((slash = strrchr(exe, '/')))
+		*slash = '\0';
+	cli_error("no scenario files beside the program (%s/scenarios, %s/../share/peerpres/scenarios) "
+		  "or in ./scenarios: give --scenarios DIR or set PEERPRES_SCENARIOS "
+		  "(`make install` puts them in PREFIX/share/peerpres/scenarios)", exe, exe);
 }
 
 int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *n)
@@ -336,6 +362,7 @@ int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *
 	pp_diag_clear(&diag);
 	if ((rc = pp_scenario_load_dir(dir, list, n, &diag))) {
 		cli_diag(&diag);
+		hint_scenarios(c, dir);
 		return EXIT_RUNTIME;
 	}
 	for (j = 0; j < c->n_overlays; j++)
