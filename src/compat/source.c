@@ -100,7 +100,6 @@ int pp_compat_src_new(const char *const *paths, size_t n, struct pp_compat_src *
 
 	if (s)
 		s->held = -1;
-
 	for (i = 0; !rc && i < n; i++)
 		if (!(copy[i] = pp_strdup(paths[i])))
 			rc = PP_ENOMEM;
@@ -117,7 +116,8 @@ int pp_compat_src_new(const char *const *paths, size_t n, struct pp_compat_src *
 
 static void close_jsonl(struct pp_compat_src *s)
 {
-	if (s->jsonl)
+	/* Standard input stays open: "-" named twice reads nothing more. */
+	if (s->jsonl && s->jsonl != stdin)
 		fclose(s->jsonl);
 	s->jsonl = NULL;
 	free(s->jsonl_path);
@@ -360,15 +360,15 @@ static int sniff(struct pp_compat_src *s, const char *path, struct pp_compat_raw
 		rc = pp_buf_add(&b, s->line, (size_t)len);
 		blanks++;
 	}
-	if (!rc && len >= 0 && whole_row(s->line, len)) {
+	if (rc)
+		goto out;
+	if (len >= 0 && whole_row(s->line, len)) {
 		s->line_no = blanks;
 		s->held = len;
 		pp_buf_release(&b);
 		*got = false;
 		return PP_OK;
 	}
-	if (rc)
-		goto out;
 	if (len < 0 && !ferror(s->jsonl)) {
 		rc = failure(raw, name, 0, "no transcript in it: %s is empty or holds blank lines only",
 			     is_stdin ? "the input" : "the file");
