@@ -199,6 +199,7 @@ struct pp_compat_result {
 	int rc;                 /* else PP_OK, or why parse or replay failed */
 	struct pp_diag diag;    /* ... said here */
 	struct pp_json *parsed, *config, *rollout;   /* on PP_OK */
+	size_t bytes;           /* of the input it came from (a row: its line) */
 };
 
 /* Receives each result; everything in it is borrowed for the call (the

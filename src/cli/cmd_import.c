@@ -50,10 +50,19 @@ struct pending {
 	bool already, replayable, diverged;
 };
 
+/* The progress line: live on a terminal, every ten seconds in a log. */
+struct progress {
+	bool tty, shown;
+	double start_s, last_s;
+	double bytes, total_bytes;   /* read so far; of the files named (0: unknown) */
+	long seen;                   /* transcripts (and bad rows) read */
+};
+
 struct import_ctx {
 	struct cli *c;
 	struct pp_store *store;
 	struct pp_compat_known *known;
+	struct progress prog;
 	long ok, replayed, upstream_only, diverged, failed, already;
 	/* the open batch */
 	bool open;
@@ -260,11 +269,55 @@ static int store_one(struct import_ctx *x, struct pp_compat_result *r)
 	return rc;
 }
 
+/* Counts as stored what the last commit stored: a line never claims a
+ * transcript a crash could still lose. */
+static void show_progress(struct import_ctx *x)
+{
+	struct progress *p = &x->prog;
+	double t = now(), secs = t - p->start_s, rate = secs > 0 ? p->seen / secs : 0;
+	char size[96];
+
+	if (t - p->last_s < (p->tty ? 0.1 : 10.0))
+		return;
+	p->last_s = t;
+	p->shown = true;
+	if (p->total_bytes > 0)
+		snprintf(size, sizeof(size), "%.0f/%.0f MB (%.0f%%)", p->bytes / 1e6, p->total_bytes / 1e6,
+			 p->bytes < p->total_bytes ? 100 * p->bytes / p->total_bytes : 100.0);
+	else
+		snprintf(size, sizeof(size), "%.0f MB", p->bytes / 1e6);
+	fprintf(stderr, "%s%ld transcripts read  %s  %.0f/s  %.1f MB/s  %ld stored  %ld already imported  "
+		"%ld failed", p->tty ? "\r" : "", p->seen, size, rate, secs > 0 ? p->bytes / 1e6 / secs : 0.0,
+		x->ok, x->already, x->failed);
+	if (p->total_bytes > 0 && p->bytes > 0 && p->bytes < p->total_bytes)
+		fprintf(stderr, "  ETA %.0f s", secs * (p->total_bytes - p->bytes) / p->bytes);
+	fputs(p->tty ? "\033[K" : "\n", stderr);
+}
+
+/* The bytes of the files named, for the line's share and ETA: unknown
+ * (0) when one is a directory or a stream. */
+static double input_bytes(const struct cli *c)
+{
+	struct stat st;
+	double total = 0;
+	size_t i;
+
+	for (i = 0; i < c->n_args; i++) {
+		if (stat(c->args[i], &st) || !S_ISREG(st.st_mode))
+			return 0;
+		total += (double)st.st_size;
+	}
+	return total;
+}
+
 static int one(void *arg, struct pp_compat_result *r)
 {
 	struct import_ctx *x = arg;
 	int rc = r->error ? PP_OK : r->rc;
 
+	x->prog.seen++;
+	x->prog.bytes += (double)r->bytes;
+	show_progress(x);
 	/* Stop before this one: what the batch holds is whole. */
 	if (stop_requested)
 		return PP_EINTR;
@@ -406,7 +459,13 @@ int cmd_import(struct cli *c)
 		pp_scenario_list_free(list, opt.n);
 		return EXIT_RUNTIME;
 	}
+	x.prog.tty = isatty(STDERR_FILENO);
+	x.prog.start_s = now();
+	x.prog.last_s = x.prog.tty ? 0 : x.prog.start_s;   /* a terminal sees the first at once */
+	x.prog.total_bytes = input_bytes(c);
 	rc = import_all(&x, &opt);
+	if (x.prog.tty && x.prog.shown)
+		fputs("\r\033[K", stderr);   /* the summary takes the live line's place */
 	fprintf(stderr, "%simported %ld transcript(s) into '%s': %ld replayed, %ld labelled from the "
 		"study's labels only, %ld with divergences; %ld already imported (skipped); %ld failed\n",
 		rc == PP_EINTR ? "interrupted: " : "", x.ok, c->db, x.replayed, x.upstream_only,

@@ -109,6 +109,7 @@ static int process(struct work *w, struct item *it)
 	pp_diag_clear(&it->r.diag);
 	it->r.path = it->raw.path;
 	it->r.line = it->raw.line;
+	it->r.bytes = it->raw.len + (it->raw.jsonl ? 1 : 0);   /* a row's newline */
 	w->r = &it->r;
 	rc = pp_compat_decode(&it->raw, on_transcript, w);
 	free(it->raw.text);

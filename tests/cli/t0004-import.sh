@@ -214,6 +214,29 @@ ok "... one JSON transcript there" sh -c \
 fails_with 1 "empty standard input is a failure, not a silent 0" sh -c '"$PEERPRES" import --db e.db - </dev/null'
 ok "... saying so" grep -qx "peerpres: stdin: no transcript in it: the input is empty or holds blank lines only" last.out
 
+# Progress: a live line on a terminal (script gives the import one), with
+# the share of the file read and an ETA, the summary then in its place;
+# in a log a plain line every ten seconds, and none for a short import.
+ok "on a terminal an import shows a live progress line" sh -c \
+	'script -qec "\"\$PEERPRES\" import --db tty.db many.jsonl" /dev/null >tty.out 2>&1 &&
+	 tr "\r" "\n" <tty.out >tty.lines &&
+	 grep -q "^[0-9]* transcripts read  [0-9]*/[0-9]* MB ([0-9]*%)  [0-9]*/s  [0-9.]* MB/s  [0-9]* stored  [0-9]* already imported  0 failed" tty.lines'
+ok "... then the summary in its place" grep -q "^.*imported 300 transcript(s) into .tty.db." tty.lines
+ok "in a log a short import prints its summary alone" sh -c \
+	'"$PEERPRES" import --db log.db many.jsonl 2>log.err && test "$(wc -l <log.err)" = 1'
+rm -f slow2.jsonl; mkfifo slow2.jsonl
+exec 4<>slow2.jsonl
+"$PEERPRES" import --db slow2.db slow2.jsonl 2>slow2.err 4>&- &
+slow=$!
+head -5 many.jsonl >&4
+sleep 12
+sed -n 6p many.jsonl >&4
+sleep 1
+exec 4>&-
+wait $slow
+ok "... and a long one a line every ten seconds, its size unknown on a stream" \
+	grep -q "^[0-9]* transcripts read  [0-9]* MB  [0-9]*/s  [0-9.]* MB/s  [0-9]* stored  0 already imported  0 failed$" slow2.err
+
 # A crash loses the open batch: here the last 100 rollouts are gone.
 cp m1.db cut.db
 sqlite3 cut.db "pragma foreign_keys = on; delete from rollouts where idx >= 200"
