@@ -15,7 +15,7 @@
 # ROWS rows cycling through the study's own transcripts
 # (../shared/upstream-examples, or SHARED=dir; left out when absent),
 # five times longer than ours, against the disk's speed on that file,
-# by default and with --shared.
+# by default and with --shared, three times each in turn (medians).
 #
 # BASE=path/to/an/older/peerpres also times that program on the same file,
 # each program three times in turn, and prints the medians and their
@@ -49,6 +49,10 @@ cpu_of() {
 import() {
 	label=$1; shift
 	rm -f "$out"/import.db*
+	# The pages of the file just written (the input, the last store) are
+	# written back first: otherwise the first import timed after them
+	# shares the disk and a core with that writeback.
+	sync
 	start=$(date +%s.%N)
 	OUT=$out IN=${input:-$out/import.jsonl} P=$PROG sh -c '"$P" import --db "$OUT/import.db" "$@" "$IN" 2>"$OUT/import.log"
 		s=$?; times >"$OUT/import.times"; exit $s' sh "$@"
@@ -109,12 +113,29 @@ if [ -d "$shared" ]; then
 	rows=$(wc -l <"$input")
 	bytes=$(wc -c <"$input")
 	echo "the study's examples, cycled: $rows rows, $(awk -v b="$bytes" -v n="$rows" 'BEGIN { printf "%.1f MB, %.0f KB a row", b / 1e6, b / n / 1e3 }')"
-	import "study's examples"
 	study_bytes=$bytes
-	read -r dend dstart <"$out/import.wall"
-	# The same with the log kept, as into a store that exists.
-	import "study's examples, --shared" --shared
-	read -r xend xstart <"$out/import.wall"
+	# By default (a new store, taken alone) and with the log kept (as
+	# into a store that exists), three times each in turn: one run of
+	# each swung by 15% either way with the machine's other work.
+	: >"$out/study.walls"
+	for round in 1 2 3; do
+		for how in alone shared; do
+			if [ $how = alone ]; then import "study's examples"
+			else import "study's examples, --shared" --shared; fi
+			read -r end start <"$out/import.wall"
+			echo "$how $end $start" >>"$out/study.walls"
+		done
+	done
+	set -- $(awk '{ t[$1] = t[$1] " " ($2 - $3) }
+	function median(s,   a, k, i, j, x) { k = split(s, a, " ")
+		for (i = 2; i <= k; i++) { x = a[i]; for (j = i - 1; j > 0 && a[j] > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+		return a[int((k + 1) / 2)] }
+	END { print median(t["alone"]), median(t["shared"]) }' "$out/study.walls")
+	dstart=0 dend=$1 xstart=0 xend=$2
+	awk -v d="$1" -v x="$2" -v b="$bytes" -v n="$rows" 'BEGIN {
+		printf "study'"'"'s examples, medians of 3: %.2f s = %.0f transcripts/s, %.1f MB/s by default; %.2f s = %.1f MB/s with --shared (%.2fx the time)\n",
+			d, n / d, b / 1e6 / d, x, b / 1e6 / x, x / d
+	}'
 	disk=$(dd if="$input" of=/dev/null bs=4M iflag=direct 2>&1 |
 		sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
 	rm -f "$input"
