@@ -80,8 +80,19 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void report_error(const char *path, long line, const char *msg)
+/* The live line is taken off the terminal before anything else is
+ * printed there (a row's error, a --json line); the next redraws it. */
+static void clear_live(struct progress *p)
 {
+	if (p->tty && p->shown) {
+		fputs("\r\033[K", stderr);
+		p->shown = false;
+	}
+}
+
+static void report_error(struct import_ctx *x, const char *path, long line, const char *msg)
+{
+	clear_live(&x->prog);
 	if (line > 0)
 		cli_error("%s:%ld: %s", path, line, msg);
 	else
@@ -190,7 +201,7 @@ static void commit(struct import_ctx *x)
 			char msg[1200];
 
 			snprintf(msg, sizeof(msg), "not stored: %s", pp_store_errmsg(x->store));
-			report_error(x->rows[i].path, x->rows[i].line, msg);
+			report_error(x, x->rows[i].path, x->rows[i].line, msg);
 		}
 		x->failed += (long)x->n_rows;
 		clear_batch(x);
@@ -210,6 +221,8 @@ static void commit(struct import_ctx *x)
 			x->upstream_only++;
 		x->diverged += p->diverged;
 	}
+	if (x->lines.len)
+		clear_live(&x->prog);
 	fwrite(x->lines.buf, 1, x->lines.len, stdout);
 	clear_batch(x);
 }
@@ -244,7 +257,7 @@ static int note(struct import_ctx *x, struct pp_compat_result *r, const struct p
 		char msg[128];
 
 		snprintf(msg, sizeof(msg), "%zu call(s) diverged in replay (see --json or 'peerpres show')", nd);
-		report_error(r->path, r->line, msg);
+		report_error(x, r->path, r->line, msg);
 	}
 	return x->c->json ? json_line(source, r->config, r->rollout, idx, already, &x->lines) : PP_OK;
 }
@@ -322,7 +335,7 @@ static int one(void *arg, struct pp_compat_result *r)
 	if (stop_requested)
 		return PP_EINTR;
 	if (r->error) {
-		report_error(r->path, r->line, r->error);
+		report_error(x, r->path, r->line, r->error);
 		x->failed++;
 		return PP_OK;
 	}
@@ -331,7 +344,7 @@ static int one(void *arg, struct pp_compat_result *r)
 	if (rc == PP_ENOMEM)
 		return rc;
 	if (rc) {
-		report_error(r->path, r->line, r->diag.msg[0] ? r->diag.msg : pp_strerror(rc));
+		report_error(x, r->path, r->line, r->diag.msg[0] ? r->diag.msg : pp_strerror(rc));
 		x->failed++;
 	}
 	if (x->open && (x->n_rows == BATCH_ROWS || now() - x->opened_at >= BATCH_SECONDS))
@@ -464,8 +477,7 @@ int cmd_import(struct cli *c)
 	x.prog.last_s = x.prog.tty ? 0 : x.prog.start_s;   /* a terminal sees the first at once */
 	x.prog.total_bytes = input_bytes(c);
 	rc = import_all(&x, &opt);
-	if (x.prog.tty && x.prog.shown)
-		fputs("\r\033[K", stderr);   /* the summary takes the live line's place */
+	clear_live(&x.prog);   /* the summary takes the live line's place */
 	fprintf(stderr, "%simported %ld transcript(s) into '%s': %ld replayed, %ld labelled from the "
 		"study's labels only, %ld with divergences; %ld already imported (skipped); %ld failed\n",
 		rc == PP_EINTR ? "interrupted: " : "", x.ok, c->db, x.replayed, x.upstream_only,

@@ -222,6 +222,12 @@ ok "on a terminal an import shows a live progress line" sh -c \
 	 tr "\r" "\n" <tty.out >tty.lines &&
 	 grep -q "^[0-9]* transcripts read  [0-9]*/[0-9]* MB ([0-9]*%)  [0-9]*/s  [0-9.]* MB/s  [0-9]* stored  [0-9]* already imported  0 failed" tty.lines'
 ok "... then the summary in its place" grep -q "^.*imported 300 transcript(s) into .tty.db." tty.lines
+{ head -150 many.jsonl; echo '{"conversation": [ broken'; sed -n '151,300p' many.jsonl; } >midbad.jsonl
+ok "on a terminal a row's error and the --json lines start their own lines, not the live one's end" sh -c \
+	'script -qec "\"\$PEERPRES\" import --json --db tty2.db midbad.jsonl" /dev/null >tty2.out 2>&1;
+	 tr "\r" "\n" <tty2.out >tty2.lines && grep -q "midbad.jsonl:151: bad JSON" tty2.lines &&
+	 test "$(grep -c "^\(.\[K\)\?{\"source\"" tty2.lines)" = 300 &&
+	 test -z "$(grep "peerpres: \|{\"source\"" tty2.lines | grep -v "^\(.\[K\)\?\(peerpres: \|{\"source\"\)")"'
 ok "in a log a short import prints its summary alone" sh -c \
 	'"$PEERPRES" import --db log.db many.jsonl 2>log.err && test "$(wc -l <log.err)" = 1'
 rm -f slow2.jsonl; mkfifo slow2.jsonl
