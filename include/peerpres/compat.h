@@ -212,6 +212,13 @@ struct pp_compat_import_opts {
 	struct pp_scenario *const *scenarios;  /* borrowed, read-only */
 	size_t n;
 	int workers;  /* threads that parse and replay besides the caller's */
+	/* Called in the caller's thread, with the sink's arg, after each
+	 * idle_seconds without a result to hand it (input that comes
+	 * slowly, a stream): a sink can commit what it holds. With workers
+	 * only: without them the caller's thread is the one waiting to
+	 * read. NULL for none. */
+	void (*idle)(void *arg);
+	double idle_seconds;
 };
 
 /*
@@ -219,7 +226,9 @@ struct pp_compat_import_opts {
  * transcript (pp_compat_parse, pp_compat_replay_cached), and calls sink
  * in the caller's thread with each result in the order read, so what a
  * sink stores does not depend on the number of workers. The caller's
- * thread parses too whenever the next result is not ready. At most 64
+ * thread parses too whenever the next result is not ready, but never
+ * reads a stream (standard input, a FIFO), where it could wait for a
+ * line while results are ready. At most 64
  * results per worker wait for the sink, and the threads share 256 kept
  * renders: memory stays bounded whatever the input size. A worker that
  * cannot be started is done without (none: everything runs in the

@@ -352,6 +352,18 @@ static int one(void *arg, struct pp_compat_result *r)
 	return PP_OK;
 }
 
+/* No result for a while (a stream that comes slowly): the open batch is
+ * committed once it is BATCH_SECONDS old, as the next result would have
+ * committed it, so the store shows what came; a log gets its line. */
+static void on_idle(void *arg)
+{
+	struct import_ctx *x = arg;
+
+	if (x->open && now() - x->opened_at >= BATCH_SECONDS)
+		commit(x);
+	show_progress(x);
+}
+
 /* Threads that parse and replay: one per core, --concurrency at most.
  * This thread is one of them (it parses when it has nothing to store),
  * so the workers are one fewer. */
@@ -457,6 +469,8 @@ int cmd_import(struct cli *c)
 	alone = c->exclusive || (!c->shared && store_is_new(c->db));
 	opt.scenario = pp_json_str(pp_json_at(names, 0));
 	opt.workers = workers(c);
+	opt.idle = on_idle;
+	opt.idle_seconds = BATCH_SECONDS;
 	if ((rc = cli_load_scenarios(c, &list, &opt.n)))
 		return rc;
 	opt.scenarios = list;

@@ -91,6 +91,9 @@ void pp_compat_src_free(struct pp_compat_src *s);
  * or directory that cannot be read is an item with its error, and the
  * walk goes on. PP_OK or PP_ENOMEM. */
 int pp_compat_src_next(struct pp_compat_src *s, struct pp_compat_raw *raw, bool *end);
+/* Is the input being read a stream (standard input, a FIFO): a read may
+ * wait for as long as its writer takes. */
+bool pp_compat_src_stream(const struct pp_compat_src *s);
 void pp_compat_raw_release(struct pp_compat_raw *raw);
 /* Parses a raw item and calls fn exactly once: with the transcript (and
  * the dataset row), or with the failure. Returns what fn returned, or

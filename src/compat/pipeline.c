@@ -4,7 +4,8 @@
  * too whenever the next result to store is not ready.
  *
  * Reading the input is cheap and must stay in order, so the threads take
- * turns at the one reader (under the lock) and number what they read;
+ * turns at the one reader (one at a time, outside the lock, since a
+ * stream may make it wait) and number what they read;
  * parsing and replaying, the costly part, runs outside the lock, each
  * thread with a render cache of its own. Results wait in a ring of
  * WINDOW places per worker and reach the sink strictly in reading order,
@@ -18,9 +19,12 @@
  * otherwise cost more than the parallelism gained. Scenarios are shared
  * read-only; no JSON value is touched by two threads at once.
  */
+#include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <peerpres/compat.h>
 #include <peerpres/status.h>
@@ -60,6 +64,8 @@ struct pipe {
 	unsigned long n_read;   /* items read so far */
 	unsigned long n_out;    /* items taken by the sink */
 	bool eof, stop;
+	bool reading;           /* a thread is reading the input */
+	bool stream;            /* the input read last is a stream */
 	int fatal;              /* a worker's failure (PP_ENOMEM) */
 	int room_waiters;       /* workers waiting for room */
 	bool sink_waiting;      /* the sink's thread waits for ring[n_out] */
@@ -139,7 +145,8 @@ static void free_list(struct item *it)
 	}
 }
 
-/* Reads the next item under the lock: *it NULL at the end. */
+/* Reads the next item (the caller has the reader's turn): *it NULL at
+ * the end. */
 static int read_next(struct pipe *p, int owner, struct item **out)
 {
 	struct item *it = pp_calloc(1, sizeof(*it));
@@ -189,12 +196,21 @@ static int new_cache(const struct pipe *p, struct pp_compat_cache **out)
 	return pp_compat_cache_new_sized(out, share > MIN_RENDERS ? share : MIN_RENDERS);
 }
 
-/* Takes the next item to parse, under the lock; at the end of the input
- * says so to everyone. *seq its number. False when there is none. */
+/* Takes the next item to parse: the reader's turn is taken under the
+ * lock, the read done outside it, so results reach the sink while a
+ * stream waits for its next line. At the end of the input says so to
+ * everyone. *seq its number. False when there is none. */
 static bool take(struct pipe *p, int owner, struct item **it, unsigned long *seq)
 {
-	int rc = read_next(p, owner, it);
+	int rc;
 
+	p->reading = true;
+	pthread_mutex_unlock(&p->mu);
+	rc = read_next(p, owner, it);
+	pthread_mutex_lock(&p->mu);
+	p->reading = false;
+	p->stream = pp_compat_src_stream(p->src);
+	pthread_cond_broadcast(&p->room);   /* the reader's turn is free */
 	if (rc || !*it) {
 		p->eof = true;
 		if (rc)
@@ -238,7 +254,7 @@ static void *worker(void *arg)
 
 		if (free_spent(p, me))
 			continue;
-		if (p->n_read - p->n_out >= p->window) {
+		if (p->reading || p->n_read - p->n_out >= p->window) {
 			p->room_waiters++;
 			pthread_cond_wait(&p->room, &p->mu);
 			p->room_waiters--;
@@ -256,17 +272,38 @@ static void *worker(void *arg)
 
 /* The sink's thread, when the next result is not ready, parses the next
  * item itself rather than wait: with one worker fewer than cores, no
- * core is ever shared by two busy threads. */
+ * core is ever shared by two busy threads. It leaves a stream to the
+ * workers: waiting there for a line, it would hold back the results
+ * they make meanwhile. */
 static bool help(struct pipe *p, struct work *w)
 {
 	struct item *it;
 	unsigned long seq;
 
-	if (!w->cache || p->stop || p->eof || p->n_read - p->n_out >= p->window)
+	if (!w->cache || p->stop || p->eof || p->reading || p->stream ||
+	    p->n_read - p->n_out >= p->window)
 		return false;
 	if (take(p, SINK_OWNER, &it, &seq))
 		make(p, w, it, seq);
 	return true;
+}
+
+/* Waits for the next result, or the input's end: true when instead
+ * the sink's idle time has passed. */
+static bool wait_ready(struct pipe *p)
+{
+	struct timespec until;
+	double whole;
+
+	if (!p->opt->idle) {
+		pthread_cond_wait(&p->ready, &p->mu);
+		return false;
+	}
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += (long)(modf(p->opt->idle_seconds, &whole) * 1e9);
+	until.tv_sec += (time_t)whole + until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	return pthread_cond_timedwait(&p->ready, &p->mu, &until) == ETIMEDOUT;
 }
 
 /* Hands results to the sink in order until the input ends, the sink
@@ -287,7 +324,12 @@ static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 			if (help(p, &w))
 				continue;
 			p->sink_waiting = true;
-			pthread_cond_wait(&p->ready, &p->mu);
+			if (wait_ready(p)) {
+				p->sink_waiting = false;
+				pthread_mutex_unlock(&p->mu);
+				p->opt->idle(arg);
+				pthread_mutex_lock(&p->mu);
+			}
 			p->sink_waiting = false;
 		}
 		if (p->fatal || !*at)

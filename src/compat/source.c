@@ -47,6 +47,7 @@ struct pp_compat_src {
 	char *line;
 	size_t line_cap;
 	ssize_t held;         /* a line read ahead (by sniff), or -1 */
+	bool stream;          /* the JSONL input is a stream, not a file */
 	/* The directory named on the command line being walked, and how
 	 * many files of transcripts were found under it: none is an error
 	 * (a wrong path, or files named otherwise), not an empty import. */
@@ -120,6 +121,7 @@ static void close_jsonl(struct pp_compat_src *s)
 	if (s->jsonl && s->jsonl != stdin)
 		fclose(s->jsonl);
 	s->jsonl = NULL;
+	s->stream = false;
 	free(s->jsonl_path);
 	s->jsonl_path = NULL;
 }
@@ -300,6 +302,18 @@ static int open_dir(struct pp_compat_src *s, const char *path, bool *error)
 	return rc;
 }
 
+static bool regular(FILE *f)
+{
+	struct stat st;
+
+	return !fstat(fileno(f), &st) && S_ISREG(st.st_mode);
+}
+
+bool pp_compat_src_stream(const struct pp_compat_src *s)
+{
+	return s->jsonl && s->stream;
+}
+
 /* raw takes b's text as one JSON transcript of `path`, less a byte
  * order mark. */
 static int whole_file(struct pp_buf *b, const char *path, struct pp_compat_raw *raw)
@@ -351,6 +365,7 @@ static int sniff(struct pp_compat_src *s, const char *path, struct pp_compat_raw
 	if (!(s->jsonl_path = pp_strdup(name)))
 		return PP_ENOMEM;
 	s->rows = 0;
+	s->stream = !regular(s->jsonl);
 	/* The first line with text; those before it are kept for a JSON
 	 * transcript, and counted for a JSONL file's line numbers. */
 	while (!rc && (len = getline(&s->line, &s->line_cap, s->jsonl)) >= 0) {
@@ -426,6 +441,7 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 	if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson")) {
 		if (!(s->jsonl = fopen(path, "r")))
 			return failure(raw, path, 0, "cannot read: %s", strerror(errno));
+		s->stream = !S_ISREG(st.st_mode);
 		*got = false;
 		s->line_no = 0;
 		s->rows = 0;

@@ -243,6 +243,31 @@ wait $slow
 ok "... and a long one a line every ten seconds, its size unknown on a stream" \
 	grep -q "^[0-9]* transcripts read  [0-9]* MB  [0-9]*/s  [0-9.]* MB/s  [0-9]* stored  0 already imported  0 failed$" slow2.err
 
+# A slow stream (rows a harness writes as it goes): what came is replayed
+# and committed while the import waits for more, two seconds after its
+# batch opened, so the store shows it. The threads' work (one core is
+# the caller's alone, and it waits to read).
+if [ "$(nproc)" -ge 2 ]; then
+	rm -f live.jsonl; mkfifo live.jsonl
+	exec 5<>live.jsonl
+	"$PEERPRES" import --shared --db live.db live.jsonl 2>live.err 5>&- &
+	live=$!
+	head -5 many.jsonl >&5
+	n=0
+	while [ $n -lt 150 ] && [ "$(sqlite3 live.db "select count(*) from rollouts" 2>/dev/null)" != 5 ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+	ok "a slow stream's rows are stored while the import waits for more" \
+		test "$(sqlite3 live.db "select count(*) from rollouts")" = 5
+	sed -n '6,10p' many.jsonl >&5
+	exec 5>&-
+	wait $live
+	ok "... and the rest when they come" sh -c \
+		'test "$(sqlite3 live.db "select count(*) from rollouts")" = 10 && grep -q "imported 10 transcript(s)" live.err'
+else
+	skip "a slow stream's rows are stored while the import waits for more (one core)"
+fi
+
 # A crash loses the open batch: here the last 100 rollouts are gone.
 cp m1.db cut.db
 sqlite3 cut.db "pragma foreign_keys = on; delete from rollouts where idx >= 200"
