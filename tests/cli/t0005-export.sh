@@ -79,6 +79,10 @@ compare() {
 		dataset, threshold, mode, scratchpad, model, family from main.configs);" | grep -qx 1
 }
 ok "JSONL round trip: every label and status equal, same configs" compare j.db
+ok "export piped into import - gives the same" sh -c \
+	'"$PEERPRES" export --db a.db --format jsonl 2>/dev/null | "$PEERPRES" import --db p.db - 2>err.txt &&
+	 grep -q "0 with divergences; 0 already imported (skipped); 0 failed" err.txt'
+ok "... every label and status equal, same configs" compare p.db
 ok "upstream JSON round trip: every label and status equal, same configs" compare u.db
 ok "the same transcripts in the other format are already imported" sh -c \
 	'"$PEERPRES" import --db u.db a.jsonl 2>err.txt && grep -q "imported 0 transcript(s).* '"$total"' already imported" err.txt &&
