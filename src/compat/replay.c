@@ -27,6 +27,7 @@
 
 #include "compat/compat_int.h"
 #include "core/alloc.h"
+#include "scenario/detectors.h"
 
 #include "version.h"   /* PP_VERSION, made by the Makefile */
 
@@ -457,7 +458,10 @@ static int rollout_record(const struct pp_json *parsed, struct replay *r, const 
 
 /* Rendering a config and compiling its detectors cost more than the
  * replay itself, and a dataset holds many transcripts of each config.
- * A render with its compiled detectors takes about 400 KB. */
+ * A render takes about 400 KB with its detectors, which configs with
+ * the same label sections share (detectors.h): a worker met each of the
+ * 271 configs of the benchmark's file and compiled their detectors 271
+ * times, 8% of the import's CPU, where ten sets are enough. */
 #define CACHE_SLOTS 256
 
 /* Grid cells dims.c asked about; forgotten all at once past this. */
@@ -473,6 +477,7 @@ struct pp_compat_cache {
 	size_t next;    /* the slot to replace next */
 	struct pp_json *index;  /* {key: slot} */
 	struct pp_json *grid;   /* dims.c's memo: {key: value} */
+	struct pp_detector_cache *detectors;   /* the slots' labels come from it */
 };
 
 int pp_compat_cache_new_sized(struct pp_compat_cache **out, size_t renders)
@@ -484,7 +489,7 @@ int pp_compat_cache_new_sized(struct pp_compat_cache **out, size_t renders)
 		return PP_ENOMEM;
 	c->n_slots = renders ? renders : 1;
 	if (!(c->slot = pp_calloc(c->n_slots, sizeof(*c->slot))) || !(c->grid = pp_json_object()) ||
-	    !(c->index = pp_json_object())) {
+	    !(c->index = pp_json_object()) || pp_detector_cache_new(&c->detectors)) {
 		pp_compat_cache_free(c);
 		return PP_ENOMEM;
 	}
@@ -530,9 +535,10 @@ void pp_compat_cache_free(struct pp_compat_cache *c)
 	for (i = 0; c->slot && i < c->n_slots; i++) {
 		free(c->slot[i].key);
 		pp_json_decref(c->slot[i].rendered);
-		pp_labels_free(c->slot[i].labels);
+		pp_detectors_put(c->detectors, c->slot[i].labels);
 	}
 	free(c->slot);
+	pp_detector_cache_free(c->detectors);
 	pp_json_decref(c->grid);
 	pp_json_decref(c->index);
 	free(c);
@@ -619,13 +625,14 @@ static int keep(struct pp_compat_cache *cache, char *key, struct pp_json *render
 		pp_json_remove(cache->index, 0, cache->slot[i].key);
 	free(cache->slot[i].key);
 	pp_json_decref(cache->slot[i].rendered);
-	pp_labels_free(cache->slot[i].labels);
+	pp_detectors_put(cache->detectors, cache->slot[i].labels);
 	cache->slot[i].key = key;
 	cache->slot[i].rendered = pp_json_incref(rendered);
 	cache->slot[i].labels = compiled;
 	rc = pp_json_set(cache->index, key, pp_json_integer((long long)i));
 	if (rc) {
-		/* Not findable without the index: empty the slot again. */
+		/* Not findable without the index: empty the slot again (the
+		 * detectors stay the caller's). */
 		cache->slot[i].key = NULL;
 		cache->slot[i].labels = NULL;
 		pp_json_decref(cache->slot[i].rendered);
@@ -655,18 +662,22 @@ static int render(struct pp_compat_cache *cache, const struct pp_scenario *s,
 		*owned = false;
 		return PP_OK;
 	}
-	rc = pp_render_config(s, dims, opt, rendered, diag);
-	if (!rc)
-		rc = pp_labels_compile(compiled, pp_json_get(*rendered, "labels"),
-				       pp_json_get(*rendered, "patterns"),
-				       pp_json_get(*rendered, "extract"), diag);
-	if (!rc && key) {
-		rc = keep(cache, key, *rendered, *compiled);
-		*owned = rc != PP_OK;   /* not kept: the caller frees it */
-		key = NULL;
-	} else {
+	if ((rc = pp_render_config(s, dims, opt, rendered, diag))) {
 		free(key);
+		return rc;
 	}
+	if (!cache)
+		return pp_labels_compile(compiled, pp_json_get(*rendered, "labels"),
+					 pp_json_get(*rendered, "patterns"),
+					 pp_json_get(*rendered, "extract"), diag);
+	*owned = false;
+	if ((rc = pp_detectors_get(cache->detectors, *rendered, compiled, diag))) {
+		free(key);
+		return rc;
+	}
+	/* keep takes the key; what it could not keep goes back */
+	if ((rc = keep(cache, key, *rendered, *compiled)))
+		pp_detectors_put(cache->detectors, *compiled);
 	return rc;
 }
 

@@ -12,6 +12,8 @@
 #include <peerpres/scenario.h>
 #include <peerpres/store.h>
 
+#include "scenario/detectors.h"
+
 /*
  * A config made ready to run: the work that does not change between its
  * rollouts (rendering, compiling the detectors, the prompt hash) done
@@ -53,23 +55,6 @@ const char *pp_run_family(const struct pp_run_options *opt);
  * ".../v1/" and ".../v1" reach the same endpoint and are one config), or
  * null when there is none; NULL on out of memory. */
 struct pp_json *pp_run_route(const struct pp_run_options *opt);
-
-/*
- * The compiled detectors of a run's configs (detectors.c): configs whose
- * rendered label sections (labels, patterns, extract) are the same share
- * one compiled set. pp_detectors_get compiles a set the cache does not
- * hold (PP_OK, PP_ENOMEM, or a schema error in diag); each get is
- * matched by one pp_detectors_put. A set no config uses is kept for
- * later configs, up to a few, then freed.
- */
-struct pp_detector_cache;
-#define PP_DETECTORS_KEEP 16   /* sets no config uses, kept for those to come */
-int pp_detector_cache_new(struct pp_detector_cache **out);
-size_t pp_detector_cache_count(const struct pp_detector_cache *dc);   /* sets held */
-void pp_detector_cache_free(struct pp_detector_cache *dc);   /* NULL-safe */
-int pp_detectors_get(struct pp_detector_cache *dc, const struct pp_json *rendered,
-		     struct pp_labels **out, struct pp_diag *diag);
-void pp_detectors_put(struct pp_detector_cache *dc, struct pp_labels *labels);
 
 /* Renders the config, makes its record (pc->record, for the caller to
  * store) and reads which indexes are stored; its detectors come from

@@ -1991,3 +1991,52 @@ TEST(compat_inference_through_one_cache_matches_inference_alone)
 	pp_buf_release(&t);
 	pp_scenario_list_free(list, n);
 }
+
+/* Replayed through a cache of one render, so that each transcript
+ * evicts the last one's render and the detectors go back to the cache's
+ * shared sets: configs of one scenario (self and peer) and of another,
+ * in turns, are labelled as each is alone. */
+TEST(compat_replay_through_a_small_cache_matches_replay_alone)
+{
+	static const char self[] = "\"subject\": \"1\"";
+	struct pp_compat_cache *cache = NULL;
+	struct pp_scenario **list;
+	struct pp_buf peer = PP_BUF_INIT;
+	struct pp_json *in[3], *p, *c, *r, *c2, *r2;
+	const char *at = strstr(tamper_end, self);
+	char ids[3][65];
+	struct pp_diag d;
+	size_t n = 0, i;
+
+	CHECK(at && (list = compat_scenarios(&n)));
+	CHECK_INT_EQ(pp_buf_add(&peer, tamper_end, (size_t)(at - tamper_end)), PP_OK);
+	CHECK_INT_EQ(pp_buf_adds(&peer, "\"subject\": \"2\""), PP_OK);
+	CHECK_INT_EQ(pp_buf_adds(&peer, at + strlen(self)), PP_OK);
+	in[0] = compat_json(tamper_end);
+	in[1] = compat_json(peer.buf);
+	in[2] = compat_json(exfil_copy);
+	CHECK(in[0] && in[1] && in[2]);
+	CHECK_INT_EQ(pp_compat_cache_new_sized(&cache, 1), PP_OK);
+	pp_diag_clear(&d);
+	for (i = 0; i < 9; i++) {
+		const struct pp_json *tr = in[(i * 2) % 3];
+
+		CHECK_INT_EQ(pp_compat_parse(tr, NULL, NULL, list, n, &p, &d), PP_OK);
+		CHECK_INT_EQ(pp_compat_replay(list, n, p, &c, &r, &d), PP_OK);
+		CHECK_INT_EQ(pp_compat_replay_cached(cache, list, n, p, &c2, &r2, &d), PP_OK);
+		CHECK_STR_EQ(pp_json_get_str(c2, "config_id", "?"), pp_json_get_str(c, "config_id", "!"));
+		CHECK(pp_json_equal(pp_json_get(r, "labels"), pp_json_get(r2, "labels")));
+		snprintf(ids[(i * 2) % 3], sizeof(ids[0]), "%s", pp_json_get_str(c, "config_id", ""));
+		pp_json_decref(p);
+		pp_json_decref(c);
+		pp_json_decref(r);
+		pp_json_decref(c2);
+		pp_json_decref(r2);
+	}
+	CHECK(strcmp(ids[0], ids[1]) && strcmp(ids[1], ids[2]) && strcmp(ids[0], ids[2]));
+	pp_compat_cache_free(cache);
+	for (i = 0; i < 3; i++)
+		pp_json_decref(in[i]);
+	pp_buf_release(&peer);
+	pp_scenario_list_free(list, n);
+}

@@ -9,6 +9,7 @@
  * apostrophe.
  */
 #include <locale.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,7 @@
 #include <peerpres/status.h>
 #include <peerpres/yaml.h>
 #include "core/alloc.h"
-#include "engine/engine_int.h"
+#include "scenario/detectors.h"
 #include "scenario/labels_int.h"
 #include "../harness/test.h"
 

@@ -1,11 +1,11 @@
 /*
- * detectors.c - the compiled detectors of a run's configs, shared (see
- * engine_int.h). The arms of a scenario mostly render the same label
- * sections: a run of the study's grid has about ten sets for its 271
- * configs. Compiling one set (its regular expressions above all) and
- * freeing it was a sixth of the CPU of a run whose rollouts are each a
- * config of their own, and about half of what a prepared config kept
- * in memory (heap profile, 40 configs in flight).
+ * detectors.c - compiled detectors shared by configs (see detectors.h).
+ * The arms of a scenario mostly render the same label sections: a run
+ * of the study's grid has about ten sets for its 271 configs. Compiling
+ * one set (its regular expressions above all) and freeing it was a
+ * sixth of the CPU of a run whose rollouts are each a config of their
+ * own, and about half of what a prepared config kept in memory (heap
+ * profile, 40 configs in flight).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,7 @@
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
-#include "engine/engine_int.h"
+#include "scenario/detectors.h"
 
 struct detector_entry {
 	char key[65];              /* SHA-256 of the sections' canonical text */
