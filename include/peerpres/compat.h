@@ -156,6 +156,25 @@ int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
 			  const struct pp_json *source, long *idx, bool *already);
 
 /*
+ * The same in two halves, for an import whose other threads replay. A
+ * ready transcript keeps the rollout's keys that find a duplicate and
+ * the rollout encoded for the store (pp_store_rows_new), "config_id" and
+ * `source` (borrowed, may be NULL) in, "match_keys" out: it is made on
+ * any thread, after which the rollout's trees may be freed.
+ * pp_compat_ready_new changes the rollout as storing it does ("idx" 0
+ * until stored); its failures are said in diag. pp_compat_store_ready
+ * (k not NULL) is then pp_compat_store_known on the store's thread.
+ */
+struct pp_compat_ready;
+int pp_compat_ready_new(const struct pp_json *config, struct pp_json *rollout,
+			const struct pp_json *source, struct pp_compat_ready **out,
+			struct pp_diag *diag);
+void pp_compat_ready_free(struct pp_compat_ready *ready);   /* NULL-safe */
+int pp_compat_store_ready(struct pp_compat_known *k, struct pp_store *store,
+			  const struct pp_json *config, const struct pp_compat_ready *ready,
+			  long *idx, bool *already);
+
+/*
  * Compares our labels (pp_labels_eval shape) with the study's (as in
  * "upstream_labels"): only labels both have and that our rules decided.
  * Numbers compare as numbers, words without regard to case. Appends
@@ -200,6 +219,10 @@ struct pp_compat_result {
 	struct pp_diag diag;    /* ... said here */
 	struct pp_json *parsed, *config, *rollout;   /* on PP_OK */
 	size_t bytes;           /* of the input it came from (a row: its line) */
+	/* What the import's prepare hook kept, and how it is freed (with
+	 * the result, by the thread that made it); NULL when none. */
+	void *prepared;
+	void (*release)(void *prepared);
 };
 
 /* Receives each result; everything in it is borrowed for the call (the
@@ -219,6 +242,16 @@ struct pp_compat_import_opts {
 	 * read. NULL for none. */
 	void (*idle)(void *arg);
 	double idle_seconds;
+	/* Called, with the sink's arg, on the thread that parsed and
+	 * replayed a result, right after (not for a failure to read): the
+	 * caller turns the result into what its sink needs (a record encoded
+	 * for the store, in r->prepared with r->release) and may drop the
+	 * rest (r->parsed, r->rollout: freed or replaced). The memory is then
+	 * freed by the thread that made it, while its core still has it in
+	 * cache, and the sink's thread, the import's bottleneck, does less.
+	 * Runs on several threads at once. A non-zero return is the
+	 * result's rc (say why in r->diag). NULL for none. */
+	int (*prepare)(void *arg, struct pp_compat_result *r);
 };
 
 /*

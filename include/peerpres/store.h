@@ -171,6 +171,24 @@ int pp_store_extra_values_of(struct pp_store *s, const char *config_id, const ch
  */
 int pp_store_put_rollout(struct pp_store *s, int64_t run_id, const struct pp_json *rollout);
 
+/*
+ * pp_store_put_rollout in two halves, for a writer whose other threads
+ * make the rollouts. pp_store_rows_new checks the rollout and encodes
+ * every value it will bind (the JSON texts dumped, the texts copied):
+ * it needs no store, runs on any thread, and the rollout may be freed
+ * after it. Its failures (PP_EINVAL, PP_ENOMEM) are said in diag (may be
+ * NULL). pp_store_rows_set_idx changes the index to store it at (PP_EINVAL
+ * below 0). pp_store_put_rows stores it as pp_store_put_rollout would
+ * have stored the rollout, with the same errors; the rows stay the
+ * caller's, to store again elsewhere or free.
+ */
+struct pp_store_rows;
+int pp_store_rows_new(const struct pp_json *rollout, struct pp_store_rows **out,
+		      struct pp_diag *diag);
+int pp_store_rows_set_idx(struct pp_store_rows *rows, long idx);
+int pp_store_put_rows(struct pp_store *s, int64_t run_id, const struct pp_store_rows *rows);
+void pp_store_rows_free(struct pp_store_rows *rows);   /* NULL-safe */
+
 /* One rollout as written (the shape above plus "rollout_id" and "run_id";
  * absent fields read back as null), as a new value in *out, or
  * PP_ENOTFOUND. rollout_id is "<config_id>:<idx>"; the config id may be

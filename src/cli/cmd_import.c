@@ -262,23 +262,86 @@ static int note(struct import_ctx *x, struct pp_compat_result *r, const struct p
 	return x->c->json ? json_line(source, r->config, r->rollout, idx, already, &x->lines) : PP_OK;
 }
 
+/* What prepare() keeps of a transcript for the sink. */
+struct prepared {
+	struct pp_json *source;          /* source_of() */
+	struct pp_compat_ready *ready;   /* the rollout encoded for the store */
+};
+
+static void release_prepared(void *arg)
+{
+	struct prepared *pr = arg;
+
+	if (!pr)
+		return;
+	pp_json_decref(pr->source);
+	pp_compat_ready_free(pr->ready);
+	free(pr);
+}
+
+/* What the sink reads of the rollout besides the record: the replay's
+ * findings and the labels (note, json_line). */
+static struct pp_json *slim_rollout(const struct pp_json *rollout)
+{
+	static const char *const keep[] = { "replay", "labels", "upstream_labels" };
+	struct pp_json *o = pp_json_object();
+	size_t i;
+
+	for (i = 0; o && i < sizeof(keep) / sizeof(keep[0]); i++) {
+		struct pp_json *v = (struct pp_json *)pp_json_get(rollout, keep[i]);
+
+		if (v && pp_json_set(o, keep[i], pp_json_incref(v))) {
+			pp_json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* The import's prepare hook (pp_compat_import_opts), on the thread that
+ * replayed r: encodes the rollout for the store and drops the transcript's
+ * trees, the large part of what that thread allocated. Reads nothing of
+ * the import's context: it runs on several threads at once. */
+static int prepare(void *arg, struct pp_compat_result *r)
+{
+	struct prepared *pr = pp_calloc(1, sizeof(*pr));
+	struct pp_json *slim;
+	int rc;
+
+	(void)arg;
+	if (!pr || !(pr->source = source_of(r->path, r->line, r->parsed))) {
+		release_prepared(pr);
+		return PP_ENOMEM;
+	}
+	r->prepared = pr;
+	r->release = release_prepared;
+	if ((rc = pp_compat_ready_new(r->config, r->rollout, pr->source, &pr->ready, &r->diag)))
+		return rc;
+	if (!(slim = slim_rollout(r->rollout)))
+		return PP_ENOMEM;
+	pp_json_decref(r->rollout);
+	r->rollout = slim;
+	pp_json_decref(r->parsed);
+	r->parsed = NULL;
+	return PP_OK;
+}
+
 static int store_one(struct import_ctx *x, struct pp_compat_result *r)
 {
-	struct pp_json *source = source_of(r->path, r->line, r->parsed);
+	const struct prepared *pr = r->prepared;
 	long idx = -1;
 	bool already = false;
-	int rc = source ? PP_OK : PP_ENOMEM;
+	int rc = PP_OK;
 
-	if (!rc && !x->open && (rc = open_batch(x)))
+	if (!x->open && (rc = open_batch(x)))
 		pp_diag_set(&r->diag, rc, NULL, 0, 0, "cannot store: %s", pp_store_errmsg(x->store));
-	if (!rc && (rc = pp_compat_store_known(x->known, x->store, r->config, r->rollout, source,
-					       &idx, &already)))
+	if (!rc && (rc = pp_compat_store_ready(x->known, x->store, r->config, pr->ready, &idx,
+					       &already)))
 		pp_diag_set(&r->diag, rc, NULL, 0, 0, "cannot store: %s", pp_store_errmsg(x->store));
 	if (!rc)
-		rc = note(x, r, source, idx, already);
+		rc = note(x, r, pr->source, idx, already);
 	else if (rc != PP_ENOMEM && x->open)
 		commit(x);   /* a failure may have cost SQLite the batch: settle it now */
-	pp_json_decref(source);
 	return rc;
 }
 
@@ -471,6 +534,7 @@ int cmd_import(struct cli *c)
 	opt.workers = workers(c);
 	opt.idle = on_idle;
 	opt.idle_seconds = BATCH_SECONDS;
+	opt.prepare = prepare;
 	if ((rc = cli_load_scenarios(c, &list, &opt.n)))
 		return rc;
 	opt.scenarios = list;

@@ -103,6 +103,12 @@ int pp_compat_decode(const struct pp_compat_raw *raw, pp_compat_fn fn, void *arg
 /* The first index of config `id` not yet stored, asked of the store. */
 int pp_compat_free_index(struct pp_store *store, const char *id, long *idx);
 
+/* Makes the rollout config `id`'s index idx, with `source` (borrowed,
+ * may be NULL) added and "match_keys" taken off, as it is stored.
+ * PP_OK or PP_ENOMEM. */
+int pp_compat_set_stored(struct pp_json *rollout, const char *id, long idx,
+			 const struct pp_json *source);
+
 /* Stores the rollout as config `id`'s index idx, with `source` (borrowed,
  * may be NULL) added, written by run run_id (<= 0: none). Errors as
  * pp_store_put_rollout. */

@@ -218,38 +218,132 @@ static int free_index(struct known_config *c, struct pp_store *store, const char
 	return pp_compat_free_index(store, id, idx);
 }
 
-int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
-			  const struct pp_json *config, struct pp_json *rollout,
-			  const struct pp_json *source, long *idx, bool *already)
+struct pp_compat_ready {
+	struct pp_json *keys;   /* source_key, content_key, match_keys */
+	struct pp_store_rows *rows;
+};
+
+void pp_compat_ready_free(struct pp_compat_ready *ready)
+{
+	if (!ready)
+		return;
+	pp_json_decref(ready->keys);
+	pp_store_rows_free(ready->rows);
+	free(ready);
+}
+
+/* The rollout's keys that find a duplicate, in a new object. */
+static struct pp_json *match_keys_of(const struct pp_json *rollout)
+{
+	static const char *const names[] = { "source_key", "content_key", "match_keys" };
+	struct pp_json *keys = pp_json_object();
+	size_t i;
+
+	for (i = 0; keys && i < sizeof(names) / sizeof(names[0]); i++) {
+		struct pp_json *v = (struct pp_json *)pp_json_get(rollout, names[i]);
+
+		if (v && pp_json_set(keys, names[i], pp_json_incref(v))) {
+			pp_json_decref(keys);
+			return NULL;
+		}
+	}
+	return keys;
+}
+
+int pp_compat_ready_new(const struct pp_json *config, struct pp_json *rollout,
+			const struct pp_json *source, struct pp_compat_ready **out,
+			struct pp_diag *diag)
+{
+	struct pp_compat_ready *ready = pp_calloc(1, sizeof(*ready));
+	int rc = ready && (ready->keys = match_keys_of(rollout)) ? PP_OK : PP_ENOMEM;
+
+	*out = NULL;
+	if (!rc)
+		rc = pp_compat_set_stored(rollout, pp_json_get_str(config, "config_id", ""), 0, source);
+	if (rc)
+		pp_diag_set(diag, rc, NULL, 0, 0, "cannot store: %s", pp_strerror(rc));
+	else
+		rc = pp_store_rows_new(rollout, &ready->rows, diag);
+	if (rc) {
+		pp_compat_ready_free(ready);
+		return rc;
+	}
+	*out = ready;
+	return PP_OK;
+}
+
+/* The config's entry (its config stored and its rollouts read when k
+ * did not know it), and where the rollout with these keys goes: *already
+ * with the stored duplicate's index, else the first free index. */
+static int place(struct pp_compat_known *k, struct pp_store *store, const struct pp_json *config,
+		 const struct pp_json *keys, struct known_config **c, long *idx, bool *already)
 {
 	const char *id = pp_json_get_str(config, "config_id", "");
-	const char *key = pp_json_get_str(rollout, "source_key", NULL);
-	const char *content = pp_json_get_str(rollout, "content_key", NULL);
 	long long slot;
+	int rc;
+
+	*idx = -1;
+	*already = false;
+	if (pp_json_int(pp_json_get(k->slots, id), &slot))
+		*c = &k->configs[slot];
+	else if ((rc = pp_store_put_config(store, config)) || (rc = load(k, store, id, c)))
+		return rc;
+	if ((*idx = duplicate_of(*c, keys)) >= 0) {
+		*already = true;
+		return PP_OK;
+	}
+	return free_index(*c, store, id, idx);
+}
+
+/* Lists what was just stored at idx; a list that cannot follow is
+ * dropped, to be read again. */
+static void remember(struct pp_compat_known *k, struct known_config *c, long idx,
+		     const struct pp_json *keys)
+{
+	const char *key = pp_json_get_str(keys, "source_key", NULL);
+	const char *content = pp_json_get_str(keys, "content_key", NULL);
+
+	if (mark_used(c, (size_t)idx) || (key && add_key(k, c->keys, key, idx)) ||
+	    (content && add_key(k, c->contents, content, idx)))
+		pp_compat_known_forget(k);
+}
+
+int pp_compat_store_ready(struct pp_compat_known *k, struct pp_store *store,
+			  const struct pp_json *config, const struct pp_compat_ready *ready,
+			  long *idx, bool *already)
+{
 	struct known_config *c;
 	int rc;
 
 	if (!k)
-		return pp_compat_store(store, config, rollout, source, idx, already);
-	*idx = -1;
-	*already = false;
-	if (pp_json_int(pp_json_get(k->slots, id), &slot)) {
-		c = &k->configs[slot];
-	} else if ((rc = pp_store_put_config(store, config)) || (rc = load(k, store, id, &c))) {
+		return PP_EINVAL;
+	if ((rc = place(k, store, config, ready->keys, &c, idx, already)) || *already ||
+	    (rc = pp_store_rows_set_idx(ready->rows, *idx)) ||
+	    (rc = pp_store_put_rows(store, k->run_id, ready->rows)))
 		return rc;
-	}
-	if ((*idx = duplicate_of(c, rollout)) >= 0) {
-		*already = true;
-		return PP_OK;
-	}
-	if ((rc = free_index(c, store, id, idx)) ||
-	    (rc = pp_compat_put_at(store, k->run_id, id, *idx, rollout, source)))
-		return rc;
-	/* Stored; a list that cannot follow is dropped, to be read again. */
-	if (mark_used(c, (size_t)*idx) || (key && add_key(k, c->keys, key, *idx)) ||
-	    (content && add_key(k, c->contents, content, *idx)))
-		pp_compat_known_forget(k);
+	remember(k, c, *idx, ready->keys);
 	return PP_OK;
+}
+
+int pp_compat_store_known(struct pp_compat_known *k, struct pp_store *store,
+			  const struct pp_json *config, struct pp_json *rollout,
+			  const struct pp_json *source, long *idx, bool *already)
+{
+	struct known_config *c;
+	struct pp_json *keys;
+	int rc;
+
+	if (!k)
+		return pp_compat_store(store, config, rollout, source, idx, already);
+	/* Storing takes the match keys off the rollout. */
+	if (!(keys = match_keys_of(rollout)))
+		return PP_ENOMEM;
+	if (!(rc = place(k, store, config, keys, &c, idx, already)) && !*already &&
+	    !(rc = pp_compat_put_at(store, k->run_id, pp_json_get_str(config, "config_id", ""),
+				    *idx, rollout, source)))
+		remember(k, c, *idx, keys);
+	pp_json_decref(keys);
+	return rc;
 }
 
 void pp_compat_known_set_run(struct pp_compat_known *k, int64_t run_id)

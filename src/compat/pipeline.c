@@ -16,8 +16,12 @@
  * the ring, then to the sink's thread until the sink returns; then it
  * goes back to its maker, which frees it. Freeing where the memory was
  * allocated keeps the threads off each other's allocator locks, which
- * otherwise cost more than the parallelism gained. Scenarios are shared
- * read-only; no JSON value is touched by two threads at once.
+ * otherwise cost more than the parallelism gained. The caller's prepare
+ * hook goes further: run by the maker right after the replay, it keeps
+ * what the sink needs (for the import, the rollout encoded for the
+ * store) and drops the trees, whose blocks the maker's next transcript
+ * then reuses while they are still in its core's cache. Scenarios are
+ * shared read-only; no JSON value is touched by two threads at once.
  */
 #include <errno.h>
 #include <math.h>
@@ -55,6 +59,7 @@ struct item {
 
 struct pipe {
 	const struct pp_compat_import_opts *opt;
+	void *arg;              /* the sink's, for opt->prepare */
 	pthread_mutex_t mu;
 	pthread_cond_t ready;   /* an item reached the ring, or the input ended */
 	pthread_cond_t room;    /* the sink took an item, or all must stop */
@@ -77,6 +82,7 @@ struct pipe {
 struct work {
 	struct pp_compat_cache *cache;
 	const struct pp_compat_import_opts *opt;
+	void *arg;
 	struct pp_compat_result *r;
 };
 
@@ -101,6 +107,8 @@ static int on_transcript(void *arg, const char *path, long line, const struct pp
 	if (!r->rc)
 		r->rc = pp_compat_replay_cached(w->cache, w->opt->scenarios, w->opt->n, r->parsed,
 						&r->config, &r->rollout, &r->diag);
+	if (!r->rc && w->opt->prepare)
+		r->rc = w->opt->prepare(w->arg, r);
 	return PP_OK;
 }
 
@@ -131,6 +139,8 @@ static void free_item(struct item *it)
 	pp_json_decref(it->r.parsed);
 	pp_json_decref(it->r.config);
 	pp_json_decref(it->r.rollout);
+	if (it->r.release)
+		it->r.release(it->r.prepared);
 	pp_compat_raw_release(&it->raw);
 	free(it);
 }
@@ -241,7 +251,7 @@ static void make(struct pipe *p, struct work *w, struct item *it, unsigned long 
 static void *worker(void *arg)
 {
 	struct pipe *p = arg;
-	struct work w = { NULL, p->opt, NULL };
+	struct work w = { NULL, p->opt, p->arg, NULL };
 	struct item *it;
 	int rc = new_cache(p, &w.cache), me;
 
@@ -310,7 +320,7 @@ static bool wait_ready(struct pipe *p)
  * says stop, or a worker failed. */
 static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 {
-	struct work w = { NULL, p->opt, NULL };
+	struct work w = { NULL, p->opt, p->arg, NULL };
 	struct item *it;
 	int rc = PP_OK;
 
@@ -367,7 +377,7 @@ static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 /* Everything in the caller's thread, one item at a time. */
 static int serial(struct pipe *p, pp_compat_sink sink, void *arg)
 {
-	struct work w = { NULL, p->opt, NULL };
+	struct work w = { NULL, p->opt, p->arg, NULL };
 	struct item *it = NULL;
 	int rc = pp_compat_cache_new(&w.cache);
 
@@ -403,6 +413,7 @@ int pp_compat_import(const char *const *paths, size_t n_paths,
 
 	memset(&p, 0, sizeof(p));
 	p.opt = opt;
+	p.arg = arg;
 	if ((rc = pp_compat_src_new(paths, n_paths, &p.src)))
 		return rc;
 	pthread_mutex_init(&p.mu, NULL);

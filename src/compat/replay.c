@@ -893,8 +893,8 @@ int pp_compat_store(struct pp_store *store, const struct pp_json *config,
 	return pp_compat_put_at(store, 0, id, *idx, rollout, source);
 }
 
-int pp_compat_put_at(struct pp_store *store, int64_t run_id, const char *id, long idx,
-		     struct pp_json *rollout, const struct pp_json *source)
+int pp_compat_set_stored(struct pp_json *rollout, const char *id, long idx,
+			 const struct pp_json *source)
 {
 	int rc = pp_json_set_str(rollout, "config_id", id);
 
@@ -905,9 +905,15 @@ int pp_compat_put_at(struct pp_store *store, int64_t run_id, const char *id, lon
 		rc = pp_json_set(rollout, "idx", pp_json_integer(idx));
 	if (!rc)
 		rc = pp_json_set(rollout, "source", source ? pp_json_deep_copy(source) : pp_json_null());
-	if (!rc)
-		rc = pp_store_put_rollout(store, run_id, rollout);
 	return rc;
+}
+
+int pp_compat_put_at(struct pp_store *store, int64_t run_id, const char *id, long idx,
+		     struct pp_json *rollout, const struct pp_json *source)
+{
+	int rc = pp_compat_set_stored(rollout, id, idx, source);
+
+	return rc ? rc : pp_store_put_rollout(store, run_id, rollout);
 }
 
 /* Numbers as numbers (a numeric text too), words without case. */

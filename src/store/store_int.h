@@ -35,6 +35,24 @@ enum pp_store_stmt {
 	PP_ST_COUNT
 };
 
+/* How a column of the rollout's tables is bound and read back. */
+enum pp_col_kind { PP_COL_TEXT, PP_COL_JSON, PP_COL_NUM, PP_COL_BOOL };
+
+struct pp_store_col {
+	const char *key;
+	enum pp_col_kind kind;
+};
+
+/* The record kinds' columns (store_rows.c), NULL-key terminated, each
+ * followed by the row's `extra`; what writing and reading share. */
+extern const struct pp_store_col pp_store_message_cols[];
+extern const struct pp_store_col pp_store_tool_call_cols[];
+extern const struct pp_store_col pp_store_label_cols[];
+/* Rollout keys with a column of their own (or written elsewhere), and
+ * the usage counts with columns. */
+extern const char *const pp_store_rollout_keys[];
+extern const char *const pp_store_usage_keys[];
+
 /* Long enough for a writer that checkpoints a large log, short enough
  * that a stuck lock is reported instead of hanging a run. */
 #define PP_STORE_BUSY_MS 10000

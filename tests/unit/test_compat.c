@@ -1562,6 +1562,98 @@ TEST(compat_import_threads_give_the_same_results_in_the_same_order)
 	pp_scenario_list_free((struct pp_scenario **)opt.scenarios, n);
 }
 
+/* The prepare hook runs once for each transcript parsed and replayed,
+ * on whichever thread did it; what it keeps reaches the sink with the
+ * result and is released once, whatever the number of threads. */
+static long hook_prepared, hook_released;
+
+static void hook_release(void *kept)
+{
+	__atomic_add_fetch(&hook_released, 1, __ATOMIC_RELAXED);
+	free(kept);
+}
+
+static int hook_prepare(void *arg, struct pp_compat_result *r)
+{
+	long *line = malloc(sizeof(*line));
+
+	(void)arg;
+	if (!line)
+		return PP_ENOMEM;
+	*line = r->line;
+	r->prepared = line;
+	r->release = hook_release;
+	pp_json_decref(r->parsed);   /* what a hook may drop */
+	r->parsed = NULL;
+	__atomic_add_fetch(&hook_prepared, 1, __ATOMIC_RELAXED);
+	return PP_OK;
+}
+
+struct hook_sink {
+	int ok, failed, mismatched;
+};
+
+static int hook_sink(void *arg, struct pp_compat_result *r)
+{
+	struct hook_sink *h = arg;
+
+	if (r->error || r->rc) {
+		h->failed++;
+		h->mismatched += r->prepared != NULL && r->rc == PP_OK;
+		return PP_OK;
+	}
+	h->ok++;
+	h->mismatched += !r->prepared || *(long *)r->prepared != r->line || r->parsed;
+	return PP_OK;
+}
+
+TEST(compat_import_prepare_hook_runs_once_per_transcript_on_any_thread)
+{
+	char path[512];
+	const char *paths[1] = { path };
+	struct pp_compat_import_opts opt;
+	struct pp_json *row;
+	size_t n = 0;
+	int i, w;
+	FILE *f;
+
+	memset(&opt, 0, sizeof(opt));
+	CHECK((opt.scenarios = compat_scenarios(&n)) != NULL);
+	opt.n = n;
+	opt.prepare = hook_prepare;
+	snprintf(path, sizeof(path), "%s/hook.jsonl", pp_test_tmpdir());
+	CHECK((f = fopen(path, "w")) != NULL);
+	CHECK((row = pp_json_object()) != NULL);
+	for (i = 0; i < 150; i++) {
+		struct pp_buf b = PP_BUF_INIT;
+
+		if (i % 10 == 3) {
+			fputs("{\"transcript_json\": \"{broken\"}\n", f);
+			continue;
+		}
+		pp_json_set(row, "transcript_id", pp_json_integer(i));
+		pp_json_set_str(row, "transcript_json", i % 2 ? exfil_copy : tamper_end);
+		pp_json_dump(row, PP_JSON_COMPACT, &b);
+		fprintf(f, "%s\n", b.buf);
+		pp_buf_release(&b);
+	}
+	fclose(f);
+	pp_json_decref(row);
+	for (w = 0; w < 3; w++) {
+		struct hook_sink h = { 0, 0, 0 };
+
+		hook_prepared = hook_released = 0;
+		opt.workers = w == 2 ? 3 : w;
+		CHECK_INT_EQ(pp_compat_import(paths, 1, &opt, hook_sink, &h), PP_OK);
+		CHECK_INT_EQ(h.ok, 135);
+		CHECK_INT_EQ(h.failed, 15);
+		CHECK_INT_EQ(h.mismatched, 0);
+		CHECK_INT_EQ(hook_prepared, 135);
+		CHECK_INT_EQ(hook_released, 135);
+	}
+	pp_scenario_list_free((struct pp_scenario **)opt.scenarios, n);
+}
+
 /* ---- one transcript from several files: imported once ---- */
 
 /* Imports files into a store as `peerpres import` does, one transcript at

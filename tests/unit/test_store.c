@@ -168,6 +168,56 @@ TEST(store_rollout_round_trips_every_record)
 	pp_store_close(s);
 }
 
+/* A rollout encoded on its own (as an import's threads do), its tree
+ * freed, then stored at two indexes: each reads back as the rollout
+ * stored whole does, bad rollouts are refused when encoded. */
+TEST(store_rows_encoded_apart_store_as_the_rollout_does)
+{
+	struct pp_store *s = open_store("rows.db");
+	struct pp_json *in = rollout_json(CFG_A, 0, "hello"), *whole = NULL, *out = NULL;
+	struct pp_store_rows *rows = NULL;
+	struct pp_diag d;
+	int i;
+
+	CHECK(s && in);
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(pp_store_rows_new(in, &rows, &d), PP_OK);
+	CHECK_INT_EQ(pp_store_put_rollout(s, 0, in), PP_OK);
+	pp_json_decref(in);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &whole), PP_OK);
+	CHECK_INT_EQ(pp_store_put_rows(s, 0, rows), PP_EEXIST);   /* idx 0 is taken */
+	CHECK_CONTAINS(pp_store_errmsg(s), "already stored");
+	CHECK_INT_EQ(pp_store_rows_set_idx(rows, -1), PP_EINVAL);
+	for (i = 3; i <= 4; i++) {
+		char id[64];
+
+		snprintf(id, sizeof(id), CFG_A ":%d", i);
+		CHECK_INT_EQ(pp_store_rows_set_idx(rows, i), PP_OK);
+		CHECK_INT_EQ(pp_store_put_rows(s, 0, rows), PP_OK);
+		CHECK_INT_EQ(pp_store_get_rollout(s, id, &out), PP_OK);
+		CHECK_INT_EQ(pp_json_set(out, "idx", pp_json_integer(0)), PP_OK);
+		CHECK_INT_EQ(pp_json_set_str(out, "rollout_id", CFG_A ":0"), PP_OK);
+		CHECK(pp_json_equal(out, whole));
+		pp_json_decref(out);
+	}
+	pp_store_rows_free(rows);
+	rows = NULL;
+	in = rollout_json(CFG_A, 5, "x");
+	CHECK_INT_EQ(pp_json_set_str(in, "status", "finished"), PP_OK);
+	CHECK_INT_EQ(pp_store_rows_new(in, &rows, &d), PP_EINVAL);
+	CHECK(rows == NULL);
+	CHECK_CONTAINS(d.msg, "unknown rollout status 'finished'");
+	pp_diag_clear(&d);
+	CHECK_INT_EQ(pp_json_set_str(in, "status", "scored"), PP_OK);
+	CHECK_INT_EQ(pp_json_set(in, "labels", pp_json_array()), PP_OK);
+	CHECK_INT_EQ(pp_store_rows_new(in, &rows, &d), PP_EINVAL);
+	CHECK_CONTAINS(d.msg, "\"labels\" has the wrong type");
+	pp_json_decref(in);
+	pp_json_decref(whole);
+	pp_store_close(s);
+}
+
 TEST(store_put_config_twice_changes_nothing)
 {
 	struct pp_store *s = open_store("cfg.db");
