@@ -261,7 +261,7 @@ struct pp_compat_import_opts {
  * sink stores does not depend on the number of workers. The caller's
  * thread parses too whenever the next result is not ready, but never
  * reads a stream (standard input, a FIFO), where it could wait for a
- * line while results are ready. At most 64
+ * line while results are ready. At most 256
  * results per worker wait for the sink, and the threads share 256 kept
  * renders: memory stays bounded whatever the input size. A worker that
  * cannot be started is done without (none: everything runs in the
