@@ -318,6 +318,18 @@ TEST(json_compact_dump_matches_jansson_byte_for_byte)
 	*p++ = '"';
 	*p = '\0';
 	check_same_as_jansson(ctl, strlen(ctl));
+	/* Escapes only, each six bytes out for one in: the output outgrows
+	 * the room made for the string again and again. */
+	{
+		char dense[300 * 6 + 3], *q = dense;
+
+		*q++ = '"';
+		for (i = 0; i < 300; i++)
+			q += snprintf(q, 7, "\\u%04zx", i % 3 ? (size_t)1 : (size_t)0x1f);
+		*q++ = '"';
+		*q = '\0';
+		check_same_as_jansson(dense, strlen(dense));
+	}
 	/* Long strings go sixteen bytes at a time: a byte to escape, or a
 	 * non-ASCII one, at every place within and across the blocks. */
 	for (i = 0; i < 40; i++) {
