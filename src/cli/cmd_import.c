@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -31,6 +30,7 @@
 
 #include "cli/cli.h"
 #include "core/alloc.h"
+#include "core/monotonic.h"
 
 #define BATCH_ROWS 256
 #define BATCH_SECONDS 2.0
@@ -71,14 +71,6 @@ struct import_ctx {
 	size_t n_rows;
 	struct pp_buf lines;    /* --json lines of the batch */
 };
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* The live line is taken off the terminal before anything else is
  * printed there (a row's error, a --json line); the next redraws it. */
@@ -234,7 +226,7 @@ static int open_batch(struct import_ctx *x)
 	if (rc)
 		return rc;
 	x->open = true;
-	x->opened_at = now();
+	x->opened_at = pp_monotonic_s();
 	return PP_OK;
 }
 
@@ -350,7 +342,7 @@ static int store_one(struct import_ctx *x, struct pp_compat_result *r)
 static void show_progress(struct import_ctx *x)
 {
 	struct progress *p = &x->prog;
-	double t = now(), secs = t - p->start_s, rate = secs > 0 ? p->seen / secs : 0;
+	double t = pp_monotonic_s(), secs = t - p->start_s, rate = secs > 0 ? p->seen / secs : 0;
 	char size[96];
 
 	if (t - p->last_s < (p->tty ? 0.1 : 10.0))
@@ -410,7 +402,7 @@ static int one(void *arg, struct pp_compat_result *r)
 		report_error(x, r->path, r->line, r->diag.msg[0] ? r->diag.msg : pp_strerror(rc));
 		x->failed++;
 	}
-	if (x->open && (x->n_rows == BATCH_ROWS || now() - x->opened_at >= BATCH_SECONDS))
+	if (x->open && (x->n_rows == BATCH_ROWS || pp_monotonic_s() - x->opened_at >= BATCH_SECONDS))
 		commit(x);
 	return PP_OK;
 }
@@ -422,7 +414,7 @@ static void on_idle(void *arg)
 {
 	struct import_ctx *x = arg;
 
-	if (x->open && now() - x->opened_at >= BATCH_SECONDS)
+	if (x->open && pp_monotonic_s() - x->opened_at >= BATCH_SECONDS)
 		commit(x);
 	show_progress(x);
 }
@@ -551,7 +543,7 @@ int cmd_import(struct cli *c)
 		return EXIT_RUNTIME;
 	}
 	x.prog.tty = isatty(STDERR_FILENO);
-	x.prog.start_s = now();
+	x.prog.start_s = pp_monotonic_s();
 	x.prog.last_s = x.prog.tty ? 0 : x.prog.start_s;   /* a terminal sees the first at once */
 	x.prog.total_bytes = input_bytes(c);
 	rc = import_all(&x, &opt);

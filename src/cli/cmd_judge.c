@@ -7,13 +7,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <peerpres/judge.h>
 #include <peerpres/status.h>
 
 #include "cli/cli.h"
+#include "core/monotonic.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -28,20 +28,12 @@ struct progress {
 	bool tty;                 /* a live line; otherwise a plain line now and then */
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* As run's: a live line at most ten times a second on a terminal, a
  * plain line every ten seconds in a log. */
 static void progress_line(void *arg, const struct pp_judge_progress *pr)
 {
 	struct progress *p = arg;
-	double t = now_s(), rate;
+	double t = pp_monotonic_s(), rate;
 
 	if (p->start_s == 0)
 		p->start_s = p->last_s = t;

@@ -7,13 +7,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <peerpres/status.h>
 #include <peerpres/store.h>
 
 #include "cli/cli.h"
+#include "core/monotonic.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -31,14 +31,6 @@ struct progress {
 	bool tty;                 /* a live line; otherwise a plain line now and then */
 	const char *model;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* "$1.23", or that there is no price: a 0 would read as free. */
 static void cost_text(char *out, size_t len, bool known, double usd, int decimals,
@@ -69,7 +61,7 @@ static void retries_text(char *out, size_t len, const struct pp_run_progress *pr
 static void progress_line(void *arg, const struct pp_run_progress *pr)
 {
 	struct progress *p = arg;
-	double t = now_s(), rate;
+	double t = pp_monotonic_s(), rate;
 	char capped[64] = "", cost[300], retries[160];
 
 	if (pr->stored && p->rate_s == 0) {
@@ -210,7 +202,7 @@ int cmd_run(struct cli *c)
 	cli_raise_fd_limit();
 	progress.tty = isatty(STDERR_FILENO);
 	progress.model = c->model;
-	progress.last_s = now_s();
+	progress.last_s = pp_monotonic_s();
 	progress.limit = opt.limit;
 	opt.progress = progress_line;
 	opt.progress_arg = &progress;

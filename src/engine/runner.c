@@ -38,6 +38,7 @@
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
+#include "core/monotonic.h"
 #include "engine/call.h"
 #include "engine/engine_int.h"
 #include "engine/writer.h"
@@ -125,14 +126,6 @@ static void now_iso(char out[32])
 		out[0] = '\0';
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static bool stopped(const struct run_ctx *c)
 {
 	return c->opt->stop && *c->opt->stop;
@@ -163,7 +156,7 @@ static int batch_join(struct run_ctx *c)
 		return rc == PP_EINVAL ? PP_OK : rc;
 	c->batch_open = true;
 	c->batch_n = 0;
-	c->batch_t0 = now_ms();
+	c->batch_t0 = pp_monotonic_ms();
 	return PP_OK;
 }
 
@@ -197,7 +190,7 @@ static void batch_end(struct run_ctx *c, bool force)
 		return;
 	}
 	if (!c->batch_open ||
-	    (!force && !c->batch_n && now_ms() - c->batch_t0 < BATCH_MS))
+	    (!force && !c->batch_n && pp_monotonic_ms() - c->batch_t0 < BATCH_MS))
 		return;
 	c->batch_open = false;
 	if ((rc = pp_store_commit(c->store)) && !c->rc) {
@@ -213,7 +206,7 @@ static long step_timeout(const struct run_ctx *c)
 
 	if (!c->batch_open)
 		return STEP_MS;
-	left = BATCH_MS - (now_ms() - c->batch_t0);
+	left = BATCH_MS - (pp_monotonic_ms() - c->batch_t0);
 	return left <= 0 ? 0 : left >= STEP_MS ? STEP_MS : (long)left + 1;
 }
 
@@ -393,7 +386,7 @@ static int rollout_record(struct run_ctx *c, struct slot *s, struct pp_json **ou
 		    pp_json_set(rec, "agent", s->agent[0] ? pp_json_string(s->agent) : pp_json_null()) ||
 		    pp_json_set_str(rec, "started_at", s->started) ||
 		    pp_json_set_str(rec, "finished_at", finished) ||
-		    pp_json_set(rec, "duration_ms", pp_json_real(now_ms() - s->t0_ms)) ||
+		    pp_json_set(rec, "duration_ms", pp_json_real(pp_monotonic_ms() - s->t0_ms)) ||
 		    pp_json_set(rec, "cost_usd", c->priced ? pp_json_real(s->cost_usd) : pp_json_null())))
 		rc = PP_ENOMEM;
 	pp_json_decref(prov);
@@ -451,7 +444,7 @@ static void report_progress(struct run_ctx *c)
 {
 	if (!c->opt->progress)
 		return;
-	c->reported_ms = now_ms();
+	c->reported_ms = pp_monotonic_ms();
 	c->prog.left = rollouts_left(c);
 	c->prog.retries = pp_caller_retries(&c->caller);
 	c->prog.last_error = pp_caller_last_error(&c->caller);
@@ -464,7 +457,7 @@ static void report_progress(struct run_ctx *c)
 /* Progress on time, when no store has reported it for a while. */
 static void report_due(struct run_ctx *c)
 {
-	if (now_ms() - c->reported_ms >= PROGRESS_MS)
+	if (pp_monotonic_ms() - c->reported_ms >= PROGRESS_MS)
 		report_progress(c);
 }
 
@@ -608,7 +601,7 @@ static void advance(struct slot *s)
  * many clean calls as are in flight. */
 static void adapt(struct run_ctx *c, const struct pp_http_stats *stats)
 {
-	double t = now_ms();
+	double t = pp_monotonic_ms();
 
 	c->res->rate_limited += stats->rate_limited;
 	if (!c->opt->adaptive)
@@ -696,7 +689,7 @@ static int start(struct run_ctx *c, struct pp_prepared *pc, long idx)
 		 (unsigned long long)c->opt->seed);
 	/* SQLite integers are signed 64-bit: keep seeds in 63 bits. */
 	s->seed = pp_seed_from_text(seed_text) >> 1;
-	s->t0_ms = now_ms();
+	s->t0_ms = pp_monotonic_ms();
 	now_iso(s->started);
 	pp_http_request_init(&s->call.hr);
 	if (!pp_caller_in_process(&c->caller))
@@ -925,7 +918,7 @@ int pp_run(struct pp_scenario *const *scenarios, size_t n, const struct pp_run_o
 	c.res = res;
 	c.diag = diag;
 	c.starts_left = opt->limit > 0 ? opt->limit : -1;
-	c.reported_ms = now_ms();
+	c.reported_ms = pp_monotonic_ms();
 	rc = open_run(&c, &plan);
 	if (!rc && opt->redo_errors)
 		rc = delete_errors(&c);

@@ -18,6 +18,7 @@
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
+#include "core/monotonic.h"
 #include "engine/writer.h"
 
 /* Commits at most this often: while the thread waits, items gather, and
@@ -91,14 +92,6 @@ static void queue_free(struct queue *q)
 		free(it);
 	}
 	queue_init(q);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Records the first failure, for the loop to collect. */
@@ -192,10 +185,10 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 		if (!batch.n)
 			break;   /* stopping, and nothing left */
-		t0 = now_ms();
+		t0 = pp_monotonic_ms();
 		store_batch(w, &batch);
 		if (!stopping)
-			pause_ms(WRITER_GAP_MS - (now_ms() - t0));
+			pause_ms(WRITER_GAP_MS - (pp_monotonic_ms() - t0));
 	}
 	return NULL;
 }

@@ -28,12 +28,12 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <peerpres/status.h>
 
 #include "core/alloc.h"
+#include "core/monotonic.h"
 #include "mock/mock_int.h"
 
 #define MAX_HEADER_BYTES ((size_t)64 * 1024)
@@ -54,14 +54,6 @@ struct mock_conn {
 	long heap_at;         /* its place in the timer heap, or -1 */
 	unsigned watching;    /* the epoll events asked for */
 };
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int nonblocking(int fd)
 {
@@ -336,7 +328,7 @@ static int queue_reply(struct pp_mock *m, struct mock_conn *c, struct mock_reply
 		rc = pp_buf_add(&c->out, r->body.buf, r->body.len);
 	if (rc)
 		return rc;
-	c->due_ms = now_ms() + m->opt.latency_ms;
+	c->due_ms = (long)pp_monotonic_ms() + m->opt.latency_ms;
 	if (r->fault == FAULT_SLOW)
 		c->due_ms += m->opt.slow_ms;
 	if (r->fault == FAULT_RESET)
@@ -467,7 +459,7 @@ static void on_writable(struct pp_mock *m, struct mock_conn *c)
 	c->state = C_READING;
 	if (c->in.len && take_request(m, c))
 		conn_close(m, c);
-	else if (c->state == C_WAITING && c->due_ms <= now_ms())
+	else if (c->state == C_WAITING && c->due_ms <= (long)pp_monotonic_ms())
 		c->state = C_WRITING;
 }
 
@@ -531,7 +523,7 @@ static void accept_all(struct pp_mock *m)
 /* Replies whose time has come start going out. */
 static void fire_timers(struct pp_mock *m)
 {
-	long now = now_ms();
+	long now = (long)pp_monotonic_ms();
 
 	while (m->n_timers && m->timers[0]->due_ms <= now) {
 		struct mock_conn *c = m->timers[0];
@@ -574,7 +566,7 @@ static int wait_timeout(const struct pp_mock *m)
 
 	if (!m->n_timers)
 		return -1;
-	d = m->timers[0]->due_ms - now_ms();
+	d = m->timers[0]->due_ms - (long)pp_monotonic_ms();
 	return d < 0 ? 0 : d > 60000 ? 60000 : (int)d;
 }
 

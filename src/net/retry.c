@@ -15,6 +15,7 @@
 #include <peerpres/http.h>
 #include <peerpres/status.h>
 
+#include "core/monotonic.h"
 #include "net/exchange.h"
 
 #define DEFAULT_MAX_ATTEMPTS 12
@@ -54,10 +55,7 @@ long pp_http_backoff_ms(const struct pp_http_policy *pol, int retry, struct pp_r
 
 long pp_net_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (long)pp_monotonic_ms();
 }
 
 static bool stopped(const struct pp_http_policy *pol)

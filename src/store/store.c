@@ -20,6 +20,7 @@
 
 #include <peerpres/status.h>
 #include "core/alloc.h"
+#include "core/monotonic.h"
 #include "store/store_int.h"
 
 #include "version.h"   /* PP_VERSION, made by the Makefile */
@@ -495,14 +496,6 @@ out:
 	return rc;
 }
 
-static double now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
 /* Counted by the clock, not by the pauses: a statement that reads the
  * schema first waits out the busy handler itself, so a lock held for a
  * whole import (--exclusive) held a `report` for a thousand busy
@@ -511,11 +504,11 @@ int pp_store_exec_retrying(struct pp_store *s, const char *sql,
 			   int (*row)(void *, int, char **, char **), void *arg, int max_ms)
 {
 	struct timespec pause = { 0, 10 * 1000000L };
-	double deadline = now_ms() + max_ms;
+	double deadline = pp_monotonic_ms() + max_ms;
 	int src;
 
 	while ((src = sqlite3_exec(s->db, sql, row, arg, NULL)) != SQLITE_OK &&
-	       (src & 0xff) == SQLITE_BUSY && now_ms() < deadline)
+	       (src & 0xff) == SQLITE_BUSY && pp_monotonic_ms() < deadline)
 		nanosleep(&pause, NULL);
 	return src;
 }
