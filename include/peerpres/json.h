@@ -112,6 +112,9 @@ void pp_json_decref(struct pp_json *v);          /* NULL-safe */
 /* A new container holding the same values (each one more reference). */
 struct pp_json *pp_json_copy(const struct pp_json *v);
 struct pp_json *pp_json_deep_copy(const struct pp_json *v);
+/* A new object with those of the n keys obj has, their values shared
+ * (one more reference each, as pp_json_copy); NULL without memory. */
+struct pp_json *pp_json_pick(const struct pp_json *obj, const char *const *keys, size_t n);
 bool pp_json_equal(const struct pp_json *a, const struct pp_json *b);
 
 #endif

@@ -271,31 +271,15 @@ static void release_prepared(void *arg)
 	free(pr);
 }
 
-/* What the sink reads of the rollout besides the record: the replay's
- * findings and the labels (note, json_line). */
-static struct pp_json *slim_rollout(const struct pp_json *rollout)
-{
-	static const char *const keep[] = { "replay", "labels", "upstream_labels" };
-	struct pp_json *o = pp_json_object();
-	size_t i;
-
-	for (i = 0; o && i < sizeof(keep) / sizeof(keep[0]); i++) {
-		struct pp_json *v = (struct pp_json *)pp_json_get(rollout, keep[i]);
-
-		if (v && pp_json_set(o, keep[i], pp_json_incref(v))) {
-			pp_json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
 /* The import's prepare hook (pp_compat_import_opts), on the thread that
  * replayed r: encodes the rollout for the store and drops the transcript's
  * trees, the large part of what that thread allocated. Reads nothing of
  * the import's context: it runs on several threads at once. */
 static int prepare(void *arg, struct pp_compat_result *r)
 {
+	/* What the sink reads of the rollout besides the record: the
+	 * replay's findings and the labels (note, json_line). */
+	static const char *const kept[] = { "replay", "labels", "upstream_labels" };
 	struct prepared *pr = pp_calloc(1, sizeof(*pr));
 	struct pp_json *slim;
 	int rc;
@@ -309,7 +293,7 @@ static int prepare(void *arg, struct pp_compat_result *r)
 	r->release = release_prepared;
 	if ((rc = pp_compat_ready_new(r->config, r->rollout, pr->source, &pr->ready, &r->diag)))
 		return rc;
-	if (!(slim = slim_rollout(r->rollout)))
+	if (!(slim = pp_json_pick(r->rollout, kept, sizeof(kept) / sizeof(kept[0]))))
 		return PP_ENOMEM;
 	pp_json_decref(r->rollout);
 	r->rollout = slim;

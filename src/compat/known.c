@@ -236,18 +236,8 @@ void pp_compat_ready_free(struct pp_compat_ready *ready)
 static struct pp_json *match_keys_of(const struct pp_json *rollout)
 {
 	static const char *const names[] = { "source_key", "content_key", "match_keys" };
-	struct pp_json *keys = pp_json_object();
-	size_t i;
 
-	for (i = 0; keys && i < sizeof(names) / sizeof(names[0]); i++) {
-		struct pp_json *v = (struct pp_json *)pp_json_get(rollout, names[i]);
-
-		if (v && pp_json_set(keys, names[i], pp_json_incref(v))) {
-			pp_json_decref(keys);
-			return NULL;
-		}
-	}
-	return keys;
+	return pp_json_pick(rollout, names, sizeof(names) / sizeof(names[0]));
 }
 
 int pp_compat_ready_new(const struct pp_json *config, struct pp_json *rollout,

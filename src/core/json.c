@@ -516,6 +516,22 @@ struct pp_json *pp_json_copy(const struct pp_json *v)
 	return v ? P(json_copy(J(v))) : NULL;
 }
 
+struct pp_json *pp_json_pick(const struct pp_json *obj, const char *const *keys, size_t n)
+{
+	struct pp_json *o = pp_json_object();
+	size_t i;
+
+	for (i = 0; o && i < n; i++) {
+		struct pp_json *v = pp_json_get(obj, keys[i]);
+
+		if (v && pp_json_set(o, keys[i], pp_json_incref(v))) {
+			pp_json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
 struct pp_json *pp_json_deep_copy(const struct pp_json *v)
 {
 	use_our_allocator();

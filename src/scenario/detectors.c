@@ -51,18 +51,9 @@ void pp_detector_cache_free(struct pp_detector_cache *dc)
 static int sections_key(const struct pp_json *rendered, char key[65])
 {
 	static const char *const names[] = { "labels", "patterns", "extract" };
-	struct pp_json *sections = pp_json_object();
-	int rc = sections ? PP_OK : PP_ENOMEM;
-	size_t i;
+	struct pp_json *sections = pp_json_pick(rendered, names, sizeof(names) / sizeof(names[0]));
+	int rc = sections ? pp_json_canonical_sha256(sections, key) : PP_ENOMEM;
 
-	for (i = 0; !rc && i < sizeof(names) / sizeof(names[0]); i++) {
-		struct pp_json *v = (struct pp_json *)pp_json_get(rendered, names[i]);
-
-		if (v)
-			rc = pp_json_set(sections, names[i], pp_json_incref(v));
-	}
-	if (!rc)
-		rc = pp_json_canonical_sha256(sections, key);
 	pp_json_decref(sections);
 	return rc;
 }

@@ -296,6 +296,28 @@ TEST(json_short_reals_take_the_fewest_digits_that_read_back)
 	}
 }
 
+TEST(json_pick_shares_the_keys_it_finds)
+{
+	static const char *const keys[] = { "b", "missing", "a" };
+	static const char text[] = "{\"a\":[1,2],\"b\":{\"c\":true},\"d\":3}";
+	struct pp_json *obj = NULL, *picked;
+	char err[128];
+
+	CHECK_INT_EQ(pp_json_parse(text, strlen(text), &obj, err, sizeof(err)), PP_OK);
+	picked = pp_json_pick(obj, keys, 3);
+	CHECK(picked != NULL);
+	CHECK_INT_EQ(pp_json_len(picked), 2);
+	CHECK(pp_json_get(picked, "a") == pp_json_get(obj, "a"));   /* shared, not copied */
+	CHECK(pp_json_get(picked, "b") == pp_json_get(obj, "b"));
+	CHECK(pp_json_get(picked, "d") == NULL);
+	pp_json_decref(obj);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(picked, "a")), 2);   /* still held */
+	pp_json_decref(picked);
+	picked = pp_json_pick(NULL, keys, 3);
+	CHECK(picked != NULL && pp_json_len(picked) == 0);
+	pp_json_decref(picked);
+}
+
 TEST(json_compact_dump_matches_jansson_byte_for_byte)
 {
 	static const char *const cases[] = {
