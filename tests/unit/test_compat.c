@@ -1477,6 +1477,18 @@ struct trace {
 	int calls, stop_at;
 };
 
+/* One row of the dataset's layout: the transcript as a string, its id. */
+static void put_row(FILE *f, struct pp_json *row, int id, const char *transcript)
+{
+	struct pp_buf b = PP_BUF_INIT;
+
+	pp_json_set(row, "transcript_id", pp_json_integer(id));
+	pp_json_set_str(row, "transcript_json", transcript);
+	pp_json_dump(row, PP_JSON_COMPACT, &b);
+	fprintf(f, "%s\n", b.buf);
+	pp_buf_release(&b);
+}
+
 static int trace_sink(void *arg, struct pp_compat_result *r)
 {
 	struct trace *t = arg;
@@ -1513,17 +1525,13 @@ TEST(compat_import_threads_give_the_same_results_in_the_same_order)
 	CHECK((f = fopen(path, "w")) != NULL);
 	CHECK((row = pp_json_object()) != NULL);
 	for (i = 0; i < 60; i++) {
-		struct pp_buf b = PP_BUF_INIT;
-
 		if (i % 17 == 5) {
 			fputs("{\"transcript_json\": \"{broken\"}\n", f);
 			continue;
 		}
-		pp_json_set(row, "transcript_id", pp_json_integer(i));
-		pp_json_set_str(row, "transcript_json", exfil_copy);
-		pp_json_dump(row, PP_JSON_COMPACT, &b);
-		fprintf(f, "%s\n%s", b.buf, i % 13 == 0 ? "\n" : "");
-		pp_buf_release(&b);
+		put_row(f, row, i, exfil_copy);
+		if (i % 13 == 0)
+			fputs("\n", f);
 	}
 	fputs("{\"conversation\": [", f);
 	fclose(f);
@@ -1625,17 +1633,11 @@ TEST(compat_import_prepare_hook_runs_once_per_transcript_on_any_thread)
 	CHECK((f = fopen(path, "w")) != NULL);
 	CHECK((row = pp_json_object()) != NULL);
 	for (i = 0; i < 150; i++) {
-		struct pp_buf b = PP_BUF_INIT;
-
 		if (i % 10 == 3) {
 			fputs("{\"transcript_json\": \"{broken\"}\n", f);
 			continue;
 		}
-		pp_json_set(row, "transcript_id", pp_json_integer(i));
-		pp_json_set_str(row, "transcript_json", i % 2 ? exfil_copy : tamper_end);
-		pp_json_dump(row, PP_JSON_COMPACT, &b);
-		fprintf(f, "%s\n", b.buf);
-		pp_buf_release(&b);
+		put_row(f, row, i, i % 2 ? exfil_copy : tamper_end);
 	}
 	fclose(f);
 	pp_json_decref(row);
