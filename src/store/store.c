@@ -188,17 +188,6 @@ static const char *const stmt_sql[PP_ST_COUNT] = {
 		" provenance, final_state, extra)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
 		" ?14, ?15, ?16, ?17, ?18)",
-	[PP_ST_INS_MESSAGE] =
-		"INSERT INTO messages (rollout, seq, role, content, reasoning,"
-		" tool_calls, tool_call_id, name, extra)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[PP_ST_INS_TOOL_CALL] =
-		"INSERT INTO tool_calls (rollout, seq, turn, tool, args, ok, result,"
-		" time, extra) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[PP_ST_INS_LABEL] =
-		"INSERT INTO labels (rollout, name, seq, value, decided, source,"
-		" evidence, turn, extra)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[PP_ST_FIND_EXTRA] =
 		"SELECT idx FROM rollouts WHERE config_id = ?1"
 		" AND json_extract(extra, ?2) = ?3 ORDER BY idx LIMIT 1",
@@ -632,7 +621,7 @@ int pp_store_open_twin(struct pp_store *s, struct pp_store **out, struct pp_diag
 
 void pp_store_close(struct pp_store *s)
 {
-	int i;
+	int i, n;
 
 	if (!s)
 		return;
@@ -641,6 +630,9 @@ void pp_store_close(struct pp_store *s)
 	pp_store_ckpt_stop(s);
 	for (i = 0; i < PP_ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < PP_ROW_TABLES; i++)
+		for (n = 1; n <= PP_ROWS_PER_INSERT; n++)
+			sqlite3_finalize(s->row_st[i][n]);
 	pp_store_give_back(s);
 	/* close_v2 defers the close if a statement somehow survives. */
 	sqlite3_close_v2(s->db);

@@ -24,9 +24,6 @@ enum pp_store_stmt {
 	PP_ST_INS_CONFIG,
 	PP_ST_DONE_IDX,
 	PP_ST_INS_ROLLOUT,
-	PP_ST_INS_MESSAGE,
-	PP_ST_INS_TOOL_CALL,
-	PP_ST_INS_LABEL,
 	PP_ST_FIND_EXTRA,
 	PP_ST_SAVEPOINT,
 	PP_ST_RELEASE,
@@ -53,6 +50,11 @@ extern const struct pp_store_col pp_store_label_cols[];
 extern const char *const pp_store_rollout_keys[];
 extern const char *const pp_store_usage_keys[];
 
+/* A rollout's row tables (messages, tool calls, labels) and the most
+ * rows one INSERT of them takes. */
+#define PP_ROW_TABLES 3
+#define PP_ROWS_PER_INSERT 16
+
 /* Long enough for a writer that checkpoints a large log, short enough
  * that a stuck lock is reported instead of hanging a run. */
 #define PP_STORE_BUSY_MS 10000
@@ -62,6 +64,9 @@ struct pp_store {
 	char *path;
 	char errmsg[1024];
 	sqlite3_stmt *st[PP_ST_COUNT];
+	/* INSERTs of 1..PP_ROWS_PER_INSERT messages, tool calls or labels
+	 * (store_rows.c), prepared when first used. */
+	sqlite3_stmt *row_st[PP_ROW_TABLES][PP_ROWS_PER_INSERT + 1];
 	struct pp_buf scratch; /* reused for JSON text bound to statements */
 	int batches_ready;     /* pp_store_begin set the handle up */
 	struct pp_store_ckpt *ckpt;  /* a bulk writer's checkpoints, or NULL */

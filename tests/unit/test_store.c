@@ -218,6 +218,76 @@ TEST(store_rows_encoded_apart_store_as_the_rollout_does)
 	pp_store_close(s);
 }
 
+/* Rows go in up to 16 to a statement: a rollout with more of each kind
+ * reads back whole and in order; two tool calls with one seq in one
+ * statement fail the rollout alone, writing nothing of it. */
+TEST(store_long_rollouts_keep_every_row_in_order)
+{
+	struct pp_store *s = open_store("long.db");
+	struct pp_json *in = rollout_json(CFG_A, 0, "first"), *out = NULL;
+	struct pp_json *msgs = pp_json_array(), *calls = pp_json_array(), *labels = pp_json_object();
+	bool done[2];
+	int i;
+
+	CHECK(s && in && msgs && calls && labels);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	for (i = 0; i < 37; i++) {
+		struct pp_json *m = pp_json_object();
+		char text[32];
+
+		snprintf(text, sizeof(text), "message %d", i);
+		pp_json_set_str(m, "role", i % 2 ? "assistant" : "user");
+		pp_json_set_str(m, "content", text);
+		pp_json_append(msgs, m);
+	}
+	for (i = 0; i < 33; i++) {
+		struct pp_json *c = pp_json_object(), *l = pp_json_object();
+		char name[32];
+
+		pp_json_set(c, "seq", pp_json_integer(i + 1));
+		pp_json_set_str(c, "tool", "list_files");
+		pp_json_set(c, "ok", pp_json_bool(true));
+		pp_json_append(calls, c);
+		snprintf(name, sizeof(name), "label_%02d", i);
+		pp_json_set(l, "value", pp_json_integer(i));
+		pp_json_set(l, "decided", pp_json_bool(true));
+		pp_json_set(labels, name, l);
+	}
+	pp_json_set(in, "messages", msgs);
+	pp_json_set(in, "tool_calls", calls);
+	pp_json_set(in, "labels", labels);
+	CHECK_INT_EQ(pp_store_put_rollout(s, 0, in), PP_OK);
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":0", &out), PP_OK);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "messages")), 37);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "tool_calls")), 33);
+	CHECK_INT_EQ(pp_json_len(pp_json_get(out, "labels")), 33);
+	for (i = 0; i < 37; i++) {
+		const struct pp_json *m = pp_json_at(pp_json_get(out, "messages"), (size_t)i);
+
+		CHECK(pp_json_equal(pp_json_get(m, "content"),
+				    pp_json_get(pp_json_at(msgs, (size_t)i), "content")));
+	}
+	for (i = 0; i < 33; i++) {
+		long long seq = 0;
+
+		CHECK(pp_json_int(pp_json_get(pp_json_at(pp_json_get(out, "tool_calls"), (size_t)i),
+					      "seq"), &seq));
+		CHECK_INT_EQ(seq, i + 1);
+	}
+	CHECK(pp_json_equal(pp_json_get(pp_json_get(pp_json_get(out, "labels"), "label_32"), "value"),
+			    pp_json_get(pp_json_get(labels, "label_32"), "value")));
+	pp_json_decref(out);
+	/* Call 20 (the second statement) takes call 19's seq. */
+	pp_json_set(in, "idx", pp_json_integer(1));
+	pp_json_set(pp_json_at(pp_json_get(in, "tool_calls"), 19), "seq", pp_json_integer(19));
+	CHECK_INT_EQ(pp_store_put_rollout(s, 0, in), PP_EINVAL);
+	CHECK_CONTAINS(pp_store_errmsg(s), "writing a tool call");
+	CHECK_INT_EQ(pp_store_done_indexes(s, CFG_A, 2, done), PP_OK);
+	CHECK(done[0] && !done[1]);
+	pp_json_decref(in);
+	pp_store_close(s);
+}
+
 TEST(store_put_config_twice_changes_nothing)
 {
 	struct pp_store *s = open_store("cfg.db");
