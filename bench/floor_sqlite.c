@@ -8,7 +8,8 @@
  * between the rollouts) into memory first, then inserts them again into
  * a fresh file with the same schema and the same settings (WAL,
  * synchronous=NORMAL, foreign keys on, a 32 MB page cache), BATCH
- * rollouts per transaction. Only the inserts and commits are timed: no
+ * rollouts per transaction, a rollout's rows of a table up to 16 to a
+ * statement as the store writes them. Only the inserts and commits are timed: no
  * JSON is read or written, no value is built. Prints CPU per rollout.
  * With `alone` the file is written as an import into a store it creates
  * writes it: a rollback journal, an exclusive lock, synchronous=FULL.
@@ -90,6 +91,51 @@ static void prepare_insert(sqlite3 *dst, struct table *t)
 	snprintf(sql + len, sizeof(sql) - len, ")");
 	if (sqlite3_prepare_v2(dst, sql, -1, &t->insert, NULL) != SQLITE_OK)
 		die(dst, sql);
+}
+
+/* As the store does (store_rows.c): a rollout's rows of a table go in
+ * up to ROWS_PER_INSERT to a statement. */
+#define ROWS_PER_INSERT 16
+static sqlite3_stmt *multi[N_TABLES][ROWS_PER_INSERT + 1];
+
+static sqlite3_stmt *insert_of(sqlite3 *dst, int k, int rows)
+{
+	struct table *t = &tables[k];
+	char sql[8192];
+	int i, r, len;
+
+	if (multi[k][rows])
+		return multi[k][rows];
+	len = snprintf(sql, sizeof(sql), "INSERT INTO %s VALUES ", t->name);
+	for (r = 0; r < rows; r++) {
+		len += snprintf(sql + len, sizeof(sql) - len, "%s(?", r ? "," : "");
+		for (i = 1; i < t->n_cols; i++)
+			len += snprintf(sql + len, sizeof(sql) - len, ",?");
+		len += snprintf(sql + len, sizeof(sql) - len, ")");
+	}
+	if (sqlite3_prepare_v2(dst, sql, -1, &multi[k][rows], NULL) != SQLITE_OK)
+		die(dst, sql);
+	return multi[k][rows];
+}
+
+/* Rows from..to of table k, up to ROWS_PER_INSERT a statement. */
+static void insert_rows(sqlite3 *dst, int k, size_t from, size_t to)
+{
+	struct table *t = &tables[k];
+
+	while (from < to) {
+		int rows = to - from > ROWS_PER_INSERT ? ROWS_PER_INSERT : (int)(to - from), r, i;
+		sqlite3_stmt *st = insert_of(dst, k, rows);
+
+		for (r = 0; r < rows; r++)
+			for (i = 0; i < t->n_cols; i++)
+				sqlite3_bind_value(st, r * t->n_cols + i + 1,
+						   t->values[(from + r) * t->n_cols + i]);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die(dst, t->name);
+		sqlite3_reset(st);
+		from += rows;
+	}
 }
 
 static void insert_row(sqlite3 *dst, struct table *t, size_t row)
@@ -175,9 +221,13 @@ int main(int argc, char **argv)
 		if (r % batch == 0)
 			exec(dst, "BEGIN");
 		insert_row(dst, &tables[ROLLOUTS], at[ROLLOUTS]++);
-		for (k = MESSAGES; k <= LABELS; k++)
+		for (k = MESSAGES; k <= LABELS; k++) {
+			size_t from = at[k];
+
 			while (at[k] < tables[k].n && tables[k].owner[at[k]] == id)
-				insert_row(dst, &tables[k], at[k]++);
+				at[k]++;
+			insert_rows(dst, k, from, at[k]);
+		}
 		while (at[CACHE] < cache_to)
 			insert_row(dst, &tables[CACHE], at[CACHE]++);
 		if (r % batch == (size_t)batch - 1 || r + 1 == tables[ROLLOUTS].n)
