@@ -18,6 +18,7 @@
 #ifndef PEERPRES_COMPAT_H
 #define PEERPRES_COMPAT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -252,6 +253,12 @@ struct pp_compat_import_opts {
 	 * Runs on several threads at once. A non-zero return is the
 	 * result's rc (say why in r->diag). NULL for none. */
 	int (*prepare)(void *arg, struct pp_compat_result *r);
+	/* Set (by a signal handler) to stop: a stream waiting for its
+	 * writer (standard input, a FIFO) then reads as ended within a fifth
+	 * of a second, where a read in progress used to wait for the next
+	 * line. The caller's sink sees the flag at the next result. NULL
+	 * for none. */
+	const volatile sig_atomic_t *stop;
 };
 
 /*

@@ -442,6 +442,9 @@ static int import_all(struct import_ctx *x, const struct pp_compat_import_opts *
 	if ((rc = begin_run(x, &run_id)))
 		return rc;
 	rc = pp_compat_import(x->c->args, x->c->n_args, opt, one, x);
+	/* A stream stopped while waiting ends as its input: still stopped. */
+	if (!rc && stop_requested)
+		rc = PP_EINTR;
 	commit(x);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -511,6 +514,7 @@ int cmd_import(struct cli *c)
 	opt.idle = on_idle;
 	opt.idle_seconds = BATCH_SECONDS;
 	opt.prepare = prepare;
+	opt.stop = &stop_requested;
 	if ((rc = cli_load_scenarios(c, &list, &opt.n)))
 		return rc;
 	opt.scenarios = list;

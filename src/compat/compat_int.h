@@ -4,6 +4,7 @@
 #ifndef PP_COMPAT_INT_H
 #define PP_COMPAT_INT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -94,6 +95,10 @@ int pp_compat_src_next(struct pp_compat_src *s, struct pp_compat_raw *raw, bool 
 /* Is the input being read a stream (standard input, a FIFO): a read may
  * wait for as long as its writer takes. */
 bool pp_compat_src_stream(const struct pp_compat_src *s);
+/* A flag (set by a signal handler) that ends a stream's input: a read
+ * waiting for its writer sees it within a fifth of a second, and the
+ * stream reads as ended. NULL: none. */
+void pp_compat_src_stop(struct pp_compat_src *s, const volatile sig_atomic_t *stop);
 void pp_compat_raw_release(struct pp_compat_raw *raw);
 /* Parses a raw item and calls fn exactly once: with the transcript (and
  * the dataset row), or with the failure. Returns what fn returned, or

@@ -420,6 +420,7 @@ int pp_compat_import(const char *const *paths, size_t n_paths,
 	p.arg = arg;
 	if ((rc = pp_compat_src_new(paths, n_paths, &p.src)))
 		return rc;
+	pp_compat_src_stop(p.src, opt->stop);
 	pthread_mutex_init(&p.mu, NULL);
 	pthread_cond_init(&p.ready, NULL);
 	pthread_cond_init(&p.room, NULL);

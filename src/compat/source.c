@@ -11,12 +11,16 @@
  * and may run in another thread. Each raw item yields exactly one call of
  * the callback, a transcript or a failure.
  */
+#define _GNU_SOURCE   /* fopencookie */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <peerpres/compat.h>
@@ -53,6 +57,7 @@ struct pp_compat_src {
 	 * (a wrong path, or files named otherwise), not an empty import. */
 	char *top_dir;
 	long top_files;
+	const volatile sig_atomic_t *stop;   /* pp_compat_src_stop */
 };
 
 static void free_frame(struct frame *f)
@@ -115,10 +120,80 @@ int pp_compat_src_new(const char *const *paths, size_t n, struct pp_compat_src *
 	return rc;
 }
 
+void pp_compat_src_stop(struct pp_compat_src *s, const volatile sig_atomic_t *stop)
+{
+	s->stop = stop;
+}
+
+/* ---- streams ---- */
+
+/* A stream (standard input, a FIFO) is read through a FILE of our own
+ * whose reads wait in poll() a fifth of a second at a time, looking at
+ * the stop flag in between: in stdio's own read() a Ctrl-C while the
+ * writer was quiet was seen only once its next line came. */
+struct stream_in {
+	int fd;
+	bool own;   /* a FIFO opened here, closed with the FILE; not stdin */
+	const volatile sig_atomic_t *stop;
+};
+
+/* Stopped: the stream reads as ended, and the import ends there. */
+static ssize_t stream_read(void *cookie, char *buf, size_t size)
+{
+	struct stream_in *in = cookie;
+	struct pollfd p = { in->fd, POLLIN, 0 };
+	ssize_t n;
+	int ready;
+
+	for (;;) {
+		if (in->stop && *in->stop)
+			return 0;
+		if ((ready = poll(&p, 1, 200)) < 0 && errno != EINTR)
+			return -1;
+		if (ready <= 0)
+			continue;
+		if ((n = read(in->fd, buf, size)) >= 0 || (errno != EINTR && errno != EAGAIN))
+			return n;
+	}
+}
+
+static int stream_close(void *cookie)
+{
+	struct stream_in *in = cookie;
+
+	if (in->own)
+		close(in->fd);
+	free(in);
+	return 0;
+}
+
+/* A FILE reading fd (standard input when path is NULL, else path opened
+ * here); NULL with errno on failure. */
+static FILE *stream_open(struct pp_compat_src *s, const char *path)
+{
+	static const cookie_io_functions_t io = { stream_read, NULL, NULL, stream_close };
+	struct stream_in *in = pp_calloc(1, sizeof(*in));
+	FILE *f = NULL;
+
+	if (!in)
+		return NULL;
+	in->fd = path ? open(path, O_RDONLY) : STDIN_FILENO;
+	in->own = path != NULL;
+	in->stop = s->stop;
+	if (in->fd >= 0 && (f = fopencookie(in, "r", io)))
+		setvbuf(f, NULL, _IOFBF, 1 << 16);   /* a read per 64 KB, as a file's */
+	else if (in->own && in->fd >= 0)
+		close(in->fd);
+	if (!f)
+		free(in);
+	return f;
+}
+
 static void close_jsonl(struct pp_compat_src *s)
 {
-	/* Standard input stays open: "-" named twice reads nothing more. */
-	if (s->jsonl && s->jsonl != stdin)
+	/* Standard input stays open (stream_close leaves its descriptor):
+	 * "-" named twice reads nothing more. */
+	if (s->jsonl)
 		fclose(s->jsonl);
 	s->jsonl = NULL;
 	s->stream = false;
@@ -302,13 +377,6 @@ static int open_dir(struct pp_compat_src *s, const char *path, bool *error)
 	return rc;
 }
 
-static bool regular(FILE *f)
-{
-	struct stat st;
-
-	return !fstat(fileno(f), &st) && S_ISREG(st.st_mode);
-}
-
 bool pp_compat_src_stream(const struct pp_compat_src *s)
 {
 	return s->jsonl && s->stream;
@@ -353,6 +421,7 @@ static int sniff(struct pp_compat_src *s, const char *path, struct pp_compat_raw
 	bool is_stdin = !strcmp(path, "-");
 	const char *name = is_stdin ? "stdin" : path;
 	struct pp_buf b = PP_BUF_INIT;
+	struct stat st;
 	char chunk[65536];
 	long blanks = 0;
 	ssize_t len = -1;
@@ -360,12 +429,12 @@ static int sniff(struct pp_compat_src *s, const char *path, struct pp_compat_raw
 	int rc = PP_OK;
 
 	*got = true;
-	if (!(s->jsonl = is_stdin ? stdin : fopen(path, "rb")))
+	s->stream = is_stdin || stat(path, &st) || !S_ISREG(st.st_mode);
+	if (!(s->jsonl = s->stream ? stream_open(s, is_stdin ? NULL : path) : fopen(path, "rb")))
 		return failure(raw, path, 0, "cannot read: %s", strerror(errno));
 	if (!(s->jsonl_path = pp_strdup(name)))
 		return PP_ENOMEM;
 	s->rows = 0;
-	s->stream = !regular(s->jsonl);
 	/* The first line with text; those before it are kept for a JSON
 	 * transcript, and counted for a JSONL file's line numbers. */
 	while (!rc && (len = getline(&s->line, &s->line_cap, s->jsonl)) >= 0) {
@@ -439,9 +508,9 @@ static int visit(struct pp_compat_src *s, const char *path, bool top, struct pp_
 	*got = true;
 	s->top_files++;
 	if (ends_with(path, ".jsonl") || ends_with(path, ".ndjson")) {
-		if (!(s->jsonl = fopen(path, "r")))
-			return failure(raw, path, 0, "cannot read: %s", strerror(errno));
 		s->stream = !S_ISREG(st.st_mode);
+		if (!(s->jsonl = s->stream ? stream_open(s, path) : fopen(path, "r")))
+			return failure(raw, path, 0, "cannot read: %s", strerror(errno));
 		*got = false;
 		s->line_no = 0;
 		s->rows = 0;

@@ -268,6 +268,39 @@ else
 	skip "a slow stream's rows are stored while the import waits for more (one core)"
 fi
 
+# Ctrl-C while a stream's writer is quiet (`tail -f rows.jsonl | peerpres
+# import -`): the import stops at once with what came stored, rather than
+# at the writer's next line. The test holds the FIFO open throughout.
+for how in path stdin; do
+	rm -f idle.jsonl idle.db*; mkfifo idle.jsonl
+	exec 6<>idle.jsonl
+	if [ $how = path ]; then
+		"$PEERPRES" import --shared --db idle.db idle.jsonl 2>idle.err 6>&- &
+	else
+		"$PEERPRES" import --shared --db idle.db - <idle.jsonl 2>idle.err 6>&- &
+	fi
+	idle=$!
+	head -3 many.jsonl >&6
+	n=0
+	while [ $n -lt 150 ] && [ "$(sqlite3 idle.db "select count(*) from rollouts" 2>/dev/null)" != 3 ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+	kill -INT $idle 2>/dev/null
+	n=0
+	while [ $n -lt 50 ] && kill -0 $idle 2>/dev/null; do
+		sleep 0.1; n=$((n + 1))
+	done
+	gone=$(kill -0 $idle 2>/dev/null && echo no || echo yes)
+	exec 6>&-
+	wait $idle
+	echo $? >idle.rc
+	ok "Ctrl-C while a stream ($how) is idle stops the import within 5 s" test "$gone" = yes
+	ok "... exit 1, interrupted, what came stored" sh -c \
+		'test "$(cat idle.rc)" = 1 && grep -q "^interrupted: imported 3 transcript(s)" idle.err &&
+		 test "$(sqlite3 idle.db "select count(*) from rollouts")" = 3 &&
+		 test "$(sqlite3 idle.db "select status from runs")" = interrupted'
+done
+
 # A crash loses the open batch: here the last 100 rollouts are gone.
 cp m1.db cut.db
 sqlite3 cut.db "pragma foreign_keys = on; delete from rollouts where idx >= 200"
