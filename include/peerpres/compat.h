@@ -238,9 +238,10 @@ struct pp_compat_import_opts {
 	int workers;  /* threads that parse and replay besides the caller's */
 	/* Called in the caller's thread, with the sink's arg, after each
 	 * idle_seconds without a result to hand it (input that comes
-	 * slowly, a stream): a sink can commit what it holds. With workers
-	 * only: without them the caller's thread is the one waiting to
-	 * read. NULL for none. */
+	 * slowly, a stream): a sink can commit what it holds. Without
+	 * workers the caller's thread is the one waiting to read: it is
+	 * then called from that wait, while a stream's writer is quiet.
+	 * NULL for none. */
 	void (*idle)(void *arg);
 	double idle_seconds;
 	/* Called, with the sink's arg, on the thread that parsed and

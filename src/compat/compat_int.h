@@ -99,6 +99,11 @@ bool pp_compat_src_stream(const struct pp_compat_src *s);
  * waiting for its writer sees it within a fifth of a second, and the
  * stream reads as ended. NULL: none. */
 void pp_compat_src_stop(struct pp_compat_src *s, const volatile sig_atomic_t *stop);
+/* fn(arg) is called, on the reading thread, each `seconds` a stream's
+ * read waits for its writer (the serial import commits from there).
+ * NULL: none. */
+void pp_compat_src_on_wait(struct pp_compat_src *s, void (*fn)(void *), void *arg,
+			   double seconds);
 void pp_compat_raw_release(struct pp_compat_raw *raw);
 /* Parses a raw item and calls fn exactly once: with the transcript (and
  * the dataset row), or with the failure. Returns what fn returned, or

@@ -378,13 +378,16 @@ static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 	return rc;
 }
 
-/* Everything in the caller's thread, one item at a time. */
+/* Everything in the caller's thread, one item at a time: the sink's
+ * idle callback is called from the reader's wait on a quiet stream. */
 static int serial(struct pipe *p, pp_compat_sink sink, void *arg)
 {
 	struct work w = { NULL, p->opt, p->arg, NULL };
 	struct item *it = NULL;
 	int rc = pp_compat_cache_new(&w.cache);
 
+	if (p->opt->idle)
+		pp_compat_src_on_wait(p->src, p->opt->idle, arg, p->opt->idle_seconds);
 	while (!rc && !(rc = read_next(p, 0, &it)) && it) {
 		rc = process(&w, it);
 		if (!rc)

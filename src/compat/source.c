@@ -58,6 +58,9 @@ struct pp_compat_src {
 	char *top_dir;
 	long top_files;
 	const volatile sig_atomic_t *stop;   /* pp_compat_src_stop */
+	void (*on_wait)(void *);             /* pp_compat_src_on_wait */
+	void *wait_arg;
+	double wait_s;
 };
 
 static void free_frame(struct frame *f)
@@ -125,31 +128,48 @@ void pp_compat_src_stop(struct pp_compat_src *s, const volatile sig_atomic_t *st
 	s->stop = stop;
 }
 
+void pp_compat_src_on_wait(struct pp_compat_src *s, void (*fn)(void *), void *arg,
+			   double seconds)
+{
+	s->on_wait = fn;
+	s->wait_arg = arg;
+	s->wait_s = seconds;
+}
+
 /* ---- streams ---- */
 
 /* A stream (standard input, a FIFO) is read through a FILE of our own
  * whose reads wait in poll() a fifth of a second at a time, looking at
  * the stop flag in between: in stdio's own read() a Ctrl-C while the
- * writer was quiet was seen only once its next line came. */
+ * writer was quiet was seen only once its next line came. A reader that
+ * also stores (the serial import) is called back from the wait. */
+#define STREAM_POLL_MS 200
+
 struct stream_in {
 	int fd;
 	bool own;   /* a FIFO opened here, closed with the FILE; not stdin */
-	const volatile sig_atomic_t *stop;
+	const struct pp_compat_src *src;   /* its stop flag and on_wait */
 };
 
 /* Stopped: the stream reads as ended, and the import ends there. */
 static ssize_t stream_read(void *cookie, char *buf, size_t size)
 {
 	struct stream_in *in = cookie;
+	const struct pp_compat_src *s = in->src;
 	struct pollfd p = { in->fd, POLLIN, 0 };
+	double waited = 0;
 	ssize_t n;
 	int ready;
 
 	for (;;) {
-		if (in->stop && *in->stop)
+		if (s->stop && *s->stop)
 			return 0;
-		if ((ready = poll(&p, 1, 200)) < 0 && errno != EINTR)
+		if ((ready = poll(&p, 1, STREAM_POLL_MS)) < 0 && errno != EINTR)
 			return -1;
+		if (ready == 0 && s->on_wait && (waited += STREAM_POLL_MS / 1e3) >= s->wait_s) {
+			s->on_wait(s->wait_arg);
+			waited = 0;
+		}
 		if (ready <= 0)
 			continue;
 		if ((n = read(in->fd, buf, size)) >= 0 || (errno != EINTR && errno != EAGAIN))
@@ -179,7 +199,7 @@ static FILE *stream_open(struct pp_compat_src *s, const char *path)
 		return NULL;
 	in->fd = path ? open(path, O_RDONLY) : STDIN_FILENO;
 	in->own = path != NULL;
-	in->stop = s->stop;
+	in->src = s;
 	if (in->fd >= 0 && (f = fopencookie(in, "r", io)))
 		setvbuf(f, NULL, _IOFBF, 1 << 16);   /* a read per 64 KB, as a file's */
 	else if (in->own && in->fd >= 0)

@@ -245,28 +245,32 @@ ok "... and a long one a line every ten seconds, its size unknown on a stream" \
 
 # A slow stream (rows a harness writes as it goes): what came is replayed
 # and committed while the import waits for more, two seconds after its
-# batch opened, so the store shows it. The threads' work (one core is
-# the caller's alone, and it waits to read).
-if [ "$(nproc)" -ge 2 ]; then
-	rm -f live.jsonl; mkfifo live.jsonl
+# batch opened, so the store shows it: with worker threads (two cores or
+# more) and with the one thread of --concurrency 1, which waits to read.
+for conc in 0 1; do
+	if [ $conc = 0 ] && [ "$(nproc)" -lt 2 ]; then
+		skip "a slow stream's rows are stored while the import waits for more (one core)"
+		continue
+	fi
+	set -- --shared
+	[ $conc = 1 ] && set -- --shared --concurrency 1
+	rm -f live.jsonl live.db*; mkfifo live.jsonl
 	exec 5<>live.jsonl
-	"$PEERPRES" import --shared --db live.db live.jsonl 2>live.err 5>&- &
+	"$PEERPRES" import "$@" --db live.db live.jsonl 2>live.err 5>&- &
 	live=$!
 	head -5 many.jsonl >&5
 	n=0
 	while [ $n -lt 150 ] && [ "$(sqlite3 live.db "select count(*) from rollouts" 2>/dev/null)" != 5 ]; do
 		sleep 0.1; n=$((n + 1))
 	done
-	ok "a slow stream's rows are stored while the import waits for more" \
+	ok "a slow stream's rows are stored while the import waits for more ($*)" \
 		test "$(sqlite3 live.db "select count(*) from rollouts")" = 5
 	sed -n '6,10p' many.jsonl >&5
 	exec 5>&-
 	wait $live
 	ok "... and the rest when they come" sh -c \
 		'test "$(sqlite3 live.db "select count(*) from rollouts")" = 10 && grep -q "imported 10 transcript(s)" live.err'
-else
-	skip "a slow stream's rows are stored while the import waits for more (one core)"
-fi
+done
 
 # Ctrl-C while a stream's writer is quiet (`tail -f rows.jsonl | peerpres
 # import -`): the import stops at once with what came stored, rather than
