@@ -256,9 +256,8 @@ struct pp_compat_import_opts {
 	int (*prepare)(void *arg, struct pp_compat_result *r);
 	/* Set (by a signal handler) to stop: a stream waiting for its
 	 * writer (standard input, a FIFO) then reads as ended within a fifth
-	 * of a second, where a read in progress used to wait for the next
-	 * line. The caller's sink sees the flag at the next result. NULL
-	 * for none. */
+	 * of a second, rather than at the writer's next line. The caller's
+	 * sink sees the flag at the next result. NULL for none. */
 	const volatile sig_atomic_t *stop;
 };
 
