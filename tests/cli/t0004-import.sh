@@ -243,6 +243,14 @@ wait $slow
 ok "... and a long one a line every ten seconds, its size unknown on a stream" \
 	grep -q "^[0-9]* transcripts read  [0-9]* MB  [0-9]*/s  [0-9.]* MB/s  [0-9]* stored  0 already imported  0 failed$" slow2.err
 
+# wait_rollouts DB N: up to 15 s for the store to show N rollouts.
+wait_rollouts() {
+	n=0
+	while [ $n -lt 150 ] && [ "$(sqlite3 "$1" "select count(*) from rollouts" 2>/dev/null)" != "$2" ]; do
+		sleep 0.1; n=$((n + 1))
+	done
+}
+
 # A slow stream (rows a harness writes as it goes): what came is replayed
 # and committed while the import waits for more, two seconds after its
 # batch opened, so the store shows it: with worker threads (two cores or
@@ -259,10 +267,7 @@ for conc in 0 1; do
 	"$PEERPRES" import "$@" --db live.db live.jsonl 2>live.err 5>&- &
 	live=$!
 	head -5 many.jsonl >&5
-	n=0
-	while [ $n -lt 150 ] && [ "$(sqlite3 live.db "select count(*) from rollouts" 2>/dev/null)" != 5 ]; do
-		sleep 0.1; n=$((n + 1))
-	done
+	wait_rollouts live.db 5
 	ok "a slow stream's rows are stored while the import waits for more ($*)" \
 		test "$(sqlite3 live.db "select count(*) from rollouts")" = 5
 	sed -n '6,10p' many.jsonl >&5
@@ -285,10 +290,7 @@ for how in path stdin; do
 	fi
 	idle=$!
 	head -3 many.jsonl >&6
-	n=0
-	while [ $n -lt 150 ] && [ "$(sqlite3 idle.db "select count(*) from rollouts" 2>/dev/null)" != 3 ]; do
-		sleep 0.1; n=$((n + 1))
-	done
+	wait_rollouts idle.db 3
 	kill -INT $idle 2>/dev/null
 	n=0
 	while [ $n -lt 50 ] && kill -0 $idle 2>/dev/null; do
