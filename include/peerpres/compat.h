@@ -259,6 +259,9 @@ struct pp_compat_import_opts {
 	 * of a second, rather than at the writer's next line. The caller's
 	 * sink sees the flag at the next result. NULL for none. */
 	const volatile sig_atomic_t *stop;
+	/* Input bytes read ahead of the sink, at most (0: 128 MB); one
+	 * result may always be ahead, however large. */
+	size_t max_ahead_bytes;
 };
 
 /*
@@ -269,8 +272,9 @@ struct pp_compat_import_opts {
  * thread parses too whenever the next result is not ready, but never
  * reads a stream (standard input, a FIFO), where it could wait for a
  * line while results are ready. At most 256
- * results per worker wait for the sink, and the threads share 256 kept
- * renders: memory stays bounded whatever the input size. A worker that
+ * results per worker, and 128 MB of input, wait for the sink, and the
+ * threads share 256 kept renders: memory stays bounded whatever the
+ * input size. A worker that
  * cannot be started is done without (none: everything runs in the
  * caller's thread). Returns PP_OK, what sink returned, or PP_ENOMEM.
  */

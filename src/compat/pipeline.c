@@ -45,6 +45,10 @@
  * 0.4 s of a 3.1 s import. 256: 0.93x the time on the study's
  * transcripts, 0.96x on short ones, 4 MB more at the peak. */
 #define WINDOW 256
+/* And at most this much input read ahead of the sink, whatever the
+ * number of results: 256 transcripts of a few MB each would otherwise
+ * hold a gigabyte. The study's rows (49 KB) never come near it. */
+#define MAX_AHEAD_BYTES ((size_t)128 << 20)
 #define MAX_WORKERS 16
 /* Renders kept by all the workers together (each keeps its share, at
  * least MIN_RENDERS): about 100 MB. */
@@ -57,6 +61,7 @@
 struct item {
 	struct pp_compat_raw raw;
 	struct pp_compat_result r;
+	size_t ahead;         /* its input bytes, counted in the pipe's ahead */
 	int owner;            /* the worker that made it, or SINK_OWNER */
 	struct item *next;    /* in its owner's list of items to free */
 };
@@ -72,6 +77,8 @@ struct pipe {
 	size_t window;
 	unsigned long n_read;   /* items read so far */
 	unsigned long n_out;    /* items taken by the sink */
+	size_t ahead;           /* input bytes of the items between them */
+	size_t max_ahead;
 	bool eof, stop;
 	bool reading;           /* a thread is reading the input */
 	bool stream;            /* the input read last is a stream */
@@ -234,7 +241,24 @@ static bool take(struct pipe *p, int owner, struct item **it, unsigned long *seq
 		return false;
 	}
 	*seq = p->n_read++;
+	(*it)->ahead = (*it)->raw.len;
+	p->ahead += (*it)->ahead;
 	return true;
+}
+
+/* Whether a thread must wait before reading more: the window is full,
+ * or the input read ahead of the sink is (at least one item may always
+ * be ahead, however large). `half`: whether it is at most half full,
+ * when a waiting worker is woken. */
+static bool ahead_full(const struct pipe *p)
+{
+	return p->n_read - p->n_out >= p->window ||
+	       (p->n_read > p->n_out && p->ahead >= p->max_ahead);
+}
+
+static bool ahead_half(const struct pipe *p)
+{
+	return p->n_read - p->n_out <= p->window / 2 && p->ahead <= p->max_ahead / 2;
 }
 
 /* Parses the item outside the lock and puts it in the ring. */
@@ -268,7 +292,7 @@ static void *worker(void *arg)
 
 		if (free_spent(p, me))
 			continue;
-		if (p->reading || p->n_read - p->n_out >= p->window) {
+		if (p->reading || ahead_full(p)) {
 			p->room_waiters++;
 			pthread_cond_wait(&p->room, &p->mu);
 			p->room_waiters--;
@@ -294,8 +318,7 @@ static bool help(struct pipe *p, struct work *w)
 	struct item *it;
 	unsigned long seq;
 
-	if (!w->cache || p->stop || p->eof || p->reading || p->stream ||
-	    p->n_read - p->n_out >= p->window)
+	if (!w->cache || p->stop || p->eof || p->reading || p->stream || ahead_full(p))
 		return false;
 	if (take(p, SINK_OWNER, &it, &seq))
 		make(p, w, it, seq);
@@ -351,6 +374,7 @@ static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 		it = *at;
 		*at = NULL;
 		p->n_out++;
+		p->ahead -= it->ahead;
 		pthread_mutex_unlock(&p->mu);
 		rc = sink(arg, &it->r);
 		if (it->owner == SINK_OWNER) {
@@ -364,7 +388,7 @@ static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 		}
 		/* Waking a worker per item costs more than it brings: wake
 		 * them when half the window is free. */
-		if (p->room_waiters && p->n_read - p->n_out <= p->window / 2)
+		if (p->room_waiters && ahead_half(p))
 			pthread_cond_broadcast(&p->room);
 		if (rc)
 			break;
@@ -421,6 +445,7 @@ int pp_compat_import(const char *const *paths, size_t n_paths,
 	memset(&p, 0, sizeof(p));
 	p.opt = opt;
 	p.arg = arg;
+	p.max_ahead = opt->max_ahead_bytes ? opt->max_ahead_bytes : MAX_AHEAD_BYTES;
 	if ((rc = pp_compat_src_new(paths, n_paths, &p.src)))
 		return rc;
 	pp_compat_src_stop(p.src, opt->stop);

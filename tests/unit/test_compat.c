@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <peerpres/compat.h>
@@ -1554,6 +1555,20 @@ TEST(compat_import_threads_give_the_same_results_in_the_same_order)
 	CHECK_CONTAINS(t[0].lines.buf, "/peerpres-test:0 cannot read");
 	CHECK_STR_EQ(t[1].lines.buf, t[0].lines.buf);
 	CHECK_STR_EQ(t[2].lines.buf, t[0].lines.buf);
+	/* Read ahead by one item at most (a byte of input): the threads take
+	 * turns, and the results are the same. */
+	{
+		struct trace one;
+
+		memset(&one, 0, sizeof(one));
+		pp_buf_init(&one.lines, PP_BUF_MAX_DEFAULT);
+		opt.workers = 3;
+		opt.max_ahead_bytes = 1;
+		CHECK_INT_EQ(pp_compat_import(paths, 2, &opt, trace_sink, &one), PP_OK);
+		CHECK_STR_EQ(one.lines.buf, t[0].lines.buf);
+		opt.max_ahead_bytes = 0;
+		pp_buf_release(&one.lines);
+	}
 	/* A sink that says stop stops the import, threads and all. */
 	for (w = 0; w < 3; w++) {
 		struct trace s;
@@ -1599,19 +1614,27 @@ static int hook_prepare(void *arg, struct pp_compat_result *r)
 
 struct hook_sink {
 	int ok, failed, mismatched;
+	int slow_us;     /* a sink this slow lets the workers run ahead */
+	long max_gap;    /* the most transcripts prepared and not yet sunk */
 };
 
 static int hook_sink(void *arg, struct pp_compat_result *r)
 {
 	struct hook_sink *h = arg;
+	long gap;
 
 	if (r->error || r->rc) {
 		h->failed++;
 		h->mismatched += r->prepared != NULL && r->rc == PP_OK;
 		return PP_OK;
 	}
+	gap = __atomic_load_n(&hook_prepared, __ATOMIC_RELAXED) - h->ok;
+	if (gap > h->max_gap)
+		h->max_gap = gap;
 	h->ok++;
 	h->mismatched += !r->prepared || *(long *)r->prepared != r->line || r->parsed;
+	if (h->slow_us)
+		usleep((useconds_t)h->slow_us);
 	return PP_OK;
 }
 
@@ -1641,17 +1664,23 @@ TEST(compat_import_prepare_hook_runs_once_per_transcript_on_any_thread)
 	}
 	fclose(f);
 	pp_json_decref(row);
-	for (w = 0; w < 3; w++) {
-		struct hook_sink h = { 0, 0, 0 };
+	/* The last round: a slow sink, and at most a byte of input read
+	 * ahead of it: one transcript is ahead at a time (besides the one
+	 * the sink has), where the three workers would run far ahead. */
+	for (w = 0; w < 4; w++) {
+		struct hook_sink h = { 0, 0, 0, w == 3 ? 1000 : 0, 0 };
 
 		hook_prepared = hook_released = 0;
-		opt.workers = w == 2 ? 3 : w;
+		opt.workers = w >= 2 ? 3 : w;
+		opt.max_ahead_bytes = w == 3 ? 1 : 0;
 		CHECK_INT_EQ(pp_compat_import(paths, 1, &opt, hook_sink, &h), PP_OK);
 		CHECK_INT_EQ(h.ok, 135);
 		CHECK_INT_EQ(h.failed, 15);
 		CHECK_INT_EQ(h.mismatched, 0);
 		CHECK_INT_EQ(hook_prepared, 135);
 		CHECK_INT_EQ(hook_released, 135);
+		if (w == 3)
+			CHECK(h.max_gap <= 2);
 	}
 	pp_scenario_list_free((struct pp_scenario **)opt.scenarios, n);
 }
