@@ -584,7 +584,7 @@ int pp_store_open(struct pp_store **out, const char *path, struct pp_diag *diag)
 	}
 	src = sqlite3_open_v2(path, &s->db,
 			      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			      SQLITE_OPEN_NOMUTEX, NULL);
+			      SQLITE_OPEN_NOMUTEX, pp_store_vfs());
 	if (src != SQLITE_OK) {
 		rc = s->db ? pp_store_sqlfail(s, "cannot open")
 			   : pp_store_fail(s, PP_ENOMEM, "cannot open: out of memory");

@@ -118,7 +118,7 @@ int pp_store_take_exclusive(struct pp_store *s)
 {
 	const char *file;
 	char mode[16] = "";
-	int src;
+	int src, rc, on = 1;
 
 	if (!s)
 		return PP_EINVAL;
@@ -131,15 +131,20 @@ int pp_store_take_exclusive(struct pp_store *s)
 	src = pp_store_exec_retrying(s, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = TRUNCATE",
 				     read_mode, mode, TAKE_WAIT_MS);
 	if (src != SQLITE_OK || strcmp(mode, "truncate")) {
-		int rc = pp_store_fail(s, PP_ESTORE, "cannot take the store for this import alone: "
+		rc = pp_store_fail(s, PP_ESTORE, "cannot take the store for this import alone: "
 				       "another process has it open (%s)",
 				       src != SQLITE_OK ? sqlite3_errmsg(s->db) : mode);
-
 		sqlite3_exec(s->db, "PRAGMA locking_mode = NORMAL", NULL, NULL, NULL);
 		return rc;
 	}
 	s->exclusive = true;
-	return exec(s, "PRAGMA synchronous = FULL", "taking the store");
+	if ((rc = exec(s, "PRAGMA synchronous = FULL", "taking the store")))
+		return rc;
+	/* Now nobody else reads the file, and every commit syncs it: its
+	 * page writes may gather (store_vfs.c). Without the VFS it is
+	 * SQLITE_NOTFOUND and the writes go one by one, as before. */
+	sqlite3_file_control(s->db, "main", PP_FCNTL_GATHER, &on);
+	return PP_OK;
 }
 
 void pp_store_give_back(struct pp_store *s)
@@ -147,9 +152,13 @@ void pp_store_give_back(struct pp_store *s)
 	/* The lock goes at the next access after NORMAL: the switch back
 	 * to the log is that access. A failure leaves the file in rollback
 	 * mode, which the next open switches back. */
-	if (s->exclusive)
+	int off = 0;
+
+	if (s->exclusive) {
+		sqlite3_file_control(s->db, "main", PP_FCNTL_GATHER, &off);
 		sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL; PRAGMA locking_mode = NORMAL;"
 			     " PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	}
 	s->exclusive = false;
 }
 

@@ -55,6 +55,13 @@ extern const char *const pp_store_usage_keys[];
 #define PP_ROW_TABLES 3
 #define PP_ROWS_PER_INSERT 16
 
+/* The VFS stores are opened with (store_vfs.c), or NULL for SQLite's
+ * default; and the file control that turns the gathering of a main
+ * file's writes on (an int, 1) or off (0, written out first), or asks
+ * (-1, answered in the int). The number is far from SQLite's own. */
+const char *pp_store_vfs(void);
+#define PP_FCNTL_GATHER 0x70700001
+
 /* Long enough for a writer that checkpoints a large log, short enough
  * that a stuck lock is reported instead of hanging a run. */
 #define PP_STORE_BUSY_MS 10000

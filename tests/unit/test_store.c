@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -951,6 +952,21 @@ TEST(store_twin_is_refused_in_memory_and_inside_a_transaction)
  * wait_for_checkpoints, each commit is followed by a pause until the
  * checkpoint thread is idle; without, the next batch starts at once, as
  * an importer's does. */
+/* Rollout idx of CFG_A with a first message of 16 KB. */
+static int put_bulk_rollout(struct pp_store *s, int idx)
+{
+	struct pp_json *r = rollout_json(CFG_A, idx, "x");
+	char big[16384];
+	int rc;
+
+	memset(big, 'a' + idx % 10, sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	pp_json_set_str(pp_json_at(pp_json_get(r, "messages"), 0), "content", big);
+	rc = pp_store_put_rollout(s, 0, r);
+	pp_json_decref(r);
+	return rc;
+}
+
 static void write_bulk_batches(struct pp_store *s, const char *wal, bool wait_for_checkpoints,
 			       off_t *largest)
 {
@@ -962,16 +978,8 @@ static void write_bulk_batches(struct pp_store *s, const char *wal, bool wait_fo
 	*largest = 0;
 	for (i = 0; i < 40; i++) {
 		CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
-		for (k = 0; k < 10; k++) {
-			struct pp_json *r = rollout_json(CFG_A, i * 10 + k, "x");
-			char big[16384];
-
-			memset(big, 'a' + k, sizeof(big) - 1);
-			big[sizeof(big) - 1] = '\0';
-			pp_json_set_str(pp_json_at(pp_json_get(r, "messages"), 0), "content", big);
-			CHECK_INT_EQ(pp_store_put_rollout(s, 0, r), PP_OK);
-			pp_json_decref(r);
-		}
+		for (k = 0; k < 10; k++)
+			CHECK_INT_EQ(put_bulk_rollout(s, i * 10 + k), PP_OK);
 		CHECK_INT_EQ(pp_store_commit(s), PP_OK);
 		/* On a loaded machine the checkpoint thread may need longer
 		 * to run, so wait (a while at most) for it, not for the
@@ -1074,6 +1082,83 @@ TEST(store_taken_for_one_import_writes_no_log_and_gives_it_back)
 	CHECK_STR_EQ(mode, "wal");
 	sqlite3_close(raw);
 	check_bulk_rollouts_read_back();
+}
+
+/* Whether the store's main file gathers its page writes (store_vfs.c). */
+static int gathering(struct pp_store *s)
+{
+	int on = -1;
+
+	if (sqlite3_file_control(s->db, "main", PP_FCNTL_GATHER, &on) != SQLITE_OK)
+		return -1;
+	return on;
+}
+
+/* A taken store's page writes wait in a buffer and reach the file in
+ * large writes: a batch of 160 KB (more than one write of the unix VFS
+ * may carry), a page cache of a few pages so the batch spills and reads
+ * back pages that may still wait, every byte read back after, and the
+ * file whole. Shared again, the store writes straight through. */
+TEST(store_taken_gathers_its_writes_and_reads_them_back)
+{
+	char path[512], wal[600], result[16] = "";
+	struct pp_store *s = bulk_store(path, wal);
+	off_t largest;
+
+	CHECK(s);
+	CHECK_INT_EQ(gathering(s), 0);
+	CHECK_INT_EQ(pp_store_take_exclusive(s), PP_OK);
+	CHECK_INT_EQ(gathering(s), 1);
+	CHECK(sqlite3_exec(s->db, "PRAGMA cache_size = 8", NULL, NULL, NULL) == SQLITE_OK);
+	write_bulk_batches(s, wal, false, &largest);
+	CHECK(sqlite3_exec(s->db, "PRAGMA integrity_check", first_text, result, NULL) == SQLITE_OK);
+	CHECK_STR_EQ(result, "ok");
+	pp_store_give_back(s);
+	CHECK_INT_EQ(gathering(s), 0);
+	pp_store_close(s);
+	check_bulk_rollouts_read_back();
+}
+
+/* A taken store whose process dies inside a batch, with pages of the
+ * batch spilled to the file and more waiting in the buffer, opens with
+ * the batch undone and every committed rollout whole: the journal is
+ * on the disk before any page of the file is overwritten. */
+TEST(store_taken_and_killed_in_a_batch_keeps_the_committed_ones)
+{
+	char path[512], wal[600], result[16] = "";
+	struct pp_store *s = bulk_store(path, wal);
+	struct pp_json *out = NULL;
+	pid_t pid;
+	int status = -1, i;
+
+	CHECK(s);
+	pp_store_close(s);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		s = open_store("bulk.db");
+		if (!s || pp_store_take_exclusive(s) || pp_store_tune_for_bulk(s) ||
+		    sqlite3_exec(s->db, "PRAGMA cache_size = 8", NULL, NULL, NULL))
+			_exit(2);
+		for (i = 0; i < 30; i++) {
+			if ((i == 0 || i == 10) && pp_store_begin(s, NULL))
+				_exit(3);
+			if (put_bulk_rollout(s, i) || (i == 9 && pp_store_commit(s)))
+				_exit(4);
+		}
+		_exit(0);   /* the second batch neither committed nor closed */
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	s = open_store("bulk.db");
+	CHECK(s);
+	CHECK(sqlite3_exec(s->db, "PRAGMA integrity_check", first_text, result, NULL) == SQLITE_OK);
+	CHECK_STR_EQ(result, "ok");
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":9", &out), PP_OK);
+	pp_json_decref(out);
+	out = NULL;
+	CHECK_INT_EQ(pp_store_get_rollout(s, CFG_A ":10", &out), PP_ENOTFOUND);
+	pp_store_close(s);
 }
 
 /* A store in memory is the handle's alone already: taking it is no
