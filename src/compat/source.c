@@ -74,15 +74,11 @@ static void free_frame(struct frame *f)
 
 static int push(struct pp_compat_src *s, char **paths, size_t n, bool top)
 {
-	if (s->depth == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		struct frame *more = pp_realloc(s->stack, cap * sizeof(*more));
+	struct frame *more = pp_grow(s->stack, &s->cap, s->depth, 1, sizeof(*more));
 
-		if (!more)
-			return PP_ENOMEM;
-		s->stack = more;
-		s->cap = cap;
-	}
+	if (!more)
+		return PP_ENOMEM;
+	s->stack = more;
 	s->stack[s->depth].paths = paths;
 	s->stack[s->depth].n = n;
 	s->stack[s->depth].next = 0;
@@ -374,14 +370,11 @@ static int open_dir(struct pp_compat_src *s, const char *path, bool *error)
 
 		if (e->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			if (!(more = pp_realloc(names, cap * sizeof(*names)))) {
-				rc = PP_ENOMEM;
-				break;
-			}
-			names = more;
+		if (!(more = pp_grow(names, &cap, n, 1, sizeof(*names)))) {
+			rc = PP_ENOMEM;
+			break;
 		}
+		names = more;
 		rc = pp_buf_addf(&p, "%s/%s", path, e->d_name);
 		if (!rc)
 			names[n++] = pp_buf_detach(&p, NULL);

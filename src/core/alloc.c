@@ -5,6 +5,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +63,26 @@ char *pp_strndup(const char *s, size_t n)
 char *pp_strdup(const char *s)
 {
 	return s ? pp_strndup(s, strlen(s)) : NULL;
+}
+
+void *pp_grow(void *v, size_t *cap, size_t n, size_t more, size_t item)
+{
+	size_t ncap = *cap ? *cap : 16, want;
+	void *p;
+
+	if (more > SIZE_MAX - n)
+		return NULL;
+	want = n + more;
+	if (want <= *cap && v)
+		return v;
+	while (ncap < want)
+		ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
+	if (!item || ncap > SIZE_MAX / item)
+		return NULL;
+	if (!(p = pp_realloc(v, ncap * item)))
+		return NULL;
+	*cap = ncap;
+	return p;
 }
 
 /* ---- small blocks ----

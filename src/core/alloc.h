@@ -17,6 +17,13 @@ void *pp_realloc(void *p, size_t n);
 char *pp_strdup(const char *s);
 char *pp_strndup(const char *s, size_t n);
 
+/* An array v of *cap items of `item` bytes, n of them used, with room
+ * for `more` after them: v itself when it has the room, else v moved to
+ * a block of twice the capacity or more (at least 16 items), *cap
+ * updated. NULL when out of memory or the size overflows: v and *cap
+ * are unchanged and v is still the caller's to free. */
+void *pp_grow(void *v, size_t *cap, size_t n, size_t more, size_t item);
+
 /* For many small, short-lived blocks (the JSON tree): pp_malloc, but a
  * block freed with pp_free_small is kept by the freeing thread and given
  * out again rather than returned to the C library at once. Any block may

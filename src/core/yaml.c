@@ -56,15 +56,11 @@ struct loader {
 static int map_add(struct posv *m, const struct pp_json *node,
 		   const yaml_mark_t *mark)
 {
-	if (m->n == m->alloc) {
-		size_t cap = m->alloc ? m->alloc * 2 : 256;
-		struct srcpos *p = pp_realloc(m->pos, cap * sizeof(*p));
+	struct srcpos *p = pp_grow(m->pos, &m->alloc, m->n, 1, sizeof(*p));
 
-		if (!p)
-			return PP_ENOMEM;
-		m->pos = p;
-		m->alloc = cap;
-	}
+	if (!p)
+		return PP_ENOMEM;
+	m->pos = p;
 	m->pos[m->n].node = node;
 	m->pos[m->n].line = (int)mark->line + 1;
 	m->pos[m->n].col = (int)mark->column + 1;
@@ -200,17 +196,13 @@ static struct pp_json *scalar_value(const yaml_event_t *ev)
 static int remember_anchor(struct loader *ld, const yaml_char_t *name,
 			   struct pp_json *node)
 {
+	struct anchor *a;
+
 	if (!name)
 		return PP_OK;
-	if (ld->n_anchors == ld->alloc_anchors) {
-		size_t cap = ld->alloc_anchors ? ld->alloc_anchors * 2 : 16;
-		struct anchor *a = pp_realloc(ld->anchors, cap * sizeof(*a));
-
-		if (!a)
-			return PP_ENOMEM;
-		ld->anchors = a;
-		ld->alloc_anchors = cap;
-	}
+	if (!(a = pp_grow(ld->anchors, &ld->alloc_anchors, ld->n_anchors, 1, sizeof(*a))))
+		return PP_ENOMEM;
+	ld->anchors = a;
 	ld->anchors[ld->n_anchors].name = pp_strdup((const char *)name);
 	if (!ld->anchors[ld->n_anchors].name)
 		return PP_ENOMEM;

@@ -314,15 +314,11 @@ static bool next_work(struct run_ctx *c, struct pp_prepared **pc, long *idx)
 
 static int slot_add(struct run_ctx *c, struct slot *s)
 {
-	if (c->n_slots == c->cap_slots) {
-		size_t cap = c->cap_slots ? c->cap_slots * 2 : 16;
-		struct slot **at = pp_realloc(c->slots, cap * sizeof(*at));
+	struct slot **at = pp_grow(c->slots, &c->cap_slots, c->n_slots, 1, sizeof(*at));
 
-		if (!at)
-			return PP_ENOMEM;
-		c->slots = at;
-		c->cap_slots = cap;
-	}
+	if (!at)
+		return PP_ENOMEM;
+	c->slots = at;
 	s->at = c->n_slots;
 	c->slots[c->n_slots++] = s;
 	return PP_OK;

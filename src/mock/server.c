@@ -208,13 +208,11 @@ static int timer_arm(struct pp_mock *m, struct mock_conn *c)
 {
 	timer_cancel(m, c);
 	if (m->n_timers == m->cap_timers) {
-		size_t cap = m->cap_timers ? m->cap_timers * 2 : 64;
-		struct mock_conn **t = pp_realloc(m->timers, cap * sizeof(*t));
+		struct mock_conn **t = pp_grow(m->timers, &m->cap_timers, m->n_timers, 1, sizeof(*t));
 
 		if (!t)
 			return PP_ENOMEM;
 		m->timers = t;
-		m->cap_timers = cap;
 	}
 	heap_place(m, c, m->n_timers++);
 	heap_up(m, m->n_timers - 1);
@@ -486,14 +484,9 @@ static int add_conn(struct pp_mock *m, int fd)
 	struct mock_conn *c, **grown;
 	int one = 1;
 
-	if (m->n_conns == m->cap_conns) {
-		size_t cap = m->cap_conns ? m->cap_conns * 2 : 64;
-
-		if (!(grown = pp_realloc(m->conns, cap * sizeof(*grown))))
-			return PP_ENOMEM;
-		m->conns = grown;
-		m->cap_conns = cap;
-	}
+	if (!(grown = pp_grow(m->conns, &m->cap_conns, m->n_conns, 1, sizeof(*grown))))
+		return PP_ENOMEM;
+	m->conns = grown;
 	if (nonblocking(fd) || !(c = pp_calloc(1, sizeof(*c))))
 		return PP_ENOMEM;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

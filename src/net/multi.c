@@ -80,15 +80,11 @@ struct pp_http_multi {
 
 static int tlist_push(struct tlist *l, struct transfer *t)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct transfer **at = pp_realloc(l->at, cap * sizeof(*at));
+	struct transfer **at = pp_grow(l->at, &l->cap, l->n, 1, sizeof(*at));
 
-		if (!at)
-			return PP_ENOMEM;
-		l->at = at;
-		l->cap = cap;
-	}
+	if (!at)
+		return PP_ENOMEM;
+	l->at = at;
 	l->at[l->n++] = t;
 	return PP_OK;
 }

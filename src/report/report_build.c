@@ -182,19 +182,13 @@ static struct lacc *lset_find(const struct lset *ls, const char *name)
 /* The accumulator of a label, created empty when new; NULL on ENOMEM. */
 static struct lacc *lset_get(struct lset *ls, const char *name)
 {
-	struct lacc *a = lset_find(ls, name);
+	struct lacc *a = lset_find(ls, name), *na;
 
 	if (a)
 		return a;
-	if (ls->n == ls->cap) {
-		size_t cap = ls->cap ? 2 * ls->cap : 16;
-		struct lacc *na = pp_realloc(ls->a, cap * sizeof(*na));
-
-		if (!na)
-			return NULL;
-		ls->a = na;
-		ls->cap = cap;
-	}
+	if (!(na = pp_grow(ls->a, &ls->cap, ls->n, 1, sizeof(*na))))
+		return NULL;
+	ls->a = na;
 	a = &ls->a[ls->n];
 	memset(a, 0, sizeof(*a));
 	if (!(a->name = pp_strdup(name)))
@@ -207,7 +201,7 @@ static struct lacc *lset_get(struct lset *ls, const char *name)
 static int lacc_add_value(struct lacc *a, const char *canon,
 			  struct pp_json *value, long count)
 {
-	struct vcount *vc;
+	struct vcount *vc, *nv;
 	size_t i;
 
 	for (i = 0; i < a->n_v; i++)
@@ -215,15 +209,9 @@ static int lacc_add_value(struct lacc *a, const char *canon,
 			a->v[i].count += count;
 			return PP_OK;
 		}
-	if (a->n_v == a->cap_v) {
-		size_t cap = a->cap_v ? 2 * a->cap_v : 4;
-		struct vcount *nv = pp_realloc(a->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return PP_ENOMEM;
-		a->v = nv;
-		a->cap_v = cap;
-	}
+	if (!(nv = pp_grow(a->v, &a->cap_v, a->n_v, 1, sizeof(*nv))))
+		return PP_ENOMEM;
+	a->v = nv;
 	vc = &a->v[a->n_v];
 	if (!(vc->canon = pp_strdup(canon)))
 		return PP_ENOMEM;
@@ -567,15 +555,12 @@ static int make_kinds(struct build *b)
 			struct kindrec *k = kind_find(b, scen, ls->a[j].name);
 
 			if (!k) {
-				if (b->n_kinds == b->cap_kinds) {
-					size_t cap = b->cap_kinds ? 2 * b->cap_kinds : 32;
-					struct kindrec *nk = pp_realloc(b->kinds, cap * sizeof(*nk));
+				struct kindrec *nk = pp_grow(b->kinds, &b->cap_kinds, b->n_kinds, 1,
+							     sizeof(*nk));
 
-					if (!nk)
-						return PP_ENOMEM;
-					b->kinds = nk;
-					b->cap_kinds = cap;
-				}
+				if (!nk)
+					return PP_ENOMEM;
+				b->kinds = nk;
 				k = &b->kinds[b->n_kinds++];
 				k->scenario = scen;
 				k->label = ls->a[j].name;

@@ -198,14 +198,9 @@ static int add_entry(struct pp_html_strtab *t, const char *s, size_t len, uint32
 	size_t off = t->pool.len;
 	int rc;
 
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-
-		if (!(e = pp_realloc(t->ent, cap * sizeof(*e))))
-			return PP_ENOMEM;
-		t->ent = e;
-		t->cap = cap;
-	}
+	if (!(e = pp_grow(t->ent, &t->cap, t->n, 1, sizeof(*e))))
+		return PP_ENOMEM;
+	t->ent = e;
 	if ((rc = pp_buf_add(&t->pool, s, len)) || (rc = pp_buf_addc(&t->pool, '\0'))) {
 		t->pool.len = off;
 		t->pool.buf[off] = '\0';

@@ -80,15 +80,11 @@ static void cell_release(struct pp_mcell *c)
 
 static int cell_add_cfg(struct pp_mcell *c, const struct pp_json *cfg)
 {
-	if (c->n_cfgs == c->cap_cfgs) {
-		size_t cap = c->cap_cfgs ? 2 * c->cap_cfgs : 2;
-		const struct pp_json **n = pp_realloc(c->cfgs, cap * sizeof(*n));
+	const struct pp_json **n = pp_grow(c->cfgs, &c->cap_cfgs, c->n_cfgs, 1, sizeof(*n));
 
-		if (!n)
-			return PP_ENOMEM;
-		c->cfgs = n;
-		c->cap_cfgs = cap;
-	}
+	if (!n)
+		return PP_ENOMEM;
+	c->cfgs = n;
 	c->cfgs[c->n_cfgs++] = cfg;
 	return PP_OK;
 }
@@ -175,17 +171,11 @@ struct pp_mrow *pp_mrow_new(struct pp_mbuild *b, enum pp_family f,
 			    const char *scope, const char *kind,
 			    const char *const *dims)
 {
-	struct pp_mrow *r;
+	struct pp_mrow *r, *n = pp_grow(b->rows, &b->cap_rows, b->n_rows, 1, sizeof(*n));
 
-	if (b->n_rows == b->cap_rows) {
-		size_t cap = b->cap_rows ? 2 * b->cap_rows : 64;
-		struct pp_mrow *n = pp_realloc(b->rows, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		b->rows = n;
-		b->cap_rows = cap;
-	}
+	if (!n)
+		return NULL;
+	b->rows = n;
 	r = &b->rows[b->n_rows];
 	memset(r, 0, sizeof(*r));
 	if (!(r->json = pp_json_object()))

@@ -91,18 +91,12 @@ static int entry_add(struct pp_detector_cache *dc, const char *key,
 		     const struct pp_json *rendered, struct pp_diag *diag,
 		     struct detector_entry **out)
 {
-	struct detector_entry *e;
+	struct detector_entry *e, *at;
 	int rc;
 
-	if (dc->n == dc->cap) {
-		size_t cap = dc->cap ? dc->cap * 2 : 16;
-		struct detector_entry *at = pp_realloc(dc->at, cap * sizeof(*at));
-
-		if (!at)
-			return PP_ENOMEM;
-		dc->at = at;
-		dc->cap = cap;
-	}
+	if (!(at = pp_grow(dc->at, &dc->cap, dc->n, 1, sizeof(*at))))
+		return PP_ENOMEM;
+	dc->at = at;
 	e = &dc->at[dc->n];
 	memset(e, 0, sizeof(*e));
 	memcpy(e->key, key, sizeof(e->key));

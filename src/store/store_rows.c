@@ -106,15 +106,11 @@ static int in_cols(const char *key, const struct pp_store_col *cols, const char 
 
 static struct val *next_val(struct pp_store_rows *r)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 64;
-		struct val *v = pp_realloc(r->v, cap * sizeof(*v));
+	struct val *v = pp_grow(r->v, &r->cap, r->n, 1, sizeof(*v));
 
-		if (!v)
-			return NULL;
-		r->v = v;
-		r->cap = cap;
-	}
+	if (!v)
+		return NULL;
+	r->v = v;
 	memset(&r->v[r->n], 0, sizeof(r->v[0]));
 	return &r->v[r->n++];
 }

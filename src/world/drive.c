@@ -64,11 +64,12 @@ static struct pp_wfile *file_new(long long id, const char *filename,
 
 static int drive_reserve(struct pp_wdrive *d, size_t more)
 {
-	void *v = d->v;
-	int rc = pp_wgrow(&v, &d->cap, d->n, more, sizeof(*d->v));
+	void *v = pp_grow(d->v, &d->cap, d->n, more, sizeof(*d->v));
 
+	if (!v)
+		return PP_ENOMEM;
 	d->v = v;
-	return rc;
+	return PP_OK;
 }
 
 static int spec_error(struct pp_diag *diag, size_t i, const char *what)

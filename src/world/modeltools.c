@@ -18,14 +18,14 @@ int pp_wt_execute_shutdown(struct pp_wcall *c)
 {
 	struct pp_world *w = c->w;
 	struct pp_wshutdown *e;
-	void *v = w->shutdowns;
+	void *v = pp_grow(w->shutdowns, &w->cap_shutdowns, w->n_shutdowns, 1,
+			  sizeof(*w->shutdowns));
 	char *id;
 	int rc;
 
-	rc = pp_wgrow(&v, &w->cap_shutdowns, w->n_shutdowns, 1, sizeof(*w->shutdowns));
+	if (!v)
+		return PP_ENOMEM;
 	w->shutdowns = v;
-	if (rc)
-		return rc;
 	id = pp_strndup(c->str[0], c->len[0]);
 	if (!id)
 		return PP_ENOMEM;

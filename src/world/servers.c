@@ -30,11 +30,12 @@ static void sfile_free(struct pp_sfile *f)
 
 static int strvec_reserve(struct pp_wstrvec *s, size_t more)
 {
-	void *v = s->v;
-	int rc = pp_wgrow(&v, &s->cap, s->n, more, sizeof(*s->v));
+	void *v = pp_grow(s->v, &s->cap, s->n, more, sizeof(*s->v));
 
+	if (!v)
+		return PP_ENOMEM;
 	s->v = v;
-	return rc;
+	return PP_OK;
 }
 
 static int strvec_push(struct pp_wstrvec *s, const char *str)
@@ -74,11 +75,12 @@ static long strvec_find(const struct pp_wstrvec *s, const char *str)
 
 static int sfvec_reserve(struct pp_sfvec *f, size_t more)
 {
-	void *v = f->v;
-	int rc = pp_wgrow(&v, &f->cap, f->n, more, sizeof(*f->v));
+	void *v = pp_grow(f->v, &f->cap, f->n, more, sizeof(*f->v));
 
+	if (!v)
+		return PP_ENOMEM;
 	f->v = v;
-	return rc;
+	return PP_OK;
 }
 
 void pp_wservers_release(struct pp_world *w)

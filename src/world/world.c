@@ -8,7 +8,6 @@
  * handlers keep it.
  */
 #include <stdarg.h>
-#include <stdint.h>
 #include <string.h>
 #include <stdlib.h>
 
@@ -18,27 +17,6 @@
 #include "world/world_int.h"
 
 #define DEFAULT_CLOCK "2026-02-03 09:00:00"
-
-int pp_wgrow(void **v, size_t *cap, size_t n, size_t more, size_t item)
-{
-	size_t want, ncap;
-	void *p;
-
-	if (more > SIZE_MAX / item - n)
-		return PP_ENOMEM;
-	want = n + more;
-	if (want <= *cap)
-		return PP_OK;
-	ncap = *cap ? *cap : 4;
-	while (ncap < want)
-		ncap = ncap > SIZE_MAX / 2 / item ? want : ncap * 2;
-	p = pp_realloc(*v, ncap * item);
-	if (!p)
-		return PP_ENOMEM;
-	*v = p;
-	*cap = ncap;
-	return PP_OK;
-}
 
 /* ---- creation ---- */
 
@@ -322,8 +300,8 @@ int pp_world_call(struct pp_world *w, const char *name,
 	struct pp_json *conv = NULL;
 	char *tool = NULL;
 	size_t out_len = out->len;
-	void *log = w->log;
-	int rc;
+	void *log = pp_grow(w->log, &w->cap_log, w->n_log, 1, sizeof(*w->log));
+	int rc = log ? PP_OK : PP_ENOMEM;
 
 	*ok = false;
 	memset(&c, 0, sizeof(c));
@@ -333,8 +311,8 @@ int pp_world_call(struct pp_world *w, const char *name,
 	c.ok = true;
 	w->scratch.max = PP_WORLD_SCRATCH_MAX;
 	pp_buf_reset(&w->scratch);
-	rc = pp_wgrow(&log, &w->cap_log, w->n_log, 1, sizeof(*w->log));
-	w->log = log;
+	if (log)
+		w->log = log;
 	if (!rc)
 		rc = pp_wargs_convert(args, &conv);
 	if (!rc)

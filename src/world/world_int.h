@@ -212,10 +212,6 @@ int pp_wcall_fail(struct pp_wcall *c, const char *fmt, ...)
  * later renders of the call add nothing. */
 int pp_wcall_fit(struct pp_wcall *c, int rc);
 
-/* Growth helper for arrays of fixed-size items: makes room for `more`
- * items. *v and *cap change only on success. */
-int pp_wgrow(void **v, size_t *cap, size_t n, size_t more, size_t item);
-
 /* Loading, freeing and dumping the parts (each file owns its part). */
 int pp_wdrive_load(struct pp_world *w, const struct pp_json *spec,
 		   struct pp_diag *diag);

@@ -4,7 +4,8 @@
  * src/core/alloc.c (off under AddressSanitizer, so only test-unit of
  * build/rel exercises it; over mimalloc it is off by default, so these
  * tests turn it on) and the SHA instructions of
- * src/core/sha256_hw.c, compared with the portable code.
+ * src/core/sha256_hw.c, compared with the portable code; and the
+ * growable array every module uses (pp_grow).
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -298,6 +299,35 @@ static void digest(const unsigned char *data, size_t len, bool portable, uint64_
 	}
 	pp_sha256_final(&c, d);
 	pp_sha256_hw_off(was);
+}
+
+/* pp_grow: the array keeps its items as it doubles; a failure, whether
+ * the allocation's or a size that overflows, leaves the array and its
+ * capacity as they were, still the caller's. */
+TEST(alloc_grow_keeps_the_items_and_fails_without_losing_them)
+{
+	size_t cap = 0, n, i;
+	int *v = NULL, *more;
+
+	for (n = 0; n < 100; n++) {
+		more = pp_grow(v, &cap, n, 1, sizeof(*v));
+		CHECK(more != NULL);
+		v = more;
+		v[n] = (int)n * 7;
+	}
+	CHECK_INT_EQ((long long)cap, 128);   /* 16, 32, 64, 128 */
+	CHECK(pp_grow(v, &cap, n, 28, sizeof(*v)) == v);
+	CHECK(pp_grow(v, &cap, n, SIZE_MAX, sizeof(*v)) == NULL);
+	CHECK(pp_grow(v, &cap, SIZE_MAX / 2, SIZE_MAX / 4, sizeof(*v)) == NULL);
+	pp_alloc_fail_after(1);
+	CHECK(pp_grow(v, &cap, n, 29, sizeof(*v)) == NULL);
+	pp_alloc_fail_after(0);
+	CHECK_INT_EQ((long long)cap, 128);
+	for (i = 0; i < n; i++)
+		CHECK_INT_EQ(v[i], (int)i * 7);
+	CHECK((more = pp_grow(v, &cap, n, 29, sizeof(*v))) != NULL);
+	CHECK_INT_EQ((long long)cap, 256);
+	free(more);
 }
 
 TEST(sha256_hardware_equals_portable_on_random_inputs)
