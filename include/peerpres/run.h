@@ -59,7 +59,11 @@ struct pp_run_options {
 	const struct pp_json *filters;  /* {"scenario":[..],"subject":[..],...} or NULL */
 	const char *const *with;        /* opt-in extensions */
 	size_t n_with;
-	long n_rollouts;                /* per config */
+	long n_rollouts;                /* per config; with scored_target, the most */
+	/* --scored: each config gets new rollouts until this many of its
+	 * rollouts are stored with status scored, at most n_rollouts in
+	 * all (indexes 0..n_rollouts-1); 0: every index below n_rollouts. */
+	long scored_target;
 	int max_iters;
 	long token_cap;
 	double temperature;
@@ -89,6 +93,26 @@ struct pp_run_options {
 	 * NULL: ./peerpres-prices.json when it exists. */
 	const char *prices_file;
 };
+
+/*
+ * Where a top-up to opt->scored_target stands in the store: of the
+ * plan's configs, how many have that many scored rollouts (met), how
+ * many have fewer and indexes left below opt->n_rollouts (short), how
+ * many have fewer with every such index stored (at_ceiling); and how
+ * many rollouts a run would start now (todo: for each short config, as
+ * many as it lacks, or what is left below the ceiling). A rollout
+ * waiting for the judge (pending_judge) counts as scored until judged. pp_run tops up
+ * from the same count; a rollout that ends refused, incomplete or in
+ * error leaves its config short, so a caller runs again until todo is
+ * 0 (run --scored does, judging in between).
+ */
+struct pp_run_shortfall {
+	long configs, met, short_of, at_ceiling, todo;
+	long pending;   /* rollouts waiting for the judge, counted as scored */
+};
+int pp_run_shortfall(struct pp_scenario *const *scenarios, size_t n,
+		     const struct pp_run_options *opt, struct pp_store *store,
+		     struct pp_run_shortfall *out, struct pp_diag *diag);
 
 /*
  * The plan: *out is new, {"model","family","n_configs","n_rollouts",

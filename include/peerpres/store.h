@@ -82,6 +82,11 @@ int pp_store_delete_errors(struct pp_store *s, const struct pp_json *config_ids,
 int pp_store_done_indexes(struct pp_store *s, const char *config_id, size_t n,
 			  bool *done);
 
+/* *n = how many rollouts of config_id are stored with that status (any
+ * index): what a top-up to a number of scored rollouts counts. */
+int pp_store_count_status(struct pp_store *s, const char *config_id, const char *status,
+			  long *n);
+
 /* Looks for a rollout of config_id whose extra key `key` (a name of
  * letters, digits and '_') holds the string `value`: *idx receives its
  * index (the lowest when several do), or -1 when none does. Used to

@@ -30,7 +30,7 @@ enum cli_opt {
 	OPT_DB, OPT_MODEL, OPT_FAMILY, OPT_BASE_URL, OPT_REASONING, OPT_SCENARIOS, OPT_FORMAT,
 	OPT_OUTPUT, OPT_DIFF, OPT_JUDGE, OPT_ALSO_DECIDED, OPT_PRICES, OPT_HTML_TRANSCRIPTS,
 	OPT_OVERLAY, OPT_WITH, OPT_ROLLOUTS, OPT_LIMIT, OPT_MAX_ITERS, OPT_SEED, OPT_BUDGET,
-	OPT_CONCURRENCY
+	OPT_CONCURRENCY, OPT_SCORED
 };
 #define OPT(o) (1ULL << OPT_##o)
 /* The filters a store is read with (report, export, judge). */
@@ -67,6 +67,7 @@ struct cli {
 	const char *with[16];
 	size_t n_with;
 	long n_rollouts;
+	long scored;          /* --scored N: top up to N scored rollouts a config */
 	long limit;
 	long concurrency;
 	bool adaptive;
@@ -106,6 +107,9 @@ int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *
 /* The scenario directory: --scenarios, $PEERPRES_SCENARIOS, beside the
  * program, or ./scenarios. Returns buf or a borrowed string. */
 const char *cli_scenario_dir(const struct cli *c, char *buf, size_t len);
+
+/* --scored beside -n and --test (run, plan): 0, or EXIT_USAGE said. */
+int cli_check_scored(const struct cli *c);
 
 /* filters.c: every --with names an extension some scenario has:
  * EXIT_USAGE, said, listing them, when one does not (a typo would run

@@ -229,23 +229,37 @@ int cmd_plan(struct cli *c)
 	struct pp_run_options opt;
 	struct pp_json *plan = NULL;
 	struct pp_buf out = PP_BUF_INIT;
+	long ceiling = 0;
 	size_t n = 0;
 	int rc;
 
-	if (cli_no_args(c, "plan"))
+	if (cli_no_args(c, "plan") || cli_check_scored(c))
 		return EXIT_USAGE;
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
 	cli_run_options(c, &opt);
 	rc = cli_check_some_config(c, list, n);
+	/* With --scored, the least a top-up starts: all scored; -n the most. */
+	if (!rc && opt.scored_target > 0) {
+		ceiling = opt.n_rollouts;
+		opt.n_rollouts = opt.scored_target;
+	}
 	if (!rc)
 		rc = plan_with_estimate(list, n, &opt, &plan);
+	if (!rc && ceiling && (pp_json_set(plan, "scored_target", pp_json_integer(opt.scored_target)) ||
+			       pp_json_set(plan, "max_rollouts_per_config", pp_json_integer(ceiling))))
+		rc = EXIT_RUNTIME;
 	if (!rc && c->json) {
 		pp_json_dump(plan, PP_JSON_PRETTY, &out);
 		printf("%s\n", out.buf);
 	} else if (!rc) {
 		print_plan(plan);
 		print_estimate(plan);
+		if (ceiling)
+			printf("\n--scored %ld: the figures are for %ld rollouts a config, as many as"
+			       " it needs when all are scored; a config whose rollouts are refused,"
+			       " incomplete or errors takes more, up to %ld (-n)\n",
+			       opt.scored_target, opt.scored_target, ceiling);
 	}
 	pp_buf_release(&out);
 	pp_json_decref(plan);

@@ -160,19 +160,128 @@ static void note_versions(struct pp_store *store, struct pp_scenario **list, siz
 	pp_json_decref(filters);
 }
 
+/* One pass of the engine over the plan, its closing lines, then the
+ * judge on what is stored. An EXIT_ code. */
+static int run_once(struct cli *c, struct pp_scenario **list, size_t n,
+		    const struct pp_run_options *opt, struct pp_store *store,
+		    const struct pp_json *rec, struct progress *progress, struct pp_run_result *res)
+{
+	struct pp_diag diag;
+	int rc;
+
+	pp_diag_clear(&diag);
+	progress->last_s = pp_monotonic_s();
+	progress->rate_s = 0;
+	progress->limit = opt->limit;
+	rc = pp_run(list, n, opt, store, rec, res, &diag);
+	if (progress->tty)
+		fputc('\n', stderr);
+	if (rc) {
+		cli_diag(&diag);
+		if (!diag.msg[0])
+			cli_error("%s", pp_strerror(rc));
+		return rc == PP_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	if (opt->redo_errors)
+		fprintf(stderr, "redo-errors: %ld rollouts stored with status error deleted, so"
+			" their indexes run again\n", res->redone);
+	fprintf(stderr, "%s: stored %ld rollouts (%ld already there, %ld errors) in '%s'\n",
+		res->interrupted ? "interrupted" : res->budget_reached ? "budget reached" : "done",
+		res->done, res->skipped, res->errors, c->db);
+	if (res->dropped)
+		fprintf(stderr, "note: %ld rollouts were stored first by another process writing to"
+			" '%s' at the same time; this run's copies were dropped (their tokens and"
+			" cost are in the usage line)\n", res->dropped, c->db);
+	if (res->skipped)
+		note_versions(store, list, n, opt);
+	usage_line(c, res);
+	if (opt->adaptive && res->concurrency_low < opt->concurrency)
+		fprintf(stderr, "adaptive: rate limits lowered the concurrency from %ld to %ld at least\n",
+			opt->concurrency, res->concurrency_low);
+	/* The judge works on what is stored, so an interrupted run leaves
+	 * it for later rather than judging half a grid. */
+	if (res->interrupted)
+		return EXIT_RUNTIME;
+	return cli_judge_stage(c, store, &stop_requested);
+}
+
+/* What --scored reached: every config, or the ones its ceiling stopped. */
+static void say_scored(const struct pp_run_options *opt, const struct pp_run_shortfall *sf,
+		       int rounds)
+{
+	fprintf(stderr, "scored: %ld of %ld configs have %ld scored rollouts (%d round%s)",
+		sf->met, sf->configs, opt->scored_target, rounds, rounds == 1 ? "" : "s");
+	if (sf->at_ceiling)
+		fprintf(stderr, "; %ld have fewer with all %ld of their rollouts stored (-n): their"
+			" other rollouts were refused, incomplete or errors (see 'peerpres report')",
+			sf->at_ceiling, opt->n_rollouts);
+	if (sf->pending)
+		fprintf(stderr, "; %ld rollouts counted wait for the judge ('peerpres judge', then"
+			" the same command tops up what it does not score)", sf->pending);
+	fputc('\n', stderr);
+}
+
+/*
+ * run: one pass; with --scored, passes until no config lacks scored
+ * rollouts with indexes left under -n. Each pass tops up from what the
+ * store holds after the last one was judged (a rollout left incomplete
+ * by the rules may be scored by the judge), and starts only what the
+ * configs lack, so the passes shrink: a config whose rollouts are all
+ * refused stops at -n. --limit and --budget count over every pass.
+ */
+static int run_rounds(struct cli *c, struct pp_scenario **list, size_t n,
+		      struct pp_run_options *opt, struct pp_store *store,
+		      const struct pp_json *rec, struct progress *progress)
+{
+	struct pp_run_result res;
+	struct pp_run_shortfall sf;
+	struct pp_diag diag;
+	int rounds, rc;
+
+	for (rounds = 1;; rounds++) {
+		if ((rc = run_once(c, list, n, opt, store, rec, progress, &res)) ||
+		    !opt->scored_target || res.budget_reached)
+			return rc;
+		pp_diag_clear(&diag);
+		if (pp_run_shortfall(list, n, opt, store, &sf, &diag)) {
+			cli_diag(&diag);
+			return EXIT_RUNTIME;
+		}
+		if (!sf.todo) {
+			say_scored(opt, &sf, rounds);
+			return 0;
+		}
+		if (opt->limit > 0 && (opt->limit -= res.done) <= 0) {
+			fprintf(stderr, "top-up: --limit reached with %ld of %ld configs short of %ld"
+				" scored rollouts; the same command goes on\n", sf.short_of, sf.configs,
+				opt->scored_target);
+			return 0;
+		}
+		/* What is left of it; none left must not read as no budget (0). */
+		if (opt->budget_usd > 0 && (opt->budget_usd -= res.spent_usd) <= 0) {
+			fprintf(stderr, "top-up: budget reached with %ld of %ld configs short of %ld"
+				" scored rollouts\n", sf.short_of, sf.configs, opt->scored_target);
+			return 0;
+		}
+		opt->redo_errors = false;
+		fprintf(stderr, "top-up: %ld of %ld configs have fewer than %ld scored rollouts;"
+			" round %d starts %ld more\n", sf.short_of, sf.configs, opt->scored_target,
+			rounds + 1, sf.todo);
+	}
+}
+
 int cmd_run(struct cli *c)
 {
 	struct pp_scenario **list = NULL;
 	struct pp_store *store = NULL;
 	struct pp_run_options opt;
-	struct pp_run_result res;
 	struct pp_json *rec = NULL;
 	struct progress progress = { 0, 0, 0, 0, false, NULL };
 	struct pp_diag diag;
 	size_t n = 0;
 	int rc;
 
-	if (cli_no_args(c, "run"))
+	if (cli_no_args(c, "run") || cli_check_scored(c))
 		return EXIT_USAGE;
 	if ((rc = cli_load_scenarios(c, &list, &n)))
 		return rc;
@@ -195,49 +304,19 @@ int cmd_run(struct cli *c)
 		pp_scenario_list_free(list, n);
 		return EXIT_RUNTIME;
 	}
-	pp_diag_clear(&diag);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	opt.stop = &stop_requested;
 	cli_raise_fd_limit();
 	progress.tty = isatty(STDERR_FILENO);
 	progress.model = c->model;
-	progress.last_s = pp_monotonic_s();
-	progress.limit = opt.limit;
 	opt.progress = progress_line;
 	opt.progress_arg = &progress;
 	rec = cli_run_record(c, "run", c->model);
-	rc = rec ? pp_run(list, n, &opt, store, rec, &res, &diag) : PP_ENOMEM;
-	if (progress.tty)
-		fputc('\n', stderr);
-	if (rc) {
-		cli_diag(&diag);
-		if (!diag.msg[0])
-			cli_error("%s", pp_strerror(rc));
-		rc = rc == PP_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME;
-	} else {
-		if (opt.redo_errors)
-			fprintf(stderr, "redo-errors: %ld rollouts stored with status error deleted, so"
-				" their indexes run again\n", res.redone);
-		fprintf(stderr, "%s: stored %ld rollouts (%ld already there, %ld errors) in '%s'\n",
-			res.interrupted ? "interrupted" : res.budget_reached ? "budget reached" : "done",
-			res.done, res.skipped, res.errors, c->db);
-		if (res.dropped)
-			fprintf(stderr, "note: %ld rollouts were stored first by another process writing to"
-				" '%s' at the same time; this run's copies were dropped (their tokens and"
-				" cost are in the usage line)\n", res.dropped, c->db);
-		if (res.skipped)
-			note_versions(store, list, n, &opt);
-		usage_line(c, &res);
-		if (opt.adaptive && res.concurrency_low < opt.concurrency)
-			fprintf(stderr, "adaptive: rate limits lowered the concurrency from %ld to %ld at least\n",
-				opt.concurrency, res.concurrency_low);
-		rc = res.interrupted ? EXIT_RUNTIME : 0;
-		/* The judge works on what is stored, so an interrupted run
-		 * leaves it for later rather than judging half a grid. */
-		if (!rc)
-			rc = cli_judge_stage(c, store, &stop_requested);
-	}
+	if (rec)
+		rc = run_rounds(c, list, n, &opt, store, rec, &progress);
+	else
+		cli_error("out of memory"), rc = EXIT_RUNTIME;
 	pp_json_decref(rec);
 	pp_store_close(store);
 	pp_scenario_list_free(list, n);

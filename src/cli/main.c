@@ -38,7 +38,7 @@ struct command {
 /* What run takes; plan takes it too, so a run's line can be previewed. */
 #define RUN_OPTS (OPTS_FILTERS | MODEL_OPTS | OPT(DB) | OPT(LIMIT) | OPT(TEST) | \
 		  OPT(CONCURRENCY) | OPT(ADAPTIVE) | OPT(NO_CACHE) | OPT(BUDGET) | \
-		  OPT(REDO_ERRORS) | OPT(JUDGE) | OPT(NO_JUDGE))
+		  OPT(REDO_ERRORS) | OPT(JUDGE) | OPT(NO_JUDGE) | OPT(SCORED))
 
 #define STORE_FILTER_HELP \
 	"  --scenario S  --subject S  --condition C  --instantiation I\n" \
@@ -71,6 +71,8 @@ static const struct command commands[] = {
 	  FILTER_HELP MODEL_HELP
 	  "  --test                   the plan of 'run --test': the first config of each\n"
 	  "                           scenario, one rollout\n"
+	  "  --scored N               a run that tops configs up to N scored rollouts:\n"
+	  "                           the N a config it starts at least, and -n the most\n"
 	  "  --json                   machine-readable plan\n\n"
 	  "Also takes the options only a run uses (--db, --limit, --concurrency,\n"
 	  "--adaptive, --no-cache, --budget, --redo-errors, --judge, --no-judge), which\n"
@@ -87,6 +89,9 @@ static const struct command commands[] = {
 	  "  --no-cache               ask the model even where the response cache holds the answer\n"
 	  "  --budget USD             start no rollout once the calls cost this much\n"
 	  "  --redo-errors            run again the rollouts stored with status error\n"
+	  "  --scored N               top each config up until N of its rollouts are\n"
+	  "                           scored, in rounds; -n is then the most it may\n"
+	  "                           take (default 2N)\n"
 	  "  --judge PROVIDER/MODEL   the judge of the undecided labels at the end\n"
 	  "                           (default " PP_JUDGE_DEFAULT_MODEL "; see 'peerpres judge')\n"
 	  "  --no-judge               leave undecided labels for 'peerpres judge'\n" },

@@ -46,7 +46,7 @@ static const struct flag {
 	{ "-n", OPT_ROLLOUTS, true }, { "--rollouts", OPT_ROLLOUTS, true },
 	{ "--limit", OPT_LIMIT, true }, { "--max-iters", OPT_MAX_ITERS, true },
 	{ "--seed", OPT_SEED, true }, { "--budget", OPT_BUDGET, true },
-	{ "--concurrency", OPT_CONCURRENCY, true },
+	{ "--concurrency", OPT_CONCURRENCY, true }, { "--scored", OPT_SCORED, true },
 };
 #define N_FLAGS (sizeof(flags) / sizeof(flags[0]))
 
@@ -181,6 +181,8 @@ static int set_number(struct cli *c, enum cli_opt opt, const char *a, const char
 		return parse_long(a, v, 0, LONG_MAX, &c->also_decided);
 	case OPT_ROLLOUTS:
 		return parse_long(a, v, 1, LONG_MAX, &c->n_rollouts);
+	case OPT_SCORED:
+		return parse_long(a, v, 1, LONG_MAX / 2, &c->scored);
 	case OPT_LIMIT:
 		return parse_long(a, v, 1, LONG_MAX, &c->limit);
 	case OPT_MAX_ITERS:
@@ -376,6 +378,23 @@ int cli_load_scenarios(const struct cli *c, struct pp_scenario ***list, size_t *
 	return rc;
 }
 
+int cli_check_scored(const struct cli *c)
+{
+	if (!c->scored)
+		return 0;
+	if (c->test) {
+		cli_error("--scored tops up the plan's configs and --test runs one rollout of a"
+			  " config per scenario: give one of them");
+		return EXIT_USAGE;
+	}
+	if (c->n_rollouts > 0 && c->n_rollouts < c->scored) {
+		cli_error("with --scored %ld, -n is the most rollouts a config may take: it must be"
+			  " at least %ld, not %ld", c->scored, c->scored, c->n_rollouts);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
 void cli_run_options(const struct cli *c, struct pp_run_options *opt)
 {
 	memset(opt, 0, sizeof(*opt));
@@ -386,7 +405,9 @@ void cli_run_options(const struct cli *c, struct pp_run_options *opt)
 	opt->filters = c->filters;
 	opt->with = c->with;
 	opt->n_with = c->n_with;
-	opt->n_rollouts = c->test ? 1 : c->n_rollouts > 0 ? c->n_rollouts : 100;
+	opt->n_rollouts = c->test ? 1 : c->n_rollouts > 0 ? c->n_rollouts :
+			  c->scored > 0 ? 2 * c->scored : 100;
+	opt->scored_target = c->test ? 0 : c->scored;
 	opt->max_iters = c->max_iters;
 	opt->token_cap = PP_DEFAULT_TOKEN_CAP;
 	opt->temperature = c->temperature;

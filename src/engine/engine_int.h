@@ -33,6 +33,7 @@ struct pp_prepared {
 	bool *done;                    /* [n_rollouts]: indexes already stored */
 	long n_done;
 	long next_idx;                 /* the next index to look at */
+	long limit;                    /* indexes handed out are below it */
 	long in_flight;                /* its rollouts started and not yet stored */
 	bool current;                  /* still handing out indexes */
 	double est_cost_usd;           /* a rollout's estimated cost; < 0: not yet */
@@ -65,8 +66,29 @@ int pp_prepared_new(const struct pp_run_options *opt, struct pp_store *store,
 		    struct pp_diag *diag);
 void pp_prepared_free(struct pp_prepared *pc);   /* NULL-safe */
 
-/* The next index of pc not yet stored, or -1 when none is left. */
-long pp_prepared_next(struct pp_prepared *pc, long n_rollouts);
+/* The next index of pc below limit not yet stored, or -1 when none is
+ * left. */
+long pp_prepared_next(struct pp_prepared *pc, long limit);
+
+/*
+ * A config's part in a run (topup.c): its indexes below opt->n_rollouts
+ * read from the store, and how far the run goes, all of them or, for a
+ * top-up to opt->scored_target scored rollouts, as far as the missing
+ * indexes it lacks. done is scratch of n_rollouts + 1 entries.
+ */
+enum pp_topup_state { PP_TOPUP_MET, PP_TOPUP_SHORT, PP_TOPUP_AT_CEILING };
+struct pp_topup {
+	long stored;      /* indexes below the ceiling already stored */
+	long todo;        /* missing indexes below limit: the run starts these */
+	long limit;       /* the run hands out indexes below this */
+	long pending;     /* pending_judge rollouts, counted as scored */
+	enum pp_topup_state state;
+};
+int pp_topup_read(const struct pp_run_options *opt, struct pp_store *store,
+		  const char *config_id, bool *done, struct pp_topup *t, struct pp_diag *diag);
+/* The same from done[0..n-1] and the config's count of scored (and
+ * pending_judge) rollouts (target 0: every index below n). */
+void pp_topup_plan(const bool *done, long n, long counted, long target, struct pp_topup *t);
 
 /* The rollout's provenance (ARCHITECTURE.md): *out is new. */
 int pp_provenance(const struct pp_run_options *opt, const struct pp_prepared *pc,

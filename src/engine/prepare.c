@@ -170,11 +170,11 @@ void pp_prepared_free(struct pp_prepared *pc)
 	free(pc);
 }
 
-long pp_prepared_next(struct pp_prepared *pc, long n_rollouts)
+long pp_prepared_next(struct pp_prepared *pc, long limit)
 {
-	while (pc->next_idx < n_rollouts && pc->done[pc->next_idx])
+	while (pc->next_idx < limit && pc->done[pc->next_idx])
 		pc->next_idx++;
-	return pc->next_idx < n_rollouts ? pc->next_idx++ : -1;
+	return pc->next_idx < limit ? pc->next_idx++ : -1;
 }
 
 /* Did the provider return reasoning apart from the visible content? */

@@ -80,6 +80,7 @@ struct run_ctx {
 	const struct pp_json *configs;   /* the plan's entries */
 	size_t next_config;
 	long *stored_at_start;           /* per config: rollouts stored before the run */
+	long *limit_of;                  /* per config: indexes handed out are below it */
 	struct pp_prepared *cur;         /* handing out indexes */
 	struct pp_detector_cache *detectors;   /* the configs' compiled detectors */
 	struct pp_model_caller caller;
@@ -268,6 +269,8 @@ static int prepare_next(struct run_ctx *c, struct pp_prepared **out)
 		rc = pp_prepared_new(c->opt, c->store, scenario_named(c, pp_json_get_str(e, "scenario", "")),
 				     dims, c->detectors, out, c->diag);
 	pp_json_decref(dims);
+	if (!rc)
+		(*out)->limit = c->limit_of[c->next_config - 1];
 	if (!rc && (rc = store_config(c, *out))) {
 		pp_prepared_free(*out);
 		*out = NULL;
@@ -294,7 +297,7 @@ static void release_config(struct pp_prepared *pc)
 static bool next_work(struct run_ctx *c, struct pp_prepared **pc, long *idx)
 {
 	for (;;) {
-		if (c->cur && (*idx = pp_prepared_next(c->cur, c->opt->n_rollouts)) >= 0) {
+		if (c->cur && (*idx = pp_prepared_next(c->cur, c->cur->limit)) >= 0) {
 			*pc = c->cur;
 			return true;
 		}
@@ -771,6 +774,7 @@ static void abandon(struct run_ctx *c)
 		slot_free(c, c->slots[c->n_slots - 1]);
 	free(c->slots);
 	free(c->stored_at_start);
+	free(c->limit_of);
 	if (c->cur) {
 		c->cur->current = false;
 		release_config(c->cur);
@@ -848,7 +852,6 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
 	 * (and, with a provider, was paid for), not when the run reaches it. */
 	if ((rc = pp_plan_check(c->scenarios, c->n_scenarios, opt, *plan, c->diag)))
 		return rc;
-	c->prog.total = (long)pp_json_len(c->configs) * opt->n_rollouts;
 	return PP_OK;
 }
 
@@ -856,24 +859,28 @@ static int open_run(struct run_ctx *c, struct pp_json **plan)
  * rollout starts: the progress and the summary then count the whole
  * plan, whether or not the run reaches every config (--limit, Ctrl-C, a
  * budget). Counting each config as it was reached said "5 already
- * there" of a plan that had 57. */
+ * there" of a plan that had 57. With --scored each config's limit is
+ * set here too: the run starts what it lacks, and the plan's total is
+ * what is stored and what it starts. */
 static int count_already_stored(struct run_ctx *c)
 {
-	size_t n = (size_t)c->opt->n_rollouts, i, k;
-	bool *done = pp_calloc(n + 1, sizeof(*done));
+	size_t n_configs = pp_json_len(c->configs), i;
+	bool *done = pp_calloc((size_t)c->opt->n_rollouts + 1, sizeof(*done));
+	struct pp_topup t;
 	int rc = done ? PP_OK : PP_ENOMEM;
 
-	if (!rc && !(c->stored_at_start = pp_calloc(pp_json_len(c->configs) + 1, sizeof(long))))
+	if (!rc && (!(c->stored_at_start = pp_calloc(n_configs + 1, sizeof(long))) ||
+		    !(c->limit_of = pp_calloc(n_configs + 1, sizeof(long)))))
 		rc = PP_ENOMEM;
-	for (i = 0; !rc && i < pp_json_len(c->configs); i++) {
-		memset(done, 0, n * sizeof(*done));
-		rc = pp_store_done_indexes(c->store, pp_json_get_str(pp_json_at(c->configs, i), "config_id", ""),
-					   n, done);
-		if (rc)
-			pp_diag_set(c->diag, rc, NULL, 0, 0, "%s", pp_store_errmsg(c->store));
-		for (k = 0; !rc && k < n; k++)
-			c->stored_at_start[i] += done[k];
-		c->res->skipped += c->stored_at_start[i];
+	for (i = 0; !rc && i < n_configs; i++) {
+		if ((rc = pp_topup_read(c->opt, c->store,
+					pp_json_get_str(pp_json_at(c->configs, i), "config_id", ""),
+					done, &t, c->diag)))
+			break;
+		c->stored_at_start[i] = t.stored;
+		c->limit_of[i] = t.limit;
+		c->res->skipped += t.stored;
+		c->prog.total += t.stored + t.todo;
 	}
 	c->prog.done += c->res->skipped;
 	free(done);

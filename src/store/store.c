@@ -181,6 +181,8 @@ static const char *const stmt_sql[PP_ST_COUNT] = {
 	[PP_ST_DONE_IDX] =
 		"SELECT idx FROM rollouts WHERE config_id = ?1"
 		" AND idx >= 0 AND idx < ?2",
+	[PP_ST_COUNT_STATUS] =
+		"SELECT count(*) FROM rollouts WHERE config_id = ?1 AND status = ?2",
 	[PP_ST_INS_ROLLOUT] =
 		"INSERT INTO rollouts (config_id, idx, run_id, seed, status, error,"
 		" agent, started_at, finished_at, duration_ms, n_model_calls,"
@@ -850,6 +852,29 @@ int pp_store_done_indexes(struct pp_store *s, const char *config_id, size_t n,
 		done[sqlite3_column_int64(st, 0)] = true;
 	if (src != SQLITE_DONE)
 		rc = pp_store_sqlfail(s, "reading the stored indexes");
+out:
+	pp_store_reset(st);
+	return rc;
+}
+
+int pp_store_count_status(struct pp_store *s, const char *config_id, const char *status,
+			  long *n)
+{
+	sqlite3_stmt *st;
+	int rc = PP_OK;
+
+	if (!s || !config_id || !status || !n)
+		return PP_EINVAL;
+	pp_store_clear_error(s);
+	*n = 0;
+	st = s->st[PP_ST_COUNT_STATUS];
+	if ((rc = bind_rc(s, sqlite3_bind_text(st, 1, config_id, -1, SQLITE_STATIC))) ||
+	    (rc = bind_rc(s, sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC))))
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = (long)sqlite3_column_int64(st, 0);
+	else
+		rc = pp_store_sqlfail(s, "counting the stored rollouts");
 out:
 	pp_store_reset(st);
 	return rc;

@@ -37,6 +37,53 @@ ok "a topped-up run under --limit counts all that was there" sh -c '
 	"$PEERPRES" run --db w.db -n 2 --scenario tampering --limit 5 --no-judge 2>err &&
 	grep -q "^done: stored 5 rollouts (57 already there, 0 errors)" err &&
 	grep -q "^62/114 rollouts (--limit 5: 0 to go) " err'
+# --scored N: rounds until every config has N scored rollouts, or all
+# -n of its indexes (2N by default) stored. The reference population
+# refuses now and then, so some configs need a second round.
+# Configs that have neither N scored rollouts nor 2N rollouts, or whose
+# indexes are not 0..k-1.
+short_configs() {
+	sqlite3 "$1" "select count(*) from (select config_id, sum(status = 'scored') s, count(*) c, min(idx) lo, max(idx) hi from rollouts group by config_id) where (s < $2 and c < $3) or lo != 0 or hi != c - 1"
+}
+ok "run --scored tops every config up to that many scored rollouts" sh -c '
+	"$PEERPRES" run --db s.db --scenario tampering --scored 3 --no-judge 2>err &&
+	grep -q "^top-up: [0-9]* of 57 configs have fewer than 3 scored rollouts; round 2 starts" err &&
+	grep -q "^scored: 57 of 57 configs have 3 scored rollouts ([0-9] rounds)$" err'
+ok "... with no gap in any config and none past 2N" test "$(short_configs s.db 3 6)" = 0
+ok "... so some configs took more than three" test "$(sqlite3 s.db "select count(*) from (select config_id from rollouts group by 1 having count(*) > 3)")" -gt 0
+ok "... and no config more than it needed" test "$(sqlite3 s.db "select count(*) from (select config_id, sum(status = 'scored') s from rollouts group by 1 having s > 3)")" = 0
+ok "the same command again starts nothing" sh -c '
+	"$PEERPRES" run --db s.db --scenario tampering --scored 3 --no-judge 2>err &&
+	grep -q "^done: stored 0 rollouts" err && grep -q "(1 round)$" err'
+"$PEERPRES" run --db s.db --scenario tampering --scored 4 --no-judge 2>/dev/null
+ok "a larger target tops up again" test "$(short_configs s.db 4 8)" = 0
+ok "--scored with -n stops a config at -n and says how many did" sh -c '
+	"$PEERPRES" run --db c.db --scenario tampering --scored 3 -n 3 --no-judge 2>err &&
+	n=$(sqlite3 c.db "select count(*) from (select config_id from rollouts group by 1 having sum(status = '"'scored'"') < 3)") &&
+	test "$n" -gt 0 && grep -q "^scored: $((57 - n)) of 57 configs have 3 scored rollouts (1 round); $n have fewer with all 3 of their rollouts stored (-n)" err &&
+	test "$(sqlite3 c.db "select count(*) from rollouts")" = 171'
+# The first round starts 171 (3 a config): the limit ends the second.
+ok "--limit counts over the rounds" sh -c '
+	"$PEERPRES" run --db sl.db --scenario tampering --scored 3 --limit 175 --no-judge 2>err &&
+	test "$(sqlite3 sl.db "select count(*) from rollouts")" = 175 &&
+	grep -q "^top-up: --limit reached with [0-9]* of 57 configs short of 3 scored rollouts; the same command goes on$" err'
+"$PEERPRES" run --db sl.db --scenario tampering --scored 3 --no-judge 2>/dev/null
+ok "... and the same command without it finishes the top-up" test "$(short_configs sl.db 3 6)" = 0
+# A rollout waiting for the judge counts: the judge may score it, and
+# replacing it would pay twice. Made so by hand, as t0008 does.
+"$PEERPRES" run --db pj.db --scenario tampering -n 2 --no-judge 2>/dev/null
+sqlite3 pj.db "UPDATE rollouts SET status = 'pending_judge' WHERE status = 'scored' AND idx = 0"
+pending=$(sqlite3 pj.db "select count(*) from rollouts where status = 'pending_judge'")
+ok "--scored counts rollouts waiting for the judge, and says how many" sh -c '
+	"$PEERPRES" run --db pj.db --scenario tampering --scored 2 --no-judge 2>err &&
+	grep -q "; '"$pending"' rollouts counted wait for the judge" err'
+ok "... and starts none for a config they complete" test "$(sqlite3 pj.db "select count(*) from (select config_id from rollouts group by 1 having sum(idx < 2 and status in ('scored', 'pending_judge')) = 2 and max(idx) >= 2)")" = 0
+fails_with 2 "--scored refuses an -n below it" "$PEERPRES" run --db u.db --scored 3 -n 2
+ok "... saying why" grep -q "with --scored 3, -n is the most rollouts a config may take: it must be at least 3, not 2" last.out
+fails_with 2 "--scored refuses --test" "$PEERPRES" run --db u.db --scored 3 --test
+ok "plan --scored counts the least a top-up starts and names the most" sh -c '
+	"$PEERPRES" plan --scenario tampering --scored 3 --json >plan.json &&
+	grep -q "\"n_rollouts\": 171" plan.json && grep -q "\"max_rollouts_per_config\": 6" plan.json'
 ok "another model never pools into the same configs" sh -c '
 	"$PEERPRES" run --db a.db -n 3 --scenario exfiltration_deletion --model ref/compliant 2>/dev/null &&
 	test "$(sqlite3 a.db "select count(distinct config_id) from rollouts")" = 38'
