@@ -38,6 +38,13 @@ ok "... after fewer than the plan, each with its cost" test "$(sqlite3 budget.db
 # cost: the run passes the budget by a few rollouts, not by 40.
 ok "... and with 40 in flight passes it by a few rollouts at most" sh -c "'$PEERPRES' run --db budget40.db $SEL --budget 0.05 --concurrency 40 2>err && grep 'budget reached' err"
 ok "... (spent minus budget under 5 rollouts' mean cost)" test "$(sqlite3 budget40.db "select sum(cost_usd) - 0.05 < 5 * avg(cost_usd) from rollouts")" = 1
+# --budget over the rounds of --scored: what the first round (3 a
+# config, as -n 3) costs, plus a little, ends the second round early.
+"$PEERPRES" run --db round1.db $SEL 2>/dev/null
+B=$(sqlite3 round1.db "select round(sum(cost_usd) + 0.1, 4) from rollouts")
+ok "--budget counts over the rounds of --scored" sh -c "'$PEERPRES' run --db topup.db ${SEL%-n 3} --scored 3 --budget $B --concurrency 40 2>err &&
+	grep -q '^top-up: .* round 2 starts' err && grep -q '^budget reached: stored' err && ! grep -q '^scored:' err"
+ok "... spending about the budget in all" test "$(sqlite3 topup.db "select sum(cost_usd) - $B < 5 * avg(cost_usd) and count(*) > (select count(*) from rollouts where idx < 3) from rollouts")" = 1
 ok "a model with no price shows its cost as unknown, not \$0" sh -c "'$PEERPRES' run --db noprice.db --model openai-compat/llama-3 --family Llama --base-url $URL --scenario tampering --no-judge -n 1 2>err &&
 	grep -q '^57/57 rollouts .*cost unknown (no price for openai-compat/llama-3)' err &&
 	grep -q '^usage: .*, cost unknown (no price for openai-compat/llama-3);' err && ! grep -q '\\$0' err"
