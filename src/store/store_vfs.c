@@ -87,59 +87,50 @@ static int x_close(sqlite3_file *f)
 	return rc != SQLITE_OK ? rc : crc;
 }
 
-static int x_read(sqlite3_file *f, void *data, int amt, sqlite3_int64 off)
+/* REAL(f) is the system's file under ours; FLUSHED defines a method that
+ * writes what waits before it passes the call on (anything that may
+ * read the file or rely on what is in it), PASSED one that passes it on
+ * as it is. */
+#define REAL(f) (((struct gather_file *)(f))->real)
+#define FLUSHED(name, method, params, args)                                     \
+	static int name params                                                  \
+	{                                                                       \
+		int rc = flush((struct gather_file *)f);                        \
+		return rc != SQLITE_OK ? rc : REAL(f)->pMethods->method args;   \
+	}
+#define PASSED(name, method, params, args)                                      \
+	static int name params                                                  \
+	{                                                                       \
+		return REAL(f)->pMethods->method args;                          \
+	}
+
+FLUSHED(x_read, xRead, (sqlite3_file *f, void *data, int amt, sqlite3_int64 off),
+	(REAL(f), data, amt, off))
+FLUSHED(x_truncate, xTruncate, (sqlite3_file *f, sqlite3_int64 size), (REAL(f), size))
+FLUSHED(x_sync, xSync, (sqlite3_file *f, int flags), (REAL(f), flags))
+FLUSHED(x_file_size, xFileSize, (sqlite3_file *f, sqlite3_int64 *size), (REAL(f), size))
+FLUSHED(x_lock, xLock, (sqlite3_file *f, int level), (REAL(f), level))
+FLUSHED(x_unlock, xUnlock, (sqlite3_file *f, int level), (REAL(f), level))
+FLUSHED(x_fetch, xFetch, (sqlite3_file *f, sqlite3_int64 off, int amt, void **out),
+	(REAL(f), off, amt, out))
+PASSED(x_check_reserved_lock, xCheckReservedLock, (sqlite3_file *f, int *out),
+       (REAL(f), out))
+PASSED(x_sector_size, xSectorSize, (sqlite3_file *f), (REAL(f)))
+PASSED(x_device_characteristics, xDeviceCharacteristics, (sqlite3_file *f), (REAL(f)))
+PASSED(x_unfetch, xUnfetch, (sqlite3_file *f, sqlite3_int64 off, void *p),
+       (REAL(f), off, p))
+/* The log's shared memory is only used by a store in WAL mode, which
+ * never gathers. */
+PASSED(x_shm_map, xShmMap,
+       (sqlite3_file *f, int page, int size, int extend, void volatile **out),
+       (REAL(f), page, size, extend, out))
+PASSED(x_shm_lock, xShmLock, (sqlite3_file *f, int offset, int n, int flags),
+       (REAL(f), offset, n, flags))
+PASSED(x_shm_unmap, xShmUnmap, (sqlite3_file *f, int delete_flag), (REAL(f), delete_flag))
+
+static void x_shm_barrier(sqlite3_file *f)
 {
-	struct gather_file *g = (struct gather_file *)f;
-	int rc = flush(g);
-
-	return rc != SQLITE_OK ? rc : g->real->pMethods->xRead(g->real, data, amt, off);
-}
-
-static int x_truncate(sqlite3_file *f, sqlite3_int64 size)
-{
-	struct gather_file *g = (struct gather_file *)f;
-	int rc = flush(g);
-
-	return rc != SQLITE_OK ? rc : g->real->pMethods->xTruncate(g->real, size);
-}
-
-static int x_sync(sqlite3_file *f, int flags)
-{
-	struct gather_file *g = (struct gather_file *)f;
-	int rc = flush(g);
-
-	return rc != SQLITE_OK ? rc : g->real->pMethods->xSync(g->real, flags);
-}
-
-static int x_file_size(sqlite3_file *f, sqlite3_int64 *size)
-{
-	struct gather_file *g = (struct gather_file *)f;
-	int rc = flush(g);
-
-	return rc != SQLITE_OK ? rc : g->real->pMethods->xFileSize(g->real, size);
-}
-
-static int x_lock(sqlite3_file *f, int level)
-{
-	struct gather_file *g = (struct gather_file *)f;
-	int rc = flush(g);
-
-	return rc != SQLITE_OK ? rc : g->real->pMethods->xLock(g->real, level);
-}
-
-static int x_unlock(sqlite3_file *f, int level)
-{
-	struct gather_file *g = (struct gather_file *)f;
-	int rc = flush(g);
-
-	return rc != SQLITE_OK ? rc : g->real->pMethods->xUnlock(g->real, level);
-}
-
-static int x_check_reserved_lock(sqlite3_file *f, int *out)
-{
-	struct gather_file *g = (struct gather_file *)f;
-
-	return g->real->pMethods->xCheckReservedLock(g->real, out);
+	REAL(f)->pMethods->xShmBarrier(REAL(f));
 }
 
 /* Gathering on (*on > 0) or off (0, the buffer written first); asked
@@ -177,65 +168,6 @@ static int x_file_control(sqlite3_file *f, int op, void *arg)
 	if ((rc = flush(g)) != SQLITE_OK)
 		return rc;
 	return g->real->pMethods->xFileControl(g->real, op, arg);
-}
-
-static int x_sector_size(sqlite3_file *f)
-{
-	struct gather_file *g = (struct gather_file *)f;
-
-	return g->real->pMethods->xSectorSize(g->real);
-}
-
-static int x_device_characteristics(sqlite3_file *f)
-{
-	struct gather_file *g = (struct gather_file *)f;
-
-	return g->real->pMethods->xDeviceCharacteristics(g->real);
-}
-
-/* The log's shared memory is only used by a store in WAL mode, which
- * never gathers: straight through. */
-static int x_shm_map(sqlite3_file *f, int page, int size, int extend, void volatile **out)
-{
-	struct gather_file *g = (struct gather_file *)f;
-
-	return g->real->pMethods->xShmMap(g->real, page, size, extend, out);
-}
-
-static int x_shm_lock(sqlite3_file *f, int offset, int n, int flags)
-{
-	struct gather_file *g = (struct gather_file *)f;
-
-	return g->real->pMethods->xShmLock(g->real, offset, n, flags);
-}
-
-static void x_shm_barrier(sqlite3_file *f)
-{
-	struct gather_file *g = (struct gather_file *)f;
-
-	g->real->pMethods->xShmBarrier(g->real);
-}
-
-static int x_shm_unmap(sqlite3_file *f, int delete_flag)
-{
-	struct gather_file *g = (struct gather_file *)f;
-
-	return g->real->pMethods->xShmUnmap(g->real, delete_flag);
-}
-
-static int x_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **out)
-{
-	struct gather_file *g = (struct gather_file *)f;
-	int rc = flush(g);
-
-	return rc != SQLITE_OK ? rc : g->real->pMethods->xFetch(g->real, off, amt, out);
-}
-
-static int x_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
-{
-	struct gather_file *g = (struct gather_file *)f;
-
-	return g->real->pMethods->xUnfetch(g->real, off, p);
 }
 
 /* The same version as the system file's methods: SQLite asks a file's
