@@ -59,7 +59,7 @@ rm -f "$out"/floor-run.db*
 	--db "$out/floor-run.db" -n 19 --limit 5000 --concurrency 100 --no-judge 2>/dev/null || exit 1
 calls=$(sqlite3 "$out/floor-run.db" 'select sum(n_model_calls) * 1.0 / count(*) from rollouts')
 sql_run=$("$out/floor_sqlite" "$out/floor-run.db" "$out/floor-run-copy.db" 4 | say |
-	sed -n 's/.*: \([0-9.]*\) us per rollout/\1/p') || exit 1
+	sed -n 's/.*: \([0-9.]*\) us per rollout.*/\1/p') || exit 1
 awk -v c="$curl_us" -v s="$sql_run" -v k="$calls" 'BEGIN {
 	printf "run: %.1f model calls per rollout; SQLite alone %.1f us per call\n", k, s / k
 	printf "run floor: libcurl %.1f + SQLite %.1f = %.1f us per call, before any work of our own (aim: under 100 us)\n",
@@ -76,7 +76,7 @@ iend=$(date +%s.%N)
 rows=$(wc -l <"$out/floor.jsonl")
 bytes=$(wc -c <"$out/floor.jsonl")
 sql_import=$("$out/floor_sqlite" "$out/floor-import.db" "$out/floor-import-copy.db" 256 alone | say |
-	sed -n 's/.*: \([0-9.]*\) us per rollout/\1/p') || exit 1
+	sed -n 's/.*: \([0-9.]*\) us per rollout.*/\1/p') || exit 1
 "$out/floor_sqlite" "$out/floor-import.db" "$out/floor-import-copy.db" 256 wal | say >/dev/null || exit 1
 disk=$(dd if="$out/floor.jsonl" of=/dev/null bs=4M iflag=direct 2>&1 |
 	sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p')
