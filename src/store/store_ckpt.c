@@ -107,6 +107,24 @@ static int on_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 	return SQLITE_OK;
 }
 
+/*
+ * This connection writes the file only to copy the log into it, and a
+ * checkpoint syncs the file before it tells readers (in the log's
+ * shared memory) that the copied pages are there to read: with
+ * synchronous at FULL, this connection's default, as at NORMAL. So its
+ * page writes may wait and go in large writes (store_vfs.c), the sync
+ * writing them first. An import of 10,000 of the study's transcripts
+ * that keeps the log (--shared) then took 1.3 s of system time instead
+ * of 1.9, and 0.90x the time.
+ */
+static void gather_checkpoints(sqlite3 *db)
+{
+	int on = 1;
+
+	if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) == SQLITE_OK)
+		sqlite3_file_control(db, "main", PP_FCNTL_GATHER, &on);
+}
+
 static void ckpt_free(struct pp_store_ckpt *c)
 {
 	sqlite3_close_v2(c->db);
@@ -135,12 +153,13 @@ int pp_store_ckpt_start(struct pp_store *s)
 	 * checkpoints itself, as before. */
 	/* A new connection learns the file is in WAL mode only once it has
 	 * read it; until then a checkpoint does nothing. */
-	if (sqlite3_open_v2(file, &c->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+	if (sqlite3_open_v2(file, &c->db, SQLITE_OPEN_READWRITE, pp_store_vfs()) != SQLITE_OK ||
 	    sqlite3_exec(c->db, "PRAGMA journal_mode", NULL, NULL, NULL) != SQLITE_OK ||
 	    pthread_create(&c->thread, NULL, ckpt_main, c)) {
 		ckpt_free(c);
 		return PP_OK;
 	}
+	gather_checkpoints(c->db);
 	s->ckpt = c;
 	sqlite3_wal_hook(s->db, on_commit, c);
 	return PP_OK;

@@ -1180,6 +1180,48 @@ TEST(store_in_memory_is_taken_without_refusal)
 	pp_store_close(s);
 }
 
+/* The checkpoint thread's connection gathers its page writes
+ * (store_ckpt.c): a second handle reading after every batch, as a
+ * report beside an import does, finds each batch whole, first in the
+ * log, then in the file once the log starts again from the top (every
+ * 200 pages here), which it can only if the gathered pages reached the
+ * file before the checkpoint said they had. */
+TEST(store_checkpoints_gather_their_writes_and_readers_find_every_page)
+{
+	char path[512], wal[600], result[16] = "";
+	struct pp_store *s = bulk_store(path, wal), *other = open_store("bulk.db");
+	struct timespec pause = { 0, 1000000 };
+	int saved = pp_store_ckpt_frames, saved_restart = pp_store_ckpt_restart_frames, i, k;
+
+	CHECK(s && other);
+	pp_store_ckpt_frames = 20;
+	pp_store_ckpt_restart_frames = 200;
+	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
+	for (i = 0; i < 30; i++) {
+		char id[64];
+		struct pp_json *out = NULL;
+		const char *text;
+
+		CHECK_INT_EQ(pp_store_begin(s, NULL), PP_OK);
+		for (k = 0; k < 10; k++)
+			CHECK_INT_EQ(put_bulk_rollout(s, i * 10 + k), PP_OK);
+		CHECK_INT_EQ(pp_store_commit(s), PP_OK);
+		for (k = 0; k < 1000 && (k < 3 || !pp_store_ckpt_idle(s)); k++)
+			nanosleep(&pause, NULL);
+		snprintf(id, sizeof(id), "%s:%d", CFG_A, i * 10 + 9);
+		CHECK_INT_EQ(pp_store_get_rollout(other, id, &out), PP_OK);
+		text = pp_json_str(pp_json_get(pp_json_at(pp_json_get(out, "messages"), 0), "content"));
+		CHECK(text && strlen(text) == 16383 && text[0] == 'a' + 9 && text[16382] == 'a' + 9);
+		pp_json_decref(out);
+	}
+	CHECK(sqlite3_exec(other->db, "PRAGMA integrity_check", first_text, result, NULL) == SQLITE_OK);
+	CHECK_STR_EQ(result, "ok");
+	pp_store_close(other);
+	pp_store_close(s);
+	pp_store_ckpt_frames = saved;
+	pp_store_ckpt_restart_frames = saved_restart;
+}
+
 /* An importer begins its next batch the moment it commits, before the
  * checkpoint of that commit can end, and SQLite restarts a log only for
  * a transaction that begins with all of it copied: past a size, a
