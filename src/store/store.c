@@ -543,6 +543,25 @@ static int configure(struct pp_store *s)
 	return rc;
 }
 
+/*
+ * The file's page writes wait in a buffer and go in large writes
+ * (store_vfs.c), written before anything that could read the file or
+ * rely on it. Safe in both of a store's modes, as each writes the file
+ * only before a sync that comes before anyone may read what it wrote:
+ * in the log's mode the file is written only by checkpoints, which sync
+ * it (synchronous NORMAL) before they tell readers the pages are there;
+ * taken by an import (pp_store_take_exclusive) nobody else reads it,
+ * and each commit syncs it (FULL) before it ends the journal. Without
+ * our VFS (in memory) the call is SQLITE_NOTFOUND and writes go one by
+ * one, as SQLite's own.
+ */
+static void gather_writes(struct pp_store *s)
+{
+	int on = 1;
+
+	sqlite3_file_control(s->db, "main", PP_FCNTL_GATHER, &on);
+}
+
 static int prepare_all(struct pp_store *s)
 {
 	int i;
@@ -599,6 +618,7 @@ int pp_store_open(struct pp_store **out, const char *path, struct pp_diag *diag)
 		rc = prepare_all(s);
 	if (rc)
 		goto fail;
+	gather_writes(s);
 	*out = s;
 	return PP_OK;
 fail:

@@ -118,7 +118,7 @@ int pp_store_take_exclusive(struct pp_store *s)
 {
 	const char *file;
 	char mode[16] = "";
-	int src, rc, on = 1;
+	int src, rc;
 
 	if (!s)
 		return PP_EINVAL;
@@ -138,13 +138,7 @@ int pp_store_take_exclusive(struct pp_store *s)
 		return rc;
 	}
 	s->exclusive = true;
-	if ((rc = exec(s, "PRAGMA synchronous = FULL", "taking the store")))
-		return rc;
-	/* Now nobody else reads the file, and every commit syncs it: its
-	 * page writes may gather (store_vfs.c). Without the VFS it is
-	 * SQLITE_NOTFOUND and the writes go one by one, as before. */
-	sqlite3_file_control(s->db, "main", PP_FCNTL_GATHER, &on);
-	return PP_OK;
+	return exec(s, "PRAGMA synchronous = FULL", "taking the store");
 }
 
 void pp_store_give_back(struct pp_store *s)
@@ -152,13 +146,9 @@ void pp_store_give_back(struct pp_store *s)
 	/* The lock goes at the next access after NORMAL: the switch back
 	 * to the log is that access. A failure leaves the file in rollback
 	 * mode, which the next open switches back. */
-	int off = 0;
-
-	if (s->exclusive) {
-		sqlite3_file_control(s->db, "main", PP_FCNTL_GATHER, &off);
+	if (s->exclusive)
 		sqlite3_exec(s->db, "PRAGMA synchronous = NORMAL; PRAGMA locking_mode = NORMAL;"
 			     " PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-	}
 	s->exclusive = false;
 }
 

@@ -1094,11 +1094,11 @@ static int gathering(struct pp_store *s)
 	return on;
 }
 
-/* A taken store's page writes wait in a buffer and reach the file in
- * large writes: a batch of 160 KB (more than one write of the unix VFS
- * may carry), a page cache of a few pages so the batch spills and reads
- * back pages that may still wait, every byte read back after, and the
- * file whole. Shared again, the store writes straight through. */
+/* A store's page writes wait in a buffer and reach the file in large
+ * writes; taken by an import, whose commits write the file itself: a
+ * batch of 160 KB (more than one write of the unix VFS may carry), a
+ * page cache of a few pages so the batch spills and reads back pages
+ * that may still wait, every byte read back after, and the file whole. */
 TEST(store_taken_gathers_its_writes_and_reads_them_back)
 {
 	char path[512], wal[600], result[16] = "";
@@ -1106,7 +1106,7 @@ TEST(store_taken_gathers_its_writes_and_reads_them_back)
 	off_t largest;
 
 	CHECK(s);
-	CHECK_INT_EQ(gathering(s), 0);
+	CHECK_INT_EQ(gathering(s), 1);
 	CHECK_INT_EQ(pp_store_take_exclusive(s), PP_OK);
 	CHECK_INT_EQ(gathering(s), 1);
 	CHECK(sqlite3_exec(s->db, "PRAGMA cache_size = 8", NULL, NULL, NULL) == SQLITE_OK);
@@ -1114,7 +1114,7 @@ TEST(store_taken_gathers_its_writes_and_reads_them_back)
 	CHECK(sqlite3_exec(s->db, "PRAGMA integrity_check", first_text, result, NULL) == SQLITE_OK);
 	CHECK_STR_EQ(result, "ok");
 	pp_store_give_back(s);
-	CHECK_INT_EQ(gathering(s), 0);
+	CHECK_INT_EQ(gathering(s), 1);
 	pp_store_close(s);
 	check_bulk_rollouts_read_back();
 }
@@ -1180,23 +1180,15 @@ TEST(store_in_memory_is_taken_without_refusal)
 	pp_store_close(s);
 }
 
-/* The checkpoint thread's connection gathers its page writes
- * (store_ckpt.c): a second handle reading after every batch, as a
- * report beside an import does, finds each batch whole, first in the
- * log, then in the file once the log starts again from the top (every
- * 200 pages here), which it can only if the gathered pages reached the
- * file before the checkpoint said they had. */
-TEST(store_checkpoints_gather_their_writes_and_readers_find_every_page)
+/* 30 batches of 10 rollouts into s, each read back whole by other after
+ * its commit (once s's checkpoint thread, if any, is idle), and the file
+ * whole at the end. */
+static void write_read_beside(struct pp_store *s, struct pp_store *other)
 {
-	char path[512], wal[600], result[16] = "";
-	struct pp_store *s = bulk_store(path, wal), *other = open_store("bulk.db");
 	struct timespec pause = { 0, 1000000 };
-	int saved = pp_store_ckpt_frames, saved_restart = pp_store_ckpt_restart_frames, i, k;
+	char result[16] = "";
+	int i, k;
 
-	CHECK(s && other);
-	pp_store_ckpt_frames = 20;
-	pp_store_ckpt_restart_frames = 200;
-	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
 	for (i = 0; i < 30; i++) {
 		char id[64];
 		struct pp_json *out = NULL;
@@ -1216,6 +1208,40 @@ TEST(store_checkpoints_gather_their_writes_and_readers_find_every_page)
 	}
 	CHECK(sqlite3_exec(other->db, "PRAGMA integrity_check", first_text, result, NULL) == SQLITE_OK);
 	CHECK_STR_EQ(result, "ok");
+}
+
+/* A store in the log's mode writes its file only in checkpoints, and
+ * those gather their page writes (store_vfs.c): a second handle reading
+ * after every batch, as a report beside a run or an import does, finds
+ * each batch whole, first in the log, then in the file once the log
+ * starts again from the top, which it can only if the gathered pages
+ * reached the file before the checkpoint said they had. First with the
+ * writer's own checkpoints (a run's), every 20 pages... */
+TEST(store_checkpoints_gather_their_writes_and_readers_find_every_page)
+{
+	char path[512], wal[600];
+	struct pp_store *s = bulk_store(path, wal), *other = open_store("bulk.db");
+
+	CHECK(s && other);
+	CHECK(sqlite3_exec(s->db, "PRAGMA wal_autocheckpoint = 20", NULL, NULL, NULL) == SQLITE_OK);
+	write_read_beside(s, other);
+	pp_store_close(other);
+	pp_store_close(s);
+}
+
+/* ... then with a bulk writer's checkpoint thread, whose connection is
+ * its own (store_ckpt.c). */
+TEST(store_checkpoint_thread_gathers_its_writes_and_readers_find_every_page)
+{
+	char path[512], wal[600];
+	struct pp_store *s = bulk_store(path, wal), *other = open_store("bulk.db");
+	int saved = pp_store_ckpt_frames, saved_restart = pp_store_ckpt_restart_frames;
+
+	CHECK(s && other);
+	pp_store_ckpt_frames = 20;
+	pp_store_ckpt_restart_frames = 200;
+	CHECK_INT_EQ(pp_store_tune_for_bulk(s), PP_OK);
+	write_read_beside(s, other);
 	pp_store_close(other);
 	pp_store_close(s);
 	pp_store_ckpt_frames = saved;
