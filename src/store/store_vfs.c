@@ -1,22 +1,18 @@
 /*
- * store_vfs.c - the system's VFS with one addition: a store held by one
- * import alone has its page writes gathered into large writes.
+ * store_vfs.c - the system's VFS with one addition: a store's database
+ * file has its page writes gathered into large writes.
  *
  * SQLite writes each page of a commit with a pwrite() of its own. The
  * kernel takes several times longer over 587 MB in 4 KB writes than in
- * 256 KB ones (0.5 to 1.0 s against 0.1 to 0.4 here), and those writes were
- * half of the storing thread's time in an import of the study's
- * transcripts. While a store is the import's alone (a rollback journal,
- * an exclusive lock, synchronous FULL: pp_store_take_exclusive turns
- * gathering on, pp_store_give_back off), the main file's writes that
- * follow one another wait in a buffer and reach the file as one write
- * when it fills, or before anything that could look at the file or rely
- * on what is in it: a read, its size, a sync, a truncate, a lock, a file
- * control, the close. A crash loses nothing that mattered before:
- * SQLite syncs the journal before it writes a page of the file, and the
- * file before it ends the journal, and each sync writes the buffer first.
- * Every other file, and every store shared through its log, goes straight
- * through.
+ * 256 KB ones (0.5 to 1.0 s against 0.1 to 0.4 here), and those writes
+ * were half of the storing thread's time in an import of the study's
+ * transcripts. Once a connection turns gathering on (PP_FCNTL_GATHER;
+ * every store does at open, why it is safe is said there: store.c,
+ * gather_writes), the main file's writes that follow one another wait
+ * in a buffer and reach the file as one write when it fills, or before
+ * anything that could look at the file or rely on what is in it: a
+ * read, its size, a sync, a truncate, a lock, a file control, the close.
+ * Journals, logs and every other file go straight through.
  */
 #include <pthread.h>
 #include <string.h>
