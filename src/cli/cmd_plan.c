@@ -3,6 +3,7 @@
  * and what they would cost.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <peerpres/price.h>
 #include <peerpres/status.h>
@@ -223,12 +224,98 @@ static int plan_with_estimate(struct pp_scenario **list, size_t n, const struct 
 	return rc;
 }
 
+/* --scored over a store that exists (--db): what a top-up would start
+ * first, counted as the run counts it; *have is false without a store.
+ * opt's n_rollouts is the ceiling here. 0, or EXIT_RUNTIME said. */
+static int read_topup(const struct cli *c, struct pp_scenario **list, size_t n,
+		      const struct pp_run_options *opt, struct pp_run_shortfall *sf, bool *have)
+{
+	struct pp_store *store = NULL;
+	struct pp_diag diag;
+	int rc;
+
+	*have = false;
+	if (access(c->db, F_OK))
+		return 0;
+	if (cli_open_store(c, &store, true))
+		return EXIT_RUNTIME;
+	pp_diag_clear(&diag);
+	rc = pp_run_shortfall(list, n, opt, store, sf, &diag);
+	pp_store_close(store);
+	if (rc) {
+		cli_diag(&diag);
+		return EXIT_RUNTIME;
+	}
+	*have = true;
+	return 0;
+}
+
+/* The plan's "topup": {"store","configs","met","short","at_ceiling",
+ * "first_round","waiting_for_judge"}. */
+static int add_topup(const struct cli *c, const struct pp_run_shortfall *sf, struct pp_json *plan)
+{
+	struct pp_json *t = pp_json_object();
+
+	if (!t || pp_json_set_str(t, "store", c->db) ||
+	    pp_json_set(t, "configs", pp_json_integer(sf->configs)) ||
+	    pp_json_set(t, "met", pp_json_integer(sf->met)) ||
+	    pp_json_set(t, "short", pp_json_integer(sf->short_of)) ||
+	    pp_json_set(t, "at_ceiling", pp_json_integer(sf->at_ceiling)) ||
+	    pp_json_set(t, "first_round", pp_json_integer(sf->todo)) ||
+	    pp_json_set(t, "waiting_for_judge", pp_json_integer(sf->pending)) ||
+	    pp_json_set(plan, "topup", t)) {
+		cli_error("out of memory");
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static void print_scored(const struct pp_json *plan)
+{
+	const struct pp_json *t = pp_json_get(plan, "topup"), *e = pp_json_get(plan, "estimate");
+	long long target = 0, most = 0, configs = 0, met = 0, shrt = 0, ceil = 0, first = 0, wait = 0;
+	long long planned_rollouts = 0;
+	double cost;
+
+	pp_json_int(pp_json_get(plan, "scored_target"), &target);
+	pp_json_int(pp_json_get(plan, "max_rollouts_per_config"), &most);
+	printf("\n--scored %lld: the figures are for %lld rollouts a config, as many as it needs"
+	       " when all are scored; a config whose rollouts are refused, incomplete or errors"
+	       " takes more, up to %lld (-n)\n", target, target, most);
+	if (!t)
+		return;
+	pp_json_int(pp_json_get(t, "configs"), &configs);
+	pp_json_int(pp_json_get(t, "met"), &met);
+	pp_json_int(pp_json_get(t, "short"), &shrt);
+	pp_json_int(pp_json_get(t, "at_ceiling"), &ceil);
+	pp_json_int(pp_json_get(t, "first_round"), &first);
+	pp_json_int(pp_json_get(t, "waiting_for_judge"), &wait);
+	printf("in '%s': %lld of %lld configs have %lld scored rollouts, %lld are short: the first"
+	       " round starts %lld rollouts", pp_json_get_str(t, "store", ""), met, configs, target,
+	       shrt, first);
+	/* Priced as the estimate's average rollout. */
+	pp_json_int(pp_json_get(e, "n_rollouts"), &planned_rollouts);
+	if (planned_rollouts > 0 && pp_json_num(pp_json_get(e, "cost_usd"), &cost) &&
+	    strncmp(pp_json_get_str(plan, "model", ""), "ref/", 4)) {
+		printf(" (about ");
+		print_money(cost * (double)first / (double)planned_rollouts);
+		printf(")");
+	}
+	if (ceil)
+		printf("; %lld configs are short with all %lld rollouts stored", ceil, most);
+	if (wait)
+		printf("; %lld rollouts wait for the judge and count", wait);
+	putchar('\n');
+}
+
 int cmd_plan(struct cli *c)
 {
 	struct pp_scenario **list = NULL;
 	struct pp_run_options opt;
 	struct pp_json *plan = NULL;
 	struct pp_buf out = PP_BUF_INIT;
+	struct pp_run_shortfall sf;
+	bool have_store = false;
 	long ceiling = 0;
 	size_t n = 0;
 	int rc;
@@ -241,6 +328,7 @@ int cmd_plan(struct cli *c)
 	rc = cli_check_some_config(c, list, n);
 	/* With --scored, the least a top-up starts: all scored; -n the most. */
 	if (!rc && opt.scored_target > 0) {
+		rc = read_topup(c, list, n, &opt, &sf, &have_store);
 		ceiling = opt.n_rollouts;
 		opt.n_rollouts = opt.scored_target;
 	}
@@ -249,6 +337,8 @@ int cmd_plan(struct cli *c)
 	if (!rc && ceiling && (pp_json_set(plan, "scored_target", pp_json_integer(opt.scored_target)) ||
 			       pp_json_set(plan, "max_rollouts_per_config", pp_json_integer(ceiling))))
 		rc = EXIT_RUNTIME;
+	if (!rc && have_store)
+		rc = add_topup(c, &sf, plan);
 	if (!rc && c->json) {
 		pp_json_dump(plan, PP_JSON_PRETTY, &out);
 		printf("%s\n", out.buf);
@@ -256,10 +346,7 @@ int cmd_plan(struct cli *c)
 		print_plan(plan);
 		print_estimate(plan);
 		if (ceiling)
-			printf("\n--scored %ld: the figures are for %ld rollouts a config, as many as"
-			       " it needs when all are scored; a config whose rollouts are refused,"
-			       " incomplete or errors takes more, up to %ld (-n)\n",
-			       opt.scored_target, opt.scored_target, ceiling);
+			print_scored(plan);
 	}
 	pp_buf_release(&out);
 	pp_json_decref(plan);

@@ -57,6 +57,11 @@ ok "the same command again starts nothing" sh -c '
 	grep -q "^done: stored 0 rollouts" err && grep -q "(1 round)$" err'
 "$PEERPRES" run --db s.db --scenario tampering --scored 4 --no-judge 2>/dev/null
 ok "a larger target tops up again" test "$(short_configs s.db 4 8)" = 0
+first=$("$PEERPRES" plan --db s.db --scenario tampering --scored 5 --json | sed -n 's/^ *"first_round": \([0-9]*\),*$/\1/p')
+ok "plan --scored over a store counts what the first round will start" sh -c '
+	"$PEERPRES" run --db s.db --scenario tampering --scored 5 --no-judge 2>err &&
+	test -n "'"$first"'" && grep -m1 "^done: " err | grep -q "^done: stored '"$first"' rollouts"'
+ok "... and says so in words" sh -c '"$PEERPRES" plan --db s.db --scenario tampering --scored 5 | grep -q "^in .s.db.: 57 of 57 configs have 5 scored rollouts, 0 are short: the first round starts 0 rollouts$"'
 ok "--scored with -n stops a config at -n and says how many did" sh -c '
 	"$PEERPRES" run --db c.db --scenario tampering --scored 3 -n 3 --no-judge 2>err &&
 	n=$(sqlite3 c.db "select count(*) from (select config_id from rollouts group by 1 having sum(status = '"'scored'"') < 3)") &&
