@@ -108,6 +108,7 @@ struct pp_run_options {
  */
 struct pp_run_shortfall {
 	long configs, met, short_of, at_ceiling, todo;
+	long stored;    /* the plan's indexes (below n_rollouts) stored */
 	long pending;   /* rollouts waiting for the judge, counted as scored */
 };
 int pp_run_shortfall(struct pp_scenario *const *scenarios, size_t n,

@@ -224,10 +224,11 @@ static int plan_with_estimate(struct pp_scenario **list, size_t n, const struct 
 	return rc;
 }
 
-/* --scored over a store that exists (--db): what a top-up would start
- * first, counted as the run counts it; *have is false without a store.
- * opt's n_rollouts is the ceiling here. 0, or EXIT_RUNTIME said. */
-static int read_topup(const struct cli *c, struct pp_scenario **list, size_t n,
+/* A store that exists (--db): what of the plan it holds and what a run
+ * would start (with --scored, the top-up's first round), counted as the
+ * run counts it; *have is false without one. opt's n_rollouts is -n
+ * (with --scored, the ceiling). 0, or EXIT_RUNTIME said. */
+static int read_store(const struct cli *c, struct pp_scenario **list, size_t n,
 		      const struct pp_run_options *opt, struct pp_run_shortfall *sf, bool *have)
 {
 	struct pp_store *store = NULL;
@@ -250,62 +251,92 @@ static int read_topup(const struct cli *c, struct pp_scenario **list, size_t n,
 	return 0;
 }
 
-/* The plan's "topup": {"store","configs","met","short","at_ceiling",
- * "first_round","waiting_for_judge"}. */
-static int add_topup(const struct cli *c, const struct pp_run_shortfall *sf, struct pp_json *plan)
+/* The plan's "in_store": {"store","stored","first_round"}, and with
+ * --scored "met","short","at_ceiling","waiting_for_judge" (configs). */
+static int add_in_store(const struct cli *c, const struct pp_run_shortfall *sf, bool scored,
+			struct pp_json *plan)
 {
 	struct pp_json *t = pp_json_object();
+	int rc = !t || pp_json_set_str(t, "store", c->db) ||
+		 pp_json_set(t, "stored", pp_json_integer(sf->stored)) ||
+		 pp_json_set(t, "first_round", pp_json_integer(sf->todo));
 
-	if (!t || pp_json_set_str(t, "store", c->db) ||
-	    pp_json_set(t, "configs", pp_json_integer(sf->configs)) ||
-	    pp_json_set(t, "met", pp_json_integer(sf->met)) ||
-	    pp_json_set(t, "short", pp_json_integer(sf->short_of)) ||
-	    pp_json_set(t, "at_ceiling", pp_json_integer(sf->at_ceiling)) ||
-	    pp_json_set(t, "first_round", pp_json_integer(sf->todo)) ||
-	    pp_json_set(t, "waiting_for_judge", pp_json_integer(sf->pending)) ||
-	    pp_json_set(plan, "topup", t)) {
+	if (!rc && scored)
+		rc = pp_json_set(t, "met", pp_json_integer(sf->met)) ||
+		     pp_json_set(t, "short", pp_json_integer(sf->short_of)) ||
+		     pp_json_set(t, "at_ceiling", pp_json_integer(sf->at_ceiling)) ||
+		     pp_json_set(t, "waiting_for_judge", pp_json_integer(sf->pending));
+	if (rc || pp_json_set(plan, "in_store", t)) {
+		if (rc)
+			pp_json_decref(t);
 		cli_error("out of memory");
 		return EXIT_RUNTIME;
 	}
 	return 0;
 }
 
+/* " (about $X)": n rollouts at the estimate's average, for a priced model. */
+static void print_share_cost(const struct pp_json *plan, long long n)
+{
+	const struct pp_json *e = pp_json_get(plan, "estimate");
+	long long planned = 0;
+	double cost;
+
+	pp_json_int(pp_json_get(e, "n_rollouts"), &planned);
+	if (planned > 0 && pp_json_num(pp_json_get(e, "cost_usd"), &cost) &&
+	    strncmp(pp_json_get_str(plan, "model", ""), "ref/", 4)) {
+		printf(" (about ");
+		print_money(cost * (double)n / (double)planned);
+		printf(")");
+	}
+}
+
+/* What the store holds of the plan and what the run starts. */
+static void print_in_store(const struct pp_json *plan)
+{
+	const struct pp_json *t = pp_json_get(plan, "in_store");
+	long long stored = 0, first = 0, total = 0, met = 0, shrt = 0, ceil = 0, wait = 0;
+	long long target = 0, most = 0, configs = 0;
+
+	if (!t)
+		return;
+	pp_json_int(pp_json_get(t, "stored"), &stored);
+	pp_json_int(pp_json_get(t, "first_round"), &first);
+	if (!pp_json_get(plan, "scored_target")) {
+		pp_json_int(pp_json_get(plan, "n_rollouts"), &total);
+		printf("in '%s': %lld of the plan's %lld rollouts are stored: the run starts %lld",
+		       pp_json_get_str(t, "store", ""), stored, total, first);
+		print_share_cost(plan, first);
+		putchar('\n');
+		return;
+	}
+	pp_json_int(pp_json_get(plan, "scored_target"), &target);
+	pp_json_int(pp_json_get(plan, "max_rollouts_per_config"), &most);
+	pp_json_int(pp_json_get(plan, "n_configs"), &configs);
+	pp_json_int(pp_json_get(t, "met"), &met);
+	pp_json_int(pp_json_get(t, "short"), &shrt);
+	pp_json_int(pp_json_get(t, "at_ceiling"), &ceil);
+	pp_json_int(pp_json_get(t, "waiting_for_judge"), &wait);
+	printf("in '%s': %lld of %lld configs have %lld scored rollouts, %lld are short: the first"
+	       " round starts %lld rollouts", pp_json_get_str(t, "store", ""), met, configs, target,
+	       shrt, first);
+	print_share_cost(plan, first);
+	if (ceil)
+		printf("; %lld configs are short with all %lld rollouts stored", ceil, most);
+	if (wait)
+		printf("; %lld rollouts wait for the judge and count", wait);
+	putchar('\n');
+}
+
 static void print_scored(const struct pp_json *plan)
 {
-	const struct pp_json *t = pp_json_get(plan, "topup"), *e = pp_json_get(plan, "estimate");
-	long long target = 0, most = 0, configs = 0, met = 0, shrt = 0, ceil = 0, first = 0, wait = 0;
-	long long planned_rollouts = 0;
-	double cost;
+	long long target = 0, most = 0;
 
 	pp_json_int(pp_json_get(plan, "scored_target"), &target);
 	pp_json_int(pp_json_get(plan, "max_rollouts_per_config"), &most);
 	printf("\n--scored %lld: the figures are for %lld rollouts a config, as many as it needs"
 	       " when all are scored; a config whose rollouts are refused, incomplete or errors"
 	       " takes more, up to %lld (-n)\n", target, target, most);
-	if (!t)
-		return;
-	pp_json_int(pp_json_get(t, "configs"), &configs);
-	pp_json_int(pp_json_get(t, "met"), &met);
-	pp_json_int(pp_json_get(t, "short"), &shrt);
-	pp_json_int(pp_json_get(t, "at_ceiling"), &ceil);
-	pp_json_int(pp_json_get(t, "first_round"), &first);
-	pp_json_int(pp_json_get(t, "waiting_for_judge"), &wait);
-	printf("in '%s': %lld of %lld configs have %lld scored rollouts, %lld are short: the first"
-	       " round starts %lld rollouts", pp_json_get_str(t, "store", ""), met, configs, target,
-	       shrt, first);
-	/* Priced as the estimate's average rollout. */
-	pp_json_int(pp_json_get(e, "n_rollouts"), &planned_rollouts);
-	if (planned_rollouts > 0 && pp_json_num(pp_json_get(e, "cost_usd"), &cost) &&
-	    strncmp(pp_json_get_str(plan, "model", ""), "ref/", 4)) {
-		printf(" (about ");
-		print_money(cost * (double)first / (double)planned_rollouts);
-		printf(")");
-	}
-	if (ceil)
-		printf("; %lld configs are short with all %lld rollouts stored", ceil, most);
-	if (wait)
-		printf("; %lld rollouts wait for the judge and count", wait);
-	putchar('\n');
 }
 
 int cmd_plan(struct cli *c)
@@ -326,9 +357,10 @@ int cmd_plan(struct cli *c)
 		return rc;
 	cli_run_options(c, &opt);
 	rc = cli_check_some_config(c, list, n);
+	if (!rc)
+		rc = read_store(c, list, n, &opt, &sf, &have_store);
 	/* With --scored, the least a top-up starts: all scored; -n the most. */
 	if (!rc && opt.scored_target > 0) {
-		rc = read_topup(c, list, n, &opt, &sf, &have_store);
 		ceiling = opt.n_rollouts;
 		opt.n_rollouts = opt.scored_target;
 	}
@@ -338,7 +370,7 @@ int cmd_plan(struct cli *c)
 			       pp_json_set(plan, "max_rollouts_per_config", pp_json_integer(ceiling))))
 		rc = EXIT_RUNTIME;
 	if (!rc && have_store)
-		rc = add_topup(c, &sf, plan);
+		rc = add_in_store(c, &sf, ceiling > 0, plan);
 	if (!rc && c->json) {
 		pp_json_dump(plan, PP_JSON_PRETTY, &out);
 		printf("%s\n", out.buf);
@@ -347,6 +379,7 @@ int cmd_plan(struct cli *c)
 		print_estimate(plan);
 		if (ceiling)
 			print_scored(plan);
+		print_in_store(plan);
 	}
 	pp_buf_release(&out);
 	pp_json_decref(plan);

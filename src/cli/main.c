@@ -72,13 +72,13 @@ static const struct command commands[] = {
 	  "  --test                   the plan of 'run --test': the first config of each\n"
 	  "                           scenario, one rollout\n"
 	  "  --scored N               a run that tops configs up to N scored rollouts:\n"
-	  "                           the N a config it starts at least, and -n the most;\n"
-	  "                           with a store (--db) that exists, its first round\n"
+	  "                           the N a config it starts at least, and -n the most\n"
 	  "  --json                   machine-readable plan\n\n"
 	  "Also takes the options only a run uses (--db, --limit, --concurrency,\n"
-	  "--adaptive, --no-cache, --budget, --redo-errors, --judge, --no-judge), which\n"
-	  "change nothing here but --db with --scored: a run's command line with 'plan'\n"
-	  "for 'run' previews it.\n" },
+	  "--adaptive, --no-cache, --budget, --redo-errors, --judge, --no-judge), so\n"
+	  "that a run's command line with 'plan' for 'run' previews it: when the store\n"
+	  "(--db, default peerpres.db) exists, the plan also says what of it is stored\n"
+	  "and what the run (with --scored, its first round) would start.\n" },
 	{ "run", cmd_run, RUN_OPTS,
 	  "peerpres run [--model M] [FILTERS] [-n N] [--db FILE] [--limit N] [--test]",
 	  "Runs the plan and stores every rollout. Resumable: the same command\n"

@@ -79,6 +79,7 @@ int pp_run_shortfall(struct pp_scenario *const *scenarios, size_t n,
 			break;
 		out->configs++;
 		out->todo += t.todo;
+		out->stored += t.stored;
 		out->pending += t.pending;
 		out->met += t.state == PP_TOPUP_MET;
 		out->short_of += t.state == PP_TOPUP_SHORT;

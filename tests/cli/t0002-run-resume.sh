@@ -16,6 +16,10 @@ ok "run again does nothing more" sh -c '"$PEERPRES" run --db a.db -n 2 --scenari
 "$PEERPRES" run --db a.db -n 3 --scenario exfiltration_deletion 2>/dev/null
 ok "a larger -n tops up" test "$(rollouts a.db)" = 57
 ok "indexes are exactly 0..n-1 per config" test "$(bad_configs a.db 3)" = 0
+ok "plan over the store says what it holds and what the run starts" sh -c '
+	"$PEERPRES" plan --db a.db -n 4 --scenario exfiltration_deletion | grep -qx "in .a.db.: 57 of the plan.s 76 rollouts are stored: the run starts 19" &&
+	"$PEERPRES" plan --db a.db -n 4 --scenario exfiltration_deletion --json | grep -q "\"first_round\": 19"'
+ok "... and plan over no store makes none" sh -c '"$PEERPRES" plan --db none.db -n 4 --scenario exfiltration_deletion >/dev/null && test ! -e none.db'
 ok "--limit stops early and the rest resumes" sh -c '
 	"$PEERPRES" run --db l.db -n 2 --scenario tampering --limit 10 2>/dev/null; test "$(sqlite3 l.db "select count(*) from rollouts")" = 10 &&
 	"$PEERPRES" run --db l.db -n 2 --scenario tampering 2>/dev/null; test "$(sqlite3 l.db "select count(*) from rollouts")" = 114'
