@@ -58,8 +58,8 @@ extern const char *const pp_store_usage_keys[];
 
 /* The VFS stores are opened with (store_vfs.c), or NULL for SQLite's
  * default; and the file control that turns the gathering of a main
- * file's writes on (an int, 1) or off (0, written out first), or asks
- * (-1, answered in the int). The number is far from SQLite's own. */
+ * file's writes on for good (an int, 1), or asks (-1, answered in the
+ * int). The number is far from SQLite's own. */
 const char *pp_store_vfs(void);
 #define PP_FCNTL_GATHER 0x70700001
 

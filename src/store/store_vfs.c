@@ -129,28 +129,16 @@ static void x_shm_barrier(sqlite3_file *f)
 	REAL(f)->pMethods->xShmBarrier(REAL(f));
 }
 
-/* Gathering on (*on > 0) or off (0, the buffer written first); asked
- * (*on < 0) it answers 1 or 0 in *on. */
+/* Gathering on (*on >= 0: it stays on until the close), or asked
+ * (*on < 0: it answers 1 or 0 in *on). */
 static int set_gathering(struct gather_file *g, int *on)
 {
-	int rc;
-
 	if (!g->main_db)
 		return SQLITE_NOTFOUND;
-	if (*on < 0) {
+	if (*on < 0)
 		*on = g->buf != NULL;
-		return SQLITE_OK;
-	}
-	if (*on && !g->buf) {
-		g->buf = sqlite3_malloc(GATHER_BYTES);
-		return g->buf ? SQLITE_OK : SQLITE_NOMEM;
-	}
-	if (!*on && g->buf) {
-		rc = flush(g);
-		sqlite3_free(g->buf);
-		g->buf = NULL;
-		return rc;
-	}
+	else if (!g->buf && !(g->buf = sqlite3_malloc(GATHER_BYTES)))
+		return SQLITE_NOMEM;
 	return SQLITE_OK;
 }
 
