@@ -291,25 +291,12 @@ static void print_share_cost(const struct pp_json *plan, long long n)
 	}
 }
 
-/* What the store holds of the plan and what the run starts. */
-static void print_in_store(const struct pp_json *plan)
+/* With --scored: the configs that have their target, and the first
+ * round of the top-up. */
+static void print_topup(const struct pp_json *plan, const struct pp_json *t, long long first)
 {
-	const struct pp_json *t = pp_json_get(plan, "in_store");
-	long long stored = 0, first = 0, total = 0, met = 0, shrt = 0, ceil = 0, wait = 0;
-	long long target = 0, most = 0, configs = 0;
+	long long met = 0, shrt = 0, ceil = 0, wait = 0, target = 0, most = 0, configs = 0;
 
-	if (!t)
-		return;
-	pp_json_int(pp_json_get(t, "stored"), &stored);
-	pp_json_int(pp_json_get(t, "first_round"), &first);
-	if (!pp_json_get(plan, "scored_target")) {
-		pp_json_int(pp_json_get(plan, "n_rollouts"), &total);
-		printf("in '%s': %lld of the plan's %lld rollouts are stored: the run starts %lld",
-		       pp_json_get_str(t, "store", ""), stored, total, first);
-		print_share_cost(plan, first);
-		putchar('\n');
-		return;
-	}
 	pp_json_int(pp_json_get(plan, "scored_target"), &target);
 	pp_json_int(pp_json_get(plan, "max_rollouts_per_config"), &most);
 	pp_json_int(pp_json_get(plan, "n_configs"), &configs);
@@ -325,6 +312,27 @@ static void print_in_store(const struct pp_json *plan)
 		printf("; %lld configs are short with all %lld rollouts stored", ceil, most);
 	if (wait)
 		printf("; %lld rollouts wait for the judge and count", wait);
+	putchar('\n');
+}
+
+/* What the store holds of the plan and what the run starts. */
+static void print_in_store(const struct pp_json *plan)
+{
+	const struct pp_json *t = pp_json_get(plan, "in_store");
+	long long stored = 0, first = 0, total = 0;
+
+	if (!t)
+		return;
+	pp_json_int(pp_json_get(t, "first_round"), &first);
+	if (pp_json_get(plan, "scored_target")) {
+		print_topup(plan, t, first);
+		return;
+	}
+	pp_json_int(pp_json_get(t, "stored"), &stored);
+	pp_json_int(pp_json_get(plan, "n_rollouts"), &total);
+	printf("in '%s': %lld of the plan's %lld rollouts are stored: the run starts %lld",
+	       pp_json_get_str(t, "store", ""), stored, total, first);
+	print_share_cost(plan, first);
 	putchar('\n');
 }
 
