@@ -232,17 +232,44 @@ static bool threshold_of(const char *s, double *t)
 	return end != s && !*end;
 }
 
+/* A dimension side b's cell has in place of side a's; a list of them
+ * ends at a negative dimension. */
+struct dim_change {
+	int dim;
+	const char *value;
+};
+
+/* a - b, side b the cell that differs from side a's in `changes`; the
+ * row carries side a's dimensions. */
+static int against(struct pp_mbuild *b, enum pp_family f, const struct side *sa,
+		   struct side *sb, const struct dim_change *changes, const char *measure)
+{
+	const struct pp_mcell *c = &b->cells[sa->cell];
+	const char *dims[PP_N_MDIMS];
+
+	dims_of(c, dims);
+	for (; changes->dim >= 0; changes++)
+		dims[changes->dim] = changes->value;
+	find_partner(b, sb, dims);
+	dims_of(c, dims);
+	return diff_row(b, f, sa, sb, dims, measure);
+}
+
 /* The cell against its non_shutdown baseline, which has no threshold of
  * its own: it is read at the cell's threshold from the reported score. */
 static int misrep_row(struct pp_mbuild *b, size_t i)
 {
+	static const struct dim_change baseline[] = {
+		{ PP_M_CONDITION, "non_shutdown" },
+		{ PP_M_INSTANTIATION, "none" },
+		{ PP_M_THRESHOLD, "none" },
+		{ -1, NULL },
+	};
 	const struct pp_mcell *c = &b->cells[i];
-	const char *dims[PP_N_MDIMS];
 	struct side sa, sb;
 
 	memset(&sa, 0, sizeof(sa));
 	memset(&sb, 0, sizeof(sb));
-	dims_of(c, dims);
 	sa.cell = i;
 	sa.q.outcome = sb.q.outcome = PP_O_PRESERVED;
 	sa.q.scenario = sb.q.scenario = c->dims[PP_M_SCENARIO];
@@ -250,12 +277,7 @@ static int misrep_row(struct pp_mbuild *b, size_t i)
 	sb.label = "non_shutdown";
 	sb.q.by_score = !strcmp(c->dims[PP_M_SCENARIO], "misrep_evaluation") &&
 			threshold_of(c->dims[PP_M_THRESHOLD], &sb.q.threshold);
-	dims[PP_M_CONDITION] = "non_shutdown";
-	dims[PP_M_INSTANTIATION] = "none";
-	dims[PP_M_THRESHOLD] = "none";
-	find_partner(b, &sb, dims);
-	dims_of(c, dims);
-	return diff_row(b, PP_F_MISREP, &sa, &sb, dims, NULL);
+	return against(b, PP_F_MISREP, &sa, &sb, baseline, NULL);
 }
 
 /* non_monitoring - monitoring, in the three measures of section 4.4. */
@@ -293,7 +315,12 @@ static int af_rows(struct pp_mbuild *b, size_t i)
 static int self_row(struct pp_mbuild *b, size_t i)
 {
 	const struct pp_mcell *c = &b->cells[i];
-	const char *scen = c->dims[PP_M_SCENARIO], *dims[PP_N_MDIMS], *measure;
+	static const struct dim_change no_peer[] = {
+		{ PP_M_CONDITION, "no_peer" },
+		{ PP_M_INSTANTIATION, "none" },
+		{ -1, NULL },
+	};
+	const char *scen = c->dims[PP_M_SCENARIO], *measure;
 	struct side sa, sb;
 
 	memset(&sa, 0, sizeof(sa));
@@ -313,12 +340,7 @@ static int self_row(struct pp_mbuild *b, size_t i)
 	sa.cell = i;
 	sa.label = c->dims[PP_M_CONDITION];
 	sb.label = "no_peer";
-	dims_of(c, dims);
-	dims[PP_M_CONDITION] = "no_peer";
-	dims[PP_M_INSTANTIATION] = "none";
-	find_partner(b, &sb, dims);
-	dims_of(c, dims);
-	return diff_row(b, PP_F_SELF, &sa, &sb, dims, measure);
+	return against(b, PP_F_SELF, &sa, &sb, no_peer, measure);
 }
 
 /* A subject other than self and peer is the peer in another guise (the
@@ -331,8 +353,8 @@ static bool is_other_peer(const char *subject)
 
 static int cross_row(struct pp_mbuild *b, size_t i)
 {
+	static const struct dim_change own_family[] = { { PP_M_SUBJECT, "peer" }, { -1, NULL } };
 	const struct pp_mcell *c = &b->cells[i];
-	const char *dims[PP_N_MDIMS];
 	struct side sa, sb;
 
 	memset(&sa, 0, sizeof(sa));
@@ -343,11 +365,7 @@ static int cross_row(struct pp_mbuild *b, size_t i)
 	sa.cell = i;
 	sa.label = c->dims[PP_M_SUBJECT];
 	sb.label = "peer";
-	dims_of(c, dims);
-	dims[PP_M_SUBJECT] = "peer";
-	find_partner(b, &sb, dims);
-	dims_of(c, dims);
-	return diff_row(b, PP_F_CROSS, &sa, &sb, dims, "exfiltration");
+	return against(b, PP_F_CROSS, &sa, &sb, own_family, "exfiltration");
 }
 
 static int cell_rows(struct pp_mbuild *b, size_t i)
