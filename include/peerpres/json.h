@@ -1,8 +1,9 @@
 /*
  * json.h - the JSON tree used everywhere in peerpres.
  *
- * A thin wrapper so that only src/core/json.c knows which JSON library is
- * underneath. Values are reference counted. "Borrowed" results stay valid
+ * The values are peerpres's own (src/core/json.c; jansson reads only
+ * what the fast reader leaves to it, for its error messages). Values are
+ * reference counted. "Borrowed" results stay valid
  * as long as their container holds them; "new" results must be released
  * with pp_json_decref(). Setters "steal" the value passed in: the caller
  * gives up its reference, even on failure. Objects keep insertion order.
@@ -79,7 +80,9 @@ bool pp_json_int(const struct pp_json *v, long long *out);
 
 /* Object iteration in insertion order:
  *   for (it = pp_json_iter(o); it; it = pp_json_iter_next(o, it))
- *       key = pp_json_iter_key(it), val = pp_json_iter_value(it);  */
+ *       key = pp_json_iter_key(it), val = pp_json_iter_value(it);
+ * An iterator, and the key it gives, last until the object gains or
+ * loses a member (a short key lives in the object's array of members). */
 void *pp_json_iter(const struct pp_json *obj);
 void *pp_json_iter_next(const struct pp_json *obj, void *it);
 const char *pp_json_iter_key(void *it);

@@ -1,10 +1,22 @@
 /*
- * json.c - the JSON wrapper over jansson (see peerpres/json.h).
+ * json.c - the JSON tree of peerpres (see peerpres/json.h).
  *
- * struct pp_json is jansson's json_t under another name; this is the only
- * file that includes jansson.h, so the library can be swapped here alone.
- * jansson is told to use our allocator so fault injection reaches it.
+ * The values are our own. They were jansson's until its objects (a hash
+ * table of separately allocated pairs, each value its own block with its
+ * string copied again) were a third of an import's CPU, mostly waiting
+ * on memory while building and freeing them: an object is now one block
+ * and its members one array (short keys inside it, found by comparing
+ * the few there are, through a hash index once an object is large), a
+ * string one block with its text. Order, replacement in place, the
+ * literals and the atomic reference counts are jansson's, and so is every
+ * byte a dump writes (tests/unit/test_core.c compares them with jansson).
+ *
+ * jansson still reads what the fast reader (json_fast.c) is not sure of,
+ * so parse errors keep its messages; its value is then copied into ours.
+ * It is told to use our allocator so fault injection reaches it.
  */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -16,8 +28,590 @@
 #include "core/alloc.h"
 #include "core/json_fast.h"
 
-#define J(v) ((json_t *)(v))
-#define P(v) ((struct pp_json *)(v))
+/* The literals are never freed. */
+#define REFS_STATIC SIZE_MAX
+
+struct pp_json {
+	enum pp_json_type type;
+	size_t refs;
+};
+
+/* A key shorter than this lives in its member. */
+#define KEY_INLINE 16
+/* Objects with more members than this find keys through a hash index. */
+#define INDEX_FROM 12
+
+struct member {
+	struct pp_json *value;
+	uint32_t hash;
+	uint32_t len;
+	union {
+		char in[KEY_INLINE];
+		char *out;
+	} key;
+};
+
+struct object {
+	struct pp_json h;
+	size_t n, cap;
+	struct member *m;
+	/* Open addressing: a member's position + 1, 0 for a free slot. NULL
+	 * for small objects, and when memory for it ran out (then keys are
+	 * compared one by one: slower, still right). */
+	uint32_t *slots;
+	size_t n_slots;         /* a power of two, at least twice n */
+};
+
+struct array {
+	struct pp_json h;
+	size_t n, cap;
+	struct pp_json **v;
+};
+
+struct string {
+	struct pp_json h;
+	size_t len;
+	char s[];
+};
+
+struct integer {
+	struct pp_json h;
+	long long v;
+};
+
+struct real {
+	struct pp_json h;
+	double v;
+};
+
+#define OBJ(v) ((struct object *)(v))
+#define ARR(v) ((struct array *)(v))
+#define STR(v) ((struct string *)(v))
+
+static struct pp_json lit_true = { PP_JSON_TRUE, REFS_STATIC };
+static struct pp_json lit_false = { PP_JSON_FALSE, REFS_STATIC };
+static struct pp_json lit_null = { PP_JSON_NULL, REFS_STATIC };
+
+static const char *key_of(const struct member *m)
+{
+	return m->len < KEY_INLINE ? m->key.in : m->key.out;
+}
+
+static uint32_t key_hash(const char *key, size_t len)
+{
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 16777619u;
+	return h;
+}
+
+/* ---- values ---- */
+
+static void *node(enum pp_json_type type, size_t size)
+{
+	struct pp_json *v = pp_malloc_small(size);
+
+	if (v) {
+		memset(v, 0, size);
+		v->type = type;
+		v->refs = 1;
+	}
+	return v;
+}
+
+struct pp_json *pp_json_object(void) { return node(PP_JSON_OBJECT, sizeof(struct object)); }
+struct pp_json *pp_json_array(void) { return node(PP_JSON_ARRAY, sizeof(struct array)); }
+
+struct pp_json *pp_json_string(const char *s)
+{
+	return s ? pp_json_stringn(s, strlen(s)) : NULL;
+}
+
+struct pp_json *pp_json_stringn(const char *s, size_t len)
+{
+	struct string *v;
+
+	if (!s || len > SIZE_MAX - sizeof(*v) - 1 ||
+	    !(v = pp_malloc_small(sizeof(*v) + len + 1)))
+		return NULL;
+	v->h.type = PP_JSON_STRING;
+	v->h.refs = 1;
+	v->len = len;
+	memcpy(v->s, s, len);
+	v->s[len] = '\0';
+	return &v->h;
+}
+
+struct pp_json *pp_json_integer(long long v)
+{
+	struct integer *i = node(PP_JSON_INTEGER, sizeof(*i));
+
+	if (i)
+		i->v = v;
+	return i ? &i->h : NULL;
+}
+
+/* As jansson: no real for a NaN or an infinity (JSON has none). */
+struct pp_json *pp_json_real(double v)
+{
+	struct real *r = isfinite(v) ? node(PP_JSON_REAL, sizeof(*r)) : NULL;
+
+	if (r)
+		r->v = v;
+	return r ? &r->h : NULL;
+}
+
+struct pp_json *pp_json_bool(bool v) { return v ? &lit_true : &lit_false; }
+struct pp_json *pp_json_null(void) { return &lit_null; }
+
+struct pp_json *pp_json_str_or_null(const char *s)
+{
+	return s ? pp_json_string(s) : pp_json_null();
+}
+
+static void release_member(struct member *m)
+{
+	pp_json_decref(m->value);
+	if (m->len >= KEY_INLINE)
+		free(m->key.out);
+}
+
+static void delete(struct pp_json *v)
+{
+	size_t i;
+
+	if (v->type == PP_JSON_OBJECT) {
+		for (i = 0; i < OBJ(v)->n; i++)
+			release_member(&OBJ(v)->m[i]);
+		free(OBJ(v)->m);
+		free(OBJ(v)->slots);
+	} else if (v->type == PP_JSON_ARRAY) {
+		for (i = 0; i < ARR(v)->n; i++)
+			pp_json_decref(ARR(v)->v[i]);
+		free(ARR(v)->v);
+	}
+	pp_free_small(v);
+}
+
+/* Atomic, as jansson's: a value may be shared by threads that only read it
+ * (the scenarios), and taking a reference is not reading. */
+struct pp_json *pp_json_incref(struct pp_json *v)
+{
+	if (v && v->refs != REFS_STATIC)
+		__atomic_add_fetch(&v->refs, 1, __ATOMIC_ACQUIRE);
+	return v;
+}
+
+void pp_json_decref(struct pp_json *v)
+{
+	if (v && v->refs != REFS_STATIC && __atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		delete(v);
+}
+
+/* ---- types and access ---- */
+
+enum pp_json_type pp_json_type(const struct pp_json *v)
+{
+	return v ? v->type : PP_JSON_NULL;
+}
+
+bool pp_json_is_object(const struct pp_json *v) { return v && v->type == PP_JSON_OBJECT; }
+bool pp_json_is_array(const struct pp_json *v) { return v && v->type == PP_JSON_ARRAY; }
+bool pp_json_is_string(const struct pp_json *v) { return v && v->type == PP_JSON_STRING; }
+bool pp_json_is_null(const struct pp_json *v) { return !v || v->type == PP_JSON_NULL; }
+bool pp_json_is_true(const struct pp_json *v) { return v && v->type == PP_JSON_TRUE; }
+
+bool pp_json_is_number(const struct pp_json *v)
+{
+	return v && (v->type == PP_JSON_INTEGER || v->type == PP_JSON_REAL);
+}
+
+bool pp_json_is_bool(const struct pp_json *v)
+{
+	return v && (v->type == PP_JSON_TRUE || v->type == PP_JSON_FALSE);
+}
+
+/* The position of key in o, or -1. */
+static long find(const struct object *o, const char *key, size_t len)
+{
+	const struct member *m;
+	uint32_t h;
+	size_t i, mask;
+
+	if (!o->slots) {
+		for (i = 0; i < o->n; i++)
+			if (o->m[i].len == len && !memcmp(key_of(&o->m[i]), key, len))
+				return (long)i;
+		return -1;
+	}
+	h = key_hash(key, len);
+	mask = o->n_slots - 1;
+	for (i = h & mask; o->slots[i]; i = (i + 1) & mask) {
+		m = &o->m[o->slots[i] - 1];
+		if (m->hash == h && m->len == len && !memcmp(key_of(m), key, len))
+			return (long)o->slots[i] - 1;
+	}
+	return -1;
+}
+
+struct pp_json *pp_json_get(const struct pp_json *obj, const char *key)
+{
+	long i;
+
+	if (!pp_json_is_object(obj) || !key)
+		return NULL;
+	i = find(OBJ(obj), key, strlen(key));
+	return i < 0 ? NULL : OBJ(obj)->m[i].value;
+}
+
+struct pp_json *pp_json_at(const struct pp_json *arr, size_t i)
+{
+	return pp_json_is_array(arr) && i < ARR(arr)->n ? ARR(arr)->v[i] : NULL;
+}
+
+size_t pp_json_len(const struct pp_json *v)
+{
+	if (!v)
+		return 0;
+	switch (v->type) {
+	case PP_JSON_ARRAY: return ARR(v)->n;
+	case PP_JSON_OBJECT: return OBJ(v)->n;
+	case PP_JSON_STRING: return STR(v)->len;
+	default: return 0;
+	}
+}
+
+const char *pp_json_str(const struct pp_json *v)
+{
+	return pp_json_is_string(v) ? STR(v)->s : NULL;
+}
+
+const char *pp_json_get_str(const struct pp_json *obj, const char *key,
+			    const char *def)
+{
+	const char *s = pp_json_str(pp_json_get(obj, key));
+
+	return s ? s : def;
+}
+
+bool pp_json_num(const struct pp_json *v, double *out)
+{
+	if (!pp_json_is_number(v))
+		return false;
+	*out = v->type == PP_JSON_INTEGER ? (double)((const struct integer *)v)->v
+					  : ((const struct real *)v)->v;
+	return true;
+}
+
+bool pp_json_int(const struct pp_json *v, long long *out)
+{
+	if (!v || v->type != PP_JSON_INTEGER)
+		return false;
+	*out = ((const struct integer *)v)->v;
+	return true;
+}
+
+void *pp_json_iter(const struct pp_json *obj)
+{
+	return pp_json_is_object(obj) && OBJ(obj)->n ? OBJ(obj)->m : NULL;
+}
+
+void *pp_json_iter_next(const struct pp_json *obj, void *it)
+{
+	struct member *m = it;
+
+	return m && m + 1 < OBJ(obj)->m + OBJ(obj)->n ? m + 1 : NULL;
+}
+
+const char *pp_json_iter_key(void *it) { return it ? key_of(it) : NULL; }
+struct pp_json *pp_json_iter_value(void *it) { return it ? ((struct member *)it)->value : NULL; }
+
+int pp_json_iter_set(struct pp_json *obj, void *it, struct pp_json *v)
+{
+	struct member *m = it;
+
+	if (!v)
+		return PP_ENOMEM;
+	if (!pp_json_is_object(obj) || !m || v == obj) {
+		pp_json_decref(v);
+		return PP_EINVAL;
+	}
+	pp_json_decref(m->value);
+	m->value = v;
+	return PP_OK;
+}
+
+/* ---- objects ---- */
+
+/* Sets o's index for its members; without memory o does without. */
+static void index_members(struct object *o)
+{
+	size_t n_slots = 32, i, j;
+
+	free(o->slots);
+	o->slots = NULL;
+	if (o->n <= INDEX_FROM || o->n >= UINT32_MAX / 4)
+		return;
+	while (n_slots < o->n * 2)
+		n_slots *= 2;
+	if (!(o->slots = pp_calloc(n_slots, sizeof(*o->slots))))
+		return;
+	o->n_slots = n_slots;
+	for (i = 0; i < o->n; i++) {
+		for (j = o->m[i].hash & (n_slots - 1); o->slots[j]; j = (j + 1) & (n_slots - 1))
+			;
+		o->slots[j] = (uint32_t)i + 1;
+	}
+}
+
+/* Member n of o gets its place in the index, which grows when half full. */
+static void index_last(struct object *o)
+{
+	size_t j, mask;
+
+	if (!o->slots || o->n * 2 > o->n_slots) {
+		index_members(o);
+		return;
+	}
+	mask = o->n_slots - 1;
+	for (j = o->m[o->n - 1].hash & mask; o->slots[j]; j = (j + 1) & mask)
+		;
+	o->slots[j] = (uint32_t)o->n;
+}
+
+/* Sets key (len bytes, no NUL among them) to val, replacing a value in
+ * place; steals val. */
+static int set_member(struct object *o, const char *key, size_t len, struct pp_json *val)
+{
+	struct member *m, *grown;
+	long at = find(o, key, len);
+
+	if (at >= 0) {
+		pp_json_decref(o->m[at].value);
+		o->m[at].value = val;
+		return PP_OK;
+	}
+	if (len >= UINT32_MAX || !(grown = pp_grow(o->m, &o->cap, o->n, 1, sizeof(*o->m)))) {
+		pp_json_decref(val);
+		return PP_ENOMEM;
+	}
+	o->m = grown;
+	m = &o->m[o->n];
+	if (len >= KEY_INLINE && !(m->key.out = pp_malloc(len + 1))) {
+		pp_json_decref(val);
+		return PP_ENOMEM;
+	}
+	memcpy(len >= KEY_INLINE ? m->key.out : m->key.in, key, len);
+	(len >= KEY_INLINE ? m->key.out : m->key.in)[len] = '\0';
+	m->len = (uint32_t)len;
+	m->hash = key_hash(key, len);
+	m->value = val;
+	o->n++;
+	if (o->n > INDEX_FROM)
+		index_last(o);
+	return PP_OK;
+}
+
+int pp_json_set(struct pp_json *obj, const char *key, struct pp_json *val)
+{
+	if (!val)
+		return PP_ENOMEM;
+	if (!pp_json_is_object(obj)) {
+		pp_json_decref(val);
+		return PP_EINVAL;
+	}
+	if (!key || val == obj) {
+		pp_json_decref(val);
+		return PP_ENOMEM;
+	}
+	return set_member(OBJ(obj), key, strlen(key), val);
+}
+
+int pp_json_set_str(struct pp_json *obj, const char *key, const char *s)
+{
+	return pp_json_set(obj, key, s ? pp_json_string(s) : pp_json_null());
+}
+
+static int remove_member(struct object *o, const char *key)
+{
+	long at = key ? find(o, key, strlen(key)) : -1;
+
+	if (at < 0)
+		return PP_ENOTFOUND;
+	release_member(&o->m[at]);
+	memmove(&o->m[at], &o->m[at + 1], (o->n - (size_t)at - 1) * sizeof(*o->m));
+	o->n--;
+	if (o->slots)
+		index_members(o);
+	return PP_OK;
+}
+
+/* ---- arrays ---- */
+
+int pp_json_insert(struct pp_json *arr, size_t i, struct pp_json *val)
+{
+	struct array *a = ARR(arr);
+	struct pp_json **grown;
+
+	if (!val)
+		return PP_ENOMEM;
+	if (!pp_json_is_array(arr)) {
+		pp_json_decref(val);
+		return PP_EINVAL;
+	}
+	if (i > a->n || val == arr || !(grown = pp_grow(a->v, &a->cap, a->n, 1, sizeof(*a->v)))) {
+		pp_json_decref(val);
+		return PP_ENOMEM;
+	}
+	a->v = grown;
+	memmove(&a->v[i + 1], &a->v[i], (a->n - i) * sizeof(*a->v));
+	a->v[i] = val;
+	a->n++;
+	return PP_OK;
+}
+
+int pp_json_append(struct pp_json *arr, struct pp_json *val)
+{
+	return pp_json_insert(arr, pp_json_is_array(arr) ? ARR(arr)->n : 0, val);
+}
+
+int pp_json_remove(struct pp_json *v, size_t i, const char *key)
+{
+	struct array *a = ARR(v);
+
+	if (pp_json_is_object(v))
+		return remove_member(OBJ(v), key);
+	if (!pp_json_is_array(v))
+		return PP_EINVAL;
+	if (i >= a->n)
+		return PP_ENOTFOUND;
+	pp_json_decref(a->v[i]);
+	memmove(&a->v[i], &a->v[i + 1], (a->n - i - 1) * sizeof(*a->v));
+	a->n--;
+	return PP_OK;
+}
+
+/* ---- copies and equality ---- */
+
+/* A copy of v, its members copied by copy_child (a new reference for a
+ * shallow copy, a deep copy for a deep one). */
+static struct pp_json *copy_with(const struct pp_json *v,
+				 struct pp_json *(*copy_child)(const struct pp_json *))
+{
+	struct pp_json *c;
+	size_t i;
+
+	switch (v->type) {
+	case PP_JSON_OBJECT:
+		if (!(c = pp_json_object()))
+			return NULL;
+		for (i = 0; i < OBJ(v)->n; i++) {
+			const struct member *m = &OBJ(v)->m[i];
+			struct pp_json *child = copy_child(m->value);
+
+			if (!child || set_member(OBJ(c), key_of(m), m->len, child)) {
+				pp_json_decref(c);
+				return NULL;
+			}
+		}
+		return c;
+	case PP_JSON_ARRAY:
+		if (!(c = pp_json_array()))
+			return NULL;
+		for (i = 0; i < ARR(v)->n; i++)
+			if (pp_json_append(c, copy_child(ARR(v)->v[i]))) {
+				pp_json_decref(c);
+				return NULL;
+			}
+		return c;
+	case PP_JSON_STRING:
+		return pp_json_stringn(STR(v)->s, STR(v)->len);
+	case PP_JSON_INTEGER:
+		return pp_json_integer(((const struct integer *)v)->v);
+	case PP_JSON_REAL:
+		return pp_json_real(((const struct real *)v)->v);
+	default:
+		return (struct pp_json *)v;   /* a literal */
+	}
+}
+
+static struct pp_json *new_reference(const struct pp_json *v)
+{
+	return pp_json_incref((struct pp_json *)v);
+}
+
+struct pp_json *pp_json_copy(const struct pp_json *v)
+{
+	return v ? copy_with(v, new_reference) : NULL;
+}
+
+struct pp_json *pp_json_deep_copy(const struct pp_json *v)
+{
+	return v ? copy_with(v, pp_json_deep_copy) : NULL;
+}
+
+struct pp_json *pp_json_pick(const struct pp_json *obj, const char *const *keys, size_t n)
+{
+	struct pp_json *o = pp_json_object();
+	size_t i;
+
+	for (i = 0; o && i < n; i++) {
+		struct pp_json *v = pp_json_get(obj, keys[i]);
+
+		if (v && pp_json_set(o, keys[i], pp_json_incref(v))) {
+			pp_json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+/* As jansson's json_equal: objects equal whatever their order, an
+ * integer never equals a real. */
+bool pp_json_equal(const struct pp_json *a, const struct pp_json *b)
+{
+	size_t i;
+	long at;
+
+	if (!a || !b)
+		return pp_json_is_null(a) && pp_json_is_null(b);
+	if (a == b)
+		return true;
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case PP_JSON_OBJECT:
+		if (OBJ(a)->n != OBJ(b)->n)
+			return false;
+		for (i = 0; i < OBJ(a)->n; i++) {
+			const struct member *m = &OBJ(a)->m[i];
+
+			at = find(OBJ(b), key_of(m), m->len);
+			if (at < 0 || !pp_json_equal(m->value, OBJ(b)->m[at].value))
+				return false;
+		}
+		return true;
+	case PP_JSON_ARRAY:
+		if (ARR(a)->n != ARR(b)->n)
+			return false;
+		for (i = 0; i < ARR(a)->n; i++)
+			if (!pp_json_equal(ARR(a)->v[i], ARR(b)->v[i]))
+				return false;
+		return true;
+	case PP_JSON_STRING:
+		return STR(a)->len == STR(b)->len && !memcmp(STR(a)->s, STR(b)->s, STR(a)->len);
+	case PP_JSON_INTEGER:
+		return ((const struct integer *)a)->v == ((const struct integer *)b)->v;
+	case PP_JSON_REAL:
+		return ((const struct real *)a)->v == ((const struct real *)b)->v;
+	default:
+		return true;   /* the same literal type */
+	}
+}
+
+/* ---- reading ---- */
 
 static void *json_alloc(size_t n) { return pp_malloc_small(n); }
 
@@ -28,6 +622,46 @@ static void use_our_allocator(void)
 	if (!done) {
 		json_set_alloc_funcs(json_alloc, pp_free_small);
 		done = 1;
+	}
+}
+
+/* Our value of jansson's j, or NULL without memory. */
+static struct pp_json *from_jansson(json_t *j)
+{
+	struct pp_json *v;
+	const char *key;
+	json_t *child;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		v = pp_json_object();
+		json_object_foreach(j, key, child)
+			if (v && pp_json_set(v, key, from_jansson(child))) {
+				pp_json_decref(v);
+				v = NULL;
+			}
+		return v;
+	case JSON_ARRAY:
+		v = pp_json_array();
+		json_array_foreach(j, i, child)
+			if (v && pp_json_append(v, from_jansson(child))) {
+				pp_json_decref(v);
+				v = NULL;
+			}
+		return v;
+	case JSON_STRING:
+		return pp_json_stringn(json_string_value(j), json_string_length(j));
+	case JSON_INTEGER:
+		return pp_json_integer(json_integer_value(j));
+	case JSON_REAL:
+		return pp_json_real(json_real_value(j));
+	case JSON_TRUE:
+		return pp_json_bool(true);
+	case JSON_FALSE:
+		return pp_json_bool(false);
+	default:
+		return pp_json_null();
 	}
 }
 
@@ -45,18 +679,22 @@ int pp_json_parse_general(const char *text, size_t len, struct pp_json **out,
 			  char *err, size_t errlen)
 {
 	json_error_t e;
-	json_t *v;
+	json_t *j;
 
 	use_our_allocator();
-	v = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-	if (!v) {
+	*out = NULL;
+	if (!(j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e))) {
 		if (errlen)
-			snprintf(err, errlen, "line %d, column %d: %s",
-				 e.line, e.column, e.text);
-		*out = NULL;
+			snprintf(err, errlen, "line %d, column %d: %s", e.line, e.column, e.text);
 		return PP_EPARSE;
 	}
-	*out = P(v);
+	*out = from_jansson(j);
+	json_decref(j);
+	if (!*out) {
+		if (errlen)
+			snprintf(err, errlen, "%s", pp_strerror(PP_ENOMEM));
+		return PP_ENOMEM;
+	}
 	return PP_OK;
 }
 
@@ -77,24 +715,19 @@ int pp_json_load_file(const char *path, struct pp_json **out, char *err,
 	return rc;
 }
 
-static int dump_cb(const char *s, size_t n, void *data)
-{
-	return pp_buf_add(data, s, n) ? -1 : 0;
-}
-
-/*
- * The compact, unsorted dump is on every hot path (each model request,
- * each stored rollout), so it is written here rather than through
- * jansson's per-token callback: safe runs of a string are copied whole.
- * Its output is byte for byte jansson's (tests/unit/test_core.c compares
+/* ---- writing ----
+ *
+ * Every dump writes what jansson's would, byte for byte (tests compare
  * them): the same escapes (\uXXXX in upper case for other control
  * characters, '/' and non-ASCII as is), reals as "%.17g" with ".0" added
- * to integral values and the exponent's '+' and leading zeros dropped.
- * With PP_JSON_SHORT_REALS a real takes the fewest digits (15 to 17) that
- * read back as the same double, in the same form.
+ * to integral values and the exponent's '+' and leading zeros dropped,
+ * jansson's separators and its two-space indent. The compact, unsorted
+ * dump is on every hot path (each model request, each stored rollout):
+ * safe runs of a string are copied whole, and it writes a string that is
+ * not UTF-8 as it is, as it always has; the sorted and indented dumps
+ * refuse one, as jansson's do. With PP_JSON_SHORT_REALS a real takes the
+ * fewest digits (15 to 17) that read back as the same double.
  */
-static int fast_value(const json_t *v, bool short_reals, struct pp_buf *b);
-
 /* The end of the run of s that needs no escape: non-ASCII bytes are
  * written as they are. */
 static const char *unescaped_run(const char *p, const char *end)
@@ -188,146 +821,184 @@ static int fast_real(double d, bool short_reals, struct pp_buf *b)
 	return rc ? rc : pp_buf_adds(b, t);
 }
 
-/* Rewrites the reals of the JSON text b holds from `from` on in their
- * fewest digits (jansson writes them with one precision for all). A
- * number is a real when it has a '.' or an exponent; strings are
- * skipped. */
-static int shorten_reals(struct pp_buf *b, size_t from)
+
+struct dump {
+	struct pp_buf *b;
+	bool short_reals;
+	bool sorted;
+	bool checked;           /* a string that is not UTF-8 fails the dump */
+	int indent;             /* spaces a level, or 0 for one line */
+	bool compact;           /* no space after ':' and ',' */
+};
+
+static int dump_value(const struct dump *d, const struct pp_json *v, int depth);
+
+static int dump_string(const struct dump *d, const char *s, size_t n)
 {
-	struct pp_buf out = PP_BUF_INIT;
-	const char *p = b->buf + from, *end = b->buf + b->len, *run = p;
-	bool in_string = false;
-	char t[64], num[64];
-	int rc = PP_OK;
-
-	while (!rc && p < end) {
-		size_t n;
-
-		if (in_string) {
-			if (*p == '\\')
-				p++;
-			else if (*p == '"')
-				in_string = false;
-			p++;
-			continue;
-		}
-		if (*p == '"') {
-			in_string = true;
-			p++;
-			continue;
-		}
-		if (*p != '-' && (*p < '0' || *p > '9')) {
-			p++;
-			continue;
-		}
-		n = strspn(p, "0123456789+-.eE");
-		if (n < sizeof(num) && (memchr(p, '.', n) || memchr(p, 'e', n) || memchr(p, 'E', n))) {
-			memcpy(num, p, n);
-			num[n] = '\0';
-			rc = real_text(strtod(num, NULL), true, t);
-			if (!rc)
-				rc = pp_buf_add(&out, run, (size_t)(p - run));
-			if (!rc)
-				rc = pp_buf_adds(&out, t);
-			run = p + n;
-		}
-		p += n;
-	}
-	if (!rc)
-		rc = pp_buf_add(&out, run, (size_t)(end - run));
-	if (!rc) {
-		b->len = from;
-		b->buf[from] = '\0';
-		rc = pp_buf_add(b, out.buf ? out.buf : "", out.len);
-	}
-	pp_buf_release(&out);
-	return rc == PP_EINVAL ? PP_ENOMEM : rc;
+	if (d->checked && pp_utf8_invalid_at(s, n) != n)
+		return PP_EINVAL;
+	return fast_string(s, n, d->b);
 }
 
-static int fast_object(const json_t *v, bool short_reals, struct pp_buf *b)
+/* What jansson writes before an item: a new line indented to depth, or
+ * (after a comma, `space`) one space unless compact. */
+static int item_break(const struct dump *d, int depth, bool space)
 {
-	void *it = json_object_iter((json_t *)v);
-	int rc = pp_buf_add(b, "{", 1);
-	bool first = true;
+	static const char spaces[] = "                                ";
+	size_t n;
+	int rc;
 
-	for (; !rc && it; it = json_object_iter_next((json_t *)v, it), first = false) {
-		const char *k = json_object_iter_key(it);
-
-		if (!first)
-			rc = pp_buf_add(b, ",", 1);
-		if (!rc)
-			rc = fast_string(k, strlen(k), b);
-		if (!rc)
-			rc = pp_buf_add(b, ":", 1);
-		if (!rc)
-			rc = fast_value(json_object_iter_value(it), short_reals, b);
-	}
-	return rc ? rc : pp_buf_add(b, "}", 1);
+	if (!d->indent)
+		return space && !d->compact ? pp_buf_add(d->b, " ", 1) : PP_OK;
+	rc = pp_buf_add(d->b, "\n", 1);
+	for (n = (size_t)depth * (size_t)d->indent; !rc && n; n -= n > 32 ? 32 : n)
+		rc = pp_buf_add(d->b, spaces, n > 32 ? 32 : n);
+	return rc;
 }
 
-static int fast_array(const json_t *v, bool short_reals, struct pp_buf *b)
+/* After item i of n: a comma and the next item's break, or the break
+ * before the closing bracket. */
+static int after_item(const struct dump *d, size_t i, size_t n, int depth)
 {
-	size_t i, n = json_array_size(v);
-	int rc = pp_buf_add(b, "[", 1);
+	if (i + 1 < n) {
+		int rc = pp_buf_add(d->b, ",", 1);
+
+		return rc ? rc : item_break(d, depth + 1, true);
+	}
+	return item_break(d, depth, false);
+}
+
+/* Keys by their bytes, a prefix first (jansson's order). */
+static int by_key(const void *a, const void *b)
+{
+	const struct member *x = *(const struct member *const *)a;
+	const struct member *y = *(const struct member *const *)b;
+	int c = memcmp(key_of(x), key_of(y), x->len < y->len ? x->len : y->len);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+static int dump_members(const struct dump *d, const struct member *const *order,
+			size_t n, int depth)
+{
+	int rc = item_break(d, depth + 1, false);
+	size_t i;
 
 	for (i = 0; !rc && i < n; i++) {
-		if (i)
-			rc = pp_buf_add(b, ",", 1);
+		rc = dump_string(d, key_of(order[i]), order[i]->len);
 		if (!rc)
-			rc = fast_value(json_array_get(v, i), short_reals, b);
+			rc = d->compact ? pp_buf_add(d->b, ":", 1) : pp_buf_add(d->b, ": ", 2);
+		if (!rc)
+			rc = dump_value(d, order[i]->value, depth + 1);
+		if (!rc)
+			rc = after_item(d, i, n, depth);
 	}
-	return rc ? rc : pp_buf_add(b, "]", 1);
+	return rc;
 }
 
-static int fast_value(const json_t *v, bool short_reals, struct pp_buf *b)
+static int dump_object(const struct dump *d, const struct object *o, int depth)
 {
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return fast_object(v, short_reals, b);
-	case JSON_ARRAY:
-		return fast_array(v, short_reals, b);
-	case JSON_STRING:
-		return fast_string(json_string_value(v), json_string_length(v), b);
-	case JSON_INTEGER:
-		return fast_integer(json_integer_value(v), b);
-	case JSON_REAL:
-		return fast_real(json_real_value(v), short_reals, b);
-	case JSON_TRUE:
-		return pp_buf_adds(b, "true");
-	case JSON_FALSE:
-		return pp_buf_adds(b, "false");
-	case JSON_NULL:
-		return pp_buf_adds(b, "null");
+	const struct member **order;
+	size_t i;
+	int rc;
+
+	if (!o->n)
+		return pp_buf_add(d->b, "{}", 2);
+	if (!(order = pp_malloc(o->n * sizeof(*order))))
+		return PP_ENOMEM;
+	for (i = 0; i < o->n; i++)
+		order[i] = &o->m[i];
+	if (d->sorted)
+		qsort(order, o->n, sizeof(*order), by_key);
+	rc = pp_buf_add(d->b, "{", 1);
+	if (!rc)
+		rc = dump_members(d, order, o->n, depth);
+	free(order);
+	return rc ? rc : pp_buf_add(d->b, "}", 1);
+}
+
+/* The hot path's object: members in their order, no list made. */
+static int dump_object_compact(const struct dump *d, const struct object *o, int depth)
+{
+	int rc = pp_buf_add(d->b, "{", 1);
+	size_t i;
+
+	for (i = 0; !rc && i < o->n; i++) {
+		if (i)
+			rc = pp_buf_add(d->b, ",", 1);
+		if (!rc)
+			rc = fast_string(key_of(&o->m[i]), o->m[i].len, d->b);
+		if (!rc)
+			rc = pp_buf_add(d->b, ":", 1);
+		if (!rc)
+			rc = dump_value(d, o->m[i].value, depth + 1);
+	}
+	return rc ? rc : pp_buf_add(d->b, "}", 1);
+}
+
+static int dump_array(const struct dump *d, const struct array *a, int depth)
+{
+	size_t i;
+	int rc;
+
+	if (!a->n)
+		return pp_buf_add(d->b, "[]", 2);
+	rc = pp_buf_add(d->b, "[", 1);
+	if (!rc)
+		rc = item_break(d, depth + 1, false);
+	for (i = 0; !rc && i < a->n; i++) {
+		rc = dump_value(d, a->v[i], depth + 1);
+		if (!rc)
+			rc = after_item(d, i, a->n, depth);
+	}
+	return rc ? rc : pp_buf_add(d->b, "]", 1);
+}
+
+static int dump_value(const struct dump *d, const struct pp_json *v, int depth)
+{
+	switch (v->type) {
+	case PP_JSON_OBJECT:
+		if (d->compact && !d->sorted && !d->checked)
+			return dump_object_compact(d, OBJ(v), depth);
+		return dump_object(d, OBJ(v), depth);
+	case PP_JSON_ARRAY:
+		return dump_array(d, ARR(v), depth);
+	case PP_JSON_STRING:
+		return dump_string(d, STR(v)->s, STR(v)->len);
+	case PP_JSON_INTEGER:
+		return fast_integer(((const struct integer *)v)->v, d->b);
+	case PP_JSON_REAL:
+		return fast_real(((const struct real *)v)->v, d->short_reals, d->b);
+	case PP_JSON_TRUE:
+		return pp_buf_adds(d->b, "true");
+	case PP_JSON_FALSE:
+		return pp_buf_adds(d->b, "false");
+	case PP_JSON_NULL:
+		return pp_buf_adds(d->b, "null");
 	}
 	return PP_EINVAL;
 }
 
 int pp_json_dump(const struct pp_json *v, int flags, struct pp_buf *b)
 {
-	size_t f = JSON_ENCODE_ANY | JSON_REAL_PRECISION(17), mark;
+	struct dump d = {
+		.b = b,
+		.short_reals = flags & PP_JSON_SHORT_REALS,
+		.sorted = flags & PP_JSON_SORT_KEYS,
+		.indent = flags & PP_JSON_PRETTY ? 2 : 0,
+		.compact = flags & PP_JSON_COMPACT,
+	};
+	size_t mark = b->len;
+	int rc;
 
-	use_our_allocator();
-	if (flags & PP_JSON_COMPACT)
-		f |= JSON_COMPACT;
-	if (flags & PP_JSON_SORT_KEYS)
-		f |= JSON_SORT_KEYS;
-	if (flags & PP_JSON_PRETTY)
-		f |= JSON_INDENT(2);
 	if (!v)
 		return pp_buf_adds(b, "null");
-	mark = b->len;
-	if ((flags & ~PP_JSON_SHORT_REALS) == PP_JSON_COMPACT) {
-		int rc = fast_value(J(v), flags & PP_JSON_SHORT_REALS, b);
-
-		if (rc) {   /* as jansson: nothing half-written */
-			b->len = mark;
-			b->buf[mark] = '\0';
-		}
-		return rc == PP_EINVAL ? PP_ENOMEM : rc;
+	d.checked = (flags & ~PP_JSON_SHORT_REALS) != PP_JSON_COMPACT;
+	if ((rc = dump_value(&d, v, 0)) && b->buf) {   /* as jansson: nothing half-written */
+		b->len = mark;
+		b->buf[mark] = '\0';
 	}
-	if (json_dump_callback(J(v), dump_cb, b, f))
-		return PP_ENOMEM;
-	return flags & PP_JSON_SHORT_REALS ? shorten_reals(b, mark) : PP_OK;
+	return rc == PP_EINVAL ? PP_ENOMEM : rc;
 }
 
 char *pp_json_canonical(const struct pp_json *v)
@@ -339,213 +1010,4 @@ char *pp_json_canonical(const struct pp_json *v)
 		return NULL;
 	}
 	return pp_buf_detach(&b, NULL);
-}
-
-enum pp_json_type pp_json_type(const struct pp_json *v)
-{
-	if (!v)
-		return PP_JSON_NULL;
-	switch (json_typeof(J(v))) {
-	case JSON_OBJECT: return PP_JSON_OBJECT;
-	case JSON_ARRAY: return PP_JSON_ARRAY;
-	case JSON_STRING: return PP_JSON_STRING;
-	case JSON_INTEGER: return PP_JSON_INTEGER;
-	case JSON_REAL: return PP_JSON_REAL;
-	case JSON_TRUE: return PP_JSON_TRUE;
-	case JSON_FALSE: return PP_JSON_FALSE;
-	case JSON_NULL: return PP_JSON_NULL;
-	}
-	return PP_JSON_NULL;
-}
-
-bool pp_json_is_object(const struct pp_json *v) { return v && json_is_object(J(v)); }
-bool pp_json_is_array(const struct pp_json *v) { return v && json_is_array(J(v)); }
-bool pp_json_is_string(const struct pp_json *v) { return v && json_is_string(J(v)); }
-bool pp_json_is_number(const struct pp_json *v) { return v && json_is_number(J(v)); }
-bool pp_json_is_bool(const struct pp_json *v) { return v && json_is_boolean(J(v)); }
-bool pp_json_is_null(const struct pp_json *v) { return !v || json_is_null(J(v)); }
-bool pp_json_is_true(const struct pp_json *v) { return v && json_is_true(J(v)); }
-
-struct pp_json *pp_json_get(const struct pp_json *obj, const char *key)
-{
-	return pp_json_is_object(obj) ? P(json_object_get(J(obj), key)) : NULL;
-}
-
-struct pp_json *pp_json_at(const struct pp_json *arr, size_t i)
-{
-	return pp_json_is_array(arr) ? P(json_array_get(J(arr), i)) : NULL;
-}
-
-size_t pp_json_len(const struct pp_json *v)
-{
-	if (!v)
-		return 0;
-	if (json_is_array(J(v)))
-		return json_array_size(J(v));
-	if (json_is_object(J(v)))
-		return json_object_size(J(v));
-	if (json_is_string(J(v)))
-		return json_string_length(J(v));
-	return 0;
-}
-
-const char *pp_json_str(const struct pp_json *v)
-{
-	return pp_json_is_string(v) ? json_string_value(J(v)) : NULL;
-}
-
-const char *pp_json_get_str(const struct pp_json *obj, const char *key,
-			    const char *def)
-{
-	const char *s = pp_json_str(pp_json_get(obj, key));
-
-	return s ? s : def;
-}
-
-bool pp_json_num(const struct pp_json *v, double *out)
-{
-	if (!pp_json_is_number(v))
-		return false;
-	*out = json_number_value(J(v));
-	return true;
-}
-
-bool pp_json_int(const struct pp_json *v, long long *out)
-{
-	if (!v || !json_is_integer(J(v)))
-		return false;
-	*out = json_integer_value(J(v));
-	return true;
-}
-
-void *pp_json_iter(const struct pp_json *obj)
-{
-	return pp_json_is_object(obj) ? json_object_iter(J(obj)) : NULL;
-}
-
-void *pp_json_iter_next(const struct pp_json *obj, void *it)
-{
-	return json_object_iter_next(J(obj), it);
-}
-
-const char *pp_json_iter_key(void *it) { return json_object_iter_key(it); }
-struct pp_json *pp_json_iter_value(void *it) { return P(json_object_iter_value(it)); }
-
-int pp_json_iter_set(struct pp_json *obj, void *it, struct pp_json *v)
-{
-	if (!v)
-		return PP_ENOMEM;
-	return json_object_iter_set_new(J(obj), it, J(v)) ? PP_EINVAL : PP_OK;
-}
-
-struct pp_json *pp_json_object(void) { use_our_allocator(); return P(json_object()); }
-struct pp_json *pp_json_array(void) { use_our_allocator(); return P(json_array()); }
-
-struct pp_json *pp_json_string(const char *s)
-{
-	return pp_json_stringn(s, strlen(s));
-}
-
-struct pp_json *pp_json_stringn(const char *s, size_t len)
-{
-	json_t *v;
-
-	use_our_allocator();
-	v = json_stringn_nocheck(s, len);
-	return P(v);
-}
-
-struct pp_json *pp_json_integer(long long v) { use_our_allocator(); return P(json_integer(v)); }
-struct pp_json *pp_json_real(double v) { use_our_allocator(); return P(json_real(v)); }
-struct pp_json *pp_json_bool(bool v) { return P(json_boolean(v)); }
-struct pp_json *pp_json_null(void) { return P(json_null()); }
-
-int pp_json_set(struct pp_json *obj, const char *key, struct pp_json *val)
-{
-	if (!val)
-		return PP_ENOMEM;
-	if (!pp_json_is_object(obj)) {
-		json_decref(J(val));
-		return PP_EINVAL;
-	}
-	return json_object_set_new_nocheck(J(obj), key, J(val)) ? PP_ENOMEM : PP_OK;
-}
-
-int pp_json_set_str(struct pp_json *obj, const char *key, const char *s)
-{
-	return pp_json_set(obj, key, s ? pp_json_string(s) : pp_json_null());
-}
-
-int pp_json_append(struct pp_json *arr, struct pp_json *val)
-{
-	if (!val)
-		return PP_ENOMEM;
-	if (!pp_json_is_array(arr)) {
-		json_decref(J(val));
-		return PP_EINVAL;
-	}
-	return json_array_append_new(J(arr), J(val)) ? PP_ENOMEM : PP_OK;
-}
-
-int pp_json_insert(struct pp_json *arr, size_t i, struct pp_json *val)
-{
-	if (!val)
-		return PP_ENOMEM;
-	if (!pp_json_is_array(arr)) {
-		json_decref(J(val));
-		return PP_EINVAL;
-	}
-	return json_array_insert_new(J(arr), i, J(val)) ? PP_ENOMEM : PP_OK;
-}
-
-int pp_json_remove(struct pp_json *v, size_t i, const char *key)
-{
-	if (pp_json_is_object(v))
-		return json_object_del(J(v), key) ? PP_ENOTFOUND : PP_OK;
-	if (pp_json_is_array(v))
-		return json_array_remove(J(v), i) ? PP_ENOTFOUND : PP_OK;
-	return PP_EINVAL;
-}
-
-struct pp_json *pp_json_incref(struct pp_json *v) { return P(json_incref(J(v))); }
-void pp_json_decref(struct pp_json *v) { if (v) json_decref(J(v)); }
-
-struct pp_json *pp_json_copy(const struct pp_json *v)
-{
-	use_our_allocator();
-	return v ? P(json_copy(J(v))) : NULL;
-}
-
-struct pp_json *pp_json_pick(const struct pp_json *obj, const char *const *keys, size_t n)
-{
-	struct pp_json *o = pp_json_object();
-	size_t i;
-
-	for (i = 0; o && i < n; i++) {
-		struct pp_json *v = pp_json_get(obj, keys[i]);
-
-		if (v && pp_json_set(o, keys[i], pp_json_incref(v))) {
-			pp_json_decref(o);
-			return NULL;
-		}
-	}
-	return o;
-}
-
-struct pp_json *pp_json_deep_copy(const struct pp_json *v)
-{
-	use_our_allocator();
-	return v ? P(json_deep_copy(J(v))) : NULL;
-}
-
-bool pp_json_equal(const struct pp_json *a, const struct pp_json *b)
-{
-	if (!a || !b)
-		return pp_json_is_null(a) && pp_json_is_null(b);
-	return json_equal(J(a), J(b));
-}
-
-struct pp_json *pp_json_str_or_null(const char *s)
-{
-	return s ? pp_json_string(s) : pp_json_null();
 }

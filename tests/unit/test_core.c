@@ -2,6 +2,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include <jansson.h>
+
 #include <peerpres/buf.h>
 #include <peerpres/hash.h>
 #include <peerpres/json.h>
@@ -201,25 +203,45 @@ TEST(yaml_rejects_duplicate_keys)
 	CHECK_INT_EQ(d.line, 2);
 }
 
-/* The compact dump is our own code; jansson's sorted dump is the
- * reference. Values are parsed from sorted text, so insertion order is
- * sorted order and the two dumps must agree byte for byte. */
+/* jansson's dump of text with jansson's flags, or NULL. */
+static char *jansson_dump(const char *text, size_t len, size_t flags)
+{
+	json_t *j = json_loadb(text, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	char *out = j ? json_dumps(j, flags | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) : NULL;
+
+	json_decref(j);
+	return out;
+}
+
+/* Every dump of ours (compact, sorted, indented, both) writes what
+ * jansson's writes of the same text, byte for byte: the values were
+ * jansson's once, and stored ids, cache keys and files depend on it. */
 static void check_same_as_jansson(const char *text, size_t len)
 {
-	struct pp_json *v = NULL, *sorted = NULL;
-	struct pp_buf a = PP_BUF_INIT, b = PP_BUF_INIT;
+	static const struct { int ours; size_t theirs; } modes[] = {
+		{ PP_JSON_COMPACT, JSON_COMPACT },
+		{ PP_JSON_COMPACT | PP_JSON_SORT_KEYS, JSON_COMPACT | JSON_SORT_KEYS },
+		{ PP_JSON_PRETTY, JSON_INDENT(2) },
+		{ PP_JSON_PRETTY | PP_JSON_SORT_KEYS, JSON_INDENT(2) | JSON_SORT_KEYS },
+		{ 0, 0 },
+	};
+	struct pp_json *v = NULL;
 	char err[128];
+	size_t i;
 
 	CHECK_INT_EQ(pp_json_parse(text, len, &v, err, sizeof(err)), PP_OK);
-	CHECK_INT_EQ(pp_json_dump(v, PP_JSON_COMPACT | PP_JSON_SORT_KEYS, &a), PP_OK);
-	CHECK_INT_EQ(pp_json_parse(a.buf, a.len, &sorted, err, sizeof(err)), PP_OK);
-	CHECK_INT_EQ(pp_json_dump(sorted, PP_JSON_COMPACT, &b), PP_OK);
-	CHECK_INT_EQ(a.len, b.len);
-	CHECK(!memcmp(a.buf, b.buf, a.len));
-	pp_buf_release(&a);
-	pp_buf_release(&b);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		struct pp_buf ours = PP_BUF_INIT;
+		char *theirs = jansson_dump(text, len, modes[i].theirs);
+
+		CHECK(theirs != NULL);
+		CHECK_INT_EQ(pp_json_dump(v, modes[i].ours, &ours), PP_OK);
+		if (theirs)
+			CHECK_STR_EQ(ours.buf, theirs);
+		free(theirs);
+		pp_buf_release(&ours);
+	}
 	pp_json_decref(v);
-	pp_json_decref(sorted);
 }
 
 /* The text of the one-value JSON text `text` dumped with flags. */
@@ -296,6 +318,63 @@ TEST(json_short_reals_take_the_fewest_digits_that_read_back)
 	}
 }
 
+/* Objects keep their members in insertion order, replace a key's value
+ * where it stands, and find every key whether the object is small
+ * (compared one by one) or large (through the hash index, rebuilt as it
+ * grows and when a member goes). */
+TEST(json_objects_keep_order_and_find_keys_small_and_large)
+{
+	struct pp_json *o = pp_json_object(), *back = pp_json_object();
+	char key[48];
+	void *it;
+	long long v;
+	size_t i, n = 1000;
+
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), i % 2 ? "k%zu" : "a much longer key, number %zu", i);
+		CHECK_INT_EQ(pp_json_set(o, key, pp_json_integer((long long)i)), PP_OK);
+		CHECK_INT_EQ(pp_json_len(o), i + 1);
+		/* Every key so far is found, across each growth of the index. */
+		if (i == 5 || i == 12 || i == 13 || i == 100 || i == n - 1) {
+			size_t k;
+
+			for (k = 0; k <= i; k++) {
+				snprintf(key, sizeof(key), k % 2 ? "k%zu" : "a much longer key, number %zu", k);
+				CHECK(pp_json_int(pp_json_get(o, key), &v) && v == (long long)k);
+			}
+		}
+	}
+	CHECK(pp_json_get(o, "k1000") == NULL);
+	CHECK(pp_json_get(o, "") == NULL);
+	/* Replacing keeps the place; a removed key is gone and the rest move up. */
+	CHECK_INT_EQ(pp_json_set(o, "k501", pp_json_string("new")), PP_OK);
+	CHECK_INT_EQ(pp_json_len(o), n);
+	CHECK_INT_EQ(pp_json_remove(o, 0, "k3"), PP_OK);
+	CHECK_INT_EQ(pp_json_remove(o, 0, "k3"), PP_ENOTFOUND);
+	CHECK_INT_EQ(pp_json_len(o), n - 1);
+	for (i = 0, it = pp_json_iter(o); it; it = pp_json_iter_next(o, it), i++) {
+		size_t was = i < 3 ? i : i + 1;
+
+		snprintf(key, sizeof(key), was % 2 ? "k%zu" : "a much longer key, number %zu", was);
+		CHECK_STR_EQ(pp_json_iter_key(it), key);
+		if (was == 501)
+			CHECK_STR_EQ(pp_json_str(pp_json_iter_value(it)), "new");
+		CHECK(pp_json_get(o, key) == pp_json_iter_value(it));
+	}
+	CHECK_INT_EQ(i, n - 1);
+	/* Equal whatever the order: the same members set the other way round. */
+	for (i = n; i-- > 0;) {
+		snprintf(key, sizeof(key), i % 2 ? "k%zu" : "a much longer key, number %zu", i);
+		if (i != 3)
+			CHECK_INT_EQ(pp_json_set(back, key, pp_json_incref(pp_json_get(o, key))), PP_OK);
+	}
+	CHECK(pp_json_equal(o, back));
+	CHECK_INT_EQ(pp_json_set(back, "k5", pp_json_integer(-1)), PP_OK);
+	CHECK(!pp_json_equal(o, back));
+	pp_json_decref(o);
+	pp_json_decref(back);
+}
+
 TEST(json_pick_shares_the_keys_it_finds)
 {
 	static const char *const keys[] = { "b", "missing", "a" };
@@ -318,12 +397,14 @@ TEST(json_pick_shares_the_keys_it_finds)
 	pp_json_decref(picked);
 }
 
-TEST(json_compact_dump_matches_jansson_byte_for_byte)
+TEST(json_dumps_match_jansson_byte_for_byte)
 {
 	static const char *const cases[] = {
 		"{}", "[]", "\"\"", "null", "true", "false", "0", "-9223372036854775808",
 		"[0.1,1e20,1e-05,3.0,-0.0,1.5e300,123456789012345678.0,2.5e-300,-1e+100]",
 		"{\"a\":[1,{\"b\":null,\"c\":[[],{}]}],\"d\":\"x\"}",
+		"{\"zeta\":1,\"alpha\":{\"b\":2,\"a\":[3,{\"y\":true,\"x\":false}]},\"ab\":\"a\",\"a\":0.5}",
+		"{\"a_key_longer_than_sixteen_bytes\":1,\"a_key_longer_than_sixteen\":2,\"\":3}",
 		"\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r ff \\f bs \\b\"",
 		"\"caf\\u00e9 \\u65e5\\u672c \\ud83d\\ude00 and \\u007f del\"",
 		"\"nul \\u0000 inside\"",
