@@ -43,7 +43,7 @@ struct pp_json {
 
 struct member {
 	struct pp_json *value;
-	uint32_t hash;
+	uint32_t hash;          /* of the key, once the object has an index */
 	uint32_t len;
 	union {
 		char in[KEY_INLINE];
@@ -345,7 +345,9 @@ int pp_json_iter_set(struct pp_json *obj, void *it, struct pp_json *v)
 
 /* ---- objects ---- */
 
-/* Sets o's index for its members; without memory o does without. */
+/* Sets o's index for its members, hashing their keys (a small object's
+ * members have none: they are compared as they are); without memory o
+ * does without. */
 static void index_members(struct object *o)
 {
 	size_t n_slots = 32, i, j;
@@ -360,23 +362,27 @@ static void index_members(struct object *o)
 		return;
 	o->n_slots = n_slots;
 	for (i = 0; i < o->n; i++) {
+		o->m[i].hash = key_hash(key_of(&o->m[i]), o->m[i].len);
 		for (j = o->m[i].hash & (n_slots - 1); o->slots[j]; j = (j + 1) & (n_slots - 1))
 			;
 		o->slots[j] = (uint32_t)i + 1;
 	}
 }
 
-/* Member n of o gets its place in the index, which grows when half full. */
+/* The last member of o gets its place in the index, which is made again
+ * twice as large when half full. */
 static void index_last(struct object *o)
 {
+	struct member *m = &o->m[o->n - 1];
 	size_t j, mask;
 
 	if (!o->slots || o->n * 2 > o->n_slots) {
 		index_members(o);
 		return;
 	}
+	m->hash = key_hash(key_of(m), m->len);
 	mask = o->n_slots - 1;
-	for (j = o->m[o->n - 1].hash & mask; o->slots[j]; j = (j + 1) & mask)
+	for (j = m->hash & mask; o->slots[j]; j = (j + 1) & mask)
 		;
 	o->slots[j] = (uint32_t)o->n;
 }
@@ -406,7 +412,6 @@ static int set_member(struct object *o, const char *key, size_t len, struct pp_j
 	memcpy(len >= KEY_INLINE ? m->key.out : m->key.in, key, len);
 	(len >= KEY_INLINE ? m->key.out : m->key.in)[len] = '\0';
 	m->len = (uint32_t)len;
-	m->hash = key_hash(key, len);
 	m->value = val;
 	o->n++;
 	if (o->n > INDEX_FROM)
