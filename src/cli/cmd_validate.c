@@ -119,20 +119,19 @@ static int check_config(const struct pp_scenario *s, const struct pp_json *dims,
 	return rc;
 }
 
-/* Applies the overlays to s; touched[i] is set when overlay i changed
- * it (its name then joins the scenario's overlay name). */
+/* Applies the overlays to s; touched[i] is set when overlay i applied
+ * to it (its bytes then joined the scenario's hash). */
 static int apply_overlays(struct pp_scenario *s, const struct cli *c, bool *touched,
 			  struct pp_diag *diag)
 {
+	char before[65];
 	size_t i;
 	int rc = PP_OK;
 
 	for (i = 0; !rc && i < c->n_overlays; i++) {
-		const char *before = pp_scenario_overlay_name(s);
-		size_t len = before ? strlen(before) : 0;
-
+		snprintf(before, sizeof(before), "%s", pp_scenario_hash(s));
 		rc = pp_scenario_overlay(s, c->overlays[i], diag);
-		if (!rc && pp_scenario_overlay_name(s) && strlen(pp_scenario_overlay_name(s)) != len)
+		if (!rc && strcmp(before, pp_scenario_hash(s)))
 			touched[i] = true;
 	}
 	return rc;
