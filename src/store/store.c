@@ -201,6 +201,29 @@ static const char *const stmt_sql[PP_ST_COUNT] = {
 	[PP_ST_CACHE_PUT] =
 		"INSERT OR REPLACE INTO response_cache (key, body, created_at)"
 		" VALUES (?1, ?2, ?3)",
+	/* Reading a rollout back (store_rollout.c): compiled once, not for
+	 * every rollout; compiling the five took 28% of an export. */
+	[PP_ST_RESOLVE_CONFIG] =
+		"SELECT config_id FROM configs WHERE config_id = ?1"
+		" UNION ALL SELECT * FROM (SELECT config_id FROM configs"
+		" WHERE ?2 AND config_id GLOB ?1 || '*' AND config_id <> ?1"
+		" ORDER BY config_id LIMIT 2)",
+	[PP_ST_GET_ROLLOUT] =
+		"SELECT id, run_id, seed, status, error, agent,"
+		" started_at, finished_at, duration_ms, n_model_calls,"
+		" input_tokens, output_tokens, reasoning_tokens, cost_usd,"
+		" provenance, final_state, extra FROM rollouts"
+		" WHERE config_id = ?1 AND idx = ?2",
+	[PP_ST_GET_MESSAGES] =
+		"SELECT NULL, role, content, reasoning, tool_calls,"
+		" tool_call_id, name, extra FROM messages"
+		" WHERE rollout = ?1 ORDER BY seq",
+	[PP_ST_GET_TOOL_CALLS] =
+		"SELECT seq, turn, tool, args, ok, result, time,"
+		" extra FROM tool_calls WHERE rollout = ?1 ORDER BY seq",
+	[PP_ST_GET_LABELS] =
+		"SELECT name, value, decided, source, evidence,"
+		" turn, extra FROM labels WHERE rollout = ?1 ORDER BY seq",
 };
 
 /* The dimension columns of configs, in the order of PP_ST_INS_CONFIG's

@@ -20,13 +20,6 @@
 
 /* ---- reading ---- */
 
-static int prepare(struct pp_store *s, const char *sql, sqlite3_stmt **st)
-{
-	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
-		return pp_store_sqlfail(s, "preparing a query");
-	return PP_OK;
-}
-
 static struct pp_json *col_of_kind(sqlite3_stmt *st, int i, enum pp_col_kind kind)
 {
 	if (kind == PP_COL_BOOL && sqlite3_column_type(st, i) != SQLITE_NULL)
@@ -79,21 +72,21 @@ static int row_to_object(struct pp_store *s, sqlite3_stmt *st, int first,
 /* What the first column of a per-rollout query is. */
 enum lead { LEAD_NONE, LEAD_SEQ, LEAD_KEY };
 
-/* Runs a per-rollout query and collects its rows as objects: into an
- * array, or into an object keyed by the first column (labels). */
-static int read_rows(struct pp_store *s, const char *sql, sqlite3_int64 id,
+/* Runs a per-rollout query (one of the store's statements) and collects
+ * its rows as objects: into an array, or into an object keyed by the
+ * first column (labels). */
+static int read_rows(struct pp_store *s, int query, sqlite3_int64 id,
 		     const struct pp_store_col *cols, enum lead lead, struct pp_json **out)
 {
 	int keyed = lead == LEAD_KEY;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s->st[query];
 	struct pp_json *all = keyed ? pp_json_object() : pp_json_array();
 	struct pp_json *o = NULL;
-	int rc, src;
+	int rc = PP_OK, src;
 
 	if (!all)
 		return PP_ENOMEM;
-	rc = prepare(s, sql, &st);
-	if (!rc && sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
+	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK)
 		rc = pp_store_sqlfail(s, "binding a value");
 	while (!rc && (src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!(o = pp_json_object())) {
@@ -114,7 +107,7 @@ static int read_rows(struct pp_store *s, const char *sql, sqlite3_int64 id,
 	}
 	if (!rc && src != SQLITE_DONE)
 		rc = pp_store_sqlfail(s, "reading a rollout");
-	sqlite3_finalize(st);
+	pp_store_reset(st);
 	if (rc)
 		pp_json_decref(all);
 	else
@@ -180,16 +173,10 @@ static int is_hex_prefix(const char *p, size_t n)
 static int resolve_config(struct pp_store *s, const char *prefix, size_t n,
 			  char **id)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s->st[PP_ST_RESOLVE_CONFIG];
 	char *found = NULL;
-	int rc, src, rows = 0;
+	int rc = PP_OK, src, rows = 0;
 
-	rc = prepare(s, "SELECT config_id FROM configs WHERE config_id = ?1"
-		     " UNION ALL SELECT * FROM (SELECT config_id FROM configs"
-		     " WHERE ?2 AND config_id GLOB ?1 || '*' AND config_id <> ?1"
-		     " ORDER BY config_id LIMIT 2)", &st);
-	if (rc)
-		return rc;
 	if (sqlite3_bind_text(st, 1, prefix, (int)n, SQLITE_STATIC) ||
 	    sqlite3_bind_int(st, 2, is_hex_prefix(prefix, n))) {
 		rc = pp_store_sqlfail(s, "binding a value");
@@ -224,7 +211,7 @@ static int resolve_config(struct pp_store *s, const char *prefix, size_t n,
 				   is_hex_prefix(prefix, n) ? "" :
 				   " (a prefix needs 6 or more hex digits)");
 out:
-	sqlite3_finalize(st);
+	pp_store_reset(st);
 	if (rc) {
 		free(found);
 		found = NULL;
@@ -300,7 +287,7 @@ static int parse_rollout_id(struct pp_store *s, const char *rid, size_t *prefix_
 
 int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_json **out)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s ? s->st[PP_ST_GET_ROLLOUT] : NULL;
 	struct pp_json *o = NULL, *v = NULL;
 	char *cid = NULL;
 	sqlite3_int64 id;
@@ -313,12 +300,7 @@ int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_j
 	*out = NULL;
 	pp_store_clear_error(s);
 	if ((rc = parse_rollout_id(s, rollout_id, &n, &idx)) ||
-	    (rc = resolve_config(s, rollout_id, n, &cid)) ||
-	    (rc = prepare(s, "SELECT id, run_id, seed, status, error, agent,"
-			  " started_at, finished_at, duration_ms, n_model_calls,"
-			  " input_tokens, output_tokens, reasoning_tokens, cost_usd,"
-			  " provenance, final_state, extra FROM rollouts"
-			  " WHERE config_id = ?1 AND idx = ?2", &st)))
+	    (rc = resolve_config(s, rollout_id, n, &cid)))
 		goto out;
 	if (sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC) ||
 	    sqlite3_bind_int64(st, 2, idx)) {
@@ -341,26 +323,19 @@ int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_j
 	}
 	if ((rc = rollout_object(s, st, cid, idx, o)))
 		goto out;
-	if ((rc = read_rows(s, "SELECT NULL, role, content, reasoning, tool_calls,"
-			    " tool_call_id, name, extra FROM messages"
-			    " WHERE rollout = ?1 ORDER BY seq", id, pp_store_message_cols,
-			    LEAD_NONE, &v)) ||
+	if ((rc = read_rows(s, PP_ST_GET_MESSAGES, id, pp_store_message_cols, LEAD_NONE, &v)) ||
 	    (rc = pp_json_set(o, "messages", v)))
 		goto out;
-	if ((rc = read_rows(s, "SELECT seq, turn, tool, args, ok, result, time,"
-			    " extra FROM tool_calls WHERE rollout = ?1 ORDER BY seq",
-			    id, pp_store_tool_call_cols, LEAD_SEQ, &v)) ||
+	if ((rc = read_rows(s, PP_ST_GET_TOOL_CALLS, id, pp_store_tool_call_cols, LEAD_SEQ, &v)) ||
 	    (rc = pp_json_set(o, "tool_calls", v)))
 		goto out;
-	if ((rc = read_rows(s, "SELECT name, value, decided, source, evidence,"
-			    " turn, extra FROM labels WHERE rollout = ?1 ORDER BY seq",
-			    id, pp_store_label_cols, LEAD_KEY, &v)) ||
+	if ((rc = read_rows(s, PP_ST_GET_LABELS, id, pp_store_label_cols, LEAD_KEY, &v)) ||
 	    (rc = pp_json_set(o, "labels", v)))
 		goto out;
 	*out = o;
 	o = NULL;
 out:
-	sqlite3_finalize(st);
+	pp_store_reset(st);
 	pp_json_decref(o);
 	free(cid);
 	return rc;

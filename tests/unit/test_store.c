@@ -378,6 +378,18 @@ TEST(store_done_indexes_marks_stored_ones)
 	pp_store_close(s);
 }
 
+/* Whether rollout id reads back with want as its first message. */
+static bool first_content_is(struct pp_store *s, const char *id, const char *want)
+{
+	struct pp_json *out = NULL;
+	bool same = pp_store_get_rollout(s, id, &out) == PP_OK &&
+		    !strcmp(pp_json_get_str(pp_json_at(pp_json_get(out, "messages"), 0), "content", ""),
+			    want);
+
+	pp_json_decref(out);
+	return same;
+}
+
 TEST(store_get_rollout_by_id_prefix)
 {
 	struct pp_store *s = open_store("prefix.db");
@@ -405,11 +417,16 @@ TEST(store_get_rollout_by_id_prefix)
 	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef01:3", &out), PP_EINVAL);
 	CHECK(out == NULL);
 	CHECK_CONTAINS(pp_store_errmsg(s), "ambiguous");
+	/* The reads' statements are the store's own, kept between calls: a
+	 * failure halfway must leave them ready for the next read. */
+	CHECK(first_content_is(s, "abcdef019:3", "b3"));
 	CHECK_INT_EQ(pp_store_get_rollout(s, "abcde:3", &out), PP_ENOTFOUND);
 	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef0123:4", &out), PP_ENOTFOUND);
+	CHECK(first_content_is(s, "abcdef0123:3", "a3"));
 	CHECK_INT_EQ(pp_store_get_rollout(s, "ffffff:0", &out), PP_ENOTFOUND);
 	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef0123", &out), PP_EINVAL);
 	CHECK_INT_EQ(pp_store_get_rollout(s, "abcdef0123:x", &out), PP_EINVAL);
+	CHECK(first_content_is(s, "012345:0", "c0"));
 	pp_store_close(s);
 }
 
