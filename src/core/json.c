@@ -387,6 +387,23 @@ static void index_last(struct object *o)
 	o->slots[j] = (uint32_t)o->n;
 }
 
+/* Room for one more of an object's members or an array's items. The
+ * first room is for FIRST_ROOM, not the 16 pp_grow gives a buffer: most
+ * objects and arrays hold a handful, and a report's summary kept 512
+ * bytes of member slots for each rollout's 7 members and 3 counts. */
+#define FIRST_ROOM 4
+
+static void *room_for_one(void *v, size_t *cap, size_t n, size_t item)
+{
+	void *p;
+
+	if (*cap)
+		return pp_grow(v, cap, n, 1, item);
+	if ((p = pp_realloc(v, FIRST_ROOM * item)))
+		*cap = FIRST_ROOM;
+	return p;
+}
+
 /* Sets key (len bytes, no NUL among them) to val, replacing a value in
  * place; steals val. */
 static int set_member(struct object *o, const char *key, size_t len, struct pp_json *val)
@@ -399,7 +416,7 @@ static int set_member(struct object *o, const char *key, size_t len, struct pp_j
 		o->m[at].value = val;
 		return PP_OK;
 	}
-	if (len >= UINT32_MAX || !(grown = pp_grow(o->m, &o->cap, o->n, 1, sizeof(*o->m)))) {
+	if (len >= UINT32_MAX || !(grown = room_for_one(o->m, &o->cap, o->n, sizeof(*o->m)))) {
 		pp_json_decref(val);
 		return PP_ENOMEM;
 	}
@@ -466,7 +483,7 @@ int pp_json_insert(struct pp_json *arr, size_t i, struct pp_json *val)
 		pp_json_decref(val);
 		return PP_EINVAL;
 	}
-	if (i > a->n || val == arr || !(grown = pp_grow(a->v, &a->cap, a->n, 1, sizeof(*a->v)))) {
+	if (i > a->n || val == arr || !(grown = room_for_one(a->v, &a->cap, a->n, sizeof(*a->v)))) {
 		pp_json_decref(val);
 		return PP_ENOMEM;
 	}
