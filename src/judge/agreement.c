@@ -357,24 +357,28 @@ static int result(const struct source *a, const struct source *b, const struct c
 	return PP_OK;
 }
 
-static int walk(const struct pp_json *summary, struct collect *c, const struct source *a,
-		const struct source *b)
+/* What walk_config needs besides a config's summary. */
+struct walk {
+	struct collect *c;
+	const struct source *a, *b;
+};
+
+/* Collects the label pairs of one config's rollouts (pp_store_summary_each). */
+static int walk_config(void *arg, const struct pp_json *summary)
 {
+	const struct walk *w = arg;
+	const struct pp_json *cfg = pp_json_at(summary, 0), *rs = pp_json_get(cfg, "rollouts");
 	char id[160];
-	size_t i, j;
+	size_t j;
 	int rc = PP_OK;
 
-	for (i = 0; !rc && i < pp_json_len(summary); i++) {
-		const struct pp_json *cfg = pp_json_at(summary, i), *rs = pp_json_get(cfg, "rollouts");
+	for (j = 0; !rc && j < pp_json_len(rs); j++) {
+		const struct pp_json *r = pp_json_at(rs, j);
+		long long idx = -1;
 
-		for (j = 0; !rc && j < pp_json_len(rs); j++) {
-			const struct pp_json *r = pp_json_at(rs, j);
-			long long idx = -1;
-
-			pp_json_int(pp_json_get(r, "idx"), &idx);
-			snprintf(id, sizeof(id), "%s:%lld", pp_json_get_str(cfg, "config_id", ""), idx);
-			rc = collect_rollout(c, a, b, id, pp_json_get(r, "labels"));
-		}
+		pp_json_int(pp_json_get(r, "idx"), &idx);
+		snprintf(id, sizeof(id), "%s:%lld", pp_json_get_str(cfg, "config_id", ""), idx);
+		rc = collect_rollout(w->c, w->a, w->b, id, pp_json_get(r, "labels"));
 	}
 	return rc;
 }
@@ -384,7 +388,7 @@ int pp_judge_agreement(struct pp_store *s, const char *a, const char *b,
 {
 	struct source sa, sb;
 	struct collect c = { NULL, NULL };
-	struct pp_json *summary = NULL;
+	struct walk w = { &c, &sa, &sb };
 	int rc;
 
 	if (!s || !a || !b || !out)
@@ -393,18 +397,15 @@ int pp_judge_agreement(struct pp_store *s, const char *a, const char *b,
 	memset(&sb, 0, sizeof(sb));
 	if ((rc = open_source(s, a, &sa)) || (rc = open_source(s, b, &sb)))
 		goto out;
-	if ((rc = pp_store_summary(s, filters, &summary)))
-		goto out;
 	c.pairs = pp_json_object();
 	c.failed = pp_json_object();
 	if (!c.pairs || !c.failed) {
 		rc = PP_ENOMEM;
 		goto out;
 	}
-	if (!(rc = walk(summary, &c, &sa, &sb)))
+	if (!(rc = pp_store_summary_each(s, filters, walk_config, &w)))
 		rc = result(&sa, &sb, &c, out);
 out:
-	pp_json_decref(summary);
 	pp_json_decref(c.pairs);
 	pp_json_decref(c.failed);
 	pp_json_decref(sa.verdicts);

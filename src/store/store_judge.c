@@ -469,6 +469,7 @@ struct todo {
 	struct pp_json *sample;      /* [[key, entry], ...]: fully decided candidates */
 	long undecided, cached;
 	long errors;                 /* error rollouts with an open label, left out */
+	long also_decided;           /* as pp_store_judge_todo's */
 };
 
 /* The label with the judge's verdict merged in: an ok verdict decides an
@@ -628,19 +629,31 @@ static int add_sample(struct todo *t, long also_decided)
 	return rc;
 }
 
+/* The todo entries of one config's summary (pp_store_summary_each). */
+static int todo_config(void *arg, const struct pp_json *summary)
+{
+	struct todo *t = arg;
+	const struct pp_json *cfg = pp_json_at(summary, 0);
+	const struct pp_json *rs = pp_json_get(cfg, "rollouts");
+	size_t j;
+	int rc = PP_OK;
+
+	for (j = 0; !rc && j < pp_json_len(rs); j++)
+		rc = todo_rollout(t, cfg, pp_json_at(rs, j), t->also_decided);
+	return rc;
+}
+
 int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const char *judge,
 			const char *prompt_version, long also_decided, struct pp_json **out)
 {
-	struct todo t = { NULL, NULL, NULL, 0, 0, 0 };
-	struct pp_json *summary = NULL, *res = NULL;
-	size_t i, j;
+	struct todo t = { NULL, NULL, NULL, 0, 0, 0, also_decided };
+	struct pp_json *res = NULL;
 	int rc;
 
 	if (!s || !judge || !prompt_version || !out)
 		return PP_EINVAL;
 	*out = NULL;
-	if ((rc = pp_store_summary(s, filters, &summary)) ||
-	    (rc = pp_store_verdicts(s, judge, prompt_version, &t.verdicts)))
+	if ((rc = pp_store_verdicts(s, judge, prompt_version, &t.verdicts)))
 		goto out;
 	t.list = pp_json_array();
 	t.sample = pp_json_array();
@@ -649,13 +662,9 @@ int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const
 		rc = PP_ENOMEM;
 		goto out;
 	}
-	for (i = 0; !rc && i < pp_json_len(summary); i++) {
-		const struct pp_json *cfg = pp_json_at(summary, i);
-		const struct pp_json *rs = pp_json_get(cfg, "rollouts");
-
-		for (j = 0; !rc && j < pp_json_len(rs); j++)
-			rc = todo_rollout(&t, cfg, pp_json_at(rs, j), also_decided);
-	}
+	/* A config at a time: the summary of a whole store is about a
+	 * kilobyte a rollout, only to pick the few with open labels. */
+	rc = pp_store_summary_each(s, filters, todo_config, &t);
 	if (!rc)
 		rc = add_sample(&t, also_decided);
 	if (!rc)
@@ -673,7 +682,6 @@ int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const
 		res = NULL;
 	}
 out:
-	pp_json_decref(summary);
 	pp_json_decref(t.verdicts);
 	pp_json_decref(t.list);
 	pp_json_decref(t.sample);

@@ -412,6 +412,34 @@ int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct p
 	return read_filtered(s, filters, true, out);
 }
 
+int pp_store_summary_each(struct pp_store *s, const struct pp_json *filters,
+			  pp_store_summary_fn fn, void *arg)
+{
+	struct pp_json *ids = NULL, *one = NULL, *summary = NULL;
+	size_t i;
+	int rc;
+
+	if (!s || !fn)
+		return PP_EINVAL;
+	if ((rc = pp_store_config_ids(s, filters, &ids)))
+		return rc;
+	/* The caller's filters, narrowed to one config at a time. */
+	one = pp_json_is_object(filters) ? pp_json_copy(filters) : pp_json_object();
+	rc = one ? PP_OK : PP_ENOMEM;
+	for (i = 0; !rc && i < pp_json_len(ids); i++) {
+		rc = pp_json_set(one, "config_id", pp_json_incref(pp_json_at(ids, i)));
+		if (!rc)
+			rc = read_filtered(s, one, true, &summary);
+		if (!rc)
+			rc = fn(arg, summary);
+		pp_json_decref(summary);
+		summary = NULL;
+	}
+	pp_json_decref(one);
+	pp_json_decref(ids);
+	return rc;
+}
+
 /* The rows of head + the filters' WHERE + tail: each a value when the
  * query has one column, else an array of its columns. *out is new. */
 static int collect_filtered(struct pp_store *s, const struct pp_json *filters, const char *head,

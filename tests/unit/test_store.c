@@ -488,6 +488,64 @@ TEST(store_summary_filters_and_carries_labels)
 	pp_store_close(s);
 }
 
+/* What summary_each's callback saw: "config:rollouts" per call. */
+struct seen {
+	struct pp_buf calls;
+	int stop_after;     /* calls before it answers PP_EINTR; 0: never */
+	int n;
+};
+
+static int note_config(void *arg, const struct pp_json *summary)
+{
+	struct seen *w = arg;
+	const struct pp_json *cfg = pp_json_at(summary, 0);
+
+	pp_buf_addf(&w->calls, "%zu:%s:%zu;", pp_json_len(summary),
+		    pp_json_get_str(cfg, "config_id", ""),
+		    pp_json_len(pp_json_get(cfg, "rollouts")));
+	return ++w->n == w->stop_after ? PP_EINTR : PP_OK;
+}
+
+/* The same configs and rollouts as pp_store_summary, one config a call. */
+TEST(store_summary_each_gives_one_config_at_a_time)
+{
+	struct pp_store *s = open_store("each.db");
+	struct seen w = { PP_BUF_INIT, 0, 0 };
+	struct pp_json *f;
+
+	CHECK(s);
+	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_B, "tampering", "self"), PP_OK);
+	CHECK_INT_EQ(put_config(s, CFG_C, "exfiltration_transfer", "peer"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "x"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 1, "x"), PP_OK);
+	CHECK_INT_EQ(put_rollout(s, 0, CFG_C, 0, "x"), PP_OK);
+
+	CHECK_INT_EQ(pp_store_summary_each(s, NULL, note_config, &w), PP_OK);
+	CHECK_STR_EQ(w.calls.buf, "1:" CFG_C ":1;1:" CFG_A ":2;1:" CFG_B ":0;");
+
+	/* The caller's filters hold, and are left as they were. */
+	pp_buf_reset(&w.calls);
+	f = parse("{\"scenario\":[\"tampering\"]}");
+	CHECK_INT_EQ(pp_store_summary_each(s, f, note_config, &w), PP_OK);
+	CHECK_STR_EQ(w.calls.buf, "1:" CFG_A ":2;1:" CFG_B ":0;");
+	CHECK(pp_json_get(f, "config_id") == NULL);
+	pp_json_decref(f);
+
+	/* The first non-zero answer stops the walk and is returned. */
+	pp_buf_reset(&w.calls);
+	w.n = 0;
+	w.stop_after = 1;
+	CHECK_INT_EQ(pp_store_summary_each(s, NULL, note_config, &w), PP_EINTR);
+	CHECK_STR_EQ(w.calls.buf, "1:" CFG_C ":1;");
+
+	f = parse("{\"colour\":[\"red\"]}");
+	CHECK_INT_EQ(pp_store_summary_each(s, f, note_config, &w), PP_EINVAL);
+	pp_json_decref(f);
+	pp_buf_release(&w.calls);
+	pp_store_close(s);
+}
+
 /* The configs alone: the summary's records and filters, no rollout read. */
 TEST(store_configs_lists_the_summary_configs_without_rollouts)
 {
