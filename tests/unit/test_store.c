@@ -430,6 +430,19 @@ TEST(store_get_rollout_by_id_prefix)
 	pp_store_close(s);
 }
 
+/* The summary tests' store: configs A and B of tampering (peer, self)
+ * and C of exfiltration_transfer (peer); A has rollouts 0 and 1, B none,
+ * C one. */
+static bool put_summary_fixture(struct pp_store *s)
+{
+	return put_config(s, CFG_A, "tampering", "peer") == PP_OK &&
+	       put_config(s, CFG_B, "tampering", "self") == PP_OK &&
+	       put_config(s, CFG_C, "exfiltration_transfer", "peer") == PP_OK &&
+	       put_rollout(s, 0, CFG_A, 0, "x") == PP_OK &&
+	       put_rollout(s, 0, CFG_A, 1, "x") == PP_OK &&
+	       put_rollout(s, 0, CFG_C, 0, "x") == PP_OK;
+}
+
 TEST(store_summary_filters_and_carries_labels)
 {
 	struct pp_store *s = open_store("sum.db");
@@ -437,12 +450,7 @@ TEST(store_summary_filters_and_carries_labels)
 	const struct pp_json *r;
 
 	CHECK(s);
-	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
-	CHECK_INT_EQ(put_config(s, CFG_B, "tampering", "self"), PP_OK);
-	CHECK_INT_EQ(put_config(s, CFG_C, "exfiltration_transfer", "peer"), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "x"), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 1, "x"), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, 0, CFG_C, 0, "x"), PP_OK);
+	CHECK(put_summary_fixture(s));
 
 	CHECK_INT_EQ(pp_store_summary(s, NULL, &sum), PP_OK);
 	CHECK_INT_EQ(pp_json_len(sum), 3);
@@ -514,12 +522,7 @@ TEST(store_summary_each_gives_one_config_at_a_time)
 	struct pp_json *f;
 
 	CHECK(s);
-	CHECK_INT_EQ(put_config(s, CFG_A, "tampering", "peer"), PP_OK);
-	CHECK_INT_EQ(put_config(s, CFG_B, "tampering", "self"), PP_OK);
-	CHECK_INT_EQ(put_config(s, CFG_C, "exfiltration_transfer", "peer"), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 0, "x"), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, 0, CFG_A, 1, "x"), PP_OK);
-	CHECK_INT_EQ(put_rollout(s, 0, CFG_C, 0, "x"), PP_OK);
+	CHECK(put_summary_fixture(s));
 
 	CHECK_INT_EQ(pp_store_summary_each(s, NULL, note_config, &w), PP_OK);
 	CHECK_STR_EQ(w.calls.buf, "1:" CFG_C ":1;1:" CFG_A ":2;1:" CFG_B ":0;");
