@@ -6,8 +6,9 @@
 # second and MB per second of input: with the default threads (one per
 # core; a store the import creates is taken for the import alone: no
 # write-ahead log) three times, their median set against the disk; with
-# one (--concurrency 1); and with the log kept (--shared, as for an
-# import into a store that exists); the CPU time used, the load
+# one (--concurrency 1); with the log kept (--shared, as for an
+# import into a store that exists), then the same file again into that
+# store (every row a duplicate); the CPU time used, the load
 # of the machine while it ran (other processes share the cores: compare
 # runs made under the same load), and the same figures for reading the
 # file alone (cat, from the page cache) and past the page cache
@@ -93,6 +94,16 @@ awk -v d="$dend" -v b="$bytes" -v n="$rows" 'BEGIN {
 }'
 import "one thread" --concurrency 1
 import "default threads, --shared" --shared
+# The same file again into the store it just filled: every row is a
+# duplicate, found before its replay (an import resumed or run twice).
+start=$(date +%s.%N)
+$PROG import --db "$out/import.db" "$out/import.jsonl" 2>"$out/import.log"
+end=$(date +%s.%N)
+tail -1 "$out/import.log"
+awk -v t0="$start" -v t1="$end" -v n="$rows" -v b="$bytes" 'BEGIN {
+	printf "import again (every row already stored): %.2f s = %.0f transcripts/s, %.2f MB/s\n",
+		t1 - t0, n / (t1 - t0), b / 1e6 / (t1 - t0)
+}'
 # The disk's own speed: the file read past the page cache (O_DIRECT), as
 # a first import of the study's data reads it. Some file systems (tmpfs)
 # refuse O_DIRECT; the line is then left out.

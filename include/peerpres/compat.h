@@ -109,6 +109,14 @@ int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *c
 			    size_t n, const struct pp_json *parsed, struct pp_json **config_out,
 			    struct pp_json **rollout_out, struct pp_diag *diag);
 
+/* The id of the config pp_compat_replay_cached would store a parsed
+ * transcript under, without replaying it: the render it would use (from
+ * the cache when there) or, for a transcript it would not replay, the
+ * id of its upstream labels' config. PP_ENOTFOUND (said in diag) when
+ * its scenario is unknown, as the replay says. */
+int pp_compat_identify(struct pp_compat_cache *cache, struct pp_scenario *const *scenarios,
+		       size_t n, const struct pp_json *parsed, char id[65], struct pp_diag *diag);
+
 /*
  * Stores a replayed transcript: the config (once), then the rollout at
  * the first free index of that config, with `source` (borrowed, e.g.
@@ -149,6 +157,14 @@ void pp_compat_known_set_run(struct pp_compat_known *k, int64_t run_id);
  * forgets too. Errors as pp_store_begin and pp_store_commit. */
 int pp_compat_known_begin(struct pp_compat_known *k, struct pp_store *store);
 int pp_compat_known_commit(struct pp_compat_known *k, struct pp_store *store);
+
+/* The index of the stored rollout of config_id that a parsed transcript
+ * (its "match_keys", else its "source_key") duplicates, into *idx, or -1:
+ * what pp_compat_store_known would answer, read only. A config k does
+ * not know is read from the store first. Store errors as
+ * pp_store_extra_values_of. */
+int pp_compat_known_find(struct pp_compat_known *k, struct pp_store *store,
+			 const char *config_id, const struct pp_json *parsed, long *idx);
 
 /* pp_compat_store, the same result, with the store's rollouts of the
  * config taken from `k` (NULL: pp_compat_store itself). */
@@ -219,6 +235,11 @@ struct pp_compat_result {
 	int rc;                 /* else PP_OK, or why parse or replay failed */
 	struct pp_diag diag;    /* ... said here */
 	struct pp_json *parsed, *config, *rollout;   /* on PP_OK */
+	/* The options' known hook found it stored: at known_idx of the
+	 * config config_id; it was not replayed (config, rollout NULL). */
+	bool known;
+	long known_idx;
+	char config_id[65];
 	size_t bytes;           /* of the input it came from (a row: its line) */
 	/* What the import's prepare hook kept, and how it is freed (with
 	 * the result, by the thread that made it); NULL when none. */
@@ -254,6 +275,16 @@ struct pp_compat_import_opts {
 	 * Runs on several threads at once. A non-zero return is the
 	 * result's rc (say why in r->diag). NULL for none. */
 	int (*prepare)(void *arg, struct pp_compat_result *r);
+	/* Called, with the sink's arg, on the thread that parsed a
+	 * transcript, before its replay, with the config it maps to
+	 * (pp_compat_identify). thread is 0 .. workers - 1 for a worker, -1
+	 * for the caller's thread: state kept per thread needs no lock. A
+	 * non-negative *idx says the store holds the transcript at that
+	 * index already: it is not replayed, and its result has `known` set
+	 * and neither config nor rollout (nor the prepare hook's call). A
+	 * non-zero return is the result's rc. NULL for none. */
+	int (*known)(void *arg, int thread, const char *config_id, const struct pp_json *parsed,
+		     long *idx);
 	/* Set (by a signal handler) to stop: a stream waiting for its
 	 * writer (standard input, a FIFO) then reads as ended within a fifth
 	 * of a second, rather than at the writer's next line. The caller's

@@ -82,6 +82,9 @@ int pp_store_delete_errors(struct pp_store *s, const struct pp_json *config_ids,
 int pp_store_done_indexes(struct pp_store *s, const char *config_id, size_t n,
 			  bool *done);
 
+/* *any = whether the store holds a rollout at all. */
+int pp_store_has_rollouts(struct pp_store *s, bool *any);
+
 /* *n = how many rollouts of config_id are stored with that status (any
  * index): what a top-up to a number of scored rollouts counts. */
 int pp_store_count_status(struct pp_store *s, const char *config_id, const char *status,

@@ -58,10 +58,20 @@ struct progress {
 	long seen;                   /* transcripts (and bad rows) read */
 };
 
+/* A parsing thread's own view of what the store held before the import
+ * (known_early): its own connection, so that no lock is shared. */
+struct early {
+	struct pp_store *store;          /* opened at the thread's first question */
+	struct pp_compat_known *known;
+	bool off;                        /* it could not open or read: no answers */
+};
+
 struct import_ctx {
 	struct cli *c;
 	struct pp_store *store;
 	struct pp_compat_known *known;
+	struct early *early;   /* one per worker, then the caller's; NULL: none */
+	int n_early;
 	struct progress prog;
 	long ok, replayed, upstream_only, diverged, failed, already;
 	/* the open batch */
@@ -302,6 +312,77 @@ static int prepare(void *arg, struct pp_compat_result *r)
 	return PP_OK;
 }
 
+/*
+ * The import's known hook: whether the store held the transcript before
+ * this import began, asked before its replay. A transcript imported again
+ * (an import run a second time, or resumed after an interruption) then
+ * costs its parsing and keys, not a replay and an encoding: importing a
+ * file again takes about 0.6x the time. Rows stored by this import
+ * itself are still found by the sink after their replay (this thread's
+ * view of a config is read once). Runs on the workers' threads: each
+ * reads its own slot.
+ */
+static int known_early(void *arg, int thread, const char *config_id, const struct pp_json *parsed,
+		       long *idx)
+{
+	struct import_ctx *x = arg;
+	struct early *e = &x->early[thread >= 0 && thread < x->n_early - 1 ? thread : x->n_early - 1];
+	struct pp_diag diag;
+
+	*idx = -1;
+	if (e->off)
+		return PP_OK;
+	pp_diag_clear(&diag);
+	if (!e->store && (pp_store_open(&e->store, x->c->db, &diag) || pp_compat_known_new(&e->known))) {
+		e->off = true;   /* the sink finds the duplicates, after the replay */
+		return PP_OK;
+	}
+	if (pp_compat_known_find(e->known, e->store, config_id, parsed, idx)) {
+		*idx = -1;
+		e->off = true;
+	}
+	return PP_OK;
+}
+
+/* Asks known_early before each replay when it can help: the store held
+ * rollouts before the import, the import shares it (a store taken alone
+ * has no other reader, and a new one nothing to find), and no --json line
+ * needs the replayed labels of a transcript already imported. */
+static int early_setup(struct import_ctx *x, struct pp_compat_import_opts *opt, bool alone)
+{
+	bool any = false;
+
+	if (alone || x->c->json || pp_store_has_rollouts(x->store, &any) || !any)
+		return PP_OK;
+	x->n_early = opt->workers + 1;
+	if (!(x->early = pp_calloc((size_t)x->n_early, sizeof(*x->early))))
+		return PP_ENOMEM;
+	opt->known = known_early;
+	return PP_OK;
+}
+
+static void early_free(struct import_ctx *x)
+{
+	int i;
+
+	for (i = 0; i < x->n_early; i++) {
+		pp_store_close(x->early[i].store);
+		pp_compat_known_free(x->early[i].known);
+	}
+	free(x->early);
+}
+
+/* A transcript known_early found stored: counted as a duplicate the
+ * sink found would be (the --json line is never needed: see early_setup). */
+static int store_known(struct import_ctx *x, struct pp_compat_result *r)
+{
+	int rc = x->open ? PP_OK : open_batch(x);
+
+	if (rc)
+		pp_diag_set(&r->diag, rc, NULL, 0, 0, "cannot store: %s", pp_store_errmsg(x->store));
+	return rc ? rc : note(x, r, NULL, r->known_idx, true);
+}
+
 static int store_one(struct import_ctx *x, struct pp_compat_result *r)
 {
 	const struct prepared *pr = r->prepared;
@@ -309,6 +390,8 @@ static int store_one(struct import_ctx *x, struct pp_compat_result *r)
 	bool already = false;
 	int rc = PP_OK;
 
+	if (r->known)
+		return store_known(x, r);
 	if (!x->open && (rc = open_batch(x)))
 		pp_diag_set(&r->diag, rc, NULL, 0, 0, "cannot store: %s", pp_store_errmsg(x->store));
 	if (!rc && (rc = pp_compat_store_ready(x->known, x->store, r->config, pr->ready, &idx,
@@ -530,6 +613,13 @@ int cmd_import(struct cli *c)
 		pp_scenario_list_free(list, opt.n);
 		return EXIT_RUNTIME;
 	}
+	if (early_setup(&x, &opt, alone)) {
+		cli_error("out of memory");
+		pp_store_close(x.store);
+		pp_compat_known_free(x.known);
+		pp_scenario_list_free(list, opt.n);
+		return EXIT_RUNTIME;
+	}
 	x.prog.tty = isatty(STDERR_FILENO);
 	x.prog.start_s = pp_monotonic_s();
 	x.prog.last_s = x.prog.tty ? 0 : x.prog.start_s;   /* a terminal sees the first at once */
@@ -542,6 +632,7 @@ int cmd_import(struct cli *c)
 		x.diverged, x.already, x.failed);
 	clear_batch(&x);
 	pp_buf_release(&x.lines);
+	early_free(&x);
 	pp_store_close(x.store);
 	pp_compat_known_free(x.known);
 	pp_scenario_list_free(list, opt.n);

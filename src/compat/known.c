@@ -205,6 +205,34 @@ static long duplicate_of(const struct known_config *c, const struct pp_json *rol
 	return idx;
 }
 
+/* The config's entry, read from the store when k does not know it. */
+static int entry_of(struct pp_compat_known *k, struct pp_store *store, const char *id,
+		    struct known_config **c)
+{
+	long long slot;
+
+	if (pp_json_int(pp_json_get(k->slots, id), &slot)) {
+		*c = &k->configs[slot];
+		return PP_OK;
+	}
+	return load(k, store, id, c);
+}
+
+int pp_compat_known_find(struct pp_compat_known *k, struct pp_store *store,
+			 const char *config_id, const struct pp_json *parsed, long *idx)
+{
+	struct known_config *c;
+	int rc;
+
+	*idx = -1;
+	if (!k || !config_id)
+		return PP_EINVAL;
+	if ((rc = entry_of(k, store, config_id, &c)))
+		return rc;
+	*idx = duplicate_of(c, parsed);
+	return PP_OK;
+}
+
 /* The first index of the config not stored: from the list when it
  * tracks one, else from the store. */
 static int free_index(struct known_config *c, struct pp_store *store, const char *id, long *idx)
@@ -269,14 +297,14 @@ static int place(struct pp_compat_known *k, struct pp_store *store, const struct
 		 const struct pp_json *keys, struct known_config **c, long *idx, bool *already)
 {
 	const char *id = pp_json_get_str(config, "config_id", "");
-	long long slot;
 	int rc;
 
 	*idx = -1;
 	*already = false;
-	if (pp_json_int(pp_json_get(k->slots, id), &slot))
-		*c = &k->configs[slot];
-	else if ((rc = pp_store_put_config(store, config)) || (rc = load(k, store, id, c)))
+	/* A config met for the first time is stored before its rollouts. */
+	if (!pp_json_get(k->slots, id) && (rc = pp_store_put_config(store, config)))
+		return rc;
+	if ((rc = entry_of(k, store, id, c)))
 		return rc;
 	if ((*idx = duplicate_of(*c, keys)) >= 0) {
 		*already = true;

@@ -95,7 +95,28 @@ struct work {
 	const struct pp_compat_import_opts *opt;
 	void *arg;
 	struct pp_compat_result *r;
+	int thread;   /* for opt->known: a worker's number, or -1 */
 };
+
+/* Whether opt->known finds the parsed transcript stored already: then
+ * the result says where, and the replay is not done. */
+static bool found_stored(struct work *w, struct pp_compat_result *r)
+{
+	long idx = -1;
+
+	if (!w->opt->known)
+		return false;
+	if (pp_compat_identify(w->cache, w->opt->scenarios, w->opt->n, r->parsed, r->config_id,
+			       &r->diag)) {
+		pp_diag_clear(&r->diag);
+		return false;   /* the replay says what is wrong, as without the hook */
+	}
+	if ((r->rc = w->opt->known(w->arg, w->thread, r->config_id, r->parsed, &idx)) || idx < 0)
+		return r->rc != PP_OK;
+	r->known = true;
+	r->known_idx = idx;
+	return true;
+}
 
 static int on_transcript(void *arg, const char *path, long line, const struct pp_json *tr,
 			 const struct pp_json *row, const char *error)
@@ -115,6 +136,8 @@ static int on_transcript(void *arg, const char *path, long line, const struct pp
 	}
 	r->rc = pp_compat_parse_cached(w->cache, tr, row, w->opt->scenario, w->opt->scenarios,
 				       w->opt->n, &r->parsed, &r->diag);
+	if (!r->rc && found_stored(w, r))
+		return PP_OK;
 	if (!r->rc)
 		r->rc = pp_compat_replay_cached(w->cache, w->opt->scenarios, w->opt->n, r->parsed,
 						&r->config, &r->rollout, &r->diag);
@@ -279,12 +302,12 @@ static void make(struct pipe *p, struct work *w, struct item *it, unsigned long 
 static void *worker(void *arg)
 {
 	struct pipe *p = arg;
-	struct work w = { NULL, p->opt, p->arg, NULL };
+	struct work w = { NULL, p->opt, p->arg, NULL, -1 };
 	struct item *it;
 	int rc = new_cache(p, &w.cache), me;
 
 	pthread_mutex_lock(&p->mu);
-	me = p->next_owner++;
+	me = w.thread = p->next_owner++;
 	if (rc)
 		fail_all(p, rc);
 	while (!p->stop && !p->eof) {
@@ -347,7 +370,7 @@ static bool wait_ready(struct pipe *p)
  * says stop, or a worker failed. */
 static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
 {
-	struct work w = { NULL, p->opt, p->arg, NULL };
+	struct work w = { NULL, p->opt, p->arg, NULL, -1 };
 	struct item *it;
 	int rc = PP_OK;
 
@@ -406,7 +429,7 @@ static int drain(struct pipe *p, pp_compat_sink sink, void *arg)
  * idle callback is called from the reader's wait on a quiet stream. */
 static int serial(struct pipe *p, pp_compat_sink sink, void *arg)
 {
-	struct work w = { NULL, p->opt, p->arg, NULL };
+	struct work w = { NULL, p->opt, p->arg, NULL, -1 };
 	struct item *it = NULL;
 	int rc = pp_compat_cache_new(&w.cache);
 

@@ -681,6 +681,23 @@ static int render(struct pp_compat_cache *cache, const struct pp_scenario *s,
 	return rc;
 }
 
+/* The run options a transcript was sampled with, as a render takes them. */
+static void run_options_of(const struct pp_json *parsed, const char *model,
+			   struct pp_run_options *opt)
+{
+	long long iters = PP_DEFAULT_MAX_ITERS;
+	double temp = 1.0;
+
+	memset(opt, 0, sizeof(*opt));
+	pp_json_int(pp_json_get(parsed, "max_iters"), &iters);
+	pp_json_num(pp_json_get(parsed, "temperature"), &temp);
+	opt->model = model;
+	opt->family = pp_json_get_str(parsed, "family", NULL);
+	opt->max_iters = (int)iters;
+	opt->token_cap = PP_DEFAULT_TOKEN_CAP;
+	opt->temperature = temp;
+}
+
 /* Render, build the world, walk the turns, evaluate the detectors. */
 static int replay_world(struct pp_compat_cache *cache, struct replay *r,
 			const struct pp_scenario *s, const char *model,
@@ -692,19 +709,10 @@ static int replay_world(struct pp_compat_cache *cache, struct replay *r,
 	struct pp_labels *compiled = NULL;
 	struct pp_json *texts = NULL;
 	struct pp_label_input in;
-	long long iters = PP_DEFAULT_MAX_ITERS;
-	double temp = 1.0;
 	bool owned = true;
 	int rc;
 
-	memset(&opt, 0, sizeof(opt));
-	pp_json_int(pp_json_get(p, "max_iters"), &iters);
-	pp_json_num(pp_json_get(p, "temperature"), &temp);
-	opt.model = model;
-	opt.family = pp_json_get_str(p, "family", NULL);
-	opt.max_iters = (int)iters;
-	opt.token_cap = PP_DEFAULT_TOKEN_CAP;
-	opt.temperature = temp;
+	run_options_of(p, model, &opt);
 	rc = render(cache, s, pp_json_get(p, "dims"), &opt, rendered, &compiled, &owned, diag);
 	if (!rc)
 		rc = pp_world_new(&r->world, pp_json_get(*rendered, "world"), diag);
@@ -743,6 +751,12 @@ static int compare_names(struct replay *r, const struct pp_json *ours)
 			      "them %s and %s", a, p, agent, peer);
 }
 
+/* The model a transcript's config names: "import/" and what it named. */
+static void import_model(const struct pp_json *parsed, char model[320])
+{
+	snprintf(model, 320, "import/%s", pp_json_get_str(parsed, "agent_model", "unknown"));
+}
+
 int pp_compat_replay(struct pp_scenario *const *scenarios, size_t n,
 		     const struct pp_json *parsed, struct pp_json **config_out,
 		     struct pp_json **rollout_out, struct pp_diag *diag)
@@ -774,7 +788,7 @@ int pp_compat_replay_cached(struct pp_compat_cache *cache, struct pp_scenario *c
 		rc = PP_ENOMEM;
 		goto out;
 	}
-	snprintf(model, sizeof(model), "import/%s", pp_json_get_str(parsed, "agent_model", "unknown"));
+	import_model(parsed, model);
 	if (pp_json_is_true(pp_json_get(parsed, "replayable"))) {
 		if (!s) {
 			rc = pp_diag_set(diag, PP_ENOTFOUND, NULL, 0, 0, "no scenario named '%s'",
@@ -816,6 +830,40 @@ out:
 	pp_json_decref(r.flags);
 	pp_json_decref(rendered);
 	pp_json_decref(labels);
+	return rc;
+}
+
+int pp_compat_identify(struct pp_compat_cache *cache, struct pp_scenario *const *scenarios,
+		       size_t n, const struct pp_json *parsed, char id[65], struct pp_diag *diag)
+{
+	const struct pp_scenario *s = pp_compat_find(scenarios, n,
+						     pp_json_get_str(pp_json_get(parsed, "dims"), "scenario", ""));
+	struct pp_run_options opt;
+	struct pp_labels *compiled = NULL;
+	struct pp_json *rendered = NULL;
+	char model[320];
+	bool owned = false;
+	int rc;
+
+	import_model(parsed, model);
+	if (!pp_json_is_true(pp_json_get(parsed, "replayable"))) {
+		rc = fallback_id(parsed, model, id);
+	} else if (!s) {
+		return pp_diag_set(diag, PP_ENOTFOUND, NULL, 0, 0, "no scenario named '%s'",
+				   pp_json_get_str(pp_json_get(parsed, "dims"), "scenario", ""));
+	} else {
+		/* The replay's own render: from the cache, it costs a lookup. */
+		run_options_of(parsed, model, &opt);
+		rc = render(cache, s, pp_json_get(parsed, "dims"), &opt, &rendered, &compiled, &owned,
+			    diag);
+		if (!rc)
+			snprintf(id, 65, "%s", pp_json_get_str(rendered, "config_id", ""));
+		if (owned)
+			pp_labels_free(compiled);
+		pp_json_decref(rendered);
+	}
+	if (!rc)
+		with_origin(parsed, id);
 	return rc;
 }
 

@@ -900,6 +900,24 @@ out:
 	return rc;
 }
 
+int pp_store_has_rollouts(struct pp_store *s, bool *any)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = PP_OK;
+
+	if (!s || !any)
+		return PP_EINVAL;
+	pp_store_clear_error(s);
+	*any = false;
+	if (sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM rollouts)", -1, &st, NULL) !=
+	    SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+		rc = pp_store_sqlfail(s, "looking for rollouts");
+	else
+		*any = sqlite3_column_int(st, 0) != 0;
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int pp_store_count_status(struct pp_store *s, const char *config_id, const char *status,
 			  long *n)
 {

@@ -1685,6 +1685,127 @@ TEST(compat_import_prepare_hook_runs_once_per_transcript_on_any_thread)
 	pp_scenario_list_free((struct pp_scenario **)opt.scenarios, n);
 }
 
+/* ---- knowing a transcript before its replay ---- */
+
+/* pp_compat_identify gives the config id the replay stores under: a
+ * replayed transcript's, with and without a cache, one the study's labels
+ * alone describe, and one our export carried a config id in. */
+TEST(compat_identify_names_the_config_the_replay_stores_under)
+{
+	static const char *const runs[] = {
+		tamper_end, exfil_copy,
+		HARNESS_RUN(", \"agent_harness\": \"coding_agent\""),
+		HARNESS_RUN(", \"peerpres_config_id\": "
+			    "\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\""),
+	};
+	struct pp_compat_cache *cache = NULL;
+	struct pp_scenario **list;
+	struct pp_json *tr, *p, *c, *r;
+	char id[65], cached[65];
+	struct pp_diag d;
+	size_t n = 0, i;
+
+	CHECK((list = compat_scenarios(&n)) != NULL);
+	CHECK_INT_EQ(pp_compat_cache_new(&cache), PP_OK);
+	pp_diag_clear(&d);
+	for (i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		CHECK((tr = compat_json(runs[i])) != NULL);
+		CHECK_INT_EQ(pp_compat_parse(tr, NULL, NULL, list, n, &p, &d), PP_OK);
+		CHECK_INT_EQ(pp_compat_identify(NULL, list, n, p, id, &d), PP_OK);
+		CHECK_INT_EQ(pp_compat_identify(cache, list, n, p, cached, &d), PP_OK);
+		CHECK_INT_EQ(pp_compat_replay(list, n, p, &c, &r, &d), PP_OK);
+		CHECK_STR_EQ(id, pp_json_get_str(c, "config_id", "?"));
+		CHECK_STR_EQ(cached, id);
+		CHECK(i != 2 || !pp_json_is_true(pp_json_get(p, "replayable")));
+		CHECK(i != 3 || pp_json_get(p, "origin_config_id"));
+		compat_free3(p, c, r);
+		pp_json_decref(tr);
+	}
+	pp_compat_cache_free(cache);
+	pp_scenario_list_free(list, n);
+}
+
+/* The known hook: what it says is stored is neither replayed nor
+ * prepared, and its result says where; the rest are as without it. */
+struct known_sink {
+	const char *known_id;   /* the config the hook says holds everything */
+	int known, replayed, wrong;
+};
+
+static int hook_known(void *arg, int thread, const char *config_id, const struct pp_json *parsed,
+		      long *idx)
+{
+	const struct known_sink *k = arg;   /* the sink's arg */
+
+	(void)parsed;
+	if (thread < -1 || thread > 2)
+		return PP_EINVAL;   /* a thread number out of range fails the row */
+	*idx = strcmp(config_id, k->known_id) ? -1 : 7;
+	return PP_OK;
+}
+
+static int known_sink(void *arg, struct pp_compat_result *r)
+{
+	struct known_sink *k = arg;
+
+	if (r->error || r->rc) {
+		k->wrong++;
+	} else if (r->known) {
+		k->known++;
+		k->wrong += r->known_idx != 7 || strcmp(r->config_id, k->known_id) || r->config ||
+			    r->rollout || r->prepared;
+	} else {
+		k->replayed++;
+		k->wrong += !r->prepared || !strcmp(pp_json_get_str(r->config, "config_id", ""),
+						   k->known_id);
+	}
+	return PP_OK;
+}
+
+TEST(compat_import_known_hook_skips_the_replay_of_what_is_stored)
+{
+	char path[512];
+	const char *paths[1] = { path };
+	struct pp_compat_import_opts opt;
+	struct pp_json *row, *tr, *p;
+	struct pp_diag d;
+	char exfil_id[65];
+	size_t n = 0;
+	int i, w;
+	FILE *f;
+
+	memset(&opt, 0, sizeof(opt));
+	CHECK((opt.scenarios = compat_scenarios(&n)) != NULL);
+	opt.n = n;
+	opt.prepare = hook_prepare;
+	opt.known = hook_known;
+	pp_diag_clear(&d);
+	CHECK((tr = compat_json(exfil_copy)) != NULL);
+	CHECK_INT_EQ(pp_compat_parse(tr, NULL, NULL, opt.scenarios, n, &p, &d), PP_OK);
+	CHECK_INT_EQ(pp_compat_identify(NULL, opt.scenarios, n, p, exfil_id, &d), PP_OK);
+	pp_json_decref(p);
+	pp_json_decref(tr);
+	snprintf(path, sizeof(path), "%s/known.jsonl", pp_test_tmpdir());
+	CHECK((f = fopen(path, "w")) != NULL);
+	CHECK((row = pp_json_object()) != NULL);
+	for (i = 0; i < 60; i++)
+		put_row(f, row, i, i % 3 ? tamper_end : exfil_copy);
+	fclose(f);
+	pp_json_decref(row);
+	for (w = 0; w < 2; w++) {
+		struct known_sink k = { exfil_id, 0, 0, 0 };
+
+		hook_prepared = hook_released = 0;
+		opt.workers = w ? 3 : 0;
+		CHECK_INT_EQ(pp_compat_import(paths, 1, &opt, known_sink, (void *)&k), PP_OK);
+		CHECK_INT_EQ(k.known, 20);
+		CHECK_INT_EQ(k.replayed, 40);
+		CHECK_INT_EQ(k.wrong, 0);
+		CHECK_INT_EQ(hook_prepared, 40);
+	}
+	pp_scenario_list_free((struct pp_scenario **)opt.scenarios, n);
+}
+
 /* ---- one transcript from several files: imported once ---- */
 
 /* Imports files into a store as `peerpres import` does, one transcript at
