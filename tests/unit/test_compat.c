@@ -1638,6 +1638,16 @@ static int hook_sink(void *arg, struct pp_compat_result *r)
 	return PP_OK;
 }
 
+/* Import options with the scenarios and the counting prepare hook. */
+static bool hook_opts(struct pp_compat_import_opts *opt, size_t *n)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->scenarios = compat_scenarios(n);
+	opt->n = *n;
+	opt->prepare = hook_prepare;
+	return opt->scenarios != NULL;
+}
+
 TEST(compat_import_prepare_hook_runs_once_per_transcript_on_any_thread)
 {
 	char path[512];
@@ -1648,10 +1658,7 @@ TEST(compat_import_prepare_hook_runs_once_per_transcript_on_any_thread)
 	int i, w;
 	FILE *f;
 
-	memset(&opt, 0, sizeof(opt));
-	CHECK((opt.scenarios = compat_scenarios(&n)) != NULL);
-	opt.n = n;
-	opt.prepare = hook_prepare;
+	CHECK(hook_opts(&opt, &n));
 	snprintf(path, sizeof(path), "%s/hook.jsonl", pp_test_tmpdir());
 	CHECK((f = fopen(path, "w")) != NULL);
 	CHECK((row = pp_json_object()) != NULL);
@@ -1774,10 +1781,7 @@ TEST(compat_import_known_hook_skips_the_replay_of_what_is_stored)
 	int i, w;
 	FILE *f;
 
-	memset(&opt, 0, sizeof(opt));
-	CHECK((opt.scenarios = compat_scenarios(&n)) != NULL);
-	opt.n = n;
-	opt.prepare = hook_prepare;
+	CHECK(hook_opts(&opt, &n));
 	opt.known = hook_known;
 	pp_diag_clear(&d);
 	CHECK((tr = compat_json(exfil_copy)) != NULL);
