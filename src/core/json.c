@@ -196,17 +196,24 @@ static void delete(struct pp_json *v)
 }
 
 /* Atomic, as jansson's: a value may be shared by threads that only read it
- * (the scenarios), and taking a reference is not reading. */
+ * (the scenarios), and taking a reference is not reading. The count is
+ * read atomically too: another thread may be changing it (a plain read
+ * was a data race, if a harmless one, as ThreadSanitizer said). */
+static bool is_static(const struct pp_json *v)
+{
+	return __atomic_load_n(&v->refs, __ATOMIC_RELAXED) == REFS_STATIC;
+}
+
 struct pp_json *pp_json_incref(struct pp_json *v)
 {
-	if (v && v->refs != REFS_STATIC)
+	if (v && !is_static(v))
 		__atomic_add_fetch(&v->refs, 1, __ATOMIC_ACQUIRE);
 	return v;
 }
 
 void pp_json_decref(struct pp_json *v)
 {
-	if (v && v->refs != REFS_STATIC && __atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) == 0)
+	if (v && !is_static(v) && __atomic_sub_fetch(&v->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		delete(v);
 }
 
