@@ -1,5 +1,6 @@
 # peerpres build. `make` builds ./peerpres; `make check` runs every test,
-# also under AddressSanitizer and UndefinedBehaviorSanitizer; `make demo`
+# also under AddressSanitizer and UndefinedBehaviorSanitizer, and what
+# runs on several threads under ThreadSanitizer; `make demo`
 # runs the whole grid on the reference agents. V=1 shows full commands.
 
 CC      ?= cc
@@ -13,6 +14,9 @@ BASE    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Iinclude -Isrc 
 OPT     := -O2 -g
 SAN     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
            -fno-sanitize-recover=undefined
+# ThreadSanitizer: the program built once more for the tests of what runs
+# on several threads (the import's workers, the run's writer).
+TSAN    := -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 
 ifeq ($(V),1)
 Q :=
@@ -34,6 +38,7 @@ TEST_SRC := $(sort $(wildcard tests/harness/*.c tests/unit/*.c))
 # (sanitizers); the dependency files keep headers tracked in both.
 rel_obj = $(patsubst %.c,build/rel/%.o,$(1))
 san_obj = $(patsubst %.c,build/san/%.o,$(1))
+tsan_obj = $(patsubst %.c,build/tsan/%.o,$(1))
 
 .PHONY: all deps check demo bench clean install uninstall unit-test cli-test FORCE
 all: deps peerpres
@@ -74,6 +79,11 @@ build/san/%.o: %.c | deps $(VERSION_H)
 	@$(if $(Q),echo "  CC-SAN  $<")
 	$(Q)$(CC) $(BASE) $(SAN) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
 
+build/tsan/%.o: %.c | deps $(VERSION_H)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC-TSAN $<")
+	$(Q)$(CC) $(BASE) $(TSAN) $(PKG_CFLAGS) $(CFLAGS) -c $< -o $@
+
 build/tools/embed: tools/embed.c | deps
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -O1 $(WARN) -o $@ $<
@@ -97,6 +107,13 @@ build/san/peerpres: $(call san_obj,$(CLI_SRC)) build/san/libpeerpres.a
 	@$(if $(Q),echo "  LD-SAN  $@")
 	$(Q)$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
 
+build/tsan/libpeerpres.a: $(call tsan_obj,$(LIB_SRC) $(GEN_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+build/tsan/peerpres: $(call tsan_obj,$(CLI_SRC)) build/tsan/libpeerpres.a
+	@$(if $(Q),echo "  LD-TSAN $@")
+	$(Q)$(CC) $(TSAN) -o $@ $^ $(PKG_LIBS) $(LDFLAGS)
+
 build/rel/test-unit: $(call rel_obj,$(TEST_SRC)) build/rel/libpeerpres.a
 	$(Q)$(CC) $(OPT) -o $@ $^ $(REL_LIBS)
 
@@ -106,7 +123,7 @@ build/san/test-unit: $(call san_obj,$(TEST_SRC)) build/san/libpeerpres.a
 # The whole suite: unit tests in both flavours, then the CLI scripts
 # against the sanitizer build of the program. tests/run.sh prints the
 # final "N passed, N failed" line.
-check: deps peerpres build/rel/test-unit build/san/test-unit build/san/peerpres
+check: deps peerpres build/rel/test-unit build/san/test-unit build/san/peerpres build/tsan/peerpres
 	$(Q)tests/run.sh
 
 demo: deps peerpres

@@ -1,12 +1,14 @@
 #!/bin/sh
 # Runs the whole suite: unit tests (optimised and sanitizer builds), then
-# the CLI scripts tests/cli/t*.sh against the sanitizer build of peerpres,
-# and the engine's scripts against the optimised build.
+# the CLI scripts tests/cli/t*.sh against the sanitizer build of peerpres
+# (t0013 runs what uses threads under the ThreadSanitizer build, in
+# PEERPRES_TSAN), and the engine's scripts against the optimised build.
 # Each part ends with "N passed, N failed[, N skipped]"; this script sums
 # them and ends with the same line for the whole suite.
 cd "$(dirname "$0")/.." || exit 2
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export PEERPRES_TSAN="${PEERPRES_TSAN:-$PWD/build/tsan/peerpres}"
 total_pass=0 total_fail=0 total_skip=0
 log=$(mktemp)
 

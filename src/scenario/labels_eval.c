@@ -233,7 +233,7 @@ static int result_json(const struct lbl_result *r, struct pp_json **out)
 static int results_json(const struct pp_labels *l, const struct lbl_result *res,
 			struct pp_json **out)
 {
-	struct pp_json *obj = pp_json_object(), *one;
+	struct pp_json *obj = pp_json_object(), *one = NULL;
 	size_t i;
 	int rc = obj ? PP_OK : PP_ENOMEM;
 
