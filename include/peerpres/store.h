@@ -224,12 +224,13 @@ int pp_store_get_rollout(struct pp_store *s, const char *rollout_id, struct pp_j
 int pp_store_summary(struct pp_store *s, const struct pp_json *filters, struct pp_json **out);
 
 /* pp_store_summary a config at a time: fn gets, in config id order, the
- * summary of each config filters select (an array of one config,
- * borrowed for the call), so memory follows the largest config rather
- * than the store. Each is its own read: rollouts another process stores
- * meanwhile may show up in configs not yet read. Stops at fn's first
- * non-zero return, which it returns. */
-typedef int (*pp_store_summary_fn)(void *arg, const struct pp_json *summary);
+ * summary of each config filters select (an array of one config, for
+ * the call only: fn may change it, e.g. fold a judge in, and it is freed
+ * after), so memory follows the largest config rather than the store.
+ * Each is its own read: rollouts another process stores meanwhile may
+ * show up in configs not yet read. Stops at fn's first non-zero return,
+ * which it returns. */
+typedef int (*pp_store_summary_fn)(void *arg, struct pp_json *summary);
 int pp_store_summary_each(struct pp_store *s, const struct pp_json *filters,
 			  pp_store_summary_fn fn, void *arg);
 

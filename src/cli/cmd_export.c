@@ -38,6 +38,8 @@ struct export_ctx {
 	long n;
 	long judged;        /* labels filled from verdicts */
 	long left_out;      /* error rollouts not exported (no --with-errors) */
+	struct pp_judge_fold *fold;   /* the judge's verdicts, folded into each config */
+	bool said;          /* a failure one_config reported itself */
 	bool made_dir;      /* upstream-json: -o DIR did not exist before */
 };
 
@@ -289,23 +291,19 @@ static int open_judge(struct export_ctx *x, struct pp_judge_fold **fold, char bu
 	return PP_OK;
 }
 
-/* One config's rollouts: its summary alone is read (filters, the
- * command's, now also name the config), so an export's memory does not
- * grow with the store. */
-static int one_config(struct export_ctx *x, struct pp_json *filters, const struct pp_json *id,
-		      struct pp_judge_fold *fold)
+/* One config's rollouts (pp_store_summary_each: its summary alone is
+ * read, so an export's memory does not grow with the store). A failure
+ * here is said here; x->said then tells the caller. */
+static int one_config(void *arg, struct pp_json *summary)
 {
-	struct pp_json *summary = NULL;
-	const struct pp_json *config, *rollouts;
+	struct export_ctx *x = arg;
+	const struct pp_json *config = pp_json_at(summary, 0);
+	const struct pp_json *rollouts = pp_json_get(config, "rollouts");
 	size_t k;
-	int rc = pp_json_set(filters, "config_id", pp_json_incref((struct pp_json *)id));
+	int rc = pp_store_judge_fold(x->fold, summary);
 
-	if (!rc && (rc = pp_store_summary(x->store, filters, &summary)))
-		cli_error("cannot read '%s': %s", x->c->db, pp_store_errmsg(x->store));
-	else if (!rc && (rc = pp_store_judge_fold(fold, summary)))
+	if (rc)
 		cli_error("cannot apply the judge: %s", pp_store_errmsg(x->store));
-	config = pp_json_at(summary, 0);
-	rollouts = pp_json_get(config, "rollouts");
 	for (k = 0; !rc && k < pp_json_len(rollouts); k++) {
 		const struct pp_json *sr = pp_json_at(rollouts, k);
 		long long idx = 0;
@@ -320,7 +318,7 @@ static int one_config(struct export_ctx *x, struct pp_json *filters, const struc
 		pp_json_int(pp_json_get(sr, "idx"), &idx);
 		rc = one(x, config, sr, idx);
 	}
-	pp_json_decref(summary);
+	x->said = rc != PP_OK;
 	return rc;
 }
 
@@ -328,9 +326,7 @@ int cmd_export(struct cli *c)
 {
 	struct export_ctx x;
 	struct pp_json *filters = NULL, *ids = NULL;
-	struct pp_judge_fold *fold = NULL;
 	char judge[700];
-	size_t i;
 	int rc;
 
 	memset(&x, 0, sizeof(x));
@@ -367,10 +363,10 @@ int cmd_export(struct cli *c)
 		goto out;
 	}
 	cli_note_nothing_selected(c, pp_json_len(ids));
-	if ((rc = open_judge(&x, &fold, judge)))
+	if ((rc = open_judge(&x, &x.fold, judge)))
 		goto out;
-	for (i = 0; !rc && i < pp_json_len(ids); i++)
-		rc = one_config(&x, filters, pp_json_at(ids, i), fold);
+	if ((rc = pp_store_summary_each(x.store, filters, one_config, &x)) && !x.said)
+		cli_error("cannot read '%s': %s", c->db, pp_store_errmsg(x.store));
 	if (!rc && x.out && fflush(x.out)) {
 		cli_error("cannot write the export: %s", strerror(errno));
 		rc = PP_EIO;
@@ -391,7 +387,7 @@ out:
 	}
 	pp_json_decref(filters);
 	pp_json_decref(ids);
-	pp_store_judge_fold_free(fold);
+	pp_store_judge_fold_free(x.fold);
 	pp_store_close(x.store);
 	return rc ? EXIT_RUNTIME : 0;
 }

@@ -364,7 +364,7 @@ struct walk {
 };
 
 /* Collects the label pairs of one config's rollouts (pp_store_summary_each). */
-static int walk_config(void *arg, const struct pp_json *summary)
+static int walk_config(void *arg, struct pp_json *summary)
 {
 	const struct walk *w = arg;
 	const struct pp_json *cfg = pp_json_at(summary, 0), *rs = pp_json_get(cfg, "rollouts");

@@ -469,7 +469,7 @@ struct todo {
 	struct pp_json *sample;      /* [[key, entry], ...]: fully decided candidates */
 	long undecided, cached;
 	long errors;                 /* error rollouts with an open label, left out */
-	long also_decided;           /* as pp_store_judge_todo's */
+	long also_decided;           /* fully decided rollouts to sample too */
 };
 
 /* The label with the judge's verdict merged in: an ok verdict decides an
@@ -547,8 +547,7 @@ static int todo_entry(struct todo *t, const struct pp_json *cfg, const struct pp
 	return PP_OK;
 }
 
-static int todo_rollout(struct todo *t, const struct pp_json *cfg, const struct pp_json *r,
-			long also_decided)
+static int todo_rollout(struct todo *t, const struct pp_json *cfg, const struct pp_json *r)
 {
 	struct pp_json *e = NULL, *pair;
 	char id[ID_MAX];
@@ -573,7 +572,7 @@ static int todo_rollout(struct todo *t, const struct pp_json *cfg, const struct 
 	t->cached += cached;
 	if (open)
 		return pp_json_append(t->list, e);
-	if (also_decided <= 0 || judged) {
+	if (t->also_decided <= 0 || judged) {
 		pp_json_decref(e);
 		return PP_OK;
 	}
@@ -604,8 +603,8 @@ static int by_key(const void *a, const void *b)
 		      pp_json_str(pp_json_at(*(struct pp_json *const *)b, 1)));
 }
 
-/* Appends the also_decided sampled entries, marked "also": true. */
-static int add_sample(struct todo *t, long also_decided)
+/* Appends t->also_decided sampled entries, marked "also": true. */
+static int add_sample(struct todo *t)
 {
 	size_t n = pp_json_len(t->sample), i;
 	struct pp_json **v;
@@ -618,7 +617,7 @@ static int add_sample(struct todo *t, long also_decided)
 	for (i = 0; i < n; i++)
 		v[i] = pp_json_at(t->sample, i);
 	qsort(v, n, sizeof(*v), by_key);
-	for (i = 0; !rc && i < n && (long)i < also_decided; i++) {
+	for (i = 0; !rc && i < n && (long)i < t->also_decided; i++) {
 		struct pp_json *e = pp_json_at(v[i], 2);
 
 		rc = pp_json_set(e, "also", pp_json_bool(true));
@@ -630,7 +629,7 @@ static int add_sample(struct todo *t, long also_decided)
 }
 
 /* The todo entries of one config's summary (pp_store_summary_each). */
-static int todo_config(void *arg, const struct pp_json *summary)
+static int todo_config(void *arg, struct pp_json *summary)
 {
 	struct todo *t = arg;
 	const struct pp_json *cfg = pp_json_at(summary, 0);
@@ -639,7 +638,7 @@ static int todo_config(void *arg, const struct pp_json *summary)
 	int rc = PP_OK;
 
 	for (j = 0; !rc && j < pp_json_len(rs); j++)
-		rc = todo_rollout(t, cfg, pp_json_at(rs, j), t->also_decided);
+		rc = todo_rollout(t, cfg, pp_json_at(rs, j));
 	return rc;
 }
 
@@ -666,7 +665,7 @@ int pp_store_judge_todo(struct pp_store *s, const struct pp_json *filters, const
 	 * kilobyte a rollout, only to pick the few with open labels. */
 	rc = pp_store_summary_each(s, filters, todo_config, &t);
 	if (!rc)
-		rc = add_sample(&t, also_decided);
+		rc = add_sample(&t);
 	if (!rc)
 		rc = pp_json_set(res, "undecided", pp_json_integer(t.undecided));
 	if (!rc)

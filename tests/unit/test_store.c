@@ -503,7 +503,7 @@ struct seen {
 	int n;
 };
 
-static int note_config(void *arg, const struct pp_json *summary)
+static int note_config(void *arg, struct pp_json *summary)
 {
 	struct seen *w = arg;
 	const struct pp_json *cfg = pp_json_at(summary, 0);
